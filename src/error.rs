@@ -1,0 +1,636 @@
+//! The one error type of the library.
+//!
+//! Every variant names *what* failed and *where*: the segment's index in file
+//! order, the absolute file offset of its header, the field. `Display` renders
+//! each as one sentence a user can act on. The type is `Copy` and carries only
+//! integers and `&'static str`, so returning it costs nothing and needs no heap.
+
+use core::fmt;
+
+/// The on-disk structure an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Structure {
+    /// A 64-byte segment header (§2.1).
+    SegmentHeader,
+    /// The 4096-byte RVM0 root page at the end of a signed store (§3.4).
+    RootPage,
+    /// A MANIFEST_SEG payload (§3.3).
+    Manifest,
+    /// The 128-byte kernel header at the start of a KERNEL_SEG payload (§4.1).
+    KernelHeader,
+    /// The 128-byte KernelBinding (§4.6).
+    KernelBinding,
+    /// The 64-byte WASM_SEG header (§5).
+    WasmHeader,
+    /// The RuvBot Node.js file bundle inside a WASM_SEG (§5).
+    Bundle,
+    /// A gzip member (RFC 1952).
+    Gzip,
+    /// A bzImage's real-mode header (Linux boot protocol).
+    BzImage,
+}
+
+impl Structure {
+    /// A short human name, as used in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SegmentHeader => "segment header",
+            Self::RootPage => "RVM0 root page",
+            Self::Manifest => "manifest",
+            Self::KernelHeader => "kernel header",
+            Self::KernelBinding => "kernel binding",
+            Self::WasmHeader => "WASM header",
+            Self::Bundle => "runtime bundle",
+            Self::Gzip => "gzip member",
+            Self::BzImage => "bzImage header",
+        }
+    }
+}
+
+impl fmt::Display for Structure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every way reading, verifying, extracting or booting an RVF file can fail.
+///
+/// Offsets are absolute file offsets unless the variant says otherwise;
+/// `index` is a segment's position in file order, counting from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- bytes and segment walk (segment.rs) ----
+    /// A structure extends past the end of the bytes it must lie in.
+    Truncated {
+        /// What was being read.
+        structure: Structure,
+        /// Where it starts.
+        offset: u64,
+        /// How many bytes it needs.
+        needed: u64,
+        /// How many bytes there are from `offset` on.
+        available: u64,
+    },
+    /// A magic number is not the expected one.
+    BadMagic {
+        /// What was being read.
+        structure: Structure,
+        /// Where it starts.
+        offset: u64,
+        /// The four bytes found, as a little-endian u32.
+        found: u32,
+    },
+    /// A version field holds a value this reader does not know.
+    UnsupportedVersion {
+        /// What was being read.
+        structure: Structure,
+        /// Where it starts.
+        offset: u64,
+        /// The version found.
+        version: u16,
+    },
+    /// A segment's payload runs past the end of the segment area.
+    SegmentOverrun {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+        /// Its `payload_length` field.
+        payload_length: u64,
+        /// Where the segment area ends (file size minus an RVM0 page).
+        body_end: u64,
+    },
+    /// The walk met more segments than [`crate::segment::MAX_SEGMENTS`].
+    TooManySegments {
+        /// The offset of the first segment over the limit.
+        offset: u64,
+        /// The limit.
+        limit: u32,
+    },
+    /// The file does not start with a segment header.
+    NotRvf {
+        /// The first four bytes as a little-endian u32 (0 if fewer).
+        found: u32,
+        /// The file size.
+        file_size: u64,
+    },
+
+    // ---- manifest (manifest.rs, container.rs) ----
+    /// No complete MANIFEST_SEG was found: the file is torn or not a store.
+    NoCompleteManifest {
+        /// Where the walk stopped finding complete segments.
+        walk_end: u64,
+        /// The file size.
+        file_size: u64,
+    },
+    /// A field of a MANIFEST_SEG payload is malformed.
+    ManifestMalformed {
+        /// Header offset of the MANIFEST_SEG.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// Byte offset of the field within the payload.
+        at: u64,
+    },
+    /// The directory has more entries than [`crate::manifest::MAX_DIRECTORY_ENTRIES`].
+    TooManyDirectoryEntries {
+        /// Header offset of the MANIFEST_SEG.
+        offset: u64,
+        /// The `seg_count` field.
+        count: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// A directory entry points at an offset where the walk found no segment.
+    DirectoryEntryNotASegment {
+        /// The entry's index in the directory.
+        entry: u32,
+        /// The offset it names.
+        offset: u64,
+    },
+    /// A directory entry disagrees with the segment header at its offset.
+    DirectoryMismatch {
+        /// The entry's index in the directory.
+        entry: u32,
+        /// The offset it names.
+        offset: u64,
+        /// The field that differs (`segment_id`, `payload_length`, `seg_type`).
+        field: &'static str,
+        /// The directory's value.
+        directory: u64,
+        /// The header's value.
+        header: u64,
+    },
+
+    // ---- content hashes (checksum.rs) ----
+    /// `checksum_algo` names an algorithm this reader does not implement.
+    UnknownChecksumAlgo {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+        /// The `checksum_algo` byte.
+        algo: u8,
+    },
+    /// The payload does not match the header's `content_hash`.
+    ContentHashMismatch {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+        /// The `checksum_algo` byte.
+        algo: u8,
+    },
+    /// The `content_hash` is all zeros and the policy refuses unset hashes.
+    ContentHashUnset {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+    },
+    /// A segment-header field that must be zero (or a known value) is not.
+    UnsupportedSegmentField {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+
+    // ---- root page (root_page.rs) ----
+    /// The RVM0 root page's CRC32C does not match its bytes.
+    RootPageCrc {
+        /// Offset of the page.
+        offset: u64,
+        /// The stored CRC.
+        stored: u32,
+        /// The CRC of the page.
+        computed: u32,
+    },
+
+    // ---- kernel segment (kernel.rs) ----
+    /// The winning manifest's directory lists no KERNEL_SEG.
+    NoKernel,
+    /// No kernel listed in the winning manifest has its header at this offset.
+    NoKernelAt {
+        /// The offset asked for.
+        offset: u64,
+    },
+    /// The kernel header's lengths do not add up to its payload in any known layout (§4.3).
+    KernelLayout {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+        /// The segment's `payload_length`.
+        payload_length: u64,
+        /// The stored image length the header implies.
+        stored_size: u64,
+        /// The cmdline length the header gives.
+        cmdline_length: u64,
+    },
+    /// A kernel-header field holds a value that contradicts the detected layout.
+    KernelField {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// The value found.
+        value: u64,
+    },
+    /// The stored kernel is compressed with a format this reader does not inflate.
+    UnsupportedCompression {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+        /// The kernel header's `compression` byte.
+        code: u8,
+        /// The first four stored bytes as a little-endian u32.
+        magic: u32,
+    },
+
+    // ---- extraction (gzip.rs, extract.rs) ----
+    /// The caller's output buffer cannot hold the image.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes supplied.
+        available: u64,
+    },
+    /// A gzip member header field is invalid or unsupported.
+    GzipHeader {
+        /// The field (`ID1/ID2`, `CM`, `FLG`, `FEXTRA`, `FNAME`, `FCOMMENT`, `FHCRC`).
+        field: &'static str,
+        /// Byte offset within the stored (compressed) kernel.
+        at: u64,
+    },
+    /// A fixed-size part of a gzip member (header, optional field, trailer)
+    /// runs past the end of the stored kernel, or a NUL-terminated field has
+    /// no NUL.
+    GzipTruncated {
+        /// The part (`header`, `FEXTRA`, `FNAME`, `FCOMMENT`, `FHCRC`, `trailer`).
+        part: &'static str,
+        /// Byte offset within the stored (compressed) kernel where it starts.
+        at: u64,
+        /// Bytes it needs (for an unterminated field: at least this many).
+        needed: u64,
+        /// Bytes there are from `at` on.
+        available: u64,
+    },
+    /// The deflate stream is corrupt or ends early.
+    Inflate {
+        /// What the decompressor reported.
+        reason: &'static str,
+        /// Compressed bytes consumed from the start of the gzip member.
+        input_offset: u64,
+        /// Uncompressed bytes produced so far.
+        output_offset: u64,
+    },
+    /// The stream inflates to more bytes than `image_size` (a decompression bomb or a lie).
+    ImageOverflow {
+        /// The declared `image_size`.
+        image_size: u64,
+    },
+    /// The stream inflates to fewer bytes than `image_size`.
+    ImageShort {
+        /// The declared `image_size`.
+        image_size: u64,
+        /// Bytes produced.
+        produced: u64,
+    },
+    /// The gzip trailer's CRC-32 does not match the inflated bytes.
+    GzipCrc {
+        /// The trailer's CRC-32.
+        stored: u32,
+        /// The CRC-32 of the output.
+        computed: u32,
+    },
+    /// The gzip trailer's ISIZE does not match the inflated length mod 2^32.
+    GzipSize {
+        /// The trailer's ISIZE.
+        stored: u32,
+        /// The output length mod 2^32.
+        computed: u32,
+    },
+    /// Bytes follow the gzip member inside the stored kernel.
+    GzipTrailingBytes {
+        /// Byte offset within the stored kernel where they start.
+        at: u64,
+        /// How many.
+        count: u64,
+    },
+    /// The kernel header's `image_hash` matches none of the known algorithms.
+    ImageHashMismatch {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+    },
+    /// The kernel header's `image_hash` is all zeros and the policy refuses that.
+    ImageHashUnset {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+    },
+
+    // ---- runtime bundle (bundle.rs) ----
+    /// A RuvBot bundle file-table entry is malformed.
+    BundleEntry {
+        /// The entry's index in the file table.
+        entry: u32,
+        /// The field.
+        field: &'static str,
+        /// Byte offset of the entry within the bundle.
+        at: u64,
+    },
+
+    // ---- x86 boot (bzimage.rs, zero_page.rs) ----
+    /// The bzImage real-mode header fails a boot-protocol check.
+    BzImage {
+        /// The field that failed (`boot_flag`, `header`, `version`, `setup_sects`, ...).
+        field: &'static str,
+        /// The value found.
+        value: u64,
+        /// What the check required, as a phrase.
+        requirement: &'static str,
+    },
+    /// The kernel command line cannot be handed to this kernel.
+    Cmdline {
+        /// What is wrong (`too long`, `NUL byte`, `control byte`).
+        problem: &'static str,
+        /// The byte offset in the combined cmdline, or its length for `too long`.
+        at: u64,
+        /// The kernel's limit (`cmdline_size`) or the offending byte.
+        value: u64,
+    },
+    /// The caller's memory map has more entries than the zero page can hold.
+    MemoryMapTooLarge {
+        /// Entries supplied.
+        count: u64,
+        /// The limit (128 for e820).
+        limit: u64,
+    },
+    /// No RAM region in the memory map can hold a required window.
+    NoRoom {
+        /// What needed room (`kernel`, `zero page`, `cmdline`, `initrd`).
+        what: &'static str,
+        /// Bytes needed.
+        size: u64,
+        /// Required alignment.
+        align: u64,
+    },
+    /// An address handed to the kernel breaks one of its placement limits.
+    BootAddress {
+        /// What is placed (`initrd`, `cmdline`).
+        what: &'static str,
+        /// Its address.
+        address: u64,
+        /// The limit or conflict, as a phrase.
+        problem: &'static str,
+    },
+}
+
+/// The library's result type.
+pub type Result<T> = core::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    #[allow(clippy::too_many_lines)]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Truncated {
+                structure,
+                offset,
+                needed,
+                available,
+            } => write!(
+                f,
+                "truncated {structure} at byte {offset}: needs {needed} bytes, only {available} remain"
+            ),
+            Self::BadMagic {
+                structure,
+                offset,
+                found,
+            } => write!(
+                f,
+                "bad magic for {structure} at byte {offset}: found {:02x?}",
+                found.to_le_bytes()
+            ),
+            Self::UnsupportedVersion {
+                structure,
+                offset,
+                version,
+            } => {
+                write!(
+                    f,
+                    "unsupported {structure} version {version} at byte {offset}"
+                )
+            }
+            Self::SegmentOverrun {
+                index,
+                offset,
+                payload_length,
+                body_end,
+            } => write!(
+                f,
+                "segment #{index} at byte {offset}: payload_length {payload_length} runs past the end of the segment area at byte {body_end}"
+            ),
+            Self::TooManySegments { offset, limit } => write!(
+                f,
+                "more than {limit} segments (the reader's limit): segment at byte {offset} not read"
+            ),
+            Self::NotRvf { found, file_size } => write!(
+                f,
+                "not an RVF file: it does not start with a segment header (first bytes {:02x?}, file size {file_size})",
+                found.to_le_bytes()
+            ),
+            Self::NoCompleteManifest {
+                walk_end,
+                file_size,
+            } => write!(
+                f,
+                "no complete MANIFEST_SEG: complete segments end at byte {walk_end} of {file_size} (torn or uncommitted file)"
+            ),
+            Self::ManifestMalformed { offset, field, at } => write!(
+                f,
+                "MANIFEST_SEG at byte {offset}: malformed {field} at payload byte {at}"
+            ),
+            Self::TooManyDirectoryEntries {
+                offset,
+                count,
+                limit,
+            } => write!(
+                f,
+                "MANIFEST_SEG at byte {offset}: {count} directory entries exceed the reader's limit of {limit}"
+            ),
+            Self::DirectoryEntryNotASegment { entry, offset } => write!(
+                f,
+                "directory entry {entry} names byte {offset}, where no segment starts"
+            ),
+            Self::DirectoryMismatch {
+                entry,
+                offset,
+                field,
+                directory,
+                header,
+            } => write!(
+                f,
+                "directory entry {entry} (segment at byte {offset}): {field} is {directory} in the directory but {header} in the header"
+            ),
+            Self::UnknownChecksumAlgo {
+                index,
+                offset,
+                algo,
+            } => write!(
+                f,
+                "segment #{index} at byte {offset}: unknown checksum_algo {algo}"
+            ),
+            Self::ContentHashMismatch {
+                index,
+                offset,
+                algo,
+            } => write!(
+                f,
+                "segment #{index} at byte {offset}: payload does not match content_hash (checksum_algo {algo})"
+            ),
+            Self::ContentHashUnset { index, offset } => write!(
+                f,
+                "segment #{index} at byte {offset}: content_hash is all zeros (unset) and the policy requires a hash"
+            ),
+            Self::UnsupportedSegmentField {
+                index,
+                offset,
+                field,
+                value,
+            } => write!(
+                f,
+                "segment #{index} at byte {offset}: unsupported {field} value {value:#x}"
+            ),
+            Self::RootPageCrc {
+                offset,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "RVM0 root page at byte {offset}: CRC32C {stored:#010x} stored, {computed:#010x} computed"
+            ),
+            Self::NoKernel => f.write_str("the manifest lists no KERNEL_SEG"),
+            Self::NoKernelAt { offset } => write!(
+                f,
+                "the manifest lists no KERNEL_SEG with its header at byte {offset}"
+            ),
+            Self::KernelLayout {
+                offset,
+                payload_length,
+                stored_size,
+                cmdline_length,
+            } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: payload_length {payload_length} fits no layout for a {stored_size}-byte stored image and a {cmdline_length}-byte cmdline"
+            ),
+            Self::KernelField {
+                offset,
+                field,
+                value,
+            } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: kernel header field {field} has invalid value {value:#x}"
+            ),
+            Self::UnsupportedCompression {
+                offset,
+                code,
+                magic,
+            } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: stored image is compressed in an unsupported format (compression {code}, magic {:02x?})",
+                magic.to_le_bytes()
+            ),
+            Self::BufferTooSmall { needed, available } => write!(
+                f,
+                "output buffer too small: the image needs {needed} bytes, the buffer has {available}"
+            ),
+            Self::GzipHeader { field, at } => {
+                write!(f, "gzip header: invalid {field} at stored byte {at}")
+            }
+            Self::GzipTruncated {
+                part,
+                at,
+                needed,
+                available,
+            } => write!(
+                f,
+                "gzip member truncated: its {part} at stored byte {at} needs {needed} bytes, only {available} remain"
+            ),
+            Self::Inflate {
+                reason,
+                input_offset,
+                output_offset,
+            } => write!(
+                f,
+                "deflate stream corrupt ({reason}) at compressed byte {input_offset}, after {output_offset} output bytes"
+            ),
+            Self::ImageOverflow { image_size } => write!(
+                f,
+                "kernel inflates to more than its declared image_size of {image_size} bytes"
+            ),
+            Self::ImageShort {
+                image_size,
+                produced,
+            } => write!(
+                f,
+                "kernel inflates to {produced} bytes, not its declared image_size of {image_size}"
+            ),
+            Self::GzipCrc { stored, computed } => write!(
+                f,
+                "gzip trailer CRC-32 {stored:#010x} does not match the inflated image ({computed:#010x})"
+            ),
+            Self::GzipSize { stored, computed } => write!(
+                f,
+                "gzip trailer ISIZE {stored} does not match the inflated length ({computed})"
+            ),
+            Self::GzipTrailingBytes { at, count } => write!(
+                f,
+                "{count} bytes follow the gzip member at stored byte {at}"
+            ),
+            Self::ImageHashMismatch { offset } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: image_hash matches neither SHA-256, SHA3-256 nor the rvf-runtime checksum of the image"
+            ),
+            Self::ImageHashUnset { offset } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: image_hash is all zeros (unset) and the policy requires a hash"
+            ),
+            Self::BundleEntry { entry, field, at } => write!(
+                f,
+                "runtime bundle entry {entry}: invalid {field} at bundle byte {at}"
+            ),
+            Self::BzImage {
+                field,
+                value,
+                requirement,
+            } => write!(
+                f,
+                "bzImage header: {field} is {value:#x}, must be {requirement}"
+            ),
+            Self::Cmdline { problem, at, value } => {
+                write!(f, "kernel command line: {problem} (at {at}, value {value})")
+            }
+            Self::MemoryMapTooLarge { count, limit } => write!(
+                f,
+                "memory map has {count} entries, the zero page holds at most {limit}"
+            ),
+            Self::NoRoom { what, size, align } => write!(
+                f,
+                "not enough RAM: no free region holds the {what} ({size} bytes, {align}-byte aligned)"
+            ),
+            Self::BootAddress {
+                what,
+                address,
+                problem,
+            } => {
+                write!(f, "boot handoff: the {what} at {address:#x} {problem}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,70 @@
+//! rvf-boot: a `no_std`, zero-allocation, never-panicking reader that walks an
+//! RVF (RuVector Format) file, verifies its hashes, extracts the Linux kernel it
+//! carries into a caller-supplied buffer and prepares the x86_64 boot.
+//!
+//! The data flows one way, each stage borrowing from the one before:
+//!
+//! ```text
+//! &[u8] ─ segment::Segments ─ container::Container ─ kernel::KernelSegment
+//!       ─ extract::VerifiedImage ─ bzimage::BootPlan ─ zero_page
+//! ```
+//!
+//! Byte layouts follow `rvf-format.md` (the project's reference notes); section
+//! numbers (§) in doc comments refer to it.
+#![no_std]
+#![forbid(unsafe_code)]
+// The no-panic wall (zerocopy's lint block, as errors). Tests may relax it.
+#![deny(
+    missing_docs,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::as_conversions,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::missing_panics_doc,
+    clippy::undocumented_unsafe_blocks,
+    clippy::multiple_unsafe_ops_per_block,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::dbg_macro,
+    clippy::wildcard_imports,
+    rustdoc::broken_intra_doc_links
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::as_conversions,
+        clippy::cast_possible_truncation,
+        clippy::missing_const_for_fn
+    )
+)]
+
+pub mod bytes;
+pub mod bzimage;
+pub mod checksum;
+pub mod container;
+pub mod dialect;
+pub mod error;
+pub mod gzip;
+pub mod image_hash;
+pub mod kernel;
+pub mod manifest;
+pub mod segment;
+pub mod zero_page;
+
+pub use container::{Container, Policy};
+pub use error::{Error, Result};

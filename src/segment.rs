@@ -1,0 +1,532 @@
+//! The 64-byte segment header and the forward walk over segments (§2, §3.1).
+//!
+//! Three on-disk layouts exist: unpadded (RuvBot and legacy rvf-runtime),
+//! 64-byte padded (wire rvf-runtime ≥ 0.4, `alignment_pad` set) and mixed (a
+//! legacy file appended to by a newer runtime: zero fill, then padded). The
+//! walk handles all of them by trying both the unpadded and the padded next
+//! position after every segment. It allocates nothing, reads each header once
+//! and stops after [`MAX_SEGMENTS`], so no input can make it loop or run long.
+
+use crate::bytes::{align64, all_zero, le_u32, range, u64_from, usize_from};
+use crate::error::{Error, Structure};
+use zerocopy::little_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
+
+/// Size of a segment header.
+pub const SEGMENT_HEADER_SIZE: u64 = 64;
+/// The only segment-header version there is.
+pub const SEGMENT_VERSION: u8 = 1;
+/// `"RVFS"` as a little-endian u32 (wire bytes `53 46 56 52`).
+pub const SEGMENT_MAGIC: u32 = 0x5256_4653;
+/// `"RVM0"` root-page magic as a little-endian u32 (wire bytes `30 4D 56 52`).
+pub const ROOT_PAGE_MAGIC: u32 = 0x5256_4D30;
+/// Size of the RVM0 root page at the end of signed stores (§3.4).
+pub const ROOT_PAGE_SIZE: u64 = 4096;
+/// The most segments the walk visits. Real files have tens; the bound keeps
+/// every walk (and every walk repeated per directory entry) short.
+pub const MAX_SEGMENTS: u32 = 1024;
+
+/// Segment type codes (§2.2). Unknown codes are walked over, not errors.
+pub mod seg_type {
+    /// Vectors.
+    pub const VEC: u8 = 0x01;
+    /// Index.
+    pub const INDEX: u8 = 0x02;
+    /// Overlay.
+    pub const OVERLAY: u8 = 0x03;
+    /// Journal.
+    pub const JOURNAL: u8 = 0x04;
+    /// Segment directory.
+    pub const MANIFEST: u8 = 0x05;
+    /// Quantization dictionary.
+    pub const QUANT: u8 = 0x06;
+    /// Metadata (RVFMETA or RuvBot JSON).
+    pub const META: u8 = 0x07;
+    /// Hot set.
+    pub const HOT: u8 = 0x08;
+    /// Sketch.
+    pub const SKETCH: u8 = 0x09;
+    /// Witness chain / provenance.
+    pub const WITNESS: u8 = 0x0A;
+    /// Domain profile (RuvBot JSON).
+    pub const PROFILE: u8 = 0x0B;
+    /// Crypto material.
+    pub const CRYPTO: u8 = 0x0C;
+    /// Metadata index.
+    pub const META_IDX: u8 = 0x0D;
+    /// Kernel.
+    pub const KERNEL: u8 = 0x0E;
+    /// eBPF program.
+    pub const EBPF: u8 = 0x0F;
+    /// WASM module or RuvBot runtime bundle.
+    pub const WASM: u8 = 0x10;
+    /// Dashboard bundle.
+    pub const DASHBOARD: u8 = 0x11;
+
+    /// The type's name as in rvf-types, or `None` for codes this reader does not name.
+    #[must_use]
+    pub const fn name(code: u8) -> Option<&'static str> {
+        Some(match code {
+            VEC => "VEC",
+            INDEX => "INDEX",
+            OVERLAY => "OVERLAY",
+            JOURNAL => "JOURNAL",
+            MANIFEST => "MANIFEST",
+            QUANT => "QUANT",
+            META => "META",
+            HOT => "HOT",
+            SKETCH => "SKETCH",
+            WITNESS => "WITNESS",
+            PROFILE => "PROFILE",
+            CRYPTO => "CRYPTO",
+            META_IDX => "META_IDX",
+            KERNEL => "KERNEL",
+            EBPF => "EBPF",
+            WASM => "WASM",
+            DASHBOARD => "DASHBOARD",
+            _ => return None,
+        })
+    }
+}
+
+/// The 64-byte segment header, field for field as §2.1 (offsets in hex).
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+#[repr(C)]
+pub struct SegmentHeader {
+    /// 0x00: [`SEGMENT_MAGIC`].
+    pub magic: U32,
+    /// 0x04: [`SEGMENT_VERSION`].
+    pub version: u8,
+    /// 0x05: [`seg_type`] code.
+    pub seg_type: u8,
+    /// 0x06: flags (every writer writes 0).
+    pub flags: U16,
+    /// 0x08: segment id (not unique in practice, §3.3).
+    pub segment_id: U64,
+    /// 0x10: payload bytes after the header, excluding padding.
+    pub payload_length: U64,
+    /// 0x18: timestamp (ns; RuvBot: ms·1e6; runtime: 0).
+    pub timestamp_ns: U64,
+    /// 0x20: content-hash algorithm (§2.4).
+    pub checksum_algo: u8,
+    /// 0x21: payload compression (every writer writes 0).
+    pub compression: u8,
+    /// 0x22: reserved.
+    pub reserved_0: U16,
+    /// 0x24: reserved.
+    pub reserved_1: U32,
+    /// 0x28: 16-byte hash of the payload (§2.4).
+    pub content_hash: [u8; 16],
+    /// 0x38: uncompressed length (always 0).
+    pub uncompressed_len: U32,
+    /// 0x3C: zero bytes after the payload (wire dialect), else 0.
+    pub alignment_pad: U32,
+}
+
+const _: () = {
+    assert!(core::mem::size_of::<SegmentHeader>() == 64);
+};
+
+/// One complete segment found by the walk: its header and payload, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    /// Position in file order, from 0.
+    pub index: u32,
+    /// Absolute file offset of the header.
+    pub offset: u64,
+    /// The header.
+    pub header: &'a SegmentHeader,
+    /// Exactly `payload_length` bytes after the header.
+    pub payload: &'a [u8],
+    /// Whether the next segment was found at the 64-byte aligned position
+    /// after zero fill (wire or mixed layout) rather than right after the payload.
+    pub padded: bool,
+}
+
+impl<'a> Segment<'a> {
+    /// The segment type code.
+    #[must_use]
+    pub const fn seg_type(&self) -> u8 {
+        self.header.seg_type
+    }
+
+    /// The segment id.
+    #[must_use]
+    pub fn segment_id(&self) -> u64 {
+        self.header.segment_id.get()
+    }
+
+    /// The payload length.
+    #[must_use]
+    pub fn payload_length(&self) -> u64 {
+        self.header.payload_length.get()
+    }
+
+    /// Offset just past the payload (before any padding).
+    #[must_use]
+    pub fn payload_end(&self) -> u64 {
+        self.offset
+            .saturating_add(SEGMENT_HEADER_SIZE)
+            .saturating_add(u64_from(self.payload.len()))
+    }
+}
+
+/// Splits a trailing 4096-byte RVM0 root page off `file` (§3.4): returns the
+/// segment area and the page, if the last 4096 bytes start with the RVM0 magic
+/// and the file has room for at least one segment header before it.
+#[must_use]
+pub fn split_root_page(file: &[u8]) -> (&[u8], Option<&[u8]>) {
+    let len = u64_from(file.len());
+    let Some(page_at) = len.checked_sub(ROOT_PAGE_SIZE) else {
+        return (file, None);
+    };
+    if page_at < SEGMENT_HEADER_SIZE || le_u32(file, page_at) != Some(ROOT_PAGE_MAGIC) {
+        return (file, None);
+    }
+    match usize_from(page_at).map(|at| file.split_at_checked(at)) {
+        Some(Some((body, page))) => (body, Some(page)),
+        _ => (file, None),
+    }
+}
+
+/// Parses the header at `offset` of `body` if there is a complete one with the
+/// right magic (used to probe candidate positions). Version and payload bounds
+/// are checked by the walk, which reports them.
+fn header_at(body: &[u8], offset: u64) -> Option<&SegmentHeader> {
+    let b = range(body, offset, SEGMENT_HEADER_SIZE)?;
+    let h = SegmentHeader::ref_from_bytes(b).ok()?;
+    (h.magic.get() == SEGMENT_MAGIC).then_some(h)
+}
+
+/// Why the walk stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkEnd {
+    /// It reached the end of the segment area exactly (or only zero bytes followed).
+    Clean,
+    /// Bytes that do not form a complete segment follow (a torn or garbage
+    /// tail); the error says what the first of them looked like.
+    Torn(Error),
+    /// It met [`MAX_SEGMENTS`] segments; more might follow.
+    Limit(Error),
+}
+
+/// The forward walk over complete segments (§3.1). An iterator of
+/// [`Segment`]; after it returns `None`, [`Walk::end`] and
+/// [`Walk::stop`] say where and why it stopped.
+#[derive(Clone, Debug)]
+pub struct Walk<'a> {
+    body: &'a [u8],
+    /// Offset of the next header to read, `None` once finished.
+    next: Option<u64>,
+    /// Offset just past the last complete segment (its payload and padding).
+    end: u64,
+    index: u32,
+    stop: WalkEnd,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk over `body` (the file without its RVM0 page) from offset 0.
+    #[must_use]
+    pub const fn new(body: &'a [u8]) -> Self {
+        Self {
+            body,
+            next: Some(0),
+            end: 0,
+            index: 0,
+            stop: WalkEnd::Clean,
+        }
+    }
+
+    /// Offset just past the last complete segment seen so far (including the
+    /// zero padding that aligned the following segment).
+    #[must_use]
+    pub const fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Why the walk stopped (meaningful once the iterator returned `None`).
+    #[must_use]
+    pub const fn stop(&self) -> WalkEnd {
+        self.stop
+    }
+
+    fn body_end(&self) -> u64 {
+        u64_from(self.body.len())
+    }
+
+    /// Reads the segment at `offset`, or says why none is there.
+    fn read(&self, offset: u64) -> Result<(&'a SegmentHeader, &'a [u8]), Error> {
+        let body = self.body;
+        let available = self.body_end().saturating_sub(offset);
+        let Some(hb) = range(body, offset, SEGMENT_HEADER_SIZE) else {
+            return Err(Error::Truncated {
+                structure: Structure::SegmentHeader,
+                offset,
+                needed: SEGMENT_HEADER_SIZE,
+                available,
+            });
+        };
+        let header = SegmentHeader::ref_from_bytes(hb).map_err(|_| Error::Truncated {
+            structure: Structure::SegmentHeader,
+            offset,
+            needed: SEGMENT_HEADER_SIZE,
+            available,
+        })?;
+        if header.magic.get() != SEGMENT_MAGIC {
+            return Err(Error::BadMagic {
+                structure: Structure::SegmentHeader,
+                offset,
+                found: header.magic.get(),
+            });
+        }
+        if header.version != SEGMENT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                structure: Structure::SegmentHeader,
+                offset,
+                version: u16::from(header.version),
+            });
+        }
+        let len = header.payload_length.get();
+        let payload = offset
+            .checked_add(SEGMENT_HEADER_SIZE)
+            .and_then(|p| range(body, p, len))
+            .ok_or(Error::SegmentOverrun {
+                index: self.index,
+                offset,
+                payload_length: len,
+                body_end: self.body_end(),
+            })?;
+        Ok((header, payload))
+    }
+
+    /// Chooses where the segment after one ending (unpadded) at `u` starts.
+    /// Returns the next offset (`None` when the segment area ends here; the
+    /// stop reason is then recorded) and whether the segment was followed by
+    /// zero fill to a 64-byte boundary (the padded position).
+    fn next_position(&mut self, u: u64) -> (Option<u64>, bool) {
+        let end = self.body_end();
+        if u >= end {
+            self.stop = WalkEnd::Clean;
+            return (None, false);
+        }
+        let p = align64(u).unwrap_or(u);
+        let fill_is_zero = range(self.body, u, p.saturating_sub(u)).is_some_and(all_zero);
+        let at_u = header_at(self.body, u).is_some();
+        let at_p = p != u && fill_is_zero && header_at(self.body, p).is_some();
+        if at_p {
+            // Both candidates parse: rvf-runtime picks the aligned one (§3.1).
+            return (Some(p), true);
+        }
+        if at_u {
+            return (Some(u), false);
+        }
+        let rest = range(self.body, u, end.saturating_sub(u)).unwrap_or(&[]);
+        if all_zero(rest) {
+            self.stop = WalkEnd::Clean;
+            return (None, p != u && p <= end);
+        }
+        // Report what is at the unpadded position (or at the padded one when
+        // the fill is zero and only the padded position has data).
+        let at = if fill_is_zero && p < end { p } else { u };
+        let why = self.read(at).err().unwrap_or(Error::BadMagic {
+            structure: Structure::SegmentHeader,
+            offset: at,
+            found: le_u32(self.body, at).unwrap_or(0),
+        });
+        self.stop = WalkEnd::Torn(why);
+        (None, false)
+    }
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let offset = self.next.take()?;
+        if self.index >= MAX_SEGMENTS {
+            self.stop = WalkEnd::Limit(Error::TooManySegments {
+                offset,
+                limit: MAX_SEGMENTS,
+            });
+            return None;
+        }
+        let (header, payload) = match self.read(offset) {
+            Ok(x) => x,
+            Err(e) => {
+                self.stop = WalkEnd::Torn(e);
+                return None;
+            }
+        };
+        let index = self.index;
+        self.index = index.saturating_add(1);
+        let u = offset
+            .saturating_add(SEGMENT_HEADER_SIZE)
+            .saturating_add(u64_from(payload.len()));
+        self.end = u;
+        let (next, padded) = self.next_position(u);
+        if let (Some(n), true) = (next, padded) {
+            self.end = n;
+        }
+        self.next = next;
+        Some(Segment {
+            index,
+            offset,
+            header,
+            payload,
+            padded,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    extern crate std;
+    use std::vec::Vec;
+
+    /// Builds a segment: header + payload (+ zero padding when `pad`).
+    pub(crate) fn seg(ty: u8, id: u64, payload: &[u8], pad: bool) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&SEGMENT_MAGIC.to_le_bytes());
+        v.push(1);
+        v.push(ty);
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(&id.to_le_bytes());
+        v.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&[0; 24]); // algo, compression, reserved, hash (unset)
+        v.extend_from_slice(&[0; 4]);
+        let total = 64 + payload.len();
+        let padlen = if pad { (64 - total % 64) % 64 } else { 0 };
+        v.extend_from_slice(&(padlen as u32).to_le_bytes());
+        v.extend_from_slice(payload);
+        v.resize(v.len() + padlen, 0);
+        v
+    }
+
+    fn offsets(body: &[u8]) -> (Vec<(u64, bool)>, u64, WalkEnd) {
+        let mut w = Walk::new(body);
+        let v = w.by_ref().map(|s| (s.offset, s.padded)).collect();
+        (v, w.end(), w.stop())
+    }
+
+    #[test]
+    fn unpadded_walk() {
+        let mut f = seg(0x0E, 1, b"abc", false);
+        f.extend(seg(0x05, 2, b"xy", false));
+        let (o, end, stop) = offsets(&f);
+        assert_eq!(o, [(0, false), (67, false)]);
+        assert_eq!(end, 67 + 66);
+        assert_eq!(stop, WalkEnd::Clean);
+    }
+
+    #[test]
+    fn padded_walk() {
+        let mut f = seg(0x05, 1, b"abc", true);
+        f.extend(seg(0x0E, 2, &[1; 100], true));
+        let (o, end, stop) = offsets(&f);
+        assert_eq!(o, [(0, true), (128, true)]);
+        assert_eq!(end, 128 + 64 + 100);
+        assert_eq!(
+            stop,
+            WalkEnd::Clean,
+            "trailing pad of the last segment is zero"
+        );
+    }
+
+    #[test]
+    fn mixed_walk_zero_fill_then_padded() {
+        let mut f = seg(0x05, 1, b"abc", false); // legacy, ends at 67
+        f.resize(128, 0); // 0.5.0 zero fill
+        f.extend(seg(0x0E, 2, b"k", true));
+        let (o, _, stop) = offsets(&f);
+        assert_eq!(o, [(0, true), (128, true)]);
+        assert_eq!(stop, WalkEnd::Clean);
+    }
+
+    #[test]
+    fn torn_tail_is_reported_not_walked() {
+        let mut f = seg(0x05, 1, b"abc", false);
+        let mut t = seg(0x0E, 2, &[7; 50], false);
+        t.truncate(80);
+        f.extend(t);
+        let (o, end, stop) = offsets(&f);
+        assert_eq!(o, [(0, false)]);
+        assert_eq!(end, 67);
+        assert_eq!(
+            stop,
+            WalkEnd::Torn(Error::SegmentOverrun {
+                index: 1,
+                offset: 67,
+                payload_length: 50,
+                body_end: 147
+            })
+        );
+    }
+
+    #[test]
+    fn huge_payload_length_is_an_overrun() {
+        let mut f = seg(0x05, 1, b"", false);
+        f[16..24].copy_from_slice(&(u64::MAX - 10).to_le_bytes());
+        let mut w = Walk::new(&f);
+        assert!(w.next().is_none());
+        assert_eq!(
+            w.stop(),
+            WalkEnd::Torn(Error::SegmentOverrun {
+                index: 0,
+                offset: 0,
+                payload_length: u64::MAX - 10,
+                body_end: 64
+            })
+        );
+    }
+
+    #[test]
+    fn bad_version_stops_walk() {
+        let mut f = seg(0x05, 1, b"", false);
+        f[4] = 2;
+        let mut w = Walk::new(&f);
+        assert!(w.next().is_none());
+        assert_eq!(
+            w.stop(),
+            WalkEnd::Torn(Error::UnsupportedVersion {
+                structure: Structure::SegmentHeader,
+                offset: 0,
+                version: 2
+            })
+        );
+    }
+
+    #[test]
+    fn segment_limit_is_enforced() {
+        let one = seg(0x01, 1, b"", false);
+        let f: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(64 * (MAX_SEGMENTS as usize + 5))
+            .collect();
+        let mut w = Walk::new(&f);
+        assert_eq!(w.by_ref().count(), MAX_SEGMENTS as usize);
+        assert_eq!(
+            w.stop(),
+            WalkEnd::Limit(Error::TooManySegments {
+                offset: 64 * u64::from(MAX_SEGMENTS),
+                limit: MAX_SEGMENTS
+            })
+        );
+    }
+
+    #[test]
+    fn root_page_split() {
+        let mut f = seg(0x05, 1, b"abc", true);
+        let mut page = std::vec![0u8; 4096];
+        page[..4].copy_from_slice(&ROOT_PAGE_MAGIC.to_le_bytes());
+        f.extend(&page);
+        let (body, p) = split_root_page(&f);
+        assert_eq!(body.len(), 128);
+        assert_eq!(p.map(<[u8]>::len), Some(4096));
+        // Too short to hold a segment before it: not a page.
+        assert!(split_root_page(&page).1.is_none());
+    }
+}
