@@ -59,6 +59,7 @@ pub mod checksum;
 pub mod container;
 pub mod dialect;
 pub mod error;
+pub mod extract;
 pub mod gzip;
 pub mod image_hash;
 pub mod kernel;

@@ -1,0 +1,127 @@
+//! Verified kernel extraction (§4.2-§4.4): the one public way to obtain
+//! kernel image bytes.
+//!
+//! [`extract`] checks the KERNEL_SEG's content hash (unless the container
+//! already did), inflates a gzip'd image into the caller's buffer while
+//! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
+//! the exact `image_size`, and the header's `image_hash`. Only then does it
+//! return a [`VerifiedImage`], which has no public constructor: holding one is
+//! the proof that every check passed. A raw (uncompressed) image is not
+//! copied: the verified image borrows the file.
+
+use crate::checksum::{HashCheck, require_content_hash};
+use crate::container::Policy;
+use crate::error::{Error, Result};
+use crate::gzip;
+use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
+use crate::kernel::{KernelSegment, StoredFormat};
+pub use miniz_oxide::inflate::core::DecompressorOxide;
+
+/// A kernel image that passed every check. Constructed only by [`extract`].
+#[derive(Clone, Copy, Debug)]
+pub struct VerifiedImage<'a> {
+    bytes: &'a [u8],
+    kernel_offset: u64,
+    content_hash: HashCheck,
+    image_hash: ImageHashCheck,
+    gzip_crc32: Option<u32>,
+}
+
+impl<'a> VerifiedImage<'a> {
+    /// The verified, uncompressed image (exactly `image_size` bytes).
+    #[must_use]
+    pub const fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Header offset of the KERNEL_SEG it came from.
+    #[must_use]
+    pub const fn kernel_offset(&self) -> u64 {
+        self.kernel_offset
+    }
+
+    /// How the segment's content hash checked.
+    #[must_use]
+    pub const fn content_hash(&self) -> HashCheck {
+        self.content_hash
+    }
+
+    /// How the kernel header's `image_hash` checked.
+    #[must_use]
+    pub const fn image_hash(&self) -> ImageHashCheck {
+        self.image_hash
+    }
+
+    /// The gzip trailer's CRC-32 (checked), for a gzip'd image.
+    #[must_use]
+    pub const fn gzip_crc32(&self) -> Option<u32> {
+        self.gzip_crc32
+    }
+}
+
+/// The output buffer `kernel` needs: its `image_size` for a gzip'd image,
+/// 0 for a raw one (which is borrowed, not copied).
+#[must_use]
+pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
+    match kernel.format() {
+        StoredFormat::Gzip => kernel.image_size(),
+        StoredFormat::Raw => 0,
+    }
+}
+
+/// Verifies `kernel` and produces its image.
+///
+/// `out` receives a gzip'd image (it must hold `image_size` bytes; a raw image
+/// is borrowed from the file and `out` is untouched). `state` is the inflate
+/// state (about 11 KiB), supplied by the caller so it need not sit on the
+/// stack; its contents on entry do not matter.
+///
+/// # Errors
+/// The content-hash errors ([`Error::ContentHashMismatch`],
+/// [`Error::ContentHashUnset`], ...) when `kernel` was parsed unverified;
+/// the gzip errors of [`gzip::inflate`] ([`Error::BufferTooSmall`] first);
+/// [`Error::ImageHashMismatch`]; [`Error::ImageHashUnset`] when the policy
+/// refuses unset hashes.
+pub fn extract<'o, 'f: 'o>(
+    kernel: &KernelSegment<'f>,
+    policy: Policy,
+    out: &'o mut [u8],
+    state: &mut DecompressorOxide,
+) -> Result<VerifiedImage<'o>> {
+    let offset = kernel.segment_offset();
+    let content_hash = match kernel.content_hash() {
+        Some(c) => c,
+        None => require_content_hash(kernel.segment(), policy.allow_unset_hash)?,
+    };
+    if content_hash == HashCheck::Unset && !policy.allow_unset_hash {
+        return Err(Error::ContentHashUnset { index: kernel.segment().index, offset });
+    }
+    let expected = kernel.image_hash();
+    let unset = crate::bytes::all_zero(expected);
+    if unset && !policy.allow_unset_hash {
+        // Refused before any work: an unset image hash verifies nothing.
+        return Err(Error::ImageHashUnset { offset });
+    }
+    let candidates = if unset { Candidates::NONE } else { Candidates::for_layout(kernel.layout()) };
+    let stored = kernel.stored_unverified();
+    let (bytes, image_hash, gzip_crc32): (&'o [u8], _, _) = match kernel.format() {
+        StoredFormat::Raw => {
+            let check = image_hash::check_image(expected, stored, candidates, offset)?;
+            (stored, check, None)
+        }
+        StoredFormat::Gzip => {
+            // One pass: the output is hashed chunk by chunk as it is produced,
+            // while it is still in cache (see the extract benchmark).
+            let mut hasher = ImageHasher::new(candidates);
+            let info = gzip::inflate(stored, out, kernel.image_size(), state, &mut |c: &[u8]| hasher.update(c))?;
+            let check = image_hash::check(expected, &hasher.finalize(), offset)?;
+            let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);
+            let image = out.get(..len).ok_or(Error::BufferTooSmall {
+                needed: info.image_size,
+                available: crate::bytes::u64_from(out.len()),
+            })?;
+            (image, check, Some(info.crc32))
+        }
+    };
+    Ok(VerifiedImage { bytes, kernel_offset: offset, content_hash, image_hash, gzip_crc32 })
+}
