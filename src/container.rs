@@ -7,6 +7,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
 use crate::manifest::{DirectoryEntry, Manifest};
+use crate::root_page::RootPage;
 use crate::segment::{SEGMENT_MAGIC, Segment, Walk, WalkEnd, seg_type, split_root_page};
 
 /// What counts as verified. The default is the strictest policy.
@@ -60,7 +61,9 @@ impl<'a> Container<'a> {
     /// complete MANIFEST_SEG exists or the newest one is torn; the manifest's
     /// parse and content-hash errors; [`Error::DirectoryEntryNotASegment`] and
     /// [`Error::DirectoryMismatch`] for directory entries that disagree with
-    /// the file.
+    /// the file; for a file ending in an RVM0 root page, its CRC and field
+    /// errors, and [`Error::RootPageField`] when it does not commit to the
+    /// winning manifest.
     pub fn parse(file: &'a [u8], policy: Policy) -> Result<Self> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
@@ -93,6 +96,9 @@ impl<'a> Container<'a> {
         let manifest_segment = newest.ok_or(no_manifest)?;
         let manifest_hash = require_content_hash(&manifest_segment, policy.allow_unset_hash)?;
         let manifest = Manifest::parse(manifest_segment.payload, manifest_segment.offset)?;
+        if let Some(page) = page {
+            RootPage::parse(page, u64_from(body.len()))?.check_commits_to(&manifest_segment)?;
+        }
         let committed = manifest.segment_hashes().unwrap_or(&[]);
         for (i, entry) in manifest.entries().iter().enumerate() {
             let shdg = committed.get(i).map(|h| &h.content_hash);
@@ -142,6 +148,17 @@ impl<'a> Container<'a> {
         (&self.manifest_segment, self.manifest_hash)
     }
 
+    /// The RVM0 root page, if the file ends with one (its CRC32C and its
+    /// commitment to the winning manifest were checked; its signature is not:
+    /// see [`RootPage::signed_message`]).
+    #[must_use]
+    pub fn root_page(&self) -> Option<RootPage<'a>> {
+        let at = u64_from(self.body.len());
+        self.root_page
+            .then(|| RootPage::parse(self.file.get(self.body.len()..)?, at).ok())
+            .flatten()
+    }
+
     /// Offset of the RVM0 root page, if the file ends with one.
     #[must_use]
     pub fn root_page_offset(&self) -> Option<u64> {
@@ -165,6 +182,27 @@ impl<'a> Container<'a> {
     #[must_use]
     pub fn segment_at(&self, offset: u64) -> Option<Segment<'a>> {
         segment_at(self.body, offset)
+    }
+
+    /// Every segment of type `ty` the manifest lists (META, PROFILE, WITNESS,
+    /// WASM, ...), in directory order, each with its content hash checked
+    /// under the policy. The payloads are borrowed from the file.
+    pub fn listed(&self, ty: u8) -> impl Iterator<Item = Result<Segment<'a>>> + '_ {
+        self.manifest
+            .entries()
+            .iter()
+            .filter(move |e| e.seg_type == ty)
+            .map(|e| {
+                let offset = e.offset.get();
+                // check_entry proved a segment starts there; stay total anyway.
+                let seg =
+                    segment_at(self.body, offset).ok_or(Error::DirectoryEntryNotASegment {
+                        entry: u32::MAX,
+                        offset,
+                    })?;
+                require_content_hash(&seg, self.policy.allow_unset_hash)?;
+                Ok(seg)
+            })
     }
 
     /// Every KERNEL_SEG the manifest lists, in directory order, each parsed
@@ -205,7 +243,6 @@ impl<'a> Container<'a> {
     }
 
     fn load_kernel(&self, offset: u64) -> Result<KernelSegment<'a>> {
-        // check_entry proved a segment starts there; stay total anyway.
         let seg = segment_at(self.body, offset).ok_or(Error::NoKernelAt { offset })?;
         let check = require_content_hash(&seg, self.policy.allow_unset_hash)?;
         Ok(KernelSegment::parse_unverified(seg)?.with_content_hash(check))

@@ -213,6 +213,15 @@ pub enum Error {
         /// The CRC of the page.
         computed: u32,
     },
+    /// An RVM0 root-page field is unknown or disagrees with the manifest.
+    RootPageField {
+        /// Offset of the page.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// The page's value.
+        value: u64,
+    },
 
     // ---- kernel segment (kernel.rs) ----
     /// The winning manifest's directory lists no KERNEL_SEG.
@@ -512,6 +521,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "RVM0 root page at byte {offset}: CRC32C {stored:#010x} stored, {computed:#010x} computed"
+            ),
+            Self::RootPageField {
+                offset,
+                field,
+                value,
+            } => write!(
+                f,
+                "RVM0 root page at byte {offset}: {field} is {value:#x}, which is unknown or does not match the winning manifest"
             ),
             Self::NoKernel => f.write_str("the manifest lists no KERNEL_SEG"),
             Self::NoKernelAt { offset } => write!(

@@ -138,8 +138,10 @@ pub struct Segment<'a> {
     pub header: &'a SegmentHeader,
     /// Exactly `payload_length` bytes after the header.
     pub payload: &'a [u8],
-    /// Whether the next segment was found at the 64-byte aligned position
-    /// after zero fill (wire or mixed layout) rather than right after the payload.
+    /// Whether zero fill follows the payload up to a 64-byte boundary where
+    /// the next segment starts, or where the segment area ends or torn bytes
+    /// begin (wire or mixed layout), rather than the next segment starting
+    /// right after the payload.
     pub padded: bool,
 }
 
@@ -334,7 +336,8 @@ impl<'a> Walk<'a> {
             found: le_u32(self.body, at).unwrap_or(0),
         });
         self.stop = WalkEnd::Torn(why);
-        (None, false)
+        // Zero fill up to an aligned position belongs to the segment before it.
+        (None, at == p && p != u)
     }
 }
 
@@ -364,8 +367,8 @@ impl<'a> Iterator for Walk<'a> {
             .saturating_add(u64_from(payload.len()));
         self.end = u;
         let (next, padded) = self.next_position(u);
-        if let (Some(n), true) = (next, padded) {
-            self.end = n;
+        if padded {
+            self.end = align64(u).unwrap_or(u);
         }
         self.next = next;
         Some(Segment {
@@ -426,7 +429,7 @@ pub(crate) mod tests {
         f.extend(seg(0x0E, 2, &[1; 100], true));
         let (o, end, stop) = offsets(&f);
         assert_eq!(o, [(0, true), (128, true)]);
-        assert_eq!(end, 128 + 64 + 100);
+        assert_eq!(end, 320, "the last segment's padding is part of it");
         assert_eq!(
             stop,
             WalkEnd::Clean,
@@ -462,6 +465,24 @@ pub(crate) mod tests {
                 body_end: 147
             })
         );
+    }
+
+    #[test]
+    fn padding_before_a_torn_tail_belongs_to_the_segment() {
+        let mut f = seg(0x05, 1, b"abc", true);
+        f.extend_from_slice(b"0123456789");
+        let (o, end, stop) = offsets(&f);
+        assert_eq!(o, [(0, true)]);
+        assert_eq!(end, 128);
+        assert!(matches!(
+            stop,
+            WalkEnd::Torn(Error::Truncated {
+                offset: 128,
+                needed: 64,
+                available: 10,
+                ..
+            })
+        ));
     }
 
     #[test]
