@@ -78,22 +78,24 @@ impl<'a> Container<'a> {
             .by_ref()
             .filter(|s| s.seg_type() == seg_type::MANIFEST)
             .last();
-        let no_manifest = Error::NoCompleteManifest {
+        let no_manifest = |stopped_by| Error::NoCompleteManifest {
             walk_end: walk.end(),
             file_size,
+            stopped_by,
         };
-        let trailing = match walk.stop() {
-            WalkEnd::Clean => None,
+        let (trailing, stopped_by) = match walk.stop() {
+            WalkEnd::Clean => (None, "the end of the file"),
             WalkEnd::Limit(e) => return Err(e),
-            WalkEnd::Torn(_) => {
+            WalkEnd::Torn(e) => {
                 // A torn MANIFEST_SEG is the newest manifest and it is incomplete.
                 if torn_manifest_header(body, walk.end()) {
-                    return Err(no_manifest);
+                    return Err(no_manifest("a torn MANIFEST_SEG"));
                 }
-                Some((walk.end(), u64_from(body.len()).saturating_sub(walk.end())))
+                let len = u64_from(body.len()).saturating_sub(walk.end());
+                (Some((walk.end(), len)), stop_reason(&e))
             }
         };
-        let manifest_segment = newest.ok_or(no_manifest)?;
+        let manifest_segment = newest.ok_or_else(|| no_manifest(stopped_by))?;
         let manifest_hash = require_content_hash(&manifest_segment, policy.allow_unset_hash)?;
         let manifest = Manifest::parse(manifest_segment.payload, manifest_segment.offset)?;
         if let Some(page) = page {
@@ -184,6 +186,17 @@ impl<'a> Container<'a> {
         segment_at(self.body, offset)
     }
 
+    /// Checks the content hash of every complete segment in the file (listed
+    /// or not) under the policy: what `rvf-boot inspect` requires for exit 0.
+    /// Booting needs only the manifest and the kernel, which are always checked.
+    ///
+    /// # Errors
+    /// The first segment's content-hash error, in file order.
+    pub fn verify_segments(&self) -> Result<()> {
+        self.segments()
+            .try_for_each(|s| require_content_hash(&s, self.policy.allow_unset_hash).map(drop))
+    }
+
     /// Every segment of type `ty` the manifest lists (META, PROFILE, WITNESS,
     /// WASM, ...), in directory order, each with its content hash checked
     /// under the policy. The payloads are borrowed from the file.
@@ -246,6 +259,17 @@ impl<'a> Container<'a> {
         let seg = segment_at(self.body, offset).ok_or(Error::NoKernelAt { offset })?;
         let check = require_content_hash(&seg, self.policy.allow_unset_hash)?;
         Ok(KernelSegment::parse_unverified(seg)?.with_content_hash(check))
+    }
+}
+
+/// What the walk met where it stopped, as a phrase for [`Error::NoCompleteManifest`].
+const fn stop_reason(e: &Error) -> &'static str {
+    match e {
+        Error::SegmentOverrun { .. } => "a segment whose payload runs past the end of the file",
+        Error::BadMagic { .. } => "bytes that are not a segment header (bad magic)",
+        Error::UnsupportedVersion { .. } => "a segment header with an unsupported version",
+        Error::Truncated { .. } => "a truncated segment header",
+        _ => "bytes that form no segment",
     }
 }
 
@@ -373,7 +397,8 @@ mod tests {
             Container::parse(&g, Policy::default()).unwrap_err(),
             Error::NoCompleteManifest {
                 walk_end: good as u64,
-                file_size: good as u64 + 70
+                file_size: good as u64 + 70,
+                stopped_by: "a torn MANIFEST_SEG"
             }
         );
         let mut h = file();
@@ -382,7 +407,8 @@ mod tests {
             Container::parse(&h, Policy::default()).unwrap_err(),
             Error::NoCompleteManifest {
                 walk_end: 199,
-                file_size: h.len() as u64
+                file_size: h.len() as u64,
+                stopped_by: "a torn MANIFEST_SEG"
             }
         );
     }

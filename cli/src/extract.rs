@@ -125,11 +125,11 @@ fn run(
     let x = extract_to_vec(&k, policy).map_err(|e| e.to_string())?;
     // Everything verified: only now is anything written.
     write_atomic(kernel_out, &x.image).map_err(|e| format!("{}: {e}", kernel_out.display()))?;
-    if let Some(p) = cmdline_out {
-        if let Err(e) = write_atomic(p, k.cmdline()) {
-            let _ = std::fs::remove_file(kernel_out);
-            return Err(format!("{}: {e}", p.display()));
-        }
+    if let Some(p) = cmdline_out
+        && let Err(e) = write_atomic(p, k.cmdline())
+    {
+        let _ = std::fs::remove_file(kernel_out);
+        return Err(format!("{}: {e}", p.display()));
     }
     println!(
         "kernel: {} ({} bytes, from KERNEL_SEG at byte {})",

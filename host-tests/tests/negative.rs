@@ -1,0 +1,484 @@
+//! Damaged golden files: every damage gets its own, exact error.
+//!
+//! Each test starts from the real writers' files in `golden/` and damages one
+//! thing: a payload byte of every segment, truncation at every header boundary
+//! and inside every payload, huge lengths, bad magics and versions, unknown
+//! checksum algorithms, directory entries that point at the wrong offset.
+
+use rvf_boot::checksum::{ContentHash, HashCheck, check_content_hash};
+use rvf_boot::error::Structure;
+use rvf_boot::segment::{Segment, Walk, seg_type};
+use rvf_boot::{Container, Error, Policy};
+use std::path::PathBuf;
+
+fn golden() -> Vec<(String, Vec<u8>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let mut out = Vec::new();
+    for dir in ["ruvbot", "runtime-03", "runtime-05", "mixed"] {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rvf"))
+            .collect();
+        names.sort();
+        for p in names {
+            out.push((
+                format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()),
+                std::fs::read(&p).unwrap(),
+            ));
+        }
+    }
+    assert_eq!(out.len(), 15, "golden set changed");
+    out
+}
+
+struct Seg {
+    index: u32,
+    offset: u64,
+    ty: u8,
+    len: u64,
+    algo: u8,
+    hash: Option<ContentHash>,
+}
+
+fn segs(file: &[u8]) -> Vec<Seg> {
+    let body = rvf_boot::segment::split_root_page(file).0;
+    Walk::new(body)
+        .map(|s: Segment<'_>| Seg {
+            index: s.index,
+            offset: s.offset,
+            ty: s.seg_type(),
+            len: s.payload_length(),
+            algo: s.header.checksum_algo,
+            hash: match check_content_hash(&s).unwrap() {
+                HashCheck::Verified(h) => Some(h),
+                HashCheck::Unset => None,
+            },
+        })
+        .collect()
+}
+
+/// Recomputes the content hash of the segment at `off` with `algo`.
+fn rehash(file: &mut [u8], off: u64, len: u64, algo: ContentHash) {
+    let o = off as usize;
+    let d = algo.digest(&file[o + 64..o + 64 + len as usize]);
+    file[o + 0x28..o + 0x38].copy_from_slice(&d);
+}
+
+fn parse(f: &[u8]) -> Result<Container<'_>, Error> {
+    Container::parse(f, Policy::default())
+}
+
+/// Everything a full check does: parse, every segment hash, every kernel.
+fn full_check(f: &[u8]) -> Result<(), Error> {
+    let c = parse(f)?;
+    c.verify_segments()?;
+    for k in c.kernels() {
+        k?;
+    }
+    Ok(())
+}
+
+#[test]
+fn every_golden_file_passes_the_full_check() {
+    for (name, f) in golden() {
+        assert_eq!(full_check(&f), Ok(()), "{name}");
+    }
+}
+
+#[test]
+fn a_flipped_payload_byte_in_every_segment_is_caught() {
+    for (name, f) in golden() {
+        for s in segs(&f) {
+            if s.len == 0 {
+                continue;
+            }
+            let mut g = f.clone();
+            g[(s.offset + 64 + s.len / 2) as usize] ^= 0x01;
+            let want = Error::ContentHashMismatch {
+                index: s.index,
+                offset: s.offset,
+                algo: s.algo,
+            };
+            assert_eq!(
+                full_check(&g),
+                Err(want),
+                "{name} segment #{} type {:#x}",
+                s.index,
+                s.ty
+            );
+        }
+    }
+}
+
+#[test]
+fn truncation_at_every_header_boundary() {
+    for (name, f) in golden() {
+        let all = segs(&f);
+        for s in &all {
+            let g = &f[..s.offset as usize];
+            let got = parse(g);
+            if s.offset == 0 {
+                assert_eq!(
+                    got.unwrap_err(),
+                    Error::NotRvf {
+                        found: 0,
+                        file_size: 0
+                    },
+                    "{name}"
+                );
+                continue;
+            }
+            // The newest manifest that ends before the cut wins; none: no complete manifest.
+            let older = all
+                .iter()
+                .rfind(|m| m.ty == seg_type::MANIFEST && m.offset < s.offset);
+            let got = got.map(|c| (c.manifest().offset(), c.trailing()));
+            match older {
+                Some(m) => {
+                    assert_eq!(got, Ok((m.offset, None)), "{name} cut at {}", s.offset);
+                }
+                None => assert_eq!(
+                    got.unwrap_err(),
+                    Error::NoCompleteManifest {
+                        walk_end: s.offset,
+                        file_size: s.offset,
+                        stopped_by: "the end of the file"
+                    },
+                    "{name} cut at {}",
+                    s.offset
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn truncation_inside_every_header_and_payload() {
+    for (name, f) in golden() {
+        let all = segs(&f);
+        for s in &all {
+            for cut in [s.offset + 1, s.offset + 63, s.offset + 64 + s.len / 2] {
+                if cut >= s.offset + 64 + s.len.max(1) {
+                    continue;
+                }
+                let g = &f[..cut as usize];
+                let got = parse(g);
+                if cut < 4 {
+                    assert!(
+                        matches!(got, Err(Error::NotRvf { .. })),
+                        "{name} cut at {cut}"
+                    );
+                    continue;
+                }
+                let older = all
+                    .iter()
+                    .rfind(|m| m.ty == seg_type::MANIFEST && m.offset < s.offset);
+                let got = got.map(|c| (c.manifest().offset(), c.trailing()));
+                let cut_header = cut < s.offset + 64;
+                // A torn MANIFEST_SEG (its header's type byte readable) is itself the newest manifest.
+                let torn_manifest = s.ty == seg_type::MANIFEST && cut > s.offset + 5;
+                match older {
+                    Some(m) if !torn_manifest => {
+                        assert_eq!(
+                            got,
+                            Ok((m.offset, Some((s.offset, cut - s.offset)))),
+                            "{name} cut at {cut}"
+                        );
+                    }
+                    _ => {
+                        let stopped_by = if torn_manifest {
+                            "a torn MANIFEST_SEG"
+                        } else if cut_header {
+                            "a truncated segment header"
+                        } else {
+                            "a segment whose payload runs past the end of the file"
+                        };
+                        assert_eq!(
+                            got.unwrap_err(),
+                            Error::NoCompleteManifest {
+                                walk_end: s.offset,
+                                file_size: cut,
+                                stopped_by
+                            },
+                            "{name} cut at {cut}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The golden file `name` and its selected kernel's segment.
+fn with_kernel(name: &str) -> (Vec<u8>, Seg) {
+    let (_, f) = golden().into_iter().find(|(n, _)| n == name).unwrap();
+    let k = segs(&f)
+        .into_iter()
+        .find(|s| s.ty == seg_type::KERNEL)
+        .unwrap();
+    (f, k)
+}
+
+#[test]
+fn payload_length_near_u64_max() {
+    for name in [
+        "ruvbot/small.rvf",
+        "runtime-05/embed-kernel.rvf",
+        "runtime-03/embed-kernel.rvf",
+    ] {
+        let (mut f, k) = with_kernel(name);
+        let at = k.offset as usize + 0x10;
+        f[at..at + 8].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        match parse(&f) {
+            // RuvBot: the kernel is the first segment and the only manifest comes after it.
+            Err(e) => assert_eq!(
+                e,
+                Error::NoCompleteManifest {
+                    walk_end: k.offset,
+                    file_size: f.len() as u64,
+                    stopped_by: "a segment whose payload runs past the end of the file"
+                },
+                "{name}"
+            ),
+            // rvf-runtime: the epoch-0 manifest at 0 is the newest complete one; the rest is a torn tail.
+            Ok(c) => {
+                assert!(name.starts_with("runtime"), "{name}");
+                assert_eq!(c.manifest().offset(), 0);
+                assert_eq!(c.trailing(), Some((k.offset, f.len() as u64 - k.offset)));
+                assert_eq!(c.selected_kernel().err(), Some(Error::NoKernel));
+            }
+        }
+        // The walk says exactly which segment overran.
+        let mut w = Walk::new(rvf_boot::segment::split_root_page(&f).0);
+        w.by_ref().for_each(drop);
+        assert_eq!(
+            w.stop(),
+            rvf_boot::segment::WalkEnd::Torn(Error::SegmentOverrun {
+                index: k.index,
+                offset: k.offset,
+                payload_length: u64::MAX - 3,
+                body_end: rvf_boot::segment::split_root_page(&f).0.len() as u64,
+            }),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn cmdline_length_0xffffff00() {
+    for (name, field_at) in [
+        ("ruvbot/small.rvf", 0x70),
+        ("runtime-05/embed-kernel.rvf", 0x78),
+        ("runtime-03/embed-kernel-binding.rvf", 0x78),
+    ] {
+        let (mut f, k) = with_kernel(name);
+        let at = k.offset as usize + 64 + field_at;
+        f[at..at + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+        rehash(&mut f, k.offset, k.len, k.hash.unwrap());
+        let c = parse(&f).unwrap();
+        let err = c.selected_kernel().unwrap_err();
+        assert!(
+            matches!(err, Error::KernelLayout { offset, payload_length, cmdline_length: 0xFFFF_FF00, .. }
+                if offset == k.offset && payload_length == k.len),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_magic_and_version() {
+    let (f, k) = with_kernel("runtime-05/embed-kernel.rvf");
+    // Kernel header magic (payload byte 0), hash recomputed so only the magic is wrong.
+    let mut g = f.clone();
+    g[k.offset as usize + 64] ^= 0xFF;
+    rehash(&mut g, k.offset, k.len, k.hash.unwrap());
+    let err = parse(&g).unwrap().selected_kernel().unwrap_err();
+    assert!(
+        matches!(err, Error::BadMagic { structure: Structure::KernelHeader, offset, .. } if offset == k.offset + 64)
+    );
+    // Kernel header version.
+    let mut g = f.clone();
+    g[k.offset as usize + 64 + 4] = 9;
+    rehash(&mut g, k.offset, k.len, k.hash.unwrap());
+    assert_eq!(
+        parse(&g).unwrap().selected_kernel().unwrap_err(),
+        Error::UnsupportedVersion {
+            structure: Structure::KernelHeader,
+            offset: k.offset + 64,
+            version: 9
+        }
+    );
+    // Segment header version of the kernel: the walk stops there. The runtime
+    // file still has its epoch-0 manifest (the rest is a torn tail); the RuvBot
+    // file's only manifest comes after the kernel.
+    let mut g = f.clone();
+    g[k.offset as usize + 4] = 2;
+    let c = parse(&g).unwrap();
+    assert_eq!(
+        (c.manifest().offset(), c.trailing()),
+        (0, Some((k.offset, f.len() as u64 - k.offset)))
+    );
+    let (r, rk) = with_kernel("ruvbot/small.rvf");
+    let mut g = r.clone();
+    g[rk.offset as usize + 4] = 2;
+    assert_eq!(
+        parse(&g).err(),
+        Some(Error::NoCompleteManifest {
+            walk_end: 0,
+            file_size: r.len() as u64,
+            stopped_by: "a segment header with an unsupported version"
+        })
+    );
+    // Not an RVF file at all.
+    let mut g = f.clone();
+    g[0] = b'X';
+    assert!(matches!(parse(&g).unwrap_err(), Error::NotRvf { .. }));
+}
+
+#[test]
+fn unknown_checksum_algorithm() {
+    for name in [
+        "ruvbot/small.rvf",
+        "runtime-05/embed-kernel.rvf",
+        "runtime-03/embed-kernel.rvf",
+    ] {
+        let (mut f, k) = with_kernel(name);
+        f[k.offset as usize + 0x20] = 3;
+        let c = parse(&f).unwrap();
+        assert_eq!(
+            c.selected_kernel().unwrap_err(),
+            Error::UnknownChecksumAlgo {
+                index: k.index,
+                offset: k.offset,
+                algo: 3
+            },
+            "{name}"
+        );
+        assert_eq!(
+            c.verify_segments(),
+            Err(Error::UnknownChecksumAlgo {
+                index: k.index,
+                offset: k.offset,
+                algo: 3
+            })
+        );
+    }
+}
+
+#[test]
+fn directory_entry_at_the_wrong_offset() {
+    for name in [
+        "ruvbot/small.rvf",
+        "runtime-05/embed-kernel.rvf",
+        "runtime-03/embed-kernel.rvf",
+        "mixed/kernel-03-kernel-05.rvf",
+    ] {
+        let (f0, k) = with_kernel(name);
+        let c = parse(&f0).unwrap();
+        let m = c.manifest();
+        let mo = m.offset();
+        let entry = m
+            .entries()
+            .iter()
+            .position(|e| e.offset.get() == k.offset)
+            .unwrap();
+        let all = segs(&f0);
+        let ms = all.iter().find(|s| s.offset == mo).unwrap();
+        for (delta, want) in [
+            (
+                1i64,
+                Error::DirectoryEntryNotASegment {
+                    entry: entry as u32,
+                    offset: k.offset + 1,
+                },
+            ),
+            (
+                64,
+                Error::DirectoryEntryNotASegment {
+                    entry: entry as u32,
+                    offset: k.offset + 64,
+                },
+            ),
+        ] {
+            let mut f = f0.clone();
+            let at = mo as usize + 64 + 22 + 25 * entry + 8;
+            f[at..at + 8].copy_from_slice(&((k.offset as i64 + delta) as u64).to_le_bytes());
+            rehash(&mut f, mo, ms.len, ms.hash.unwrap());
+            assert_eq!(parse(&f).unwrap_err(), want, "{name}");
+        }
+        // Pointing at another real segment: the header disagrees.
+        let other = all
+            .iter()
+            .find(|s| s.offset != k.offset && s.ty != seg_type::KERNEL && s.offset < mo)
+            .unwrap();
+        let mut f = f0.clone();
+        let at = mo as usize + 64 + 22 + 25 * entry + 8;
+        f[at..at + 8].copy_from_slice(&other.offset.to_le_bytes());
+        rehash(&mut f, mo, ms.len, ms.hash.unwrap());
+        assert_eq!(
+            parse(&f).unwrap_err(),
+            Error::DirectoryMismatch {
+                entry: entry as u32,
+                offset: other.offset,
+                field: "seg_type",
+                directory: u64::from(seg_type::KERNEL),
+                header: u64::from(other.ty)
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn unset_hashes_follow_the_policy() {
+    let (mut f, k) = with_kernel("runtime-05/embed-kernel.rvf");
+    f[k.offset as usize + 0x28..k.offset as usize + 0x38].fill(0);
+    let c = parse(&f).unwrap();
+    assert_eq!(
+        c.selected_kernel().unwrap_err(),
+        Error::ContentHashUnset {
+            index: k.index,
+            offset: k.offset
+        }
+    );
+    let c = Container::parse(&f, Policy::allowing_unset_hash(true)).unwrap();
+    assert_eq!(
+        c.selected_kernel().unwrap().content_hash(),
+        Some(HashCheck::Unset)
+    );
+}
+
+#[test]
+fn signed_store_root_page_damage() {
+    let (_, f) = golden()
+        .into_iter()
+        .find(|(n, _)| n == "runtime-05/signed.rvf")
+        .unwrap();
+    let page_at = f.len() - 4096;
+    let c = parse(&f).unwrap();
+    assert_eq!(c.root_page_offset(), Some(page_at as u64));
+    // A flipped bit in the page: CRC32C catches it.
+    let mut g = f.clone();
+    g[page_at + 0x200] ^= 1;
+    assert!(
+        matches!(parse(&g).unwrap_err(), Error::RootPageCrc { offset, .. } if offset == page_at as u64)
+    );
+    // A page that commits to another manifest (CRC fixed up): refused.
+    let mut g = f.clone();
+    g[page_at + 8] ^= 0x40;
+    let crc = rvf_boot::root_page::CRC32C.checksum(&g[page_at..page_at + 0xFFC]);
+    g[page_at + 0xFFC..].copy_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        parse(&g).unwrap_err(),
+        Error::RootPageField {
+            field: "l1_manifest_offset",
+            ..
+        }
+    ));
+    // The std-only crc32c crate agrees with the no_std CRC the library uses.
+    assert_eq!(
+        crc32c::crc32c(&f[page_at..page_at + 0xFFC]),
+        u32::from_le_bytes(f[page_at + 0xFFC..].try_into().unwrap())
+    );
+}
