@@ -125,6 +125,8 @@ pub enum Error {
         walk_end: u64,
         /// The file size.
         file_size: u64,
+        /// What the walk met there (`end of file`, `a torn MANIFEST_SEG`, ...).
+        stopped_by: &'static str,
     },
     /// A field of a MANIFEST_SEG payload is malformed.
     ManifestMalformed {
@@ -221,6 +223,14 @@ pub enum Error {
         field: &'static str,
         /// The page's value.
         value: u64,
+    },
+    /// The RVM0 root page's signature does not verify against the trusted keys.
+    RootPageSignature {
+        /// Offset of the page.
+        offset: u64,
+        /// What failed (`unsigned`, `no trusted key has the signer's fingerprint`,
+        /// `malformed public key`, `signature does not verify`).
+        problem: &'static str,
     },
 
     // ---- kernel segment (kernel.rs) ----
@@ -455,9 +465,10 @@ impl fmt::Display for Error {
             Self::NoCompleteManifest {
                 walk_end,
                 file_size,
+                stopped_by,
             } => write!(
                 f,
-                "no complete MANIFEST_SEG: complete segments end at byte {walk_end} of {file_size} (torn or uncommitted file)"
+                "no complete MANIFEST_SEG: complete segments end at byte {walk_end} of {file_size}, where the walk met {stopped_by} (torn, truncated or not a store)"
             ),
             Self::ManifestMalformed { offset, field, at } => write!(
                 f,
@@ -529,6 +540,10 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "RVM0 root page at byte {offset}: {field} is {value:#x}, which is unknown or does not match the winning manifest"
+            ),
+            Self::RootPageSignature { offset, problem } => write!(
+                f,
+                "RVM0 root page at byte {offset}: signature rejected: {problem}"
             ),
             Self::NoKernel => f.write_str("the manifest lists no KERNEL_SEG"),
             Self::NoKernelAt { offset } => write!(

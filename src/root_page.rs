@@ -154,6 +154,32 @@ impl<'a> RootPage<'a> {
         }
     }
 
+    /// Verifies the page's Ed25519 signature (`verify_strict`, as rvf-runtime)
+    /// against `trusted_keys` (32-byte public keys) and returns the index of
+    /// the key that signed it. The key is chosen by the page's signer
+    /// fingerprint (SHAKE-256-128 of the key).
+    ///
+    /// # Errors
+    /// [`Error::RootPageSignature`] naming what failed.
+    pub fn verify_signature(&self, trusted_keys: &[[u8; 32]]) -> Result<usize> {
+        let fail = |problem| Error::RootPageSignature { offset: self.offset, problem };
+        if self.sig_algo != SigAlgo::Ed25519 {
+            return Err(fail("unsigned"));
+        }
+        let (index, key) = trusted_keys
+            .iter()
+            .enumerate()
+            .find(|(_, k)| ct_eq(&shake256(k.as_slice()), self.signer_fingerprint()))
+            .ok_or(fail("no trusted key has the signer's fingerprint"))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(key).map_err(|_| fail("malformed public key"))?;
+        let sig: [u8; 64] = self.signature().try_into().map_err(|_| fail("signature does not verify"))?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig);
+        let mut message = [0u8; 4096];
+        self.signed_message(&mut message);
+        key.verify_strict(&message, &sig).map_err(|_| fail("signature does not verify"))?;
+        Ok(index)
+    }
+
     /// Checks that the page commits to `manifest` (offset, length, segment id
     /// and SHAKE-256-128 of the payload).
     ///
