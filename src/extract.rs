@@ -94,7 +94,10 @@ pub fn extract<'o, 'f: 'o>(
         None => require_content_hash(kernel.segment(), policy.allow_unset_hash)?,
     };
     if content_hash == HashCheck::Unset && !policy.allow_unset_hash {
-        return Err(Error::ContentHashUnset { index: kernel.segment().index, offset });
+        return Err(Error::ContentHashUnset {
+            index: kernel.segment().index,
+            offset,
+        });
     }
     let expected = kernel.image_hash();
     let unset = crate::bytes::all_zero(expected);
@@ -102,7 +105,11 @@ pub fn extract<'o, 'f: 'o>(
         // Refused before any work: an unset image hash verifies nothing.
         return Err(Error::ImageHashUnset { offset });
     }
-    let candidates = if unset { Candidates::NONE } else { Candidates::for_layout(kernel.layout()) };
+    let candidates = if unset {
+        Candidates::NONE
+    } else {
+        Candidates::for_layout(kernel.layout())
+    };
     let stored = kernel.stored_unverified();
     let (bytes, image_hash, gzip_crc32): (&'o [u8], _, _) = match kernel.format() {
         StoredFormat::Raw => {
@@ -113,7 +120,13 @@ pub fn extract<'o, 'f: 'o>(
             // One pass: the output is hashed chunk by chunk as it is produced,
             // while it is still in cache (see the extract benchmark).
             let mut hasher = ImageHasher::new(candidates);
-            let info = gzip::inflate(stored, out, kernel.image_size(), state, &mut |c: &[u8]| hasher.update(c))?;
+            let info = gzip::inflate(
+                stored,
+                out,
+                kernel.image_size(),
+                state,
+                &mut |c: &[u8]| hasher.update(c),
+            )?;
             let check = image_hash::check(expected, &hasher.finalize(), offset)?;
             let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);
             let image = out.get(..len).ok_or(Error::BufferTooSmall {
@@ -123,5 +136,11 @@ pub fn extract<'o, 'f: 'o>(
             (image, check, Some(info.crc32))
         }
     };
-    Ok(VerifiedImage { bytes, kernel_offset: offset, content_hash, image_hash, gzip_crc32 })
+    Ok(VerifiedImage {
+        bytes,
+        kernel_offset: offset,
+        content_hash,
+        image_hash,
+        gzip_crc32,
+    })
 }

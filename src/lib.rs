@@ -53,6 +53,7 @@
     )
 )]
 
+pub mod bundle;
 pub mod bytes;
 pub mod bzimage;
 pub mod checksum;
@@ -64,6 +65,7 @@ pub mod gzip;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;
+pub mod root_page;
 pub mod segment;
 pub mod zero_page;
 
