@@ -558,6 +558,31 @@ fn inflate_and_hash(c: Candidates) {
     std::hint::black_box((info.crc32, d));
 }
 
+/// The whole boot-side path on a golden RuvBot file: parse (walk, manifest,
+/// directory checks), select the kernel (content hash), extract (inflate,
+/// CRC, SHA-256 image hash).
+#[inline(never)]
+fn verify_and_extract_whole_path() {
+    let file = golden_small();
+    let mut g = BUFS.lock().unwrap();
+    let (state, out) = g.as_mut().unwrap();
+    let c = rvf_boot::Container::parse(file, rvf_boot::Policy::default()).unwrap();
+    let k = c.selected_kernel().unwrap();
+    let v = rvf_boot::extract::extract(&k, rvf_boot::Policy::default(), out, state).unwrap();
+    std::hint::black_box(v.bytes().len());
+}
+
+fn golden_small() -> &'static [u8] {
+    static F: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/golden/ruvbot/small.rvf"
+        ))
+        .unwrap()
+    })
+}
+
 #[test]
 fn stack_high_water_inflate_and_hash() {
     fixture();
@@ -578,6 +603,8 @@ fn stack_high_water_inflate_and_hash() {
     *BUFS.lock().unwrap() = Some((Box::default(), vec![0u8; fixture().0.len()]));
     let sha = high_water(inflate_and_hash_sha256);
     let all = high_water(inflate_and_hash_all);
+    golden_small();
+    let whole = high_water(verify_and_extract_whole_path);
     let bound = if cfg!(debug_assertions) {
         STACK_BOUND_DEBUG
     } else {
@@ -599,5 +626,10 @@ fn stack_high_water_inflate_and_hash() {
     assert!(
         all <= bound,
         "inflate+all hashes used {all} bytes of stack, bound {bound}"
+    );
+    eprintln!("stack high-water: parse + select + verified extract (whole path) {whole} bytes");
+    assert!(
+        whole <= bound,
+        "the whole verify+extract path used {whole} bytes of stack, bound {bound}"
     );
 }
