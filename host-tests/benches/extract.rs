@@ -6,7 +6,14 @@
 //!     under `target/bench-inputs/`; skipped with a message when unavailable),
 //! (ii) a compressible 14 MB synthetic image (pseudo-text).
 //!
+//! When node is available the image is wrapped by the real RuvBot writer
+//! (`../shared/seed/build-rvf.js`) and every variant uses that file's gzip
+//! stream; otherwise `gzip -9`.
+//!
 //! Reported in one run, medians of `ITERS` runs each:
+//! (E)  rvf-boot end to end: `Container::parse` (walk, manifest, directory
+//!      checks) + `selected_kernel` (content hash) + `extract` (inflate,
+//!      CRC, ISIZE, image hash) on the RuvBot RVF — the number the goal is about;
 //! (a)  rvf-boot: gzip inflate + CRC-32 + SHA-256 of the output (one pass,
 //!      in the inflate sink) + SHA-256-16 of the stored bytes (the segment
 //!      content hash) — the end-to-end path minus container parsing;
@@ -213,6 +220,7 @@ fn synthetic(n: usize) -> Vec<u8> {
 /// processes on this shared 2-core host hits every variant alike).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum V {
+    E2E,
     A,
     A2,
     B,
@@ -228,7 +236,8 @@ enum V {
     Sha3,
 }
 
-const ALL: [V; 13] = [
+const ALL: [V; 14] = [
+    V::E2E,
     V::A,
     V::A2,
     V::B,
@@ -245,6 +254,7 @@ const ALL: [V; 13] = [
 ];
 
 struct Ctx {
+    rvf: Option<Vec<u8>>,
     image: Vec<u8>,
     stored: Vec<u8>,
     out: Vec<u8>,
@@ -258,6 +268,14 @@ impl Ctx {
         let size = self.image.len();
         let (stored, out, state) = (&self.stored, &mut self.out, &mut self.state);
         match v {
+            V::E2E => {
+                let Some(rvf) = &self.rvf else { return };
+                let policy = rvf_boot::Policy::default();
+                let c = rvf_boot::Container::parse(rvf, policy).unwrap();
+                let k = c.selected_kernel().unwrap();
+                let img = rvf_boot::extract::extract(&k, policy, out, state).unwrap();
+                black_box(img.bytes().len());
+            }
             V::A => {
                 // The content hash (SHA-256-16 of the stored bytes) runs
                 // first, as checksum.rs does before inflating.
@@ -333,8 +351,59 @@ impl Ctx {
     }
 }
 
+/// The image wrapped by the real RuvBot writer (node + build-rvf.js), or
+/// why not.
+fn ruvbot_rvf(tag: &str, image: &[u8]) -> Result<Vec<u8>, String> {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed/build-rvf.js");
+    if !seed.exists() {
+        return Err(format!("{} not found", seed.display()));
+    }
+    let dir = bench_inputs_dir().join(format!("rvf-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["scripts", "dist", "bin"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
+    }
+    std::fs::copy(&seed, dir.join("scripts/build-rvf.js")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name":"ruvbot","version":"0.2.0","description":"bench","dependencies":{}}"#,
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("dist/index.js"), "console.log('hi')\n").map_err(|e| e.to_string())?;
+    let kernel = dir.join("kernel.img");
+    std::fs::write(&kernel, image).map_err(|e| e.to_string())?;
+    let out = dir.join("out.rvf");
+    let st = Command::new("node")
+        .arg(dir.join("scripts/build-rvf.js"))
+        .arg("--kernel")
+        .arg(&kernel)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !st.status.success() {
+        return Err(format!(
+            "build-rvf.js failed: {}",
+            String::from_utf8_lossy(&st.stderr)
+        ));
+    }
+    std::fs::read(&out).map_err(|e| e.to_string())
+}
+
 fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
-    let stored = gzip9(&image);
+    let tag: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let (rvf, stored) = match ruvbot_rvf(&tag, &image) {
+        Ok(rvf) => {
+            let c = rvf_boot::Container::parse(&rvf, rvf_boot::Policy::default()).unwrap();
+            let stored = c.selected_kernel().unwrap().stored_unverified().to_vec();
+            println!("(input wrapped by build-rvf.js: {} bytes)", rvf.len());
+            (Some(rvf), stored)
+        }
+        Err(e) => {
+            println!("(no RuvBot RVF, end-to-end (E) skipped: {e}; using gzip -9)");
+            (None, gzip9(&image))
+        }
+    };
     let size = image.len();
     println!(
         "\n== {name}: image {size} bytes, gzip -9 {} bytes ({:.1}%), {iters} interleaved rounds, medians",
@@ -347,6 +416,7 @@ fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
         state: Box::<DecompressorOxide>::default(),
         dec: libdeflater::Decompressor::new(),
         hdr,
+        rvf,
         image,
         stored,
     };
@@ -383,6 +453,10 @@ fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
     let m: Vec<Duration> = samples.into_iter().map(median).collect();
     let t = |v: V| m[ALL.iter().position(|&x| x == v).unwrap()];
     let mbps = |d: Duration| size as f64 / d.as_secs_f64() / 1e6;
+    println!(
+        "(E)  rvf-boot end to end: parse + select + verified extract:          {:8.2} ms",
+        ms(t(V::E2E))
+    );
     println!(
         "(a)  rvf-boot inflate+CRC+SHA-256(out) one pass + SHA-256-16(stored): {:8.2} ms",
         ms(t(V::A))
@@ -431,6 +505,10 @@ fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
         mbps(t(V::Toy))
     );
     let c = ms(t(V::C));
+    println!(
+        "ratio: (E)/(c) = {:.3}   (end to end vs libdeflate + sha2 x2)",
+        ms(t(V::E2E)) / c
+    );
     println!(
         "ratios: (a)/(c) = {:.3}   (a')/(c) = {:.3}   (b)/(c) = {:.3}   (d)/(c) = {:.3}   zlib-rs+sha2/(c) = {:.3}",
         ms(t(V::A)) / c,
