@@ -162,7 +162,10 @@ impl<'a> RootPage<'a> {
     /// # Errors
     /// [`Error::RootPageSignature`] naming what failed.
     pub fn verify_signature(&self, trusted_keys: &[[u8; 32]]) -> Result<usize> {
-        let fail = |problem| Error::RootPageSignature { offset: self.offset, problem };
+        let fail = |problem| Error::RootPageSignature {
+            offset: self.offset,
+            problem,
+        };
         if self.sig_algo != SigAlgo::Ed25519 {
             return Err(fail("unsigned"));
         }
@@ -171,12 +174,17 @@ impl<'a> RootPage<'a> {
             .enumerate()
             .find(|(_, k)| ct_eq(&shake256(k.as_slice()), self.signer_fingerprint()))
             .ok_or(fail("no trusted key has the signer's fingerprint"))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(key).map_err(|_| fail("malformed public key"))?;
-        let sig: [u8; 64] = self.signature().try_into().map_err(|_| fail("signature does not verify"))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(key)
+            .map_err(|_| fail("malformed public key"))?;
+        let sig: [u8; 64] = self
+            .signature()
+            .try_into()
+            .map_err(|_| fail("signature does not verify"))?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig);
         let mut message = [0u8; 4096];
         self.signed_message(&mut message);
-        key.verify_strict(&message, &sig).map_err(|_| fail("signature does not verify"))?;
+        key.verify_strict(&message, &sig)
+            .map_err(|_| fail("signature does not verify"))?;
         Ok(index)
     }
 

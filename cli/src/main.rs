@@ -212,6 +212,14 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
                     "selected": selected,
                     "image_sha256": null,
                     "image_hash": null,
+                    // Advisory header facts (§4.1): the bzImage's own header rules.
+                    "arch": k.arch(),
+                    "kernel_type": k.kernel_type(),
+                    "kernel_flags": k.kernel_flags(),
+                    "api_port": k.api_port(),
+                    "entry_point": k.entry_point_advisory(),
+                    "binding": k.binding().is_some(),
+                    "content_hash": k.content_hash().map(|h| h.name()),
                 });
                 let mut verified = String::new();
                 if selected {

@@ -86,6 +86,22 @@ fn inspect_json_ruvbot() {
         "9a654047f2421af741410746e8ffffa420791946c575e0089c2bfd840b309302"
     );
     assert_eq!(k["image_hash"], "sha256");
+    assert_eq!(
+        (
+            k["api_port"].as_u64(),
+            k["kernel_flags"].as_u64(),
+            k["entry_point"].as_u64()
+        ),
+        (Some(3000), Some(0x3C58), Some(0x100_0000))
+    );
+    assert_eq!(
+        (
+            k["arch"].as_u64(),
+            k["kernel_type"].as_u64(),
+            k["binding"].as_bool()
+        ),
+        (Some(0), Some(1), Some(false))
+    );
 }
 
 #[test]
@@ -149,6 +165,12 @@ fn inspect_mixed_and_legacy_dialects() {
     let (v, _, _) = inspect_json(&golden("runtime-03/embed-kernel-binding.rvf"), &[]);
     assert_eq!(v["dialect"], "legacy");
     assert_eq!(v["kernels"][0]["layout"], "binding");
+    assert_eq!(v["kernels"][0]["binding"], true);
+    assert_eq!(
+        v["kernels"][0]["api_port"], 8080,
+        "big-endian in crate files"
+    );
+    assert_eq!(v["kernels"][0]["content_hash"], "crc32-rot4");
 }
 
 #[test]

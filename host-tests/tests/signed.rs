@@ -16,7 +16,11 @@ fn key() -> [u8; 32] {
 }
 
 fn signed() -> Vec<u8> {
-    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/golden/runtime-05/signed.rvf")).unwrap()
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/golden/runtime-05/signed.rvf"
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -38,7 +42,10 @@ fn an_untrusted_key_or_a_changed_page_is_refused() {
     let page = c.root_page().unwrap();
     assert_eq!(
         page.verify_signature(&[[1u8; 32]]),
-        Err(Error::RootPageSignature { offset: 4864, problem: "no trusted key has the signer's fingerprint" })
+        Err(Error::RootPageSignature {
+            offset: 4864,
+            problem: "no trusted key has the signer's fingerprint"
+        })
     );
     // Change a signed byte (total_vectors) and fix the CRC: the signature no longer verifies.
     let mut g = f.clone();
@@ -49,6 +56,9 @@ fn an_untrusted_key_or_a_changed_page_is_refused() {
     let c = Container::parse(&g, Policy::default()).unwrap();
     assert_eq!(
         c.root_page().unwrap().verify_signature(&[key()]),
-        Err(Error::RootPageSignature { offset: 4864, problem: "signature does not verify" })
+        Err(Error::RootPageSignature {
+            offset: 4864,
+            problem: "signature does not verify"
+        })
     );
 }
