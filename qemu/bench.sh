@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Wall time from QEMU start to the /init marker line: the RuvBot RVF of the
+# Debian cloud kernel booted through the rvf-boot stub (fully verified:
+# segment content hashes, inflate + CRC-32, SHA-256 image hash) against
+# QEMU's own `-kernel bzImage -initrd initramfs` boot of the same kernel with
+# the same command line. Runs alternate; prints both medians, the ratio and
+# the stub's size.
+#
+#   qemu/bench.sh [RUNS]        (default 7)
+#
+# RVF_BOOT_BENCH_CPU=max adds -cpu max and RVF_BOOT_BENCH_SMP=2 adds -smp 2
+# to BOTH boots (with two CPUs the stub verifies on both).
+set -euo pipefail
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+runs="${1:-7}"
+cpu=()
+[ -z "${RVF_BOOT_BENCH_CPU:-}" ] || cpu+=(-cpu "$RVF_BOOT_BENCH_CPU")
+[ -z "${RVF_BOOT_BENCH_SMP:-}" ] || cpu+=(-smp "$RVF_BOOT_BENCH_SMP")
+require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+build_stub
+kernel="$(fetch_kernel)"
+initramfs="$(build_initramfs)"
+rvf="$CACHE_DIR/ruvbot-debian-cloud.rvf"
+if [ ! -s "$rvf" ] || [ "$kernel" -nt "$rvf" ]; then build_ruvbot_rvf "$kernel" "$rvf"; fi
+cmdline="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # what build-rvf.js stores
+
+common=(-accel tcg "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
+        -device isa-debug-exit,iobase=0xf4,iosize=4)
+direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline")
+stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=$initramfs")
+
+# one_run ARGS... — milliseconds from start to the marker line (or "fail").
+one_run() {
+    local start ms=fail line
+    start=$(date +%s%N)
+    while IFS= read -r line; do
+        case "$line" in
+            *"$MARKER cmdline=$cmdline"*) ms=$(( ($(date +%s%N) - start) / 1000000 )) ;;
+        esac
+    done < <(timeout 60 qemu-system-x86_64 "${common[@]}" "$@" < /dev/null 2>&1)
+    echo "$ms"
+}
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ a[NR] = $1 } END {
+    if (NR == 0) { print "nan"; exit } if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+d_all="" s_all=""
+for i in $(seq 1 "$runs"); do
+    d=$(one_run "${direct[@]}")
+    s=$(one_run "${stub[@]}")
+    printf 'run %d: qemu -kernel %s ms, rvf-boot stub %s ms\n' "$i" "$d" "$s"
+    [ "$d" = fail ] || d_all="$d_all $d"
+    [ "$s" = fail ] || s_all="$s_all $s"
+done
+dm=$(echo "$d_all" | median)
+sm=$(echo "$s_all" | median)
+echo "median qemu -kernel bzImage -initrd: ${dm} ms"
+echo "median rvf-boot stub (RVF, verified): ${sm} ms"
+awk -v s="$sm" -v d="$dm" 'BEGIN { if (d > 0) printf "ratio stub/direct: %.3f (goal <= 1.15)\n", s / d }'
+read -r filesz memsz < <(LC_ALL=C readelf -lW "$STUB_BIN" | awk '$1 == "LOAD" { print $5, $6; exit }')
+echo "stub: $(stat -c %s "$STUB_BIN") bytes ELF, $((filesz)) bytes loaded, $((memsz)) bytes in memory (.bss: stacks, page tables, zero page, cmdline)"
+echo "qemu flags: -accel tcg ${cpu[*]} -m 256; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Boot the Linux kernel inside an RVF file under QEMU (TCG) through the
+# rvf-boot stub, streaming the serial console to stdout.
+#
+#   qemu/boot.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] FILE.rvf
+#
+# Extra options (not part of the stable interface): --memory MIB (default 256),
+# --cpu MODEL (default: QEMU's), --smp N (default 1; with 2 the stub hashes on
+# the second CPU), and RVF_BOOT_QEMU_ARGS (appended to QEMU's argv).
+#
+# Exit status: 0 when QEMU ends normally (the guest powered off or the kernel
+# panicked with panic=-1: check its output for success); the stub's error code
+# (1..15, table in qemu/README.md) when the stub refused to boot (QEMU status
+# (code << 1) | 1 = 3..31); QEMU's own odd status >= 33 unchanged when the
+# booted kernel wrote isa-debug-exit itself (qemu/testkernel: 33 = OK); 124 on
+# timeout; 125 when QEMU itself failed; 2 on a usage or setup error.
+set -uo pipefail
+
+usage() {
+    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] FILE.rvf" >&2
+    exit 2
+}
+
+initrd="" append="" have_append=0 timeout_s=60 memory=256 cpu="" smp=1 rvf=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
+        --append) [ $# -ge 2 ] || usage; append="$2"; have_append=1; shift 2 ;;
+        --timeout) [ $# -ge 2 ] || usage; timeout_s="$2"; shift 2 ;;
+        --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
+        --cpu) [ $# -ge 2 ] || usage; cpu="$2"; shift 2 ;;
+        --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
+        -h|--help) usage ;;
+        --) shift; [ $# -eq 1 ] || usage; rvf="$1"; shift ;;
+        -*) echo "unknown option $1" >&2; usage ;;
+        *) [ -z "$rvf" ] || usage; rvf="$1"; shift ;;
+    esac
+done
+[ -n "$rvf" ] || usage
+[ -f "$rvf" ] || { echo "error: $rvf: no such file" >&2; exit 2; }
+[ -z "$initrd" ] || [ -f "$initrd" ] || { echo "error: $initrd: no such file" >&2; exit 2; }
+case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
+case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
+case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
+
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+build_stub
+
+args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monitor none
+      -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
+      -kernel "$STUB_BIN" -initrd "$rvf")
+[ -z "$cpu" ] || args+=(-cpu "$cpu")
+[ "$smp" = 1 ] || args+=(-smp "$smp")
+[ -z "$initrd" ] || args+=(-fw_cfg "name=opt/rvf-boot/initrd,file=$initrd")
+[ "$have_append" = 0 ] || args+=(-append "$append")
+# shellcheck disable=SC2206
+[ -z "${RVF_BOOT_QEMU_ARGS:-}" ] || args+=($RVF_BOOT_QEMU_ARGS)
+
+fg=()
+[ -t 0 ] && fg=(--foreground)
+timeout "${fg[@]}" -k 5 "$timeout_s" "${args[@]}"
+rc=$?
+case "$rc" in
+    0) exit 0 ;;
+    124|137) echo "boot.sh: timed out after ${timeout_s}s" >&2; exit 124 ;;
+esac
+# isa-debug-exit: QEMU exits with (code << 1) | 1. The stub uses codes 1..15.
+if [ $((rc & 1)) -eq 1 ] && [ "$rc" -ge 3 ] && [ "$rc" -le 31 ]; then
+    code=$((rc >> 1))
+    echo "boot.sh: the stub refused to boot (code $code)" >&2
+    exit "$code"
+fi
+if [ $((rc & 1)) -eq 1 ] && [ "$rc" -ge 33 ]; then
+    echo "boot.sh: the booted kernel exited QEMU through isa-debug-exit (status $rc)" >&2
+    exit "$rc"
+fi
+echo "boot.sh: qemu-system-x86_64 failed (status $rc)" >&2
+exit 125

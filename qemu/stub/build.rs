@@ -1,0 +1,19 @@
+//! Link the stub as a static, non-PIE ELF at the addresses of `link.ld`.
+
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let script = format!("{dir}/link.ld");
+    println!("cargo:rerun-if-changed={script}");
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-no-pie",
+        "-Wl,--build-id=none",
+        "-Wl,--no-dynamic-linker",
+        "-Wl,-z,noexecstack",
+        &format!("-Wl,-T,{script}"),
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}

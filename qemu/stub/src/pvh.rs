@@ -1,0 +1,168 @@
+//! Reading what QEMU's PVH boot path hands over: the `hvm_start_info`
+//! (Xen `arch-x86/hvm/start_info.h`), its memory map, module list and
+//! command line. Every read goes through [`read_phys`], which copies plain
+//! integers out of identity-mapped memory; slices over guest RAM are formed
+//! only in `main.rs` after the range was checked against the memory map.
+
+use crate::layout::{MAX_REGIONS, Region};
+
+/// `hvm_start_info.magic`.
+pub const START_INFO_MAGIC: u32 = 0x336E_C578;
+/// E820 / `hvm_memmap_table_entry.type` for usable RAM.
+pub const E820_RAM: u32 = 1;
+
+/// Copy a `T` (plain integers only) from physical address `addr`.
+///
+/// # Safety
+/// `addr .. addr + size_of::<T>()` must be readable memory (paging is an
+/// identity map of 0..4 GiB) and `T` must be valid for any bit pattern.
+unsafe fn read_phys<T: Copy>(addr: u64) -> T {
+    // SAFETY: the caller guarantees the range is readable and T accepts any
+    // bits; read_unaligned has no alignment requirement.
+    unsafe { core::ptr::read_unaligned(addr as usize as *const T) }
+}
+
+/// `hvm_start_info`, version 1 (56 bytes).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct RawStartInfo {
+    magic: u32,
+    version: u32,
+    flags: u32,
+    nr_modules: u32,
+    modlist_paddr: u64,
+    cmdline_paddr: u64,
+    rsdp_paddr: u64,
+    memmap_paddr: u64,
+    memmap_entries: u32,
+    reserved: u32,
+}
+
+/// `hvm_modlist_entry` (32 bytes).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct RawModule {
+    paddr: u64,
+    size: u64,
+    cmdline_paddr: u64,
+    reserved: u64,
+}
+
+/// `hvm_memmap_table_entry` (24 bytes), the same types as E820.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct MemmapEntry {
+    /// Start address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub size: u64,
+    /// E820 type (1 = RAM).
+    pub kind: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
+/// Why the start info is unusable.
+#[derive(Clone, Copy, Debug)]
+pub enum PvhError {
+    /// `%ebx` did not point at the PVH magic.
+    BadMagic(u32),
+    /// Version 0 has no memory map.
+    NoMemmap,
+    /// More map entries than the stub keeps.
+    MemmapTooLarge(u32),
+    /// No module: QEMU was started without `-initrd FILE.rvf`.
+    NoModule,
+}
+
+/// The parts of `hvm_start_info` the stub uses.
+pub struct StartInfo {
+    /// The memory map (e820 semantics), `memmap[..memmap_len]`.
+    pub memmap: [MemmapEntry; MAX_REGIONS],
+    /// How many entries are valid.
+    pub memmap_len: usize,
+    /// Module 0 (the .rvf): physical start and size.
+    pub module: Region,
+    /// `-append` string address, 0 if none.
+    pub cmdline_paddr: u64,
+    /// ACPI RSDP address, 0 if none.
+    pub rsdp_paddr: u64,
+}
+
+impl StartInfo {
+    /// Read the start info at `addr` (the `%ebx` QEMU entered with).
+    pub fn read(addr: u64) -> Result<Self, PvhError> {
+        // SAFETY: QEMU's PVH option ROM enters pvh_start with %ebx pointing
+        // at its hvm_start_info, readable low memory that nothing has
+        // written since; the struct is plain integers. The magic check below
+        // rejects any other entry.
+        let raw: RawStartInfo = unsafe { read_phys(addr) };
+        if raw.magic != START_INFO_MAGIC {
+            return Err(PvhError::BadMagic(raw.magic));
+        }
+        if raw.version < 1 || raw.memmap_paddr == 0 {
+            return Err(PvhError::NoMemmap);
+        }
+        let count = usize::try_from(raw.memmap_entries).unwrap_or(usize::MAX);
+        if count > MAX_REGIONS {
+            return Err(PvhError::MemmapTooLarge(raw.memmap_entries));
+        }
+        let empty = MemmapEntry {
+            addr: 0,
+            size: 0,
+            kind: 0,
+            reserved: 0,
+        };
+        let mut memmap = [empty; MAX_REGIONS];
+        let mut at = raw.memmap_paddr;
+        for slot in memmap.iter_mut().take(count) {
+            // SAFETY: version >= 1 start info carries memmap_entries entries
+            // of 24 bytes at memmap_paddr (the firmware's e820 copy, in
+            // readable memory below 1 MiB); plain integers.
+            *slot = unsafe { read_phys(at) };
+            at = at.wrapping_add(24);
+        }
+        if raw.nr_modules == 0 || raw.modlist_paddr == 0 {
+            return Err(PvhError::NoModule);
+        }
+        // SAFETY: nr_modules >= 1 entries of 32 bytes live at modlist_paddr
+        // (written by the PVH option ROM); plain integers.
+        let module: RawModule = unsafe { read_phys(raw.modlist_paddr) };
+        Ok(Self {
+            memmap,
+            memmap_len: count,
+            module: Region {
+                start: module.paddr,
+                end: module.paddr.saturating_add(module.size),
+            },
+            cmdline_paddr: raw.cmdline_paddr,
+            rsdp_paddr: raw.rsdp_paddr,
+        })
+    }
+
+    /// The valid memory map entries.
+    pub fn memmap(&self) -> &[MemmapEntry] {
+        self.memmap.get(..self.memmap_len).unwrap_or(&[])
+    }
+}
+
+/// Copy the NUL-terminated `-append` string at `addr` into `buf`; returns the
+/// number of bytes copied (without the NUL), or `None` if it does not fit.
+///
+/// # Safety
+/// `addr .. addr + buf.len() + 1` must be readable memory without read side
+/// effects (RAM or ROM; the identity map covers all of it).
+pub unsafe fn copy_cmdline(addr: u64, buf: &mut [u8]) -> Option<usize> {
+    let mut at = addr;
+    for (i, slot) in buf.iter_mut().enumerate() {
+        // SAFETY: `at` < addr + buf.len() + 1, readable by the caller's
+        // contract; a byte is valid for any bit pattern.
+        let byte: u8 = unsafe { read_phys(at) };
+        if byte == 0 {
+            return Some(i);
+        }
+        *slot = byte;
+        at = at.wrapping_add(1);
+    }
+    None
+}

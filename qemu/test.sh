@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# QEMU boot tests of the rvf-boot stub (run by CI). Each boot has a 60 s
+# timeout. Prints one PASS/FAIL line per case and a final "N passed, M failed";
+# exits non-zero if any case failed.
+#
+#   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 wire testkernel flip
+#                              flip-rehash image-hash cmdline-long small-ram
+#                              (default: all)
+set -uo pipefail
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+TIMEOUT=60
+RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
+WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
+ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdline-long small-ram)
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
+
+require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+build_stub
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); printf 'PASS %-12s %s\n' "$1" "$2"; }
+fail() {
+    failed=$((failed + 1)); printf 'FAIL %-12s %s\n' "$1" "$2"
+    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
+}
+
+# boot NAME ARGS... — boot.sh with the test timeout; log in $work/NAME.log,
+# status in $rc, wall time in $secs.
+boot() {
+    local name="$1"; shift
+    local t0 t1
+    t0=$(date +%s%N)
+    "$QEMU_DIR/boot.sh" --timeout "$TIMEOUT" "$@" < /dev/null > "$work/$name.log" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
+    tr -d '\r' < "$work/$name.log" > "$work/$name.log.tmp" && mv "$work/$name.log.tmp" "$work/$name.log"
+}
+
+# kernel_never_ran LOG — the stub did not hand off and nothing of a kernel or
+# /init appears in the log.
+kernel_never_ran() {
+    ! grep -q -e 'rvf-boot: entering kernel' -e "$MARKER" -e 'Linux version' -e 'RVF-TESTKERNEL' \
+        -e 'reboot: ' "$1"
+}
+
+# expect_refusal NAME CODE PATTERN ARGS... — a negative boot: exactly one
+# error line matching PATTERN, boot.sh status CODE, kernel never entered.
+expect_refusal() {
+    local name="$1" code="$2" pattern="$3"; shift 3
+    boot "$name" "$@"
+    local log="$work/$name.log" n
+    n=$(grep -c '^rvf-boot: error: ' "$log")
+    if [ "$rc" != "$code" ]; then fail "$name" "exit status $rc, want $code" "$log"
+    elif [ "$n" != 1 ]; then fail "$name" "$n error lines, want exactly 1" "$log"
+    elif ! grep -q "^rvf-boot: error: .*$pattern" "$log"; then fail "$name" "error line does not say '$pattern'" "$log"
+    elif ! kernel_never_ran "$log"; then fail "$name" "the kernel ran" "$log"
+    else pass "$name" "code $code: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-90) ($secs)"
+    fi
+}
+
+# expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
+# carries exactly CMDLINE as /proc/cmdline. With NEED=TEXT in the
+# environment the log must also contain TEXT.
+expect_marker() {
+    local name="$1" want="$2" need="${NEED:-}"; shift 2
+    boot "$name" "$@"
+    local log="$work/$name.log" got
+    got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+    if [ "$rc" != 0 ]; then fail "$name" "exit status $rc, want 0" "$log"
+    elif ! grep -q "^$MARKER " "$log"; then fail "$name" "no $MARKER line from /init" "$log"
+    elif [ "$got" != "$want" ]; then fail "$name" "/proc/cmdline is '$got', want '$want'" "$log"
+    elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "stub printed an error" "$log"
+    elif [ -n "$need" ] && ! grep -qF -- "$need" "$log"; then fail "$name" "no '$need' in the log" "$log"
+    else pass "$name" "marker, cmdline from the RVF: '$got' ($secs)"
+    fi
+}
+
+kernel="" initramfs="" ruvbot=""
+need_debian() {
+    [ -n "$ruvbot" ] && return 0
+    kernel="$(fetch_kernel)" || return 1
+    initramfs="$(build_initramfs)" || return 1
+    ruvbot="$work/ruvbot-debian.rvf"
+    build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
+}
+
+run_case() {
+    case "$1" in
+    ruvbot)
+        # (a) RuvBot RVF (build-rvf.js: gzip, SHA-256 hashes) around the
+        # relocatable Debian cloud kernel; -append adds an argument.
+        need_debian || { fail ruvbot "could not build the RVF"; return; }
+        expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
+        ;;
+    ruvbot-smp2)
+        # (a) with two CPUs: the stub verifies on both (content hash and image
+        # hash on the second CPU, inflate on the first), then Linux boots both.
+        need_debian || { fail ruvbot-smp2 "could not build the RVF"; return; }
+        NEED="(2 CPU)" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
+        ;;
+    wire)
+        # (b) wire-dialect RVF written by rvf-runtime 0.5.0 embed_kernel
+        # (raw image, XXH3-128 content hash, rvf-runtime image checksum).
+        need_debian || { fail wire "could not fetch the kernel"; return; }
+        local writer="$REPO_DIR/target/release/rvf-writer-05"
+        if ! (cd "$REPO_DIR" && env -u RUSTFLAGS cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1; then
+            fail wire "cargo build -p rvf-writer-05 failed" "$work/writer.log"; return
+        fi
+        if ! "$writer" embed-kernel "$work/wire.rvf" "$kernel" >"$work/writer.log" 2>&1; then
+            fail wire "rvf-writer-05 embed-kernel failed" "$work/writer.log"; return
+        fi
+        expect_marker wire "$WIRE_CMDLINE" --initrd "$initramfs" "$work/wire.rvf"
+        ;;
+    testkernel)
+        # (c) the non-relocatable test kernel (qemu/testkernel) in a RuvBot
+        # RVF: it checks the handoff itself and exits QEMU with 33 on success.
+        if ! "$QEMU_DIR/testkernel/build.sh" >"$work/tk-build.log" 2>&1; then
+            fail testkernel "qemu/testkernel/build.sh failed" "$work/tk-build.log"; return
+        fi
+        build_ruvbot_rvf "$QEMU_DIR/testkernel/out/testkernel.bzImage" "$work/testkernel.rvf" ||
+            { fail testkernel "could not build the RVF"; return; }
+        head -c 100000 /dev/urandom > "$work/tk-initrd.bin"
+        boot testkernel --initrd "$work/tk-initrd.bin" --append "rvf.extra=c" "$work/testkernel.rvf"
+        local log="$work/testkernel.log" ok
+        ok=$(grep -m1 '^RVF-TESTKERNEL OK ' "$log")
+        if [ "$rc" != 33 ]; then fail testkernel "exit status $rc, want 33 (test kernel OK)" "$log"
+        elif [ -z "$ok" ]; then fail testkernel "no RVF-TESTKERNEL OK line" "$log"
+        elif [[ "$ok" != *" rip=0x1000200 "* ]]; then fail testkernel "not entered at pref_address + 0x200" "$log"
+        elif [[ "$ok" != *"+100000 "* ]]; then fail testkernel "ramdisk size is not 100000" "$log"
+        elif [[ "$ok" != *"cmdline=$RVF_CMDLINE rvf.extra=c" ]]; then fail testkernel "cmdline is not the RVF's + -append" "$log"
+        else pass testkernel "fixed load at pref_address, zero page checked by the kernel ($secs)"
+        fi
+        ;;
+    flip)
+        need_debian || { fail flip "could not build the RVF"; return; }
+        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        expect_refusal flip 3 "does not match content_hash" --initrd "$initramfs" "$work/flip.rvf"
+        ;;
+    flip-rehash)
+        # The same flip with the segment's content hash recomputed: caught by
+        # inflate / the gzip CRC-32 behind it.
+        need_debian || { fail flip-rehash "could not build the RVF"; return; }
+        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip2.rvf" flip-stored --rehash >/dev/null
+        expect_refusal flip-rehash 5 "\\(gzip\\|deflate\\)" --initrd "$initramfs" "$work/flip2.rvf"
+        ;;
+    image-hash)
+        need_debian || { fail image-hash "could not build the RVF"; return; }
+        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/imghash.rvf" image-hash >/dev/null
+        expect_refusal image-hash 6 "image_hash matches neither" --initrd "$initramfs" "$work/imghash.rvf"
+        ;;
+    cmdline-long)
+        # The Debian kernel's cmdline_size is 2047.
+        need_debian || { fail cmdline-long "could not build the RVF"; return; }
+        local pad
+        pad="rvf.pad=$(head -c 2100 /dev/zero | tr '\0' x)"
+        expect_refusal cmdline-long 8 "kernel command line: too long" --initrd "$initramfs" --append "$pad" "$ruvbot"
+        ;;
+    small-ram)
+        # 64 MiB cannot hold the 51.5 MiB kernel window plus the RVF and the
+        # decompressed image.
+        need_debian || { fail small-ram "could not build the RVF"; return; }
+        expect_refusal small-ram 9 "not enough RAM" --memory 64 --initrd "$initramfs" "$ruvbot"
+        ;;
+    *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;
+    esac
+}
+
+for c in "${cases[@]}"; do run_case "$c"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
