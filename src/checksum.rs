@@ -146,11 +146,15 @@ pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
         })
 }
 
-/// Like [`check_content_hash`], refusing an unset hash unless `allow_unset`.
+/// The gate every segment passes before its payload is used: its header
+/// fields ([`Segment::check_fields`]) and its content hash, refusing an unset
+/// hash unless `allow_unset`.
 ///
 /// # Errors
-/// Those of [`check_content_hash`], and [`Error::ContentHashUnset`].
+/// [`Error::UnsupportedSegmentField`], those of [`check_content_hash`], and
+/// [`Error::ContentHashUnset`].
 pub fn require_content_hash(seg: &Segment<'_>, allow_unset: bool) -> Result<HashCheck> {
+    seg.check_fields()?;
     match check_content_hash(seg)? {
         HashCheck::Unset if !allow_unset => Err(Error::ContentHashUnset {
             index: seg.index,

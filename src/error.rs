@@ -523,7 +523,7 @@ impl fmt::Display for Error {
                 value,
             } => write!(
                 f,
-                "segment #{index} at byte {offset}: unsupported {field} value {value:#x}"
+                "segment #{index} at byte {offset}: header field {field} is {value:#x}; writers leave it 0 and this reader cannot honour it"
             ),
             Self::RootPageCrc {
                 offset,

@@ -164,6 +164,33 @@ impl<'a> Segment<'a> {
         self.header.payload_length.get()
     }
 
+    /// Checks the header fields every known writer leaves zero and this
+    /// reader cannot honour otherwise: `flags` (SIGNED would put a footer
+    /// after the payload, ENCRYPTED/COMPRESSED would change what the payload
+    /// means), `compression`, `reserved_0`, `reserved_1`, `uncompressed_len`.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedSegmentField`] naming the first non-zero field.
+    pub fn check_fields(&self) -> Result<(), Error> {
+        let h = self.header;
+        let fields = [
+            ("flags", u64::from(h.flags.get())),
+            ("compression", u64::from(h.compression)),
+            ("reserved_0", u64::from(h.reserved_0.get())),
+            ("reserved_1", u64::from(h.reserved_1.get())),
+            ("uncompressed_len", u64::from(h.uncompressed_len.get())),
+        ];
+        match fields.into_iter().find(|&(_, v)| v != 0) {
+            Some((field, value)) => Err(Error::UnsupportedSegmentField {
+                index: self.index,
+                offset: self.offset,
+                field,
+                value,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Offset just past the payload (before any padding).
     #[must_use]
     pub fn payload_end(&self) -> u64 {
@@ -536,6 +563,38 @@ pub(crate) mod tests {
                 limit: MAX_SEGMENTS
             })
         );
+    }
+
+    #[test]
+    fn header_fields_writers_leave_zero_are_refused() {
+        for (at, width, field) in [
+            (0x06usize, 2usize, "flags"),
+            (0x21, 1, "compression"),
+            (0x22, 2, "reserved_0"),
+            (0x24, 4, "reserved_1"),
+            (0x38, 4, "uncompressed_len"),
+        ] {
+            let mut f = seg(0x05, 1, b"abc", false);
+            assert_eq!(Walk::new(&f).next().unwrap().check_fields(), Ok(()));
+            f[at..at + width].fill(0x01);
+            let s = Walk::new(&f).next().unwrap();
+            let value = if width == 1 {
+                1
+            } else if width == 2 {
+                0x0101
+            } else {
+                0x0101_0101
+            };
+            assert_eq!(
+                s.check_fields(),
+                Err(Error::UnsupportedSegmentField {
+                    index: 0,
+                    offset: 0,
+                    field,
+                    value
+                })
+            );
+        }
     }
 
     #[test]

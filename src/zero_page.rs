@@ -235,16 +235,17 @@ pub fn build(
     if load < FOUR_GIB {
         hdr.code32_start.set(lo32(load));
     }
-    if let Some(c) = handoff.cmdline {
-        hdr.cmd_line_ptr.set(lo32(c.base));
-        raw.ext_cmd_line_ptr.set(hi32(c.base));
-    }
-    if let Some(r) = initrd {
-        hdr.ramdisk_image.set(lo32(r.base));
-        hdr.ramdisk_size.set(lo32(r.size));
-        raw.ext_ramdisk_image.set(hi32(r.base));
-        raw.ext_ramdisk_size.set(hi32(r.size));
-    }
+    // The loader owns these fields: whatever the image's header carried is
+    // overwritten, with 0 when there is no cmdline or initrd (a stale
+    // pointer from the image must never reach the kernel).
+    let c = handoff.cmdline.map_or(0, |c| c.base);
+    hdr.cmd_line_ptr.set(lo32(c));
+    raw.ext_cmd_line_ptr.set(hi32(c));
+    let (base, size) = initrd.map_or((0, 0), |r| (r.base, r.size));
+    hdr.ramdisk_image.set(lo32(base));
+    hdr.ramdisk_size.set(lo32(size));
+    raw.ext_ramdisk_image.set(hi32(base));
+    raw.ext_ramdisk_size.set(hi32(size));
     raw.acpi_rsdp_addr.set(handoff.acpi_rsdp.unwrap_or(0));
     raw.e820_entries = u8::try_from(map.len()).unwrap_or(0);
     for (e, m) in raw.e820_table.iter_mut().zip(map) {

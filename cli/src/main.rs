@@ -116,6 +116,9 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
     );
     for s in Walk::new(body) {
         let check = check_content_hash(&s);
+        if let Err(e) = s.check_fields() {
+            note(e.to_string());
+        }
         if let Err(e) = check {
             note(e.to_string());
         } else if check == Ok(HashCheck::Unset) && !policy.allow_unset_hash {
