@@ -9,7 +9,7 @@
 #   qemu/bench.sh [RUNS]        (default 7)
 #
 # RVF_BOOT_BENCH_CPU=max adds -cpu max and RVF_BOOT_BENCH_SMP=2 adds -smp 2
-# to BOTH boots (with two CPUs the stub verifies on both).
+# to BOTH boots (the stub itself always runs on one CPU).
 set -euo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"

@@ -5,8 +5,9 @@
 #   qemu/boot.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] FILE.rvf
 #
 # Extra options (not part of the stable interface): --memory MIB (default 256),
-# --cpu MODEL (default: QEMU's), --smp N (default 1; with 2 the stub hashes on
-# the second CPU), and RVF_BOOT_QEMU_ARGS (appended to QEMU's argv).
+# --cpu MODEL (default: QEMU's), --smp N (default 1; the stub runs on the boot
+# CPU only, Linux starts the others), and RVF_BOOT_QEMU_ARGS (appended to
+# QEMU's argv).
 #
 # Exit status: 0 when QEMU ends normally (the guest powered off or the kernel
 # panicked with panic=-1: check its output for success); the stub's error code

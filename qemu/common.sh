@@ -84,10 +84,11 @@ fetch_kernel() {
 }
 
 # build_initramfs — a busybox initramfs whose /init prints
+#   RVF-BOOT-CPUS <number of CPUs in /proc/cpuinfo>
 #   RVF-BOOT-MARKER cmdline=<contents of /proc/cmdline>
 # on the console and powers off. Cached; prints its path.
 build_initramfs() {
-    local out="$CACHE_DIR/initramfs-marker.cpio.gz"
+    local out="$CACHE_DIR/initramfs-marker-v2.cpio.gz"
     if [ -s "$out" ]; then printf '%s\n' "$out"; return 0; fi
     require_tools busybox-static:busybox-static cpio:cpio gzip:gzip
     local bb=/bin/busybox root
@@ -100,6 +101,8 @@ build_initramfs() {
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+cpus="RVF-BOOT-CPUS $(/bin/busybox grep -c ^processor /proc/cpuinfo)"
+echo "$cpus" > /dev/console 2>/dev/null || echo "$cpus"
 echo "RVF-BOOT-MARKER cmdline=$(/bin/busybox cat /proc/cmdline)" > /dev/console 2>/dev/null ||
     echo "RVF-BOOT-MARKER cmdline=$(/bin/busybox cat /proc/cmdline)"
 /bin/busybox poweroff -f

@@ -99,10 +99,10 @@ run_case() {
         expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
         ;;
     ruvbot-smp2)
-        # (a) with two CPUs: the stub verifies on both (content hash and image
-        # hash on the second CPU, inflate on the first), then Linux boots both.
+        # (a) with two vCPUs: the stub runs on the boot CPU only and leaves the
+        # second one untouched; Linux must bring both up (/init counts them).
         need_debian || { fail ruvbot-smp2 "could not build the RVF"; return; }
-        NEED="(2 CPU)" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
+        NEED="RVF-BOOT-CPUS 2" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
         ;;
     wire)
         # (b) wire-dialect RVF written by rvf-runtime 0.5.0 embed_kernel

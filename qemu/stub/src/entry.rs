@@ -15,9 +15,9 @@
 //!    the kernel is entered),
 //! 5. loads the stack and calls `stub_main(start_info)`.
 //!
-//! It also holds the second CPU's path (see `smp.rs`): a real-mode
-//! trampoline copied below 1 MiB, then the same mode switch on the same page
-//! tables and GDT, its own stack, and `ap_main`.
+//! Only the boot CPU runs here. When QEMU has more CPUs (`-smp N`) the others
+//! stay in their wait-for-SIPI state, untouched by the stub; Linux starts
+//! them itself.
 
 use core::arch::global_asm;
 
@@ -59,7 +59,7 @@ stub_pd:
     .globl stub_gdt
 stub_gdt:
     .quad 0
-    .quad 0x00cf9b000000ffff    /* 0x08: flat 32-bit code (the AP's way from real mode) */
+    .quad 0                     /* 0x08: unused */
     .quad 0x00af9b000000ffff    /* 0x10: 64-bit code, DPL 0, present, accessed */
     .quad 0x00cf93000000ffff    /* 0x18: flat data, read/write, accessed */
 stub_gdt_end:
@@ -69,75 +69,7 @@ stub_gdt_ptr:
     .quad stub_gdt
     .popsection
 
-    /* The second CPU's real-mode start: copied to the page smp.rs names
-       (0x8000) and started there by a SIPI with vector 0x08. Loads the GDT
-       (absolute address, stored in the page) and far-jumps to 32-bit code in
-       the stub image. Position-dependent on 0x8000 only through the lgdt
-       operand. */
-    .pushsection .rodata.ap_trampoline, "a"
-    .globl ap_trampoline_start
-    .globl ap_trampoline_end
-ap_trampoline_start:
-    .code16
-    cli
-    cld
-    xorw %ax, %ax
-    movw %ax, %ds
-    lgdtl (0x8000 + ap_trampoline_gdtr - ap_trampoline_start)
-    movl %cr0, %eax
-    orl $1, %eax
-    movl %eax, %cr0
-    ljmpl $0x08, $ap_entry32
-    .balign 8
-ap_trampoline_gdtr:
-    .word stub_gdt_end - stub_gdt - 1
-    .long stub_gdt
-ap_trampoline_end:
-    .code64
-    .popsection
-
-    .pushsection .bss.ap_stack, "aw", @nobits
-    .balign 4096
-    .skip 0x40000
-ap_stack_top:
-    .popsection
-
     .pushsection .text.pvh_start, "ax"
-    .code32
-ap_entry32:
-    movl $0x18, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
-    movl %cr4, %eax
-    orl $0x620, %eax
-    movl %eax, %cr4
-    movl $stub_pml4, %eax
-    movl %eax, %cr3
-    movl $0xC0000080, %ecx
-    rdmsr
-    orl $0x100, %eax
-    wrmsr
-    movl %cr0, %eax
-    andl $0xFFFFFFF3, %eax
-    orl $0x80000023, %eax
-    movl %eax, %cr0
-    ljmp $0x10, $ap_long_mode
-    .code64
-ap_long_mode:
-    movl $0x18, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
-    movl %eax, %fs
-    movl %eax, %gs
-    movabsq $ap_stack_top, %rsp
-    fninit
-    call ap_main
-4:  cli
-    hlt
-    jmp 4b
-
     .code32
     .globl pvh_start
 pvh_start:

@@ -3,8 +3,19 @@
 //! Pure arithmetic, no `unsafe`: the only facts it produces are address
 //! ranges that lie inside RAM and overlap nothing reserved before.
 
-/// Most memory-map entries / reservations the stub keeps.
-pub const MAX_REGIONS: usize = 128;
+use heapless::Vec;
+
+use crate::pvh::MAX_MEMMAP_ENTRIES;
+
+/// Most RAM regions the layout keeps: one per RAM entry of the memory map,
+/// which holds at most [`MAX_MEMMAP_ENTRIES`] entries.
+pub const MAX_RAM_REGIONS: usize = MAX_MEMMAP_ENTRIES;
+
+/// Most reservations the layout keeps. The stub makes five (itself, the RVF
+/// module, the image buffer or its setup part, the kernel window, the
+/// initramfs); the rest is headroom. Also the capacity of the `occupied`
+/// list handed to the library's `BootPlan`.
+pub const MAX_RESERVATIONS: usize = 16;
 
 /// The lowest address the stub places anything at: below 1 MiB lie the
 /// real-mode IVT/BDA, the EBDA and the firmware.
@@ -59,57 +70,41 @@ pub enum LayoutError {
 
 /// RAM and reservations.
 pub struct Layout {
-    ram: [Region; MAX_REGIONS],
-    ram_len: usize,
-    used: [Region; MAX_REGIONS],
-    used_len: usize,
+    /// Usable RAM regions, at most [`MAX_RAM_REGIONS`].
+    ram: Vec<Region, MAX_RAM_REGIONS>,
+    /// Ranges already taken, in the order they were reserved, at most
+    /// [`MAX_RESERVATIONS`].
+    used: Vec<Region, MAX_RESERVATIONS>,
 }
 
 impl Layout {
     /// An empty layout.
     pub const fn new() -> Self {
-        let zero = Region { start: 0, end: 0 };
         Self {
-            ram: [zero; MAX_REGIONS],
-            ram_len: 0,
-            used: [zero; MAX_REGIONS],
-            used_len: 0,
+            ram: Vec::new(),
+            used: Vec::new(),
         }
     }
 
-    /// Record a usable RAM region.
+    /// Record a usable RAM region; [`LayoutError::Full`] when
+    /// [`MAX_RAM_REGIONS`] are recorded already.
     pub fn add_ram(&mut self, region: Region) -> Result<(), LayoutError> {
-        let slot = self.ram.get_mut(self.ram_len).ok_or(LayoutError::Full)?;
-        *slot = region;
-        self.ram_len = self.ram_len.saturating_add(1);
-        Ok(())
+        self.ram.push(region).map_err(|_| LayoutError::Full)
     }
 
-    /// Mark a range as taken.
+    /// Mark a range as taken; [`LayoutError::Full`] when
+    /// [`MAX_RESERVATIONS`] are made already.
     pub fn reserve(&mut self, region: Region) -> Result<(), LayoutError> {
-        let slot = self.used.get_mut(self.used_len).ok_or(LayoutError::Full)?;
-        *slot = region;
-        self.used_len = self.used_len.saturating_add(1);
-        Ok(())
+        self.used.push(region).map_err(|_| LayoutError::Full)
     }
 
     fn ram(&self) -> &[Region] {
-        self.ram.get(..self.ram_len).unwrap_or(&[])
-    }
-
-    /// Drop a reservation made earlier (no effect if there is none equal).
-    pub fn release(&mut self, region: Region) {
-        let used = self.used.get(..self.used_len).unwrap_or(&[]);
-        if let Some(i) = used.iter().position(|u| *u == region) {
-            let last = self.used_len.saturating_sub(1);
-            self.used.swap(i, last);
-            self.used_len = last;
-        }
+        &self.ram
     }
 
     /// The reservations, in the order they were made.
     pub fn used(&self) -> &[Region] {
-        self.used.get(..self.used_len).unwrap_or(&[])
+        &self.used
     }
 
     /// Whether `region` lies inside one RAM region.

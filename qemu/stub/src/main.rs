@@ -7,9 +7,9 @@
 //! 1. reads the PVH start info and the firmware's memory map,
 //! 2. parses and checks the RVF with `rvf-boot` (walk, newest manifest,
 //!    directory, manifest hash),
-//! 3. selects and verifies the kernel: content hash, gzip inflate + CRC-32,
-//!    `image_hash` ([`verify_kernel`]; on two CPUs when QEMU has them),
-//!    inflating straight into the kernel window when the layout allows,
+//! 3. selects and verifies the kernel with the library: content hash, gzip
+//!    inflate + CRC-32, `image_hash` ([`verify_kernel`]), inflating straight
+//!    into the kernel window when the layout allows,
 //! 4. validates the bzImage header and plans the load address,
 //! 5. reads the initramfs, builds the zero page and the command line,
 //! 6. moves the protected-mode part to the load address if it is not there
@@ -20,17 +20,24 @@
 //! class (table in `qemu/README.md` and [`Failure::code`]).
 //!
 //! Memory: the stub occupies [1 MiB, `__stub_end`), which includes its
-//! stacks, page tables, zero page and command-line buffer (and, with two
-//! CPUs, the AP trampoline is copied to 0x8000). Buffers are placed top-down
-//! from the top of RAM, never overlapping the RVF module, the stub, or
-//! anything placed before; the kernel window goes where the library's
-//! `BootPlan` puts it (lowest fit at or above `pref_address`).
+//! stack, page tables, zero page and command-line buffer. Buffers are placed
+//! top-down from the top of RAM, never overlapping the RVF module, the stub,
+//! or anything placed before; the kernel window goes where the library's
+//! `BootPlan` puts it (lowest fit at or above `pref_address`). Only the boot
+//! CPU runs the stub; other vCPUs are left in reset for Linux to start.
 #![no_std]
 #![no_main]
 #![deny(
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks,
-    clippy::multiple_unsafe_ops_per_block
+    clippy::multiple_unsafe_ops_per_block,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
 )]
 
 mod entry;
@@ -38,20 +45,17 @@ mod hw;
 mod layout;
 mod pvh;
 mod rt;
-mod smp;
 
 use core::fmt::{self, Write};
 
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use hw::{FwCfg, FwCfgError, Serial, exit_qemu};
-use layout::{Layout, MAX_REGIONS, Region};
+use layout::{Layout, MAX_RESERVATIONS, Region};
 use miniz_oxide::inflate::core::{decompress, inflate_flags};
-use pvh::{E820_RAM, PvhError, StartInfo};
+use pvh::{E820_RAM, MAX_MEMMAP_ENTRIES, PvhError, StartInfo};
 use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
 use rvf_boot::extract::{self, DecompressorOxide};
-use rvf_boot::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
-use rvf_boot::kernel::{KernelSegment, StoredFormat};
-use rvf_boot::segment::seg_type;
+use rvf_boot::image_hash::ImageHashCheck;
+use rvf_boot::kernel::KernelSegment;
 use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, Error, Policy, gzip};
 
@@ -186,7 +190,7 @@ impl fmt::Display for Failure {
             Self::Pvh(PvhError::MemmapTooLarge(n)) => {
                 write!(
                     f,
-                    "PVH memory map has {n} entries, the stub keeps at most {MAX_REGIONS}"
+                    "PVH memory map has {n} entries, the stub keeps at most {MAX_MEMMAP_ENTRIES}"
                 )
             }
             Self::Pvh(PvhError::NoModule) => {
@@ -279,24 +283,22 @@ fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> 
 
     // ---- memory map -> layout and the library's view of it
     let mut layout = Layout::new();
-    let mut memory = [MemoryRegion {
-        base: 0,
-        size: 0,
-        kind: E820Type::Reserved,
-    }; MAX_REGIONS];
-    for (slot, e) in memory.iter_mut().zip(info.memmap()) {
-        *slot = MemoryRegion {
-            base: e.addr,
-            size: e.size,
-            kind: E820Type::from_code(e.kind),
-        };
+    let mut memory: heapless::Vec<MemoryRegion, MAX_MEMMAP_ENTRIES> = heapless::Vec::new();
+    for e in info.memmap() {
+        memory
+            .push(MemoryRegion {
+                base: e.addr,
+                size: e.size,
+                kind: E820Type::from_code(e.kind),
+            })
+            .map_err(|_| Failure::LayoutFull)?;
         if e.kind == E820_RAM
             && let Some(r) = Region::at(e.addr, e.size)
         {
             layout.add_ram(r)?;
         }
     }
-    let memory = memory.get(..info.memmap_len).unwrap_or(&[]);
+    let memory: &[MemoryRegion] = &memory;
 
     let stub = Region {
         start: core::ptr::addr_of!(__stub_start) as u64,
@@ -348,8 +350,7 @@ fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> 
     let container = Container::parse(rvf, policy)?;
     let t1 = hw::rdtsc();
     let mut fw = FwCfg::probe()?;
-    let ap = smp::start(&mut fw, &layout);
-    let (kernel, extracted) = verify_kernel(&mut layout, &container, policy, ap)?;
+    let (kernel, extracted) = verify_kernel(&mut layout, &container, policy)?;
     let t2 = hw::rdtsc();
     let _ = writeln!(
         serial,
@@ -377,8 +378,6 @@ fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> 
 struct Extracted<'a> {
     image: &'a [u8],
     hash: &'static str,
-    /// How many CPUs verified it.
-    cpus: u8,
 }
 
 /// A placement hint from the first 4 KiB of a gzip-stored image, inflated
@@ -423,182 +422,17 @@ fn peek_hint(stored: &[u8]) -> Option<Hint> {
     })
 }
 
-/// Select, verify and extract the kernel: on two CPUs when QEMU has a second
-/// one and the first listed kernel is gzip-stored ([`verify_on_two_cpus`]),
-/// otherwise with `Container::selected_kernel` and the library's `extract`.
-/// The second CPU is parked before this returns.
+/// Select and verify the kernel: `Container::selected_kernel` (the
+/// segment's content hash) and the library's `extract` ([`extract`]), whose
+/// `VerifiedImage` is the only proof that the bytes were verified.
 fn verify_kernel<'a>(
     layout: &mut Layout,
     container: &Container<'a>,
     policy: Policy,
-    ap: Option<smp::Ap>,
 ) -> Result<(KernelSegment<'a>, Extracted<'a>), Failure> {
-    if let Some(mut ap) = ap {
-        let result = verify_on_two_cpus(layout, container, policy, &mut ap);
-        ap.halt();
-        if let Some(result) = result {
-            return result;
-        }
-    }
     let kernel = container.selected_kernel()?;
     let extracted = extract(layout, &kernel, policy)?;
     Ok((kernel, extracted))
-}
-
-/// The same checks as `selected_kernel` + `extract`, spread over two CPUs:
-///
-/// * the second CPU runs `container.selected_kernel()` (the segment's content
-///   hash, SHA-256 of the whole payload for RuvBot files), then computes the
-///   `image_hash` candidates over a mirror of the inflated output, trailing
-///   the inflate;
-/// * this CPU inflates the stored image of the same segment, parsed
-///   unverified, with the library's `gzip::inflate` (CRC-32, ISIZE, exact
-///   size), copying each chunk to the mirror as it is produced.
-///
-/// Nothing is used before both halves finished: the content-hash result
-/// comes first (same error precedence as the one-CPU path), then it is
-/// checked that the verified segment is the one inflated, then the inflate
-/// result, then `image_hash::check` on the digests. `None` when the path does
-/// not apply (the first listed kernel is not gzip-stored, or no RAM for the
-/// mirror); the caller then runs the one-CPU path.
-fn verify_on_two_cpus<'a>(
-    layout: &mut Layout,
-    container: &Container<'a>,
-    policy: Policy,
-    ap: &mut smp::Ap,
-) -> Option<Result<(KernelSegment<'a>, Extracted<'a>), Failure>> {
-    let entry = container
-        .manifest()
-        .entries()
-        .iter()
-        .find(|e| e.seg_type == seg_type::KERNEL)?;
-    let guess = KernelSegment::parse_unverified(container.segment_at(entry.offset.get())?).ok()?;
-    if guess.format() != StoredFormat::Gzip || bytes_all_zero(guess.image_hash()) {
-        return None;
-    }
-    let size = guess.image_size();
-    let len = usize::try_from(size).ok()?;
-    let mirror = layout.place_top_down(size, 0x1000, layout::FOUR_GIB)?;
-    layout.reserve(mirror).ok()?;
-    let stored = guess.stored_unverified();
-    let region = match place_image_buffer(layout, stored, size) {
-        Ok(r) => r,
-        Err(e) => {
-            layout.release(mirror);
-            return Some(Err(e));
-        }
-    };
-    // SAFETY: as in `extract`: `region` lies in RAM, overlaps no earlier
-    // reservation (stub, RVF, mirror), and is reserved (or its setup part is
-    // and the rest is the free window the plan claims next); only slice.
-    let out: &'a mut [u8] = unsafe { ram_mut(region) };
-    let candidates = Candidates::for_layout(guess.layout());
-    let progress = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    let mirror_base = usize::try_from(mirror.start).ok()?;
-    let mut checked: Option<rvf_boot::Result<KernelSegment<'a>>> = None;
-    let mut digests = None;
-
-    let inflated = ap.join(
-        || {
-            checked = Some(container.selected_kernel());
-            let mut hasher = ImageHasher::new(candidates);
-            let mut done = 0usize;
-            loop {
-                let published = progress.load(Ordering::Acquire);
-                if published > done {
-                    // SAFETY: mirror[done..published] was written by the boot
-                    // CPU before its Release store of `published`, which the
-                    // Acquire load above made visible; the boot CPU only
-                    // appends past `published`, never writes below it again,
-                    // and holds no reference into the mirror (raw-pointer
-                    // copies only), so this shared slice aliases no write.
-                    let chunk = unsafe {
-                        core::slice::from_raw_parts(
-                            (mirror_base + done) as *const u8,
-                            published - done,
-                        )
-                    };
-                    hasher.update(chunk);
-                    done = published;
-                } else if finished.load(Ordering::Acquire) {
-                    if progress.load(Ordering::Acquire) == done {
-                        break;
-                    }
-                } else {
-                    core::hint::spin_loop();
-                }
-            }
-            if done == len {
-                digests = Some(hasher.finalize());
-            }
-        },
-        || {
-            let mut state = DecompressorOxide::new();
-            let mut pos = 0usize;
-            let result = gzip::inflate(stored, out, size, &mut state, &mut |chunk: &[u8]| {
-                let end = pos.saturating_add(chunk.len());
-                if end <= len {
-                    // SAFETY: mirror[pos..end] lies inside the reserved mirror
-                    // region (end <= len), which only this closure writes, only
-                    // through raw pointers, and the second CPU reads only
-                    // below the published `pos`; the chunk is the inflate
-                    // output in `out`, a different region.
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(
-                            chunk.as_ptr(),
-                            (mirror_base + pos) as *mut u8,
-                            chunk.len(),
-                        );
-                    }
-                    pos = end;
-                    progress.store(pos, Ordering::Release);
-                }
-            });
-            finished.store(true, Ordering::Release);
-            result.map(drop)
-        },
-    );
-    layout.release(mirror);
-
-    let kernel = match checked {
-        Some(Ok(k)) => k,
-        Some(Err(e)) => return Some(Err(e.into())),
-        None => return Some(Err(Failure::Internal("the second CPU returned no kernel"))),
-    };
-    let same = kernel.segment_offset() == guess.segment_offset()
-        && core::ptr::eq(kernel.stored_unverified(), stored)
-        && kernel.image_size() == size
-        && kernel.image_hash() == guess.image_hash();
-    if !same {
-        // Not the segment that was inflated: verify the selected one alone.
-        return Some(extract(layout, &kernel, policy).map(|e| (kernel, e)));
-    }
-    if let Err(e) = inflated {
-        return Some(Err(e.into()));
-    }
-    let Some(digests) = digests else {
-        return Some(Err(Failure::Internal("image inflated but not hashed")));
-    };
-    let offset = kernel.segment_offset();
-    Some(
-        match image_hash::check(kernel.image_hash(), &digests, offset) {
-            Ok(ImageHashCheck::Verified(h)) => Ok((
-                kernel,
-                Extracted {
-                    image: &*out,
-                    hash: h.name(),
-                    cpus: 2,
-                },
-            )),
-            Ok(ImageHashCheck::Unset) => Err(Error::ImageHashUnset { offset }.into()),
-            Err(e) => Err(e.into()),
-        },
-    )
-}
-
-fn bytes_all_zero(b: &[u8]) -> bool {
-    b.iter().all(|&x| x == 0)
 }
 
 /// Place the buffer a gzip-stored image of `size` bytes is inflated into and
@@ -673,7 +507,6 @@ fn extract<'a>(
     Ok(Extracted {
         image: verified.bytes(),
         hash,
-        cpus: 1,
     })
 }
 
@@ -711,16 +544,16 @@ fn boot(
     let bz = BzImage::parse(extracted.image)?;
 
     // ---- the kernel window, where the library's plan puts it
-    let mut occupied = [PhysRange { base: 0, size: 0 }; MAX_REGIONS];
-    let mut n = 0;
-    for (slot, r) in occupied.iter_mut().zip(layout.used()) {
-        *slot = PhysRange {
-            base: r.start,
-            size: r.len(),
-        };
-        n += 1;
+    let mut occupied: heapless::Vec<PhysRange, MAX_RESERVATIONS> = heapless::Vec::new();
+    for r in layout.used() {
+        occupied
+            .push(PhysRange {
+                base: r.start,
+                size: r.len(),
+            })
+            .map_err(|_| Failure::LayoutFull)?;
     }
-    let plan = BootPlan::new(&bz, memory, occupied.get(..n).unwrap_or(&[]))?;
+    let plan = BootPlan::new(&bz, memory, &occupied)?;
     let window = plan.window();
     let window =
         Region::at(window.base, window.size).ok_or(Failure::Internal("kernel window wraps"))?;
@@ -753,8 +586,8 @@ fn boot(
 
     // ---- command line and zero page, in the stub's .bss
     let cmdline_ptr = &raw mut CMDLINE;
-    // SAFETY: CMDLINE is touched only here, once, on the only CPU, so this is
-    // the only reference to it.
+    // SAFETY: CMDLINE is touched only here, once, on the boot CPU (the only
+    // CPU the stub runs on), so this is the only reference to it.
     let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
     let cmdline_len =
         zero_page::write_cmdline(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
@@ -800,10 +633,9 @@ fn boot(
     let t3 = hw::rdtsc();
     let _ = writeln!(
         serial,
-        "rvf-boot: Mcycles: container {}, kernel verify+extract {} ({} CPU), place+handoff {}; SHA-NI {}",
+        "rvf-boot: Mcycles: container {}, kernel verify+extract {}, place+handoff {}; SHA-NI {}",
         t1.wrapping_sub(t0) / 1_000_000,
         t2.wrapping_sub(t1) / 1_000_000,
-        extracted.cpus,
         t3.wrapping_sub(t2) / 1_000_000,
         if hw::has_sha_ni() { "yes" } else { "no" },
     );

@@ -4,7 +4,14 @@
 //! integers out of identity-mapped memory; slices over guest RAM are formed
 //! only in `main.rs` after the range was checked against the memory map.
 
-use crate::layout::{MAX_REGIONS, Region};
+use heapless::Vec;
+
+use crate::layout::Region;
+
+/// Most memory-map entries the stub keeps; a start info with more is refused
+/// ([`PvhError::MemmapTooLarge`]). QEMU's e820 table has a handful of
+/// entries.
+pub const MAX_MEMMAP_ENTRIES: usize = 128;
 
 /// `hvm_start_info.magic`.
 pub const START_INFO_MAGIC: u32 = 0x336E_C578;
@@ -77,10 +84,9 @@ pub enum PvhError {
 
 /// The parts of `hvm_start_info` the stub uses.
 pub struct StartInfo {
-    /// The memory map (e820 semantics), `memmap[..memmap_len]`.
-    pub memmap: [MemmapEntry; MAX_REGIONS],
-    /// How many entries are valid.
-    pub memmap_len: usize,
+    /// The memory map (e820 semantics), at most [`MAX_MEMMAP_ENTRIES`]
+    /// entries.
+    memmap: Vec<MemmapEntry, MAX_MEMMAP_ENTRIES>,
     /// Module 0 (the .rvf): physical start and size.
     pub module: Region,
     /// `-append` string address, 0 if none.
@@ -104,22 +110,18 @@ impl StartInfo {
             return Err(PvhError::NoMemmap);
         }
         let count = usize::try_from(raw.memmap_entries).unwrap_or(usize::MAX);
-        if count > MAX_REGIONS {
-            return Err(PvhError::MemmapTooLarge(raw.memmap_entries));
+        let too_large = PvhError::MemmapTooLarge(raw.memmap_entries);
+        if count > MAX_MEMMAP_ENTRIES {
+            return Err(too_large);
         }
-        let empty = MemmapEntry {
-            addr: 0,
-            size: 0,
-            kind: 0,
-            reserved: 0,
-        };
-        let mut memmap = [empty; MAX_REGIONS];
+        let mut memmap = Vec::new();
         let mut at = raw.memmap_paddr;
-        for slot in memmap.iter_mut().take(count) {
+        for _ in 0..count {
             // SAFETY: version >= 1 start info carries memmap_entries entries
             // of 24 bytes at memmap_paddr (the firmware's e820 copy, in
             // readable memory below 1 MiB); plain integers.
-            *slot = unsafe { read_phys(at) };
+            let entry: MemmapEntry = unsafe { read_phys(at) };
+            memmap.push(entry).map_err(|_| too_large)?;
             at = at.wrapping_add(24);
         }
         if raw.nr_modules == 0 || raw.modlist_paddr == 0 {
@@ -130,7 +132,6 @@ impl StartInfo {
         let module: RawModule = unsafe { read_phys(raw.modlist_paddr) };
         Ok(Self {
             memmap,
-            memmap_len: count,
             module: Region {
                 start: module.paddr,
                 end: module.paddr.saturating_add(module.size),
@@ -142,7 +143,7 @@ impl StartInfo {
 
     /// The valid memory map entries.
     pub fn memmap(&self) -> &[MemmapEntry] {
-        self.memmap.get(..self.memmap_len).unwrap_or(&[])
+        &self.memmap
     }
 }
 
