@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Regenerates the committed seed corpora under fuzz/corpus/<target>/ from the
+golden files (host-tests/golden/) and the QEMU test kernel
+(qemu/testkernel/out/testkernel.bzImage, built by qemu/testkernel/build.sh).
+
+Standard library only. Deterministic. Run from anywhere:
+    python3 fuzz/make-corpus.py
+
+Besides copies of golden files it writes a few synthetic RVF files that carry
+the (valid) test kernel, raw and gzip'd, so whole_file reaches the bzImage,
+boot-plan and zero-page code, and "unhashed" variants (content and image
+hashes zeroed: accepted by the lax policy the targets also use), so mutated
+payloads still get past the hash checks.
+"""
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN = os.path.join(ROOT, "host-tests", "golden")
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+TESTKERNEL = os.path.join(ROOT, "qemu", "testkernel", "out", "testkernel.bzImage")
+
+SEG_MAGIC = b"SFVR"  # 0x52564653 little-endian ("RVFS" as a u32)
+KERNEL, MANIFEST, WASM = 0x0E, 0x05, 0x10
+
+
+def walk(body):
+    """(offset, header, payload) of every complete segment (rvf-boot's walk)."""
+    segs, off = [], 0
+    while off + 64 <= len(body) and body[off:off + 4] == SEG_MAGIC:
+        n = struct.unpack_from("<Q", body, off + 0x10)[0]
+        if off + 64 + n > len(body):
+            break
+        segs.append((off, body[off:off + 64], body[off + 64:off + 64 + n]))
+        u = off + 64 + n
+        p = (u + 63) // 64 * 64
+        if p != u and body[u:p] == bytes(p - u) and body[p:p + 4] == SEG_MAGIC:
+            off = p
+        else:
+            off = u
+    return segs
+
+
+def read(rel):
+    with open(os.path.join(GOLDEN, rel), "rb") as f:
+        return f.read()
+
+
+def body_of(f):
+    if len(f) >= 4096 + 64 and f[-4096:-4092] == b"0MVR":
+        return f[:-4096]
+    return f
+
+
+def segment(ty, seg_id, payload, hashed=True):
+    h = hashlib.sha256(payload).digest()[:16] if hashed else bytes(16)
+    return (SEG_MAGIC + bytes([1, ty]) + bytes(2) + struct.pack("<QQQ", seg_id, len(payload), 0)
+            + bytes([0, 0]) + bytes(6) + h + bytes(8) + payload)
+
+
+def manifest(entries):
+    """entries: (id, offset, length, type)."""
+    p = struct.pack("<IHQIBBH", 1, 0, 0, len(entries), 0x42, 0, 0)
+    for (i, off, n, ty) in entries:
+        p += struct.pack("<QQQB", i, off, n, ty)
+    return p + struct.pack("<I", 0)
+
+
+def kernel_crate(image, cmdline, hashed=True):
+    h = bytearray(128)
+    struct.pack_into("<IHBB", h, 0, 0x52564B4E, 1, 1, 0)
+    struct.pack_into("<QQ", h, 0x18, len(image), len(image))
+    struct.pack_into(">H", h, 0x2A, 8080)
+    if hashed:
+        h[0x30:0x50] = hashlib.sha3_256(image).digest()
+    struct.pack_into("<QI", h, 0x70, 128, len(cmdline))
+    return bytes(h) + image + cmdline
+
+
+def kernel_ruvbot(image, cmdline, hashed=True):
+    gz = gzip.compress(image, compresslevel=9, mtime=0)
+    h = bytearray(128)
+    struct.pack_into("<IHBB", h, 0, 0x52564B4E, 1, 0, 0)
+    struct.pack_into("<QQB", h, 0x18, len(image), len(gz), 1)
+    struct.pack_into("<H", h, 0x2A, 3000)
+    if hashed:
+        h[0x30:0x50] = hashlib.sha256(image).digest()
+    struct.pack_into("<II", h, 0x6C, 128 + len(gz), len(cmdline))
+    return bytes(h) + gz + cmdline
+
+
+def rvf_with_kernel(kpayload, hashed=True):
+    k = segment(KERNEL, 1, kpayload, hashed)
+    m = manifest([(1, 0, len(kpayload), KERNEL)])
+    return k + segment(MANIFEST, 2, m, hashed)
+
+
+def unhash_file(f):
+    """Zero every content hash and every kernel image_hash of a golden file."""
+    f = bytearray(f)
+    for off, hdr, payload in walk(body_of(bytes(f))):
+        f[off + 0x28:off + 0x38] = bytes(16)
+        if hdr[5] == KERNEL and len(payload) >= 128:
+            f[off + 64 + 0x30:off + 64 + 0x50] = bytes(32)
+    return bytes(f)
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    with open(TESTKERNEL, "rb") as f:
+        tk = f.read()
+    cmd = b"console=ttyS0 panic=-1"
+
+    # whole_file: real writers' files, plus synthetic files carrying the test kernel.
+    golden = ["ruvbot/tiny.rvf", "ruvbot/small.rvf", "runtime-05/embed-kernel-binding.rvf",
+              "runtime-03/embed-kernel.rvf", "runtime-05/two-kernels.rvf", "runtime-05/signed.rvf",
+              "runtime-05/embed-wasm.rvf", "mixed/vectors-03-kernel-05.rvf"]
+    for g in golden:
+        put("whole_file", g.replace("/", "-"), read(g))
+    put("whole_file", "ruvbot-tiny-unhashed.rvf", unhash_file(read("ruvbot/tiny.rvf")))
+    put("whole_file", "runtime-05-embed-kernel-unhashed.rvf", unhash_file(read("runtime-05/embed-kernel.rvf")))
+    put("whole_file", "testkernel-raw.rvf", rvf_with_kernel(kernel_crate(tk, cmd)))
+    put("whole_file", "testkernel-gzip.rvf", rvf_with_kernel(kernel_ruvbot(tk, cmd)))
+    put("whole_file", "testkernel-gzip-unhashed.rvf", rvf_with_kernel(kernel_ruvbot(tk, cmd, False), False))
+
+    # kernel_segment: KERNEL_SEG payloads of every layout.
+    seen = set()
+    for g in ["ruvbot/tiny.rvf", "runtime-05/embed-kernel.rvf", "runtime-05/embed-kernel-binding.rvf",
+              "runtime-03/embed-kernel.rvf", "runtime-03/embed-kernel-binding.rvf"]:
+        for off, hdr, payload in walk(body_of(read(g))):
+            if hdr[5] == KERNEL and payload not in seen:
+                seen.add(payload)
+                put("kernel_segment", g.replace("/", "-") + f"@{off}", payload)
+    put("kernel_segment", "testkernel-raw", kernel_crate(tk, cmd, False))
+    put("kernel_segment", "testkernel-gzip", kernel_ruvbot(tk, cmd, False))
+
+    # gzip_inflate: image_size u32 ‖ chunk selector ‖ gzip member.
+    for g in ["ruvbot/tiny.rvf", "ruvbot/small.rvf"]:
+        for off, hdr, payload in walk(body_of(read(g))):
+            if hdr[5] == KERNEL:
+                image_size, stored = struct.unpack_from("<QQ", payload, 0x18)
+                gz = payload[128:128 + stored]
+                put("gzip_inflate", g.replace("/", "-"), struct.pack("<IB", image_size, 0) + gz)
+                put("gzip_inflate", g.replace("/", "-") + "-chunk3", struct.pack("<IB", image_size, 3) + gz)
+    tkgz = gzip.compress(tk, compresslevel=9, mtime=0)
+    put("gzip_inflate", "testkernel", struct.pack("<IB", len(tk), 1) + tkgz)
+    # FNAME/FCOMMENT/FEXTRA/FHCRC header: all optional fields present.
+    hdr = bytearray(b"\x1f\x8b\x08\x1e\0\0\0\0\0\x03") + struct.pack("<H", 4) + b"ab\x02\0" + b"name\0" + b"note\0"
+    import zlib
+    hdr += struct.pack("<H", zlib.crc32(bytes(hdr)) & 0xFFFF)
+    body = tkgz[10:]
+    put("gzip_inflate", "testkernel-allflags", struct.pack("<IB", len(tk), 0) + bytes(hdr) + body)
+
+    # bzimage: cmdline length u8 ‖ cmdline ‖ bzImage.
+    put("bzimage", "testkernel", b"\0" + tk)
+    put("bzimage", "testkernel-cmdline", bytes([len(cmd)]) + cmd + tk)
+    rel = bytearray(tk)
+    rel[0x234] = 1   # relocatable_kernel
+    rel[0x235] = 21  # min_alignment: 2 MiB
+    put("bzimage", "testkernel-relocatable", b"\0" + bytes(rel))
+    hi = bytearray(rel)
+    struct.pack_into("<H", hi, 0x236, struct.unpack_from("<H", hi, 0x236)[0] | 2)  # above 4 GiB
+    put("bzimage", "testkernel-above4g", b"\0" + bytes(hi))
+    with open(os.path.join(GOLDEN, "inputs", "bzimage-600.bin"), "rb") as f:
+        put("bzimage", "synthetic-600", b"\0" + f.read())
+
+    root_pages()
+
+    # bundle: WASM_SEG payloads (RuvBot bundle and crate module) and a bare bundle.
+    for g in ["ruvbot/tiny.rvf", "runtime-05/embed-wasm.rvf", "runtime-03/embed-wasm.rvf"]:
+        for off, hdr, payload in walk(body_of(read(g))):
+            if hdr[5] == WASM:
+                put("bundle", g.replace("/", "-") + f"@{off}", payload)
+                if payload[64:68] != b"\0asm":
+                    put("bundle", g.replace("/", "-") + f"@{off}-bare", payload[64:])
+
+
+def root_pages():
+    f = read("runtime-05/signed.rvf")
+    page = f[-4096:]
+    put("root_page", "signed", page)
+    # The same page with its CRC field zeroed: the target recomputes the CRC.
+    put("root_page", "signed-crc0", page[:-4] + bytes(4))
+
+
+if __name__ == "__main__":
+    main()
