@@ -409,6 +409,95 @@ pub enum Error {
     },
 }
 
+/// The class of an [`Error`]: what a loader reports (the QEMU stub maps each
+/// class to its exit code) and what a caller may act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The file's structure: not an RVF, truncated, malformed, inconsistent.
+    Structure,
+    /// A content hash, root-page CRC or signature does not verify.
+    Integrity,
+    /// The kernel segment: missing, lengths that fit no layout, unsupported fields.
+    KernelSegment,
+    /// The gzip member or deflate stream.
+    Decompression,
+    /// The kernel header's `image_hash`.
+    ImageHash,
+    /// The bzImage's boot-protocol header.
+    BzImage,
+    /// The kernel command line.
+    Cmdline,
+    /// Memory: buffers, the memory map, room for the kernel, addresses.
+    Memory,
+}
+
+impl ErrorClass {
+    /// A short name, as in reports.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Structure => "RVF structure",
+            Self::Integrity => "integrity",
+            Self::KernelSegment => "kernel segment",
+            Self::Decompression => "decompression",
+            Self::ImageHash => "image hash",
+            Self::BzImage => "bzImage header",
+            Self::Cmdline => "command line",
+            Self::Memory => "memory",
+        }
+    }
+}
+
+impl Error {
+    /// The class of this error. The match is exhaustive inside the crate, so
+    /// every new variant is classified when it is added.
+    #[must_use]
+    pub const fn class(&self) -> ErrorClass {
+        match self {
+            Self::Truncated { .. }
+            | Self::BadMagic { .. }
+            | Self::UnsupportedVersion { .. }
+            | Self::SegmentOverrun { .. }
+            | Self::TooManySegments { .. }
+            | Self::NotRvf { .. }
+            | Self::NoCompleteManifest { .. }
+            | Self::ManifestMalformed { .. }
+            | Self::TooManyDirectoryEntries { .. }
+            | Self::DirectoryEntryNotASegment { .. }
+            | Self::DirectoryMismatch { .. }
+            | Self::UnsupportedSegmentField { .. }
+            | Self::RootPageField { .. }
+            | Self::BundleEntry { .. } => ErrorClass::Structure,
+            Self::UnknownChecksumAlgo { .. }
+            | Self::ContentHashMismatch { .. }
+            | Self::ContentHashUnset { .. }
+            | Self::RootPageCrc { .. }
+            | Self::RootPageSignature { .. } => ErrorClass::Integrity,
+            Self::NoKernel
+            | Self::NoKernelAt { .. }
+            | Self::KernelLayout { .. }
+            | Self::KernelField { .. }
+            | Self::UnsupportedCompression { .. } => ErrorClass::KernelSegment,
+            Self::GzipHeader { .. }
+            | Self::GzipTruncated { .. }
+            | Self::Inflate { .. }
+            | Self::ImageOverflow { .. }
+            | Self::ImageShort { .. }
+            | Self::GzipCrc { .. }
+            | Self::GzipSize { .. }
+            | Self::GzipTrailingBytes { .. } => ErrorClass::Decompression,
+            Self::ImageHashMismatch { .. } | Self::ImageHashUnset { .. } => ErrorClass::ImageHash,
+            Self::BzImage { .. } => ErrorClass::BzImage,
+            Self::Cmdline { .. } => ErrorClass::Cmdline,
+            Self::NoRoom { .. }
+            | Self::MemoryMapTooLarge { .. }
+            | Self::BufferTooSmall { .. }
+            | Self::BootAddress { .. } => ErrorClass::Memory,
+        }
+    }
+}
+
 /// The library's result type.
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -666,3 +755,43 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate std;
+    use std::string::ToString;
+
+    #[test]
+    fn classes_and_messages() {
+        let e = Error::ContentHashMismatch {
+            index: 2,
+            offset: 17097,
+            algo: 0,
+        };
+        assert_eq!(e.class(), ErrorClass::Integrity);
+        assert_eq!(
+            e.to_string(),
+            "segment #2 at byte 17097: payload does not match content_hash (checksum_algo 0)"
+        );
+        assert_eq!(Error::NoKernel.class(), ErrorClass::KernelSegment);
+        assert_eq!(
+            Error::GzipCrc {
+                stored: 1,
+                computed: 2
+            }
+            .class(),
+            ErrorClass::Decompression
+        );
+        assert_eq!(
+            Error::NoRoom {
+                what: "kernel",
+                size: 1,
+                align: 2
+            }
+            .class()
+            .name(),
+            "memory"
+        );
+    }
+}

@@ -53,6 +53,7 @@ use layout::{Layout, MAX_RESERVATIONS, Region};
 use miniz_oxide::inflate::core::{decompress, inflate_flags};
 use pvh::{E820_RAM, MAX_MEMMAP_ENTRIES, PvhError, StartInfo};
 use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
+use rvf_boot::error::ErrorClass;
 use rvf_boot::extract::{self, DecompressorOxide};
 use rvf_boot::image_hash::ImageHashCheck;
 use rvf_boot::kernel::KernelSegment;
@@ -130,48 +131,18 @@ impl Failure {
     }
 }
 
-/// Exit code for each class of library error (see qemu/README.md).
-fn lib_code(e: &Error) -> u8 {
-    match e {
-        Error::Truncated { .. }
-        | Error::BadMagic { .. }
-        | Error::UnsupportedVersion { .. }
-        | Error::SegmentOverrun { .. }
-        | Error::TooManySegments { .. }
-        | Error::NotRvf { .. }
-        | Error::NoCompleteManifest { .. }
-        | Error::ManifestMalformed { .. }
-        | Error::TooManyDirectoryEntries { .. }
-        | Error::DirectoryEntryNotASegment { .. }
-        | Error::DirectoryMismatch { .. }
-        | Error::UnsupportedSegmentField { .. }
-        | Error::RootPageField { .. }
-        | Error::BundleEntry { .. } => 2,
-        Error::UnknownChecksumAlgo { .. }
-        | Error::ContentHashMismatch { .. }
-        | Error::ContentHashUnset { .. }
-        | Error::RootPageCrc { .. }
-        | Error::RootPageSignature { .. } => 3,
-        Error::NoKernel
-        | Error::NoKernelAt { .. }
-        | Error::KernelLayout { .. }
-        | Error::KernelField { .. }
-        | Error::UnsupportedCompression { .. } => 4,
-        Error::GzipHeader { .. }
-        | Error::GzipTruncated { .. }
-        | Error::Inflate { .. }
-        | Error::ImageOverflow { .. }
-        | Error::ImageShort { .. }
-        | Error::GzipCrc { .. }
-        | Error::GzipSize { .. }
-        | Error::GzipTrailingBytes { .. } => 5,
-        Error::ImageHashMismatch { .. } | Error::ImageHashUnset { .. } => 6,
-        Error::BzImage { .. } => 7,
-        Error::Cmdline { .. } => 8,
-        Error::NoRoom { .. }
-        | Error::MemoryMapTooLarge { .. }
-        | Error::BufferTooSmall { .. }
-        | Error::BootAddress { .. } => 9,
+/// Exit code for each class of library error (see qemu/README.md); the
+/// classification itself is the library's (`Error::class`).
+const fn lib_code(e: &Error) -> u8 {
+    match e.class() {
+        ErrorClass::Structure => 2,
+        ErrorClass::Integrity => 3,
+        ErrorClass::KernelSegment => 4,
+        ErrorClass::Decompression => 5,
+        ErrorClass::ImageHash => 6,
+        ErrorClass::BzImage => 7,
+        ErrorClass::Cmdline => 8,
+        ErrorClass::Memory => 9,
         _ => 10,
     }
 }
