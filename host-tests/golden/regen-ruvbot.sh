@@ -42,6 +42,13 @@ JS
 build small.rvf "$here/inputs/bzimage-16k.bin" yes
 build tiny.rvf "$here/inputs/bzimage-600.bin" no
 
+# A real (tiny, bootable) bzImage: the project's own non-relocatable test
+# kernel (qemu/testkernel, deterministic build), wrapped the same way.
+"$repo/qemu/testkernel/build.sh" >/dev/null
+cp "$repo/qemu/testkernel/out/testkernel.bzImage" "$here/inputs/testkernel.bzImage"
+real_out="$here/real-bzimage"; mkdir -p "$real_out"
+( out="$real_out"; build testkernel.rvf "$here/inputs/testkernel.bzImage" no )
+
 ( cd "$out" && python3 "$here/decode.py" --json small.rvf tiny.rvf ) > "$out/facts.json"
 {
   cat <<MD
