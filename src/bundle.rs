@@ -234,7 +234,6 @@ impl<'a> Iterator for BundleFiles<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    extern crate std;
     use std::vec::Vec;
 
     fn bundle(files: &[(&str, &[u8])]) -> Vec<u8> {

@@ -727,7 +727,6 @@ fn window_fits(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    extern crate std;
     use super::*;
 
     /// A minimal valid image: setup_sects 1, protocol 2.15, header through

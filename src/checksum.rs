@@ -167,7 +167,6 @@ pub fn require_content_hash(seg: &Segment<'_>, allow_unset: bool) -> Result<Hash
 #[cfg(test)]
 mod tests {
     use super::*;
-    extern crate std;
     use std::format;
     use std::string::String;
 

@@ -339,7 +339,6 @@ mod tests {
     use crate::kernel::tests::crate_header;
     use crate::manifest::tests::payload as manifest_payload;
     use crate::segment::tests::seg;
-    extern crate std;
     use std::vec::Vec;
 
     /// A legacy-dialect segment with its CRC-rot4 content hash set.

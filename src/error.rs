@@ -759,7 +759,6 @@ impl core::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    extern crate std;
     use std::string::ToString;
 
     #[test]

@@ -390,7 +390,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::*;
     use std::boxed::Box;
     use std::vec;

@@ -420,7 +420,6 @@ pub fn check_image(
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::*;
     use std::vec::Vec;
 

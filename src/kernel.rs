@@ -90,10 +90,8 @@ pub struct KernelBinding {
     pub reserved: [u8; 48],
 }
 
-const _: () = {
-    assert!(core::mem::size_of::<KernelHeader>() == 128);
-    assert!(core::mem::size_of::<KernelBinding>() == 128);
-};
+const _: [(); 128] = [(); core::mem::size_of::<KernelHeader>()];
+const _: [(); 128] = [(); core::mem::size_of::<KernelBinding>()];
 
 /// Where the image and cmdline sit in the payload (§4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -416,7 +414,6 @@ impl<'a> KernelSegment<'a> {
 pub(crate) mod tests {
     use super::*;
     use crate::segment::{Walk, tests::seg};
-    extern crate std;
     use std::vec::Vec;
 
     /// A crate-layout kernel header.

@@ -53,6 +53,9 @@
     )
 )]
 
+// Tests (only) use std; the library itself is no_std and links neither std nor alloc.
+#[rustfmt::skip] #[cfg(test)] extern crate std;
+
 pub mod bundle;
 pub mod bytes;
 pub mod bzimage;

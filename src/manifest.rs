@@ -76,12 +76,10 @@ pub struct SegmentHashEntry {
     pub content_hash: [u8; 16],
 }
 
-const _: () = {
-    assert!(core::mem::size_of::<ManifestFixed>() == 22);
-    assert!(core::mem::size_of::<DirectoryEntry>() == 25);
-    assert!(core::mem::size_of::<FileIdentity>() == 68);
-    assert!(core::mem::size_of::<SegmentHashEntry>() == 24);
-};
+const _: [(); 22] = [(); core::mem::size_of::<ManifestFixed>()];
+const _: [(); 25] = [(); core::mem::size_of::<DirectoryEntry>()];
+const _: [(); 68] = [(); core::mem::size_of::<FileIdentity>()];
+const _: [(); 24] = [(); core::mem::size_of::<SegmentHashEntry>()];
 
 /// A parsed MANIFEST_SEG payload, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -218,7 +216,6 @@ impl<'a> Manifest<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    extern crate std;
     use std::vec::Vec;
 
     /// A manifest payload listing `(id, offset, len, type)` entries.

@@ -123,9 +123,7 @@ pub struct SegmentHeader {
     pub alignment_pad: U32,
 }
 
-const _: () = {
-    assert!(core::mem::size_of::<SegmentHeader>() == 64);
-};
+const _: [(); 64] = [(); core::mem::size_of::<SegmentHeader>()];
 
 /// One complete segment found by the walk: its header and payload, borrowed.
 #[derive(Clone, Copy, Debug)]
@@ -411,7 +409,6 @@ impl<'a> Iterator for Walk<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    extern crate std;
     use std::vec::Vec;
 
     /// Builds a segment: header + payload (+ zero padding when `pad`).

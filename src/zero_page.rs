@@ -316,7 +316,6 @@ pub fn write_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
     use super::*;
     use crate::bzimage::tests::image;
     use crate::bzimage::{BzImage, E820Type};
