@@ -204,15 +204,14 @@ impl<'a> Container<'a> {
         self.manifest
             .entries()
             .iter()
-            .filter(move |e| e.seg_type == ty)
-            .map(|e| {
+            .enumerate()
+            .filter(move |(_, e)| e.seg_type == ty)
+            .map(|(i, e)| {
                 let offset = e.offset.get();
                 // check_entry proved a segment starts there; stay total anyway.
-                let seg =
-                    segment_at(self.body, offset).ok_or(Error::DirectoryEntryNotASegment {
-                        entry: u32::MAX,
-                        offset,
-                    })?;
+                let entry = u32::try_from(i).unwrap_or(u32::MAX);
+                let seg = segment_at(self.body, offset)
+                    .ok_or(Error::DirectoryEntryNotASegment { entry, offset })?;
                 require_content_hash(&seg, self.policy.allow_unset_hash)?;
                 Ok(seg)
             })
