@@ -1,1 +1,30 @@
-//! Shared helpers for the host tests.
+//! Shared helpers for the host tests: the fuzz targets' invariants (one
+//! source for fuzzing and property tests) and the golden files.
+
+#[path = "../../fuzz/src/invariants.rs"]
+pub mod invariants;
+
+use std::path::PathBuf;
+
+/// The folders under `golden/` whose `.rvf` files the writers' tests pin.
+pub const GOLDEN_DIRS: [&str; 4] = ["ruvbot", "runtime-03", "runtime-05", "mixed"];
+
+/// Every golden RVF file in [`GOLDEN_DIRS`] as `("dir/name.rvf", bytes)`,
+/// sorted by name within each folder.
+pub fn golden_files() -> Vec<(String, Vec<u8>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let mut out = Vec::new();
+    for dir in GOLDEN_DIRS {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rvf"))
+            .collect();
+        names.sort();
+        for p in names {
+            let name = format!("{dir}/{}", p.file_name().unwrap().to_string_lossy());
+            out.push((name, std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}

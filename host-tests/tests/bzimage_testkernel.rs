@@ -25,35 +25,9 @@ fn testkernel() -> &'static [u8] {
     })
 }
 
-/// QEMU/SeaBIOS-like e820 map for `-m 256`.
-fn seabios_map() -> [MemoryRegion; 5] {
-    [
-        MemoryRegion {
-            base: 0,
-            size: 0x9_FC00,
-            kind: E820Type::Ram,
-        },
-        MemoryRegion {
-            base: 0x9_FC00,
-            size: 0x400,
-            kind: E820Type::Reserved,
-        },
-        MemoryRegion {
-            base: 0xF_0000,
-            size: 0x1_0000,
-            kind: E820Type::Reserved,
-        },
-        MemoryRegion {
-            base: MIB,
-            size: 0xFEE_0000,
-            kind: E820Type::Ram,
-        },
-        MemoryRegion {
-            base: 0xFFFC_0000,
-            size: 0x4_0000,
-            kind: E820Type::Reserved,
-        },
-    ]
+/// QEMU/SeaBIOS-like e820 map for `-m 256` (the fuzz invariants' map, below 4 GiB).
+fn seabios_map() -> &'static [MemoryRegion] {
+    &host_tests::invariants::MEMORY_MAP[..5]
 }
 
 #[test]
@@ -99,7 +73,7 @@ fn testkernel_plan_is_pref_address() {
             size: 0x80_0000,
         },
     ];
-    let plan = BootPlan::new(&bz, &map, &occupied).unwrap();
+    let plan = BootPlan::new(&bz, map, &occupied).unwrap();
     assert!(!plan.relocatable());
     assert_eq!(plan.load_address(), 0x100_0000);
     assert_eq!(plan.entry_64(), 0x100_0200);
@@ -118,7 +92,7 @@ fn testkernel_plan_is_pref_address() {
         size: 1,
     }];
     assert_eq!(
-        BootPlan::new(&bz, &map, &blocked).unwrap_err(),
+        BootPlan::new(&bz, map, &blocked).unwrap_err(),
         Error::NoRoom {
             what: "kernel",
             size: bz.init_size(),
@@ -142,7 +116,7 @@ fn testkernel_zero_page() {
     let img = testkernel();
     let bz = BzImage::parse(img).unwrap();
     let map = seabios_map();
-    let plan = BootPlan::new(&bz, &map, &[]).unwrap();
+    let plan = BootPlan::new(&bz, map, &[]).unwrap();
     let mut cmdline = [0u8; 2048];
     let n = zero_page::write_cmdline(
         &mut cmdline,
@@ -162,7 +136,7 @@ fn testkernel_zero_page() {
             base: 0xF00_0000,
             size: 12345,
         }),
-        memory_map: &map,
+        memory_map: map,
         acpi_rsdp: Some(0xF_5A20),
     };
     zero_page::build(&mut zp, &plan, &handoff).unwrap();

@@ -9,25 +9,9 @@ use rvf_boot::checksum::{ContentHash, HashCheck, check_content_hash};
 use rvf_boot::error::Structure;
 use rvf_boot::segment::{Segment, Walk, seg_type};
 use rvf_boot::{Container, Error, Policy};
-use std::path::PathBuf;
 
 fn golden() -> Vec<(String, Vec<u8>)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden");
-    let mut out = Vec::new();
-    for dir in ["ruvbot", "runtime-03", "runtime-05", "mixed"] {
-        let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "rvf"))
-            .collect();
-        names.sort();
-        for p in names {
-            out.push((
-                format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()),
-                std::fs::read(&p).unwrap(),
-            ));
-        }
-    }
+    let out = host_tests::golden_files();
     assert_eq!(out.len(), 15, "golden set changed");
     out
 }

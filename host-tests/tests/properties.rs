@@ -17,11 +17,8 @@
 //!
 //! Default proptest case count (256 per property).
 
-#[path = "../../fuzz/src/invariants.rs"]
-mod invariants;
-
-use invariants::{
-    check_boot_chain, check_inflate, check_kernel_payload, check_wasm, check_whole_file,
+use host_tests::invariants::{
+    self, check_boot_chain, check_inflate, check_kernel_payload, check_wasm, check_whole_file,
 };
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -31,17 +28,10 @@ use std::sync::OnceLock;
 fn golden() -> &'static [Vec<u8>] {
     static FILES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden");
-        let mut out = Vec::new();
-        for dir in ["ruvbot", "runtime-03", "runtime-05", "mixed"] {
-            let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "rvf"))
-                .collect();
-            names.sort();
-            out.extend(names.iter().map(|p| std::fs::read(p).unwrap()));
-        }
+        let out: Vec<Vec<u8>> = host_tests::golden_files()
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
         assert!(out.len() >= 15, "golden set missing");
         out
     })

@@ -4,15 +4,10 @@
 use rvf_boot::root_page::{CRC32C, SigAlgo};
 use rvf_boot::{Container, Error, Policy};
 
-/// The public key of `rvf-writer-05 signed` (Ed25519 seed `[7u8; 32]`).
-const WRITER_KEY: &str = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c";
-
+/// The public key of `rvf-writer-05 signed` (Ed25519 seed `[7u8; 32]`),
+/// shared with the fuzz invariants.
 fn key() -> [u8; 32] {
-    let mut k = [0u8; 32];
-    for (i, b) in k.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&WRITER_KEY[2 * i..2 * i + 2], 16).unwrap();
-    }
-    k
+    host_tests::invariants::SIGNED_PUBKEY
 }
 
 fn signed() -> Vec<u8> {
