@@ -600,15 +600,7 @@ impl<'a> BootPlan<'a> {
                 .iter()
                 .filter(|r| r.kind == E820Type::Ram)
                 .map(|r| r.base);
-            let blocker_ends = memory
-                .iter()
-                .filter(|r| r.kind != E820Type::Ram)
-                .map(|r| PhysRange {
-                    base: r.base,
-                    size: r.size,
-                })
-                .chain(occupied.iter().copied())
-                .filter_map(|r| r.end());
+            let blocker_ends = blockers(memory, occupied).filter_map(|r| r.end());
             core::iter::once(pref)
                 .chain(region_starts)
                 .chain(blocker_ends)
@@ -692,15 +684,7 @@ fn window_fits(
         return false;
     }
     let window = PhysRange { base, size };
-    let blocked = memory
-        .iter()
-        .filter(|r| r.kind != E820Type::Ram)
-        .map(|r| PhysRange {
-            base: r.base,
-            size: r.size,
-        })
-        .chain(occupied.iter().copied())
-        .any(|r| r.overlaps(&window));
+    let blocked = blockers(memory, occupied).any(|r| r.overlaps(&window));
     if blocked {
         return false;
     }
@@ -723,6 +707,22 @@ fn window_fits(
         }
     }
     pos >= end
+}
+
+/// Everything a kernel window must not overlap: the memory map's non-RAM
+/// entries and the caller's occupied ranges.
+fn blockers<'m>(
+    memory: &'m [MemoryRegion],
+    occupied: &'m [PhysRange],
+) -> impl Iterator<Item = PhysRange> + 'm {
+    memory
+        .iter()
+        .filter(|r| r.kind != E820Type::Ram)
+        .map(|r| PhysRange {
+            base: r.base,
+            size: r.size,
+        })
+        .chain(occupied.iter().copied())
 }
 
 #[cfg(test)]
