@@ -2,18 +2,20 @@
 
 use crate::{read_file, usage_error};
 use rvf_boot::extract::{DecompressorOxide, buffer_size, extract};
-use rvf_boot::image_hash::ImageHashCheck;
+use rvf_boot::image_hash::{ImageHash, ImageHashCheck};
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::{Container, Policy};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// A verified image copied out of the library's buffers, with what was checked.
-pub struct Extracted {
+/// A verified image, with what was checked. A gzip'd image lives in the
+/// buffer it was inflated into; a raw one is borrowed from the file.
+pub struct Extracted<'a> {
     /// The image bytes.
-    pub image: Vec<u8>,
+    pub image: Cow<'a, [u8]>,
     /// Hex SHA-256 of the image.
     pub sha256_hex: String,
     /// The algorithm that verified `image_hash` ("unset" if none).
@@ -22,11 +24,13 @@ pub struct Extracted {
     pub content_hash: &'static str,
 }
 
-/// Runs the library's verified extraction for `kernel`.
-pub fn extract_to_vec(
-    kernel: &KernelSegment<'_>,
+/// Runs the library's verified extraction for `kernel`, without copying the
+/// image again and without a second SHA-256 pass when the library already
+/// verified the image's SHA-256.
+pub fn extract_to_vec<'a>(
+    kernel: &KernelSegment<'a>,
     policy: Policy,
-) -> Result<Extracted, rvf_boot::Error> {
+) -> Result<Extracted<'a>, rvf_boot::Error> {
     let need = usize::try_from(buffer_size(kernel)).unwrap_or(usize::MAX);
     let mut out = Vec::new();
     out.try_reserve_exact(need)
@@ -37,15 +41,28 @@ pub fn extract_to_vec(
     out.resize(need, 0);
     let mut state = Box::<DecompressorOxide>::default();
     let v = extract(kernel, policy, &mut out, &mut state)?;
-    let image = v.bytes().to_vec();
+    let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
+    let (len, inflated) = (v.bytes().len(), buffer_size(kernel) > 0);
+    let image: Cow<'a, [u8]> = if inflated {
+        out.truncate(len);
+        Cow::Owned(out)
+    } else {
+        // A raw image is verified where it lies in the file.
+        Cow::Borrowed(kernel.stored_unverified())
+    };
+    let sha256_hex = match image_hash {
+        // image_hash verified as SHA-256: it is the image's SHA-256.
+        ImageHashCheck::Verified(ImageHash::Sha256) => hex(kernel.image_hash()),
+        _ => hex(&Sha256::digest(&image)),
+    };
     Ok(Extracted {
-        sha256_hex: hex(&Sha256::digest(&image)),
         image,
-        image_hash: match v.image_hash() {
+        sha256_hex,
+        image_hash: match image_hash {
             ImageHashCheck::Verified(h) => h.name(),
             ImageHashCheck::Unset => "unset",
         },
-        content_hash: v.content_hash().name(),
+        content_hash,
     })
 }
 

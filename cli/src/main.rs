@@ -7,6 +7,7 @@ use rvf_boot::checksum::{HashCheck, check_content_hash};
 use rvf_boot::segment::{Walk, seg_type, split_root_page};
 use rvf_boot::{Container, Error, Policy};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,6 +109,23 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
     };
     let mut table = String::new();
     let (body, _) = split_root_page(bytes);
+    // Parse (and hash) the manifest and the kernels once; the segment table
+    // reuses those results instead of hashing the same payloads again.
+    let container = Container::parse(bytes, policy);
+    let kernels: Vec<_> = container.iter().flat_map(Container::kernels).collect();
+    let known: HashMap<u64, HashCheck> = container
+        .iter()
+        .map(|c| {
+            let (m, check) = c.manifest_segment();
+            (m.offset, check)
+        })
+        .chain(
+            kernels
+                .iter()
+                .flatten()
+                .filter_map(|k| Some((k.segment_offset(), k.content_hash()?))),
+        )
+        .collect();
     let mut segments = Vec::new();
     let _ = writeln!(
         table,
@@ -115,7 +133,9 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
         "offset", "type", "id", "length", "algo", "hash"
     );
     for s in Walk::new(body) {
-        let check = check_content_hash(&s);
+        let check = known
+            .get(&s.offset)
+            .map_or_else(|| check_content_hash(&s), |&c| Ok(c));
         if let Err(e) = s.check_fields() {
             note(e.to_string());
         }
@@ -164,7 +184,7 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
         "kernels": [],
         "error": null,
     });
-    match Container::parse(bytes, policy) {
+    match container {
         Err(e) => note(e.to_string()),
         Ok(c) => {
             out["dialect"] = json!(c.dialect().name());
@@ -194,8 +214,8 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
                     "trailing: {l} bytes at offset {o} (torn, uncommitted)"
                 );
             }
-            let mut kernels = Vec::new();
-            for (i, k) in c.kernels().enumerate() {
+            let mut kernel_json = Vec::new();
+            for (i, k) in kernels.into_iter().enumerate() {
                 let selected = i == 0;
                 let k = match k {
                     Ok(k) => k,
@@ -251,12 +271,12 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
                     verified,
                     cmdline
                 );
-                kernels.push(kj);
+                kernel_json.push(kj);
             }
-            if kernels.is_empty() {
+            if kernel_json.is_empty() {
                 let _ = writeln!(table, "kernels: none");
             }
-            out["kernels"] = Value::Array(kernels);
+            out["kernels"] = Value::Array(kernel_json);
         }
     }
     out["error"] = first_error.as_ref().map_or(Value::Null, |e| json!(e));
