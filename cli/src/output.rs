@@ -161,3 +161,77 @@ fn keep_previous(dest: &Path) -> io::Result<Option<TempPath>> {
         .make_in(&dir, |p| fs::hard_link(dest, p))?;
     Ok(Some(link.into_temp_path()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rvf-boot-out-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn staging_never_follows_a_planted_symlink() {
+        let d = tmpdir("planted");
+        let victim = d.join("victim");
+        fs::write(&victim, b"keep me").unwrap();
+        // The name the old code used, with this very process's pid.
+        let old_name = d.join(format!(".vmlinuz.rvf-boot-{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_name).unwrap();
+        let dest = d.join("vmlinuz");
+        let a = stage(&dest, b"image").unwrap();
+        let b = stage(&dest, b"image").unwrap();
+        // Unpredictable: fresh names, no pid in them, in OUT's directory.
+        let pid = std::process::id().to_string();
+        for s in [&a, &b] {
+            let p = s.tmp.path();
+            assert_eq!(p.parent(), Some(d.as_path()));
+            let name = p.file_name().unwrap().to_str().unwrap();
+            assert!(
+                name.starts_with(".rvf-boot-") && !name.contains(&pid),
+                "{name}"
+            );
+            assert!(fs::symlink_metadata(p).unwrap().file_type().is_file());
+        }
+        assert_ne!(a.tmp.path(), b.tmp.path());
+        drop(b);
+        commit(vec![a]).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"image");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        let mut names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                old_name.file_name().unwrap().to_str().unwrap(),
+                "victim",
+                "vmlinuz"
+            ]
+        );
+    }
+
+    #[test]
+    fn places_and_spellings() {
+        assert_eq!(
+            place(Path::new("x")),
+            Some((PathBuf::from("."), OsString::from("x")))
+        );
+        assert_eq!(
+            place(Path::new("/a/b")),
+            Some((PathBuf::from("/a"), OsString::from("b")))
+        );
+        assert_eq!(place(Path::new("/")), None);
+        assert_eq!(place(Path::new("a/..")), None);
+        let d = tmpdir("spellings");
+        fs::create_dir(d.join("sub")).unwrap();
+        assert!(same_place(&d.join("x"), &d.join("sub/../x")));
+        assert!(same_place(&d.join("x"), &d.join("./x")));
+        assert!(!same_place(&d.join("x"), &d.join("sub/x")));
+    }
+}
