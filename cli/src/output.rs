@@ -139,7 +139,13 @@ pub fn commit(staged: Vec<Staged>) -> Result<(), CommitError> {
             }
         }
     }
-    // Every output is in place: the old contents go.
+    // Every output is in place: make the renames durable (best effort),
+    // then the old contents go.
+    for r in &done {
+        if let Some((dir, _)) = place(&r.dest) {
+            let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+    }
     drop(done);
     Ok(())
 }
