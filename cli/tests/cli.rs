@@ -339,3 +339,442 @@ fn sha2_16(b: &[u8]) -> [u8; 16] {
     use sha2::Digest;
     sha2::Sha256::digest(b)[..16].try_into().unwrap()
 }
+
+// ---- issue 9: a CLI that cannot be turned against its user ----
+
+fn run_os(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rvf-boot"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The one JSON object stdout must hold.
+fn one_object(out: &Output) -> Value {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one JSON object: {stdout:?} (stderr {})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v.is_object(), "{v}");
+    v
+}
+
+/// Recomputes the SHA-256[0..16] content hash of the RuvBot segment at 0.
+fn reseal_first_segment(f: &mut [u8]) {
+    let payload_len = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
+    let h = sha2_16(&f[64..64 + payload_len]);
+    f[0x28..0x38].copy_from_slice(&h);
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+fn dir_names(d: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn help_for_every_subcommand_and_version() {
+    for sub in ["inspect", "extract"] {
+        let out = run(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(&format!("Usage: rvf-boot {sub}")), "{text}");
+    }
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("inspect") && text.contains("extract"),
+        "{text}"
+    );
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("rvf-boot {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn with_json_every_usage_error_prints_one_object_and_exits_2() {
+    let file = golden("ruvbot/small.rvf");
+    let file = file.to_str().unwrap();
+    for args in [
+        &["inspect", "--json"][..],
+        &["inspect", "--json", "--bogus", file],
+        &["inspect", "--json", file, file],
+        &["--json"],
+        &["--json", "inspect"],
+        &["frobnicate", "--json"],
+        &["extract", "--json", file, "--kernel", "k"],
+        &["extract", file, "--json"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let v = one_object(&out);
+        let e = v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{args:?}: {v}"));
+        assert!(!e.is_empty() && !e.contains('\n'), "{args:?}: {e:?}");
+        assert!(
+            !out.stderr.is_empty(),
+            "{args:?}: the error is on stderr too"
+        );
+    }
+    // Without --json a usage error prints nothing on stdout.
+    let out = run(&["inspect", "--bogus", file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    // `--` ends the flags: this FILE is named --json.
+    let out = run(&["inspect", "--", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn non_utf8_paths_work_and_never_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+    let d = tmpdir("non-utf8");
+    let rvf = d.join(OsStr::from_bytes(b"k\xff\xfe.rvf"));
+    std::fs::copy(golden("ruvbot/small.rvf"), &rvf).unwrap();
+    let out = run_os(&[OsStr::new("inspect"), OsStr::new("--json"), rvf.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(one_object(&out)["dialect"], "ruvbot");
+    // A missing non-UTF-8 path: exit 1, one object naming the file.
+    let missing = d.join(OsStr::from_bytes(b"gone\xff.rvf"));
+    let out = run_os(&[
+        OsStr::new("inspect"),
+        OsStr::new("--json"),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = one_object(&out);
+    assert!(v["error"].as_str().unwrap().contains("gone"), "{v}");
+    let out = run_os(&[OsStr::new("inspect"), missing.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    // Extract from and to non-UTF-8 names.
+    let (k, c) = (
+        d.join(OsStr::from_bytes(b"vmlinuz\x80")),
+        d.join(OsStr::from_bytes(b"cmdline\x80")),
+    );
+    let out = run_os(&[
+        OsStr::new("extract"),
+        rvf.as_os_str(),
+        OsStr::new("--kernel"),
+        k.as_os_str(),
+        OsStr::new("--cmdline"),
+        c.as_os_str(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&k).unwrap(),
+        std::fs::read(golden("inputs/bzimage-16k.bin")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(&c).unwrap(),
+        b"console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"
+    );
+}
+
+#[test]
+fn inspect_reports_the_boot_checks_and_the_cmdline_digest() {
+    // The test kernel is a real bzImage: the stub's checks pass.
+    let p = golden("real-bzimage/testkernel.rvf");
+    let (v, code, _) = inspect_json(&p, &[]);
+    assert_eq!(code, 0);
+    let k = &v["kernels"][0];
+    assert_eq!(
+        k["boot"],
+        serde_json::json!({"bootable": true, "error": null})
+    );
+    let cmdline = "console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet";
+    assert_eq!(k["cmdline"], cmdline);
+    assert_eq!(k["cmdline_sha256"], sha256_hex(cmdline.as_bytes()));
+    let out = run(&["inspect", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    let digest_line = format!(
+        "  image sha256 {} (sha256 checked), cmdline sha256 {}\n  bootable on x86_64: yes\n",
+        k["image_sha256"].as_str().unwrap(),
+        sha256_hex(cmdline.as_bytes())
+    );
+    assert!(table.contains(&digest_line), "{table}");
+
+    // The synthetic 16 KiB image is no bootable bzImage: valid file (exit 0,
+    // every hash verified), but not bootable, and the table says why.
+    let p = golden("ruvbot/small.rvf");
+    let (v, code, _) = inspect_json(&p, &[]);
+    assert_eq!(code, 0);
+    let why = "bzImage header: header_end is 0x2ac, must be at most 0x290 \
+               (the zero page's setup-header area)";
+    assert_eq!(
+        v["kernels"][0]["boot"],
+        serde_json::json!({"bootable": false, "error": why})
+    );
+    let table = String::from_utf8(run(&["inspect", p.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        table.contains(&format!("  bootable on x86_64: no: {why}\n")),
+        "{table}"
+    );
+    assert!(table.ends_with("\nOK: every hash verified\n"), "{table}");
+
+    // A kernel that is not the selected one is not extracted nor boot-checked.
+    let (v, _, _) = inspect_json(&golden("runtime-05/two-kernels.rvf"), &[]);
+    assert_eq!(v["kernels"][1]["boot"]["bootable"], false);
+    assert_eq!(
+        v["kernels"][1]["boot"]["error"],
+        "not the selected kernel (a loader boots the first KERNEL_SEG in directory order)"
+    );
+    assert_eq!(
+        v["kernels"][1]["cmdline_sha256"],
+        sha256_hex(b"console=ttyS0 rvf.test=2")
+    );
+}
+
+#[test]
+fn a_cmdline_the_stub_refuses_is_not_bootable() {
+    let d = tmpdir("cmdline-bytes");
+    let f = std::fs::read(golden("real-bzimage/testkernel.rvf")).unwrap();
+    let at = f.windows(13).position(|w| w == b"console=ttyS0").unwrap();
+    for (byte, problem) in [(b'\n', "control byte"), (0u8, "NUL byte")] {
+        let mut f = f.clone();
+        f[at + 7] = byte; // console?ttyS0
+        reseal_first_segment(&mut f);
+        let p = d.join("c.rvf");
+        std::fs::write(&p, &f).unwrap();
+        let (v, code, _) = inspect_json(&p, &[]);
+        // Every hash verifies: the exit code keeps its meaning.
+        assert_eq!((code, &v["error"]), (0, &Value::Null));
+        let why = format!("kernel command line: {problem} (at 7, value {byte})");
+        assert_eq!(
+            v["kernels"][0]["boot"],
+            serde_json::json!({"bootable": false, "error": why})
+        );
+        let mut cmdline = b"console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet".to_vec();
+        cmdline[7] = byte;
+        assert_eq!(v["kernels"][0]["cmdline_sha256"], sha256_hex(&cmdline));
+        let table = String::from_utf8(run(&["inspect", p.to_str().unwrap()]).stdout).unwrap();
+        assert!(
+            table.contains(&format!("  bootable on x86_64: no: {why}\n")),
+            "{table}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_6_gib_image_is_refused_before_anything_is_allocated() {
+    let d = tmpdir("6gib");
+    let mut f = std::fs::read(golden("ruvbot/small.rvf")).unwrap();
+    f[64 + 0x18..64 + 0x20].copy_from_slice(&(6u64 << 30).to_le_bytes()); // image_size
+    reseal_first_segment(&mut f);
+    let p = d.join("big.rvf");
+    std::fs::write(&p, &f).unwrap();
+    // Under a 1 GiB address-space limit: reserving (let alone zero-filling)
+    // 6 GiB would fail or kill the process; a refusal is one JSON object.
+    let limited = |args: &[&str]| {
+        Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 1048576 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_rvf-boot"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = limited(&["inspect", "--json", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = one_object(&out);
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("image_size"), "{e}");
+    assert!(!e.contains("has 0"), "{e}");
+    assert!(
+        v["kernels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["image_sha256"].is_null() && k["boot"]["bootable"] == false),
+        "{v}"
+    );
+    let k = d.join("vmlinuz");
+    let out = limited(&[
+        "extract",
+        p.to_str().unwrap(),
+        "--kernel",
+        k.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("image_size"), "{stderr}");
+    assert_eq!(dir_names(&d), ["big.rvf"]);
+}
+
+fn extract_to(k: &Path, c: Option<&Path>) -> Output {
+    let g = golden("ruvbot/small.rvf");
+    let mut args = vec![
+        g.as_os_str(),
+        std::ffi::OsStr::new("--kernel"),
+        k.as_os_str(),
+    ];
+    if let Some(c) = c {
+        args.extend([std::ffi::OsStr::new("--cmdline"), c.as_os_str()]);
+    }
+    let mut all = vec![std::ffi::OsStr::new("extract")];
+    all.extend(args);
+    run_os(&all)
+}
+
+#[test]
+fn a_symlink_at_the_output_is_replaced_not_written_through() {
+    let d = tmpdir("symlink");
+    let victim = d.join("victim");
+    std::fs::write(&victim, b"keep me").unwrap();
+    let (k, c) = (d.join("vmlinuz"), d.join("cmdline"));
+    std::os::unix::fs::symlink(&victim, &k).unwrap();
+    std::os::unix::fs::symlink(&victim, &c).unwrap();
+    let out = extract_to(&k, Some(&c));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    for p in [&k, &c] {
+        assert!(std::fs::symlink_metadata(p).unwrap().file_type().is_file());
+    }
+    assert_eq!(
+        std::fs::read(&k).unwrap(),
+        std::fs::read(golden("inputs/bzimage-16k.bin")).unwrap()
+    );
+    assert_eq!(dir_names(&d), ["cmdline", "victim", "vmlinuz"]);
+}
+
+#[test]
+fn kernel_and_cmdline_naming_one_file_is_a_usage_error() {
+    let d = tmpdir("same-out");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::os::unix::fs::symlink(&d, d.join("alias")).unwrap();
+    let x = d.join("x");
+    std::fs::write(&x, b"old").unwrap();
+    for other in [
+        d.join("x"),
+        d.join("./x"),
+        d.join("sub/../x"),
+        d.join("alias/x"),
+    ] {
+        let out = extract_to(&x, Some(&other));
+        assert_eq!(out.status.code(), Some(2), "{}", other.display());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("--kernel and --cmdline name the same file"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&x).unwrap(), b"old");
+    }
+    // Relative spellings, from inside the directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_rvf-boot"))
+        .current_dir(&d)
+        .args([
+            "extract",
+            golden("ruvbot/small.rvf").to_str().unwrap(),
+            "--kernel",
+            "x",
+            "--cmdline",
+        ])
+        .arg(d.join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&x).unwrap(), b"old");
+    assert_eq!(dir_names(&d), ["alias", "sub", "x"]);
+}
+
+#[test]
+fn when_the_cmdline_cannot_be_written_the_kernel_output_is_unchanged() {
+    let d = tmpdir("cmdline-fails");
+    let k = d.join("vmlinuz");
+    let mut unwritable = vec![
+        // A directory that does not exist.
+        d.join("missing/cmdline"),
+        // A directory no one, root included, can create files in.
+        PathBuf::from("/proc/rvf-boot-cmdline"),
+    ];
+    let ro = d.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    unwritable.push(ro.join("cmdline")); // unwritable unless we are root
+    // Failing at staging: nothing was renamed.
+    for c in &unwritable {
+        std::fs::write(&k, b"old kernel").unwrap();
+        let out = extract_to(&k, Some(c));
+        if out.status.code() == Some(0) {
+            // Only the 0555 directory, and only for root.
+            assert!(c.starts_with(&ro), "{}", c.display());
+            std::fs::remove_file(c).unwrap();
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(1), "{}", c.display());
+        assert!(
+            std::fs::read(&k).unwrap() == b"old kernel",
+            "{}",
+            c.display()
+        );
+    }
+    // Failing after the kernel was renamed into place (the cmdline output is
+    // a directory: only its rename fails): the old kernel comes back.
+    std::fs::write(&k, b"old kernel").unwrap();
+    let c = d.join("cmdline-is-a-dir");
+    std::fs::create_dir(&c).unwrap();
+    std::fs::write(c.join("inside"), b"x").unwrap();
+    let out = extract_to(&k, Some(&c));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("(no output was changed)"), "{stderr}");
+    assert!(std::fs::read(&k).unwrap() == b"old kernel");
+    // ... and a kernel output that did not exist is gone again.
+    std::fs::remove_file(&k).unwrap();
+    let out = extract_to(&k, Some(&c));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!k.exists());
+    // ... and a symlink at the kernel output is a symlink again.
+    let victim = d.join("victim");
+    std::fs::write(&victim, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, &k).unwrap();
+    let out = extract_to(&k, Some(&c));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_link(&k).unwrap(), victim);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    // No temporary file or backup link is left anywhere.
+    assert_eq!(
+        dir_names(&d),
+        ["cmdline-is-a-dir", "missing", "ro", "victim", "vmlinuz"]
+            .into_iter()
+            .filter(|n| *n != "missing")
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(dir_names(&c), ["inside"]);
+    assert!(dir_names(&ro).is_empty());
+}

@@ -1,0 +1,380 @@
+//! `rvf-boot inspect`: one report model, built from the library's results
+//! (the file is parsed once and every payload hashed once), rendered twice:
+//! as the table and as the `--json` object.
+
+use crate::image::{self, ImageError};
+use rvf_boot::checksum::{HashCheck, require_content_hash};
+use rvf_boot::segment::{Segment, Walk, seg_type, split_root_page};
+use rvf_boot::{Container, Error, Policy};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+/// Everything `inspect` found.
+pub struct Report {
+    /// The file's size; `None` when it could not be read.
+    pub file_size: Option<u64>,
+    /// Every complete segment in file order.
+    pub segments: Vec<SegmentRow>,
+    /// What the container parse found, if it succeeded.
+    pub container: Option<ContainerFacts>,
+    /// The kernels the manifest lists (those that parsed), directory order.
+    pub kernels: Vec<KernelRow>,
+    /// The first error: the file is valid (under the policy) iff `None`.
+    pub error: Option<String>,
+}
+
+/// One walked segment and how its gate (header fields + content hash) went.
+pub struct SegmentRow {
+    pub offset: u64,
+    pub seg_type: u8,
+    pub id: u64,
+    pub payload_length: u64,
+    pub checksum_algo: u8,
+    /// The algorithm that verified the payload, `"unset"`, or `None` when
+    /// the segment was refused.
+    pub hash: Option<&'static str>,
+    /// Passed the gate under the policy.
+    pub hash_ok: bool,
+}
+
+/// The winning manifest and what surrounds it.
+pub struct ContainerFacts {
+    pub dialect: &'static str,
+    pub manifest_offset: u64,
+    pub manifest_epoch: u32,
+    pub manifest_entries: usize,
+    pub root_page: Option<u64>,
+    pub trailing: Option<(u64, u64)>,
+}
+
+/// One listed kernel.
+pub struct KernelRow {
+    pub segment_offset: u64,
+    pub layout: &'static str,
+    pub compression: &'static str,
+    pub image_size: u64,
+    pub stored_size: u64,
+    pub cmdline: Vec<u8>,
+    pub cmdline_sha256: String,
+    pub selected: bool,
+    /// The verified image's digest and image-hash algorithm (the selected
+    /// kernel only, when it verified).
+    pub image: Option<(String, &'static str)>,
+    pub arch: u8,
+    pub kernel_type: u8,
+    pub kernel_flags: u32,
+    pub api_port: u16,
+    pub entry_point: u64,
+    pub binding: bool,
+    pub content_hash: Option<&'static str>,
+    /// `Ok` when the stub's boot checks pass, else why not.
+    pub boot: Result<(), String>,
+}
+
+/// Why a kernel that is not the selected one is not checked for booting.
+const NOT_SELECTED: &str =
+    "not the selected kernel (a loader boots the first KERNEL_SEG in directory order)";
+
+impl Report {
+    /// The report for a file that could not be read.
+    pub fn unreadable(error: String) -> Self {
+        Self {
+            file_size: None,
+            segments: Vec::new(),
+            container: None,
+            kernels: Vec::new(),
+            error: Some(error),
+        }
+    }
+
+    /// Inspects `bytes` (the whole file) under `policy`.
+    pub fn build(bytes: &[u8], policy: Policy) -> Self {
+        let mut first_error: Option<String> = None;
+        let mut note = |e: String| {
+            if first_error.is_none() {
+                first_error = Some(e);
+            }
+        };
+        let container = Container::parse(bytes, policy);
+        // The container already gated (and hashed) the manifest and, through
+        // `kernels()`, every listed kernel: the segment rows reuse those
+        // results; every other segment passes the library's gate here, once.
+        let kernels: Vec<_> = container.iter().flat_map(Container::kernels).collect();
+        let gated: HashMap<u64, HashCheck> = container
+            .iter()
+            .map(|c| {
+                let (m, check) = c.manifest_segment();
+                (m.offset, check)
+            })
+            .chain(
+                kernels
+                    .iter()
+                    .flatten()
+                    .filter_map(|k| Some((k.segment_offset(), k.content_hash()?))),
+            )
+            .collect();
+        let walk = match &container {
+            Ok(c) => c.segments(),
+            Err(_) => Walk::new(split_root_page(bytes).0),
+        };
+        let segments = walk
+            .map(|s| {
+                let check = gated.get(&s.offset).map_or_else(
+                    || require_content_hash(&s, policy.allow_unset_hash),
+                    |&c| Ok(c),
+                );
+                if let Err(e) = check {
+                    note(e.to_string());
+                }
+                segment_row(&s, check)
+            })
+            .collect();
+        let mut report = Self {
+            file_size: Some(u64::try_from(bytes.len()).unwrap_or(u64::MAX)),
+            segments,
+            container: None,
+            kernels: Vec::new(),
+            error: None,
+        };
+        match container {
+            Err(e) => note(e.to_string()),
+            Ok(c) => {
+                let m = c.manifest();
+                report.container = Some(ContainerFacts {
+                    dialect: c.dialect().name(),
+                    manifest_offset: m.offset(),
+                    manifest_epoch: m.epoch(),
+                    manifest_entries: m.entries().len(),
+                    root_page: c.root_page_offset(),
+                    trailing: c.trailing(),
+                });
+                for (i, k) in kernels.into_iter().enumerate() {
+                    let k = match k {
+                        Ok(k) => k,
+                        Err(e) => {
+                            note(e.to_string());
+                            continue;
+                        }
+                    };
+                    let selected = i == 0;
+                    let (image, boot) = if selected {
+                        match image::verify(&k, policy) {
+                            Ok(x) => {
+                                let boot = image::boot_check(&x.image, k.cmdline())
+                                    .map_err(|e| e.to_string());
+                                (Some((x.sha256_hex, x.image_hash)), boot)
+                            }
+                            Err(e) => {
+                                let msg = e.to_string();
+                                note(msg.clone());
+                                let why = match e {
+                                    ImageError::Library(_) => format!("not verified: {msg}"),
+                                    _ => msg,
+                                };
+                                (None, Err(why))
+                            }
+                        }
+                    } else {
+                        (None, Err(NOT_SELECTED.to_string()))
+                    };
+                    report.kernels.push(KernelRow {
+                        segment_offset: k.segment_offset(),
+                        layout: k.layout().name(),
+                        compression: k.format().name(),
+                        image_size: k.image_size(),
+                        stored_size: k.stored_size(),
+                        cmdline: k.cmdline().to_vec(),
+                        cmdline_sha256: image::sha256_hex(k.cmdline()),
+                        selected,
+                        image,
+                        arch: k.arch(),
+                        kernel_type: k.kernel_type(),
+                        kernel_flags: k.kernel_flags(),
+                        api_port: k.api_port(),
+                        entry_point: k.entry_point_advisory(),
+                        binding: k.binding().is_some(),
+                        content_hash: k.content_hash().map(HashCheck::name),
+                        boot,
+                    });
+                }
+            }
+        }
+        report.error = first_error;
+        report
+    }
+
+    /// The `--json` object.
+    pub fn to_json(&self) -> Value {
+        let segments: Vec<Value> = self
+            .segments
+            .iter()
+            .map(|s| {
+                json!({
+                    "offset": s.offset,
+                    "type": s.seg_type,
+                    "type_name": seg_type::name(s.seg_type),
+                    "id": s.id,
+                    "payload_length": s.payload_length,
+                    "checksum_algo": s.checksum_algo,
+                    "hash": s.hash,
+                    "hash_ok": s.hash_ok,
+                })
+            })
+            .collect();
+        let kernels: Vec<Value> = self
+            .kernels
+            .iter()
+            .map(|k| {
+                json!({
+                    "segment_offset": k.segment_offset,
+                    "layout": k.layout,
+                    "compression": k.compression,
+                    "image_size": k.image_size,
+                    "stored_size": k.stored_size,
+                    "cmdline": String::from_utf8_lossy(&k.cmdline),
+                    "cmdline_sha256": k.cmdline_sha256,
+                    "selected": k.selected,
+                    "image_sha256": k.image.as_ref().map(|(d, _)| d),
+                    "image_hash": k.image.as_ref().map(|(_, h)| h),
+                    // Advisory header facts (§4.1): the bzImage's own header rules.
+                    "arch": k.arch,
+                    "kernel_type": k.kernel_type,
+                    "kernel_flags": k.kernel_flags,
+                    "api_port": k.api_port,
+                    "entry_point": k.entry_point,
+                    "binding": k.binding,
+                    "content_hash": k.content_hash,
+                    "boot": {
+                        "bootable": k.boot.is_ok(),
+                        "error": k.boot.as_ref().err(),
+                    },
+                })
+            })
+            .collect();
+        let c = self.container.as_ref();
+        json!({
+            "file_size": self.file_size,
+            "dialect": c.map(|c| c.dialect),
+            "segments": segments,
+            "manifest": c.map(|c| json!({
+                "offset": c.manifest_offset,
+                "epoch": c.manifest_epoch,
+                "entries": c.manifest_entries,
+            })),
+            "root_page": c.and_then(|c| c.root_page).map(|o| json!({"offset": o})),
+            "trailing": c.and_then(|c| c.trailing).map(|(o, l)| json!({"offset": o, "length": l})),
+            "kernels": kernels,
+            "error": self.error,
+        })
+    }
+
+    /// The human-readable table.
+    pub fn to_table(&self) -> String {
+        let mut t = String::new();
+        if self.file_size.is_none() {
+            // Nothing was read: the error line says why.
+            let _ = writeln!(t, "INVALID: {}", self.error.as_deref().unwrap_or(""));
+            return t;
+        }
+        let _ = writeln!(
+            t,
+            "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} ok",
+            "offset", "type", "id", "length", "algo", "hash"
+        );
+        for s in &self.segments {
+            let _ = writeln!(
+                t,
+                "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} {}",
+                s.offset,
+                seg_type::name(s.seg_type)
+                    .map_or_else(|| format!("{:#04x}", s.seg_type), str::to_string),
+                s.id,
+                s.payload_length,
+                s.checksum_algo,
+                s.hash.unwrap_or("-"),
+                if s.hash_ok { "yes" } else { "NO" }
+            );
+        }
+        if let Some(c) = &self.container {
+            let _ = writeln!(
+                t,
+                "\ndialect: {}\nmanifest: offset {}, epoch {}, {} entries",
+                c.dialect, c.manifest_offset, c.manifest_epoch, c.manifest_entries
+            );
+            if let Some(o) = c.root_page {
+                let _ = writeln!(t, "root page: offset {o}");
+            }
+            if let Some((o, l)) = c.trailing {
+                let _ = writeln!(t, "trailing: {l} bytes at offset {o} (torn, uncommitted)");
+            }
+            for k in &self.kernels {
+                let _ = writeln!(
+                    t,
+                    "kernel @{}{}: layout {}, {} {} -> {} bytes, cmdline {:?}",
+                    k.segment_offset,
+                    if k.selected { " (selected)" } else { "" },
+                    k.layout,
+                    k.compression,
+                    k.stored_size,
+                    k.image_size,
+                    String::from_utf8_lossy(&k.cmdline)
+                );
+                match &k.image {
+                    Some((digest, checked)) => {
+                        let _ = writeln!(
+                            t,
+                            "  image sha256 {digest} ({checked} checked), cmdline sha256 {}",
+                            k.cmdline_sha256
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "  image not verified, cmdline sha256 {}",
+                            k.cmdline_sha256
+                        );
+                    }
+                }
+                match &k.boot {
+                    Ok(()) => {
+                        let _ = writeln!(t, "  bootable on x86_64: yes");
+                    }
+                    Err(e) => {
+                        let _ = writeln!(t, "  bootable on x86_64: no: {e}");
+                    }
+                }
+            }
+            if self.kernels.is_empty() {
+                let _ = writeln!(t, "kernels: none");
+            }
+        }
+        match &self.error {
+            Some(e) => {
+                let _ = writeln!(t, "\nINVALID: {e}");
+            }
+            None => {
+                let _ = writeln!(t, "\nOK: every hash verified");
+            }
+        }
+        t
+    }
+}
+
+fn segment_row(s: &Segment<'_>, check: Result<HashCheck, Error>) -> SegmentRow {
+    let (hash, hash_ok) = match check {
+        Ok(c) => (Some(c.name()), true),
+        // Refused only because the policy does not accept unset hashes.
+        Err(Error::ContentHashUnset { .. }) => (Some(HashCheck::Unset.name()), false),
+        Err(_) => (None, false),
+    };
+    SegmentRow {
+        offset: s.offset,
+        seg_type: s.seg_type(),
+        id: s.segment_id(),
+        payload_length: s.payload_length(),
+        checksum_algo: s.header.checksum_algo,
+        hash,
+        hash_ok,
+    }
+}
