@@ -359,6 +359,18 @@ pub enum ImageHashCheck {
     Unset,
 }
 
+impl ImageHashCheck {
+    /// The report name: the algorithm's ([`ImageHash::name`]), or `"unset"`
+    /// (as [`crate::checksum::HashCheck::name`]).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Verified(h) => h.name(),
+            Self::Unset => "unset",
+        }
+    }
+}
+
 /// Check `expected` (the kernel header's `image_hash`) against computed
 /// digests, in the order of [`ImageHash::ALL`]. Each comparison runs in
 /// constant time.
@@ -519,6 +531,11 @@ mod tests {
     fn names() {
         let n: Vec<_> = ImageHash::ALL.iter().map(|h| h.name()).collect();
         assert_eq!(n, ["sha256", "sha3-256", "rvf-runtime-additive"]);
+        assert_eq!(
+            ImageHashCheck::Verified(ImageHash::Sha3_256).name(),
+            "sha3-256"
+        );
+        assert_eq!(ImageHashCheck::Unset.name(), "unset");
         assert!(!ImageHash::RvfRuntimeChecksum.is_cryptographic());
         assert!(ImageHash::Sha256.is_cryptographic());
     }
