@@ -869,4 +869,79 @@ mod tests {
             "memory"
         );
     }
+
+    #[test]
+    fn typed_fields_keep_their_messages() {
+        let e = Error::BufferUnavailable { needed: 6 << 30 };
+        assert_eq!(e.class(), ErrorClass::Memory);
+        assert_eq!(
+            e.to_string(),
+            "cannot obtain a 6442450944-byte output buffer for the image (out of memory)"
+        );
+        let e = Error::ImageSize {
+            offset: 64,
+            image_size: (256 << 20) + 1,
+            limit: ImageSizeLimit::Cap,
+        };
+        assert_eq!(e.class(), ErrorClass::KernelSegment);
+        assert_eq!(
+            e.to_string(),
+            "KERNEL_SEG at byte 64: image_size 268435457 exceeds the reader's cap of 268435456 bytes"
+        );
+        assert_eq!(
+            Error::GzipHeader {
+                field: GzipField::Method,
+                at: 2
+            }
+            .to_string(),
+            "gzip header: invalid CM at stored byte 2"
+        );
+        assert_eq!(
+            Error::Inflate {
+                reason: InflateFailure::EndsEarly,
+                input_offset: 11,
+                output_offset: 0
+            }
+            .to_string(),
+            "deflate stream corrupt (deflate stream ends early) at compressed byte 11, after 0 output bytes"
+        );
+        assert_eq!(
+            Error::GzipTruncated {
+                part: MemberPart::Trailer,
+                at: 25,
+                needed: 8,
+                available: 7
+            }
+            .to_string(),
+            "gzip member truncated: its trailer at stored byte 25 needs 8 bytes, only 7 remain"
+        );
+        assert_eq!(
+            Error::KernelField {
+                offset: 0,
+                field: KernelHeaderField::CmdlineLengthHigh,
+                value: 1
+            }
+            .to_string(),
+            "KERNEL_SEG at byte 0: kernel header field cmdline_length high half (0x74, RuvBot layout) has invalid value 0x1"
+        );
+        assert_eq!(
+            Error::BundleEntry {
+                entry: 3,
+                field: EntryField::Data,
+                at: 58
+            }
+            .to_string(),
+            "runtime bundle entry 3: invalid data_offset/data_size at bundle byte 58"
+        );
+        let e = Error::WasmBodySize {
+            offset: 128,
+            declared: 5,
+            actual: 4,
+        };
+        assert_eq!(e.class(), ErrorClass::Structure);
+        assert_eq!(
+            e.to_string(),
+            "WASM_SEG at byte 128: bytecode_size 5 is not the 4-byte body after the WASM header"
+        );
+    }
 }

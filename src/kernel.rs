@@ -33,7 +33,7 @@ pub(crate) const KERNEL_BINDING_SIZE: u64 = 128;
 ///
 /// The image is a bzImage (setup code plus the compressed kernel), not the
 /// kernel it unpacks to. Distribution bzImages are 8-16 MiB (Debian's cloud
-/// kernel: 13.5 MiB; the project's test kernel: under 2 MiB), and even one
+/// kernel: 13.5 MiB; the project's test kernel: a few KiB), and even one
 /// with a large built-in initramfs stays far below 256 MiB. The QEMU stub
 /// must place the image, the kernel's decompression window (`init_size`,
 /// a few times the image), the RVF and an initrd below 4 GiB, so a larger

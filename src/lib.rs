@@ -12,7 +12,7 @@
 //! The [`Policy`] is given once, to [`Container::parse`]; the kernels a
 //! container hands out carry it on to [`image::extract`].
 //!
-//! Byte layouts follow `rvf-format.md` (the project's reference notes); section
+//! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
 #![no_std]
 #![forbid(unsafe_code)]
