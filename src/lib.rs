@@ -41,6 +41,7 @@
     clippy::dbg_macro,
     clippy::wildcard_imports,
     unreachable_pub,
+    missing_debug_implementations,
     rustdoc::broken_intra_doc_links
 )]
 #![cfg_attr(
