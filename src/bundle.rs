@@ -10,15 +10,55 @@
 use crate::bytes::{le_u16, le_u32, le_u64, range, u64_from};
 use crate::checksum::ct_eq;
 use crate::error::{Error, Result, Structure};
+use core::fmt;
 use sha2::{Digest, Sha256};
 
 /// `"RVWM"` as a little-endian u32 (wire bytes `4D 57 56 52`).
 pub const WASM_MAGIC: u32 = 0x5256_574D;
 /// Size of the WASM header.
-pub const WASM_HEADER_SIZE: u64 = 64;
+pub(crate) const WASM_HEADER_SIZE: u64 = 64;
 /// The most files a bundle may list (a bound on work per iteration pass).
 pub const MAX_BUNDLE_FILES: u32 = 65_536;
 const WASM_MODULE_MAGIC: [u8; 4] = [0x00, 0x61, 0x73, 0x6D];
+/// Size of a file-table entry before its path.
+const ENTRY_FIXED_SIZE: u64 = 18;
+
+/// A bundle file-table field that runs past the end of the bundle
+/// ([`Error::BundleEntry`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryField {
+    /// The u16 `path_len` at the entry's start.
+    PathLen,
+    /// The u64 `data_offset` at entry byte 2.
+    DataOffset,
+    /// The u64 `data_size` at entry byte 10.
+    DataSize,
+    /// The `path_len`-byte path at entry byte 18.
+    Path,
+    /// The file data `data_offset .. data_offset + data_size`.
+    Data,
+}
+
+impl EntryField {
+    /// The field as messages name it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PathLen => "path_len",
+            Self::DataOffset => "data_offset",
+            Self::DataSize => "data_size",
+            Self::Path => "path",
+            Self::Data => "data_offset/data_size",
+        }
+    }
+}
+
+impl fmt::Display for EntryField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// What the WASM_SEG body is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,8 +89,8 @@ impl<'a> WasmSegment<'a> {
     ///
     /// # Errors
     /// [`Error::Truncated`], [`Error::BadMagic`], [`Error::UnsupportedVersion`]
-    /// for the header; [`Error::BundleEntry`] (entry `u32::MAX`, field
-    /// `bytecode_size`) when the body length disagrees with the header.
+    /// for the header; [`Error::WasmBodySize`] when the body length disagrees
+    /// with the header; the [`Bundle::parse`] errors for a RuvBot bundle.
     pub fn parse(payload: &'a [u8], offset: u64) -> Result<Self> {
         let base = offset.saturating_add(crate::segment::SEGMENT_HEADER_SIZE);
         let header =
@@ -74,10 +114,10 @@ impl<'a> WasmSegment<'a> {
         let body = payload.get(64..).unwrap_or(&[]);
         let size = u64::from(le_u32(header, 0x0C).unwrap_or(0));
         if size != u64_from(body.len()) {
-            return Err(Error::BundleEntry {
-                entry: u32::MAX,
-                field: "bytecode_size",
-                at: 0x0C,
+            return Err(Error::WasmBodySize {
+                offset,
+                declared: size,
+                actual: u64_from(body.len()),
             });
         }
         let (hash_at, body) = if body.starts_with(&WASM_MODULE_MAGIC) {
@@ -85,13 +125,14 @@ impl<'a> WasmSegment<'a> {
         } else {
             (0x1C, WasmBody::Bundle(Bundle::parse(body)?))
         };
+        // `header` has WASM_HEADER_SIZE bytes, so this cannot fail; stay total.
         let bytecode_hash = range(header, hash_at, 32)
             .and_then(|h| h.try_into().ok())
             .ok_or(Error::Truncated {
                 structure: Structure::WasmHeader,
                 offset: base,
-                needed: 64,
-                available: 0,
+                needed: WASM_HEADER_SIZE,
+                available: u64_from(header.len()),
             })?;
         let role = header.get(6).copied().unwrap_or(0);
         let target = header.get(7).copied().unwrap_or(0);
@@ -139,18 +180,17 @@ impl<'a> Bundle<'a> {
     /// Parses and checks every entry of the file table.
     ///
     /// # Errors
+    /// [`Error::BundleTruncated`] when `bytes` has no 4-byte `file_count`;
+    /// [`Error::TooManyBundleFiles`] over [`MAX_BUNDLE_FILES`];
     /// [`Error::BundleEntry`] naming the entry, field and bundle offset.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        let count = le_u32(bytes, 0).ok_or(Error::BundleEntry {
-            entry: 0,
-            field: "file_count",
-            at: 0,
+        let count = le_u32(bytes, 0).ok_or(Error::BundleTruncated {
+            length: u64_from(bytes.len()),
         })?;
         if count > MAX_BUNDLE_FILES {
-            return Err(Error::BundleEntry {
-                entry: count,
-                field: "file_count",
-                at: 0,
+            return Err(Error::TooManyBundleFiles {
+                count,
+                limit: MAX_BUNDLE_FILES,
             });
         }
         let b = Self { bytes, count };
@@ -164,18 +204,20 @@ impl<'a> Bundle<'a> {
 
     /// Reads the entry `i` at table offset `at`: the file and the next entry's offset.
     fn entry(&self, i: u32, at: u64) -> Result<(BundleFile<'a>, u64)> {
-        let bad = |field: &'static str| Error::BundleEntry {
+        let bad = |field: EntryField| Error::BundleEntry {
             entry: i,
             field,
             at,
         };
-        let path_len = le_u16(self.bytes, at).ok_or(bad("path_len"))?;
-        let data_offset = le_u64(self.bytes, at.saturating_add(2)).ok_or(bad("data_offset"))?;
-        let data_size = le_u64(self.bytes, at.saturating_add(10)).ok_or(bad("data_size"))?;
-        let path =
-            range(self.bytes, at.saturating_add(18), u64::from(path_len)).ok_or(bad("path"))?;
-        let data = range(self.bytes, data_offset, data_size).ok_or(bad("data_offset/data_size"))?;
-        let next = at.saturating_add(18).saturating_add(u64::from(path_len));
+        let path_len = le_u16(self.bytes, at).ok_or(bad(EntryField::PathLen))?;
+        let data_offset =
+            le_u64(self.bytes, at.saturating_add(2)).ok_or(bad(EntryField::DataOffset))?;
+        let data_size =
+            le_u64(self.bytes, at.saturating_add(10)).ok_or(bad(EntryField::DataSize))?;
+        let path_at = at.saturating_add(ENTRY_FIXED_SIZE);
+        let path = range(self.bytes, path_at, u64::from(path_len)).ok_or(bad(EntryField::Path))?;
+        let data = range(self.bytes, data_offset, data_size).ok_or(bad(EntryField::Data))?;
+        let next = path_at.saturating_add(u64::from(path_len));
         Ok((BundleFile { path, data }, next))
     }
 
@@ -283,7 +325,7 @@ mod tests {
             Bundle::parse(&b).unwrap_err(),
             Error::BundleEntry {
                 entry: 0,
-                field: "data_offset/data_size",
+                field: EntryField::Data,
                 at: 4
             }
         );
@@ -292,7 +334,7 @@ mod tests {
             Bundle::parse(&b[..24]).unwrap_err(),
             Error::BundleEntry {
                 entry: 0,
-                field: "path",
+                field: EntryField::Path,
                 at: 4
             }
         );
@@ -300,10 +342,39 @@ mod tests {
         c[..4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
             Bundle::parse(&c).unwrap_err(),
+            Error::TooManyBundleFiles {
+                count: u32::MAX,
+                limit: MAX_BUNDLE_FILES
+            }
+        );
+        assert_eq!(
+            Bundle::parse(&c[..3]).unwrap_err(),
+            Error::BundleTruncated { length: 3 }
+        );
+        let b = bundle(&[("a", b"x")]);
+        assert_eq!(
+            Bundle::parse(&b[..16]).unwrap_err(),
             Error::BundleEntry {
-                entry: u32::MAX,
-                field: "file_count",
-                at: 0
+                entry: 0,
+                field: EntryField::DataSize,
+                at: 4
+            }
+        );
+    }
+
+    #[test]
+    fn wasm_body_size_must_match() {
+        let mut h = std::vec![0u8; 64];
+        h[0..4].copy_from_slice(&WASM_MAGIC.to_le_bytes());
+        h[4] = 1;
+        h[0x0C..0x10].copy_from_slice(&5u32.to_le_bytes());
+        h.extend_from_slice(&[0x00, 0x61, 0x73, 0x6D]);
+        assert_eq!(
+            WasmSegment::parse(&h, 128).unwrap_err(),
+            Error::WasmBodySize {
+                offset: 128,
+                declared: 5,
+                actual: 4
             }
         );
     }

@@ -257,7 +257,7 @@ impl<'a> Container<'a> {
     fn load_kernel(&self, offset: u64) -> Result<KernelSegment<'a>> {
         let seg = segment_at(self.body, offset).ok_or(Error::NoKernelAt { offset })?;
         let check = require_content_hash(&seg, self.policy.allow_unset_hash)?;
-        Ok(KernelSegment::parse_unverified(seg)?.with_content_hash(check))
+        Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
     }
 }
 

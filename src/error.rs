@@ -5,6 +5,9 @@
 //! each as one sentence a user can act on. The type is `Copy` and carries only
 //! integers and `&'static str`, so returning it costs nothing and needs no heap.
 
+use crate::bundle::EntryField;
+use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
+use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
 use core::fmt;
 
 /// The on-disk structure an error is about.
@@ -257,9 +260,20 @@ pub enum Error {
         /// Header offset of the KERNEL_SEG.
         offset: u64,
         /// The field.
-        field: &'static str,
+        field: KernelHeaderField,
         /// The value found.
         value: u64,
+    },
+    /// The kernel header's `image_size` is more than the stored image can
+    /// inflate to, or more than the reader accepts. Checked when the header
+    /// is parsed, before anyone sizes a buffer from it.
+    ImageSize {
+        /// Header offset of the KERNEL_SEG.
+        offset: u64,
+        /// The declared `image_size`.
+        image_size: u64,
+        /// The limit it exceeds.
+        limit: ImageSizeLimit,
     },
     /// The stored kernel is compressed with a format this reader does not inflate.
     UnsupportedCompression {
@@ -279,10 +293,17 @@ pub enum Error {
         /// Bytes supplied.
         available: u64,
     },
-    /// A gzip member header field is invalid or unsupported.
+    /// The caller could not obtain an output buffer for the image at all (a
+    /// host allocation failed). The library never returns this itself; it
+    /// lets a caller report the failure as a memory error.
+    BufferUnavailable {
+        /// Bytes needed.
+        needed: u64,
+    },
+    /// A gzip member header field is invalid.
     GzipHeader {
-        /// The field (`ID1/ID2`, `CM`, `FLG`, `FEXTRA`, `FNAME`, `FCOMMENT`, `FHCRC`).
-        field: &'static str,
+        /// The field.
+        field: GzipField,
         /// Byte offset within the stored (compressed) kernel.
         at: u64,
     },
@@ -290,8 +311,8 @@ pub enum Error {
     /// runs past the end of the stored kernel, or a NUL-terminated field has
     /// no NUL.
     GzipTruncated {
-        /// The part (`header`, `FEXTRA`, `FNAME`, `FCOMMENT`, `FHCRC`, `trailer`).
-        part: &'static str,
+        /// The part.
+        part: MemberPart,
         /// Byte offset within the stored (compressed) kernel where it starts.
         at: u64,
         /// Bytes it needs (for an unterminated field: at least this many).
@@ -302,7 +323,7 @@ pub enum Error {
     /// The deflate stream is corrupt or ends early.
     Inflate {
         /// What the decompressor reported.
-        reason: &'static str,
+        reason: InflateFailure,
         /// Compressed bytes consumed from the start of the gzip member.
         input_offset: u64,
         /// Uncompressed bytes produced so far.
@@ -352,13 +373,35 @@ pub enum Error {
         offset: u64,
     },
 
-    // ---- runtime bundle (bundle.rs) ----
-    /// A RuvBot bundle file-table entry is malformed.
+    // ---- WASM segment and runtime bundle (bundle.rs) ----
+    /// The WASM header's `bytecode_size` is not the length of the body after it.
+    WasmBodySize {
+        /// Header offset of the WASM_SEG.
+        offset: u64,
+        /// The header's `bytecode_size`.
+        declared: u64,
+        /// The body's length (payload length minus the 64-byte WASM header).
+        actual: u64,
+    },
+    /// A RuvBot bundle is shorter than its 4-byte `file_count`.
+    BundleTruncated {
+        /// The bundle's length.
+        length: u64,
+    },
+    /// A RuvBot bundle lists more files than [`crate::bundle::MAX_BUNDLE_FILES`].
+    TooManyBundleFiles {
+        /// The `file_count` field.
+        count: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// A RuvBot bundle file-table entry runs past the end of the bundle, or
+    /// its data range does.
     BundleEntry {
         /// The entry's index in the file table.
         entry: u32,
         /// The field.
-        field: &'static str,
+        field: EntryField,
         /// Byte offset of the entry within the bundle.
         at: u64,
     },
@@ -468,6 +511,9 @@ impl Error {
             | Self::DirectoryMismatch { .. }
             | Self::UnsupportedSegmentField { .. }
             | Self::RootPageField { .. }
+            | Self::WasmBodySize { .. }
+            | Self::BundleTruncated { .. }
+            | Self::TooManyBundleFiles { .. }
             | Self::BundleEntry { .. } => ErrorClass::Structure,
             Self::UnknownChecksumAlgo { .. }
             | Self::ContentHashMismatch { .. }
@@ -478,6 +524,7 @@ impl Error {
             | Self::NoKernelAt { .. }
             | Self::KernelLayout { .. }
             | Self::KernelField { .. }
+            | Self::ImageSize { .. }
             | Self::UnsupportedCompression { .. } => ErrorClass::KernelSegment,
             Self::GzipHeader { .. }
             | Self::GzipTruncated { .. }
@@ -493,6 +540,7 @@ impl Error {
             Self::NoRoom { .. }
             | Self::MemoryMapTooLarge { .. }
             | Self::BufferTooSmall { .. }
+            | Self::BufferUnavailable { .. }
             | Self::BootAddress { .. } => ErrorClass::Memory,
         }
     }
@@ -656,6 +704,14 @@ impl fmt::Display for Error {
                 f,
                 "KERNEL_SEG at byte {offset}: kernel header field {field} has invalid value {value:#x}"
             ),
+            Self::ImageSize {
+                offset,
+                image_size,
+                limit,
+            } => write!(
+                f,
+                "KERNEL_SEG at byte {offset}: image_size {image_size} exceeds {limit}"
+            ),
             Self::UnsupportedCompression {
                 offset,
                 code,
@@ -668,6 +724,10 @@ impl fmt::Display for Error {
             Self::BufferTooSmall { needed, available } => write!(
                 f,
                 "output buffer too small: the image needs {needed} bytes, the buffer has {available}"
+            ),
+            Self::BufferUnavailable { needed } => write!(
+                f,
+                "cannot obtain a {needed}-byte output buffer for the image (out of memory)"
             ),
             Self::GzipHeader { field, at } => {
                 write!(f, "gzip header: invalid {field} at stored byte {at}")
@@ -719,6 +779,22 @@ impl fmt::Display for Error {
             Self::ImageHashUnset { offset } => write!(
                 f,
                 "KERNEL_SEG at byte {offset}: image_hash is all zeros (unset) and the policy requires a hash"
+            ),
+            Self::WasmBodySize {
+                offset,
+                declared,
+                actual,
+            } => write!(
+                f,
+                "WASM_SEG at byte {offset}: bytecode_size {declared} is not the {actual}-byte body after the WASM header"
+            ),
+            Self::BundleTruncated { length } => write!(
+                f,
+                "runtime bundle of {length} bytes is too short for its 4-byte file_count"
+            ),
+            Self::TooManyBundleFiles { count, limit } => write!(
+                f,
+                "runtime bundle lists {count} files, more than the reader's limit of {limit}"
             ),
             Self::BundleEntry { entry, field, at } => write!(
                 f,
@@ -791,6 +867,81 @@ mod tests {
             .class()
             .name(),
             "memory"
+        );
+    }
+
+    #[test]
+    fn typed_fields_keep_their_messages() {
+        let e = Error::BufferUnavailable { needed: 6 << 30 };
+        assert_eq!(e.class(), ErrorClass::Memory);
+        assert_eq!(
+            e.to_string(),
+            "cannot obtain a 6442450944-byte output buffer for the image (out of memory)"
+        );
+        let e = Error::ImageSize {
+            offset: 64,
+            image_size: (256 << 20) + 1,
+            limit: ImageSizeLimit::Cap,
+        };
+        assert_eq!(e.class(), ErrorClass::KernelSegment);
+        assert_eq!(
+            e.to_string(),
+            "KERNEL_SEG at byte 64: image_size 268435457 exceeds the reader's cap of 268435456 bytes"
+        );
+        assert_eq!(
+            Error::GzipHeader {
+                field: GzipField::Method,
+                at: 2
+            }
+            .to_string(),
+            "gzip header: invalid CM at stored byte 2"
+        );
+        assert_eq!(
+            Error::Inflate {
+                reason: InflateFailure::EndsEarly,
+                input_offset: 11,
+                output_offset: 0
+            }
+            .to_string(),
+            "deflate stream corrupt (deflate stream ends early) at compressed byte 11, after 0 output bytes"
+        );
+        assert_eq!(
+            Error::GzipTruncated {
+                part: MemberPart::Trailer,
+                at: 25,
+                needed: 8,
+                available: 7
+            }
+            .to_string(),
+            "gzip member truncated: its trailer at stored byte 25 needs 8 bytes, only 7 remain"
+        );
+        assert_eq!(
+            Error::KernelField {
+                offset: 0,
+                field: KernelHeaderField::CmdlineLengthHigh,
+                value: 1
+            }
+            .to_string(),
+            "KERNEL_SEG at byte 0: kernel header field cmdline_length high half (0x74, RuvBot layout) has invalid value 0x1"
+        );
+        assert_eq!(
+            Error::BundleEntry {
+                entry: 3,
+                field: EntryField::Data,
+                at: 58
+            }
+            .to_string(),
+            "runtime bundle entry 3: invalid data_offset/data_size at bundle byte 58"
+        );
+        let e = Error::WasmBodySize {
+            offset: 128,
+            declared: 5,
+            actual: 4,
+        };
+        assert_eq!(e.class(), ErrorClass::Structure);
+        assert_eq!(
+            e.to_string(),
+            "WASM_SEG at byte 128: bytecode_size 5 is not the 4-byte body after the WASM header"
         );
     }
 }

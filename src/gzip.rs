@@ -10,8 +10,8 @@
 //! * inflates the deflate stream with miniz_oxide's core decompressor straight
 //!   into the caller's `&mut [u8]` (non-wrapping output, so back-references
 //!   read the caller's buffer and no 32 KiB window is needed anywhere), with
-//!   the ~11 KiB [`DecompressorOxide`] also supplied by the caller, so the stack
-//!   stays small;
+//!   the decompressor state ([`InflateState`], about 11 KiB) also supplied by
+//!   the caller, so the stack stays small;
 //! * requires the output to be exactly the declared `image_size` (more is a
 //!   decompression bomb, [`Error::ImageOverflow`]; the decompressor is never
 //!   given room past `image_size`, so nothing is written beyond it), then
@@ -19,44 +19,217 @@
 //!
 //! [`inflate`] hands every chunk it produces to a caller-supplied sink while
 //! the chunk is still in cache, so the image hash can be computed in the same
-//! pass (see [`CHUNK`] for the measured trade-off).
+//! pass (see [`CHUNK`]).
 
 use crate::bytes::{u64_from, usize_from};
 use crate::error::{Error, Result};
+use core::fmt;
 use crc::{CRC_32_ISO_HDLC, Crc, Table};
 use miniz_oxide::inflate::TINFLStatus;
 use miniz_oxide::inflate::core::{
-    decompress_with_limit, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+    DecompressorOxide, decompress_with_limit,
+    inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
 };
 
-/// miniz_oxide's inflate state, re-exported so callers need not depend on
-/// miniz_oxide to allocate one (`DecompressorOxide::default()`, ~11 KiB).
-pub use miniz_oxide::inflate::core::DecompressorOxide;
-
 /// The first three bytes of a gzip member that uses deflate: `ID1 ID2 CM`.
-pub const GZIP_MAGIC: [u8; 3] = [0x1F, 0x8B, 0x08];
+pub(crate) const GZIP_MAGIC: [u8; 3] = [0x1F, 0x8B, 0x08];
 
 /// Size of the fixed part of a member header (ID1 … OS).
-pub const FIXED_HEADER_SIZE: u64 = 10;
+pub(crate) const FIXED_HEADER_SIZE: u64 = 10;
 
 /// Size of the member trailer (CRC32, ISIZE).
-pub const TRAILER_SIZE: u64 = 8;
+pub(crate) const TRAILER_SIZE: u64 = 8;
+
+/// The most bytes one byte of a deflate stream can inflate to. A match copies
+/// at most 258 bytes and costs at least 2 bits (a 1-bit length code for 258,
+/// which has no extra bits, and a 1-bit distance code); a literal costs at
+/// least 1 bit for 1 byte; block headers only consume bits. So `n` bytes
+/// (`8n` bits) produce at most `8n / 2 × 258 = 1032 n` bytes.
+pub const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// The most bytes a gzip member of `stored_size` bytes can inflate to: its
+/// deflate stream is at most `stored_size` minus the 10-byte fixed header and
+/// the 8-byte trailer, times [`MAX_DEFLATE_RATIO`] (saturating).
+#[must_use]
+pub const fn max_inflated_size(stored_size: u64) -> u64 {
+    stored_size
+        .saturating_sub(FIXED_HEADER_SIZE + TRAILER_SIZE)
+        .saturating_mul(MAX_DEFLATE_RATIO)
+}
 
 /// Output produced per decompressor call before the chunk is handed to the
-/// CRC and the sink.
+/// CRC and the sink (the default of [`InflateState::new`]).
 ///
-/// Chosen with `host-tests/benches/extract.rs` (2-core AMD EPYC with SHA-NI,
-/// shared and noisy host; medians of interleaved rounds). The chunk size does
-/// not matter measurably: sweeping 16 KiB … 1 MiB … whole image moved (a) by
-/// less than the run-to-run noise (±5 %), e.g. Debian cloud bzImage 70.5 /
-/// 68.7 / 71.5 / 66.5 / 67.4 / 66.8 / 70.6 ms, synthetic 14 MB 36.5–36.8 ms.
-/// One pass (hash in the sink) vs separate passes (inflate, then SHA-256 over
-/// the whole output) also tie: 68.1 vs 65.4, 88.4 vs 91.9, 63.8 vs 63.6 ms
-/// (kernel), 37.4 vs 37.6, 54.1 vs 54.6 ms (synthetic). We keep one pass with
-/// 64 KiB chunks: the same speed here, one trip through memory instead of
-/// two, and the chunk stays inside any x86-64 L2 (≥ 256 KiB) on slower boot
-/// hardware. Inflate itself dominates: miniz_oxide ≈ 48 ms of the ≈ 67 ms.
+/// The chunk size was measured not to matter beyond run-to-run noise, from
+/// 16 KiB to the whole image, and one pass (hash in the sink) ties with an
+/// inflate pass followed by a hash pass (`host-tests/benches/extract.rs`
+/// sweeps both). 64 KiB keeps one trip through memory and stays inside any
+/// x86-64 L2 cache (≥ 256 KiB) on slower boot hardware.
 pub const CHUNK: usize = 64 * 1024;
+
+/// The state [`inflate`] (and [`crate::image::extract`]) works in: the
+/// deflate decompressor and the output chunk size.
+///
+/// [`InflateState::SIZE`] bytes (about 11 KiB, nearly all of it the
+/// decompressor's Huffman tables): keep it in a `static` or the caller's
+/// arena, or box it on a host, rather than on a small stack. The decompressor
+/// is reset on every use, so a state can be reused for any number of members.
+#[derive(Clone)]
+pub struct InflateState {
+    decompressor: DecompressorOxide,
+    chunk: usize,
+}
+
+impl InflateState {
+    /// `size_of::<InflateState>()`.
+    pub const SIZE: usize = core::mem::size_of::<Self>();
+
+    /// A state producing output in [`CHUNK`]-byte chunks.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_chunk_size(CHUNK)
+    }
+
+    /// A state producing output in `chunk`-byte chunks (bytes per
+    /// decompressor call and per sink call; 0 is treated as 1). For
+    /// benchmarks, fuzzing of chunk boundaries and callers with unusual
+    /// cache sizes.
+    #[must_use]
+    pub fn with_chunk_size(chunk: usize) -> Self {
+        Self {
+            decompressor: DecompressorOxide::new(),
+            chunk: chunk.max(1),
+        }
+    }
+
+    /// The chunk size in bytes (at least 1).
+    #[must_use]
+    pub const fn chunk_size(&self) -> usize {
+        self.chunk
+    }
+}
+
+impl Default for InflateState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for InflateState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InflateState")
+            .field("chunk", &self.chunk)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A gzip member-header field that is invalid ([`Error::GzipHeader`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderField {
+    /// `ID1 ID2` is not `1F 8B`.
+    Id,
+    /// `CM` is not 8 (deflate).
+    Method,
+    /// Reserved `FLG` bits are set.
+    Flags,
+    /// The header CRC16 (`FHCRC`) does not match the header bytes.
+    HeaderCrc,
+}
+
+impl HeaderField {
+    /// The RFC 1952 name: `ID1/ID2`, `CM`, `FLG`, `FHCRC`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Id => "ID1/ID2",
+            Self::Method => "CM",
+            Self::Flags => "FLG",
+            Self::HeaderCrc => "FHCRC",
+        }
+    }
+}
+
+impl fmt::Display for HeaderField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A part of a gzip member that runs past the end of the stored bytes
+/// ([`Error::GzipTruncated`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MemberPart {
+    /// The 10-byte fixed header.
+    Header,
+    /// The `FEXTRA` field (`XLEN` or its payload).
+    Extra,
+    /// The NUL-terminated `FNAME` field.
+    Name,
+    /// The NUL-terminated `FCOMMENT` field.
+    Comment,
+    /// The 2-byte header CRC16 (`FHCRC`).
+    HeaderCrc,
+    /// The 8-byte trailer (CRC32, ISIZE).
+    Trailer,
+}
+
+impl MemberPart {
+    /// The name used in messages: `header`, `FEXTRA`, `FNAME`, `FCOMMENT`,
+    /// `FHCRC`, `trailer`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Header => "header",
+            Self::Extra => "FEXTRA",
+            Self::Name => "FNAME",
+            Self::Comment => "FCOMMENT",
+            Self::HeaderCrc => "FHCRC",
+            Self::Trailer => "trailer",
+        }
+    }
+}
+
+impl fmt::Display for MemberPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the deflate stream could not be inflated ([`Error::Inflate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InflateFailure {
+    /// The stream is not valid deflate (a reserved block type, a stored
+    /// block whose `NLEN` is not `!LEN`, a bad Huffman table or distance).
+    InvalidData,
+    /// The stream ends before its final block does.
+    EndsEarly,
+    /// The decompressor returned without consuming or producing anything.
+    NoProgress,
+    /// Any other decompressor status (not produced by a raw deflate stream).
+    Decompressor,
+}
+
+impl InflateFailure {
+    /// The phrase used in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::InvalidData => "invalid deflate data",
+            Self::EndsEarly => "deflate stream ends early",
+            Self::NoProgress => "decompressor made no progress",
+            Self::Decompressor => "decompressor error",
+        }
+    }
+}
+
+impl fmt::Display for InflateFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// `FLG` bits (RFC 1952 §2.3.1).
 pub mod flg {
@@ -127,11 +300,11 @@ pub struct GzipInfo<'a> {
     pub image_size: u64,
 }
 
-fn header_err(field: &'static str, at: u64) -> Error {
+const fn header_err(field: HeaderField, at: u64) -> Error {
     Error::GzipHeader { field, at }
 }
 
-fn truncated(part: &'static str, at: u64, needed: u64, stored: &[u8]) -> Error {
+fn truncated(part: MemberPart, at: u64, needed: u64, stored: &[u8]) -> Error {
     Error::GzipTruncated {
         part,
         at,
@@ -141,13 +314,13 @@ fn truncated(part: &'static str, at: u64, needed: u64, stored: &[u8]) -> Error {
 }
 
 /// `stored[at .. at + n]` or [`Error::GzipTruncated`] naming `part`.
-fn take<'a>(stored: &'a [u8], at: u64, n: u64, part: &'static str) -> Result<&'a [u8]> {
+fn take(stored: &[u8], at: u64, n: u64, part: MemberPart) -> Result<&[u8]> {
     crate::bytes::range(stored, at, n).ok_or_else(|| truncated(part, at, n, stored))
 }
 
 /// A NUL-terminated field starting at `at`: returns the bytes before the NUL
 /// and the offset after it.
-fn zstring<'a>(stored: &'a [u8], at: u64, part: &'static str) -> Result<(&'a [u8], u64)> {
+fn zstring(stored: &[u8], at: u64, part: MemberPart) -> Result<(&[u8], u64)> {
     let rest = usize_from(at).and_then(|a| stored.get(a..)).unwrap_or(&[]);
     let nul = rest.iter().position(|&b| b == 0).ok_or_else(|| {
         // Unterminated: at least one more byte (the NUL) is needed.
@@ -166,54 +339,54 @@ fn zstring<'a>(stored: &'a [u8], at: u64, part: &'static str) -> Result<(&'a [u8
 /// [`Error::GzipTruncated`] when the header or one of its optional fields runs
 /// past the end of `stored`.
 pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
-    let fixed = take(stored, 0, FIXED_HEADER_SIZE, "header")?;
+    let fixed = take(stored, 0, FIXED_HEADER_SIZE, MemberPart::Header)?;
     let &[id1, id2, cm, flags, m0, m1, m2, m3, xfl, os] = fixed else {
-        return Err(truncated("header", 0, FIXED_HEADER_SIZE, stored));
+        return Err(truncated(MemberPart::Header, 0, FIXED_HEADER_SIZE, stored));
     };
     if id1 != 0x1F || id2 != 0x8B {
-        return Err(header_err("ID1/ID2", 0));
+        return Err(header_err(HeaderField::Id, 0));
     }
     if cm != 8 {
-        return Err(header_err("CM", 2));
+        return Err(header_err(HeaderField::Method, 2));
     }
     if flags & flg::RESERVED != 0 {
-        return Err(header_err("FLG", 3));
+        return Err(header_err(HeaderField::Flags, 3));
     }
     let mut at = FIXED_HEADER_SIZE;
     let mut extra = None;
     if flags & flg::FEXTRA != 0 {
-        let x = take(stored, at, 2, "FEXTRA")?;
+        let x = take(stored, at, 2, MemberPart::Extra)?;
         let xlen = x
             .first()
             .zip(x.get(1))
             .map_or(0, |(&lo, &hi)| u16::from_le_bytes([lo, hi]));
         let data_at = at.saturating_add(2);
-        extra = Some(take(stored, data_at, u64::from(xlen), "FEXTRA")?);
+        extra = Some(take(stored, data_at, u64::from(xlen), MemberPart::Extra)?);
         at = data_at.saturating_add(u64::from(xlen));
     }
     let mut name = None;
     if flags & flg::FNAME != 0 {
-        let (s, next) = zstring(stored, at, "FNAME")?;
+        let (s, next) = zstring(stored, at, MemberPart::Name)?;
         name = Some(s);
         at = next;
     }
     let mut comment = None;
     if flags & flg::FCOMMENT != 0 {
-        let (s, next) = zstring(stored, at, "FCOMMENT")?;
+        let (s, next) = zstring(stored, at, MemberPart::Comment)?;
         comment = Some(s);
         at = next;
     }
     let mut header_crc16 = None;
     if flags & flg::FHCRC != 0 {
-        let c = take(stored, at, 2, "FHCRC")?;
+        let c = take(stored, at, 2, MemberPart::HeaderCrc)?;
         let stored_crc = c
             .first()
             .zip(c.get(1))
             .map_or(0, |(&lo, &hi)| u16::from_le_bytes([lo, hi]));
-        let covered = take(stored, 0, at, "FHCRC")?;
+        let covered = take(stored, 0, at, MemberPart::HeaderCrc)?;
         let computed = crc32(covered).to_le_bytes();
         if stored_crc != u16::from_le_bytes([computed[0], computed[1]]) {
-            return Err(header_err("FHCRC", at));
+            return Err(header_err(HeaderField::HeaderCrc, at));
         }
         header_crc16 = Some(stored_crc);
         at = at.saturating_add(2);
@@ -235,14 +408,13 @@ pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
 ///
 /// * `image_size` is the kernel header's declared uncompressed size; the
 ///   output must be exactly that long.
-/// * `state` is the decompressor state (about 11 KiB; keep it in a `static`
-///   or the caller's arena, not on a small stack). It is reset here, so any
-///   previous contents are irrelevant.
+/// * `state` holds the decompressor, which is reset here (so previous
+///   contents are irrelevant), and the chunk size.
 /// * `sink` is called with every produced chunk, in order, exactly once per
 ///   byte, right after the chunk is written and CRC'd (chunks are non-empty
-///   and at most [`CHUNK`] bytes). Use it to hash the image in the same pass. The bytes
-///   it sees are **not yet verified**: trust anything derived from them only
-///   if this function returns `Ok`.
+///   and at most [`InflateState::chunk_size`] bytes). Use it to hash the
+///   image in the same pass. The bytes it sees are **not yet verified**:
+///   trust anything derived from them only if this function returns `Ok`.
 ///
 /// Nothing is written to `out` past `image_size`. On error `out[..image_size]`
 /// holds partial output that must not be used.
@@ -254,7 +426,8 @@ pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
 /// * [`Error::Inflate`] if the deflate stream is corrupt or ends early;
 /// * [`Error::ImageOverflow`] if it would produce more than `image_size` bytes,
 ///   [`Error::ImageShort`] if fewer;
-/// * [`Error::GzipTruncated`] (`part` "trailer") if the 8-byte trailer is cut;
+/// * [`Error::GzipTruncated`] ([`MemberPart::Trailer`]) if the 8-byte trailer
+///   is cut;
 /// * [`Error::GzipTrailingBytes`] if bytes follow the member;
 /// * [`Error::GzipCrc`] / [`Error::GzipSize`] if the trailer disagrees with
 ///   the output.
@@ -262,33 +435,14 @@ pub fn inflate<'a, F>(
     stored: &'a [u8],
     out: &mut [u8],
     image_size: u64,
-    state: &mut DecompressorOxide,
+    state: &mut InflateState,
     sink: &mut F,
 ) -> Result<GzipInfo<'a>>
 where
     F: FnMut(&[u8]) + ?Sized,
 {
-    inflate_chunked(stored, out, image_size, state, CHUNK, sink)
-}
-
-/// [`inflate`] with an explicit chunk size (bytes produced per decompressor
-/// call and per `sink` call; 0 is treated as 1). For benchmarks and callers
-/// with unusual cache sizes; [`inflate`] uses [`CHUNK`].
-///
-/// # Errors
-/// As [`inflate`].
-pub fn inflate_chunked<'a, F>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    state: &mut DecompressorOxide,
-    chunk: usize,
-    sink: &mut F,
-) -> Result<GzipInfo<'a>>
-where
-    F: FnMut(&[u8]) + ?Sized,
-{
-    let chunk = chunk.max(1);
+    let chunk = state.chunk.max(1);
+    let state = &mut state.decompressor;
     let too_small = Error::BufferTooSmall {
         needed: image_size,
         available: u64_from(out.len()),
@@ -334,12 +488,12 @@ where
                 return Err(Error::ImageOverflow { image_size });
             }
             TINFLStatus::HasMoreOutput if n_in != 0 || n_out != 0 => {}
-            TINFLStatus::HasMoreOutput => return Err(inflate_err("decompressor made no progress")),
+            TINFLStatus::HasMoreOutput => return Err(inflate_err(InflateFailure::NoProgress)),
             TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
-                return Err(inflate_err("deflate stream ends early"));
+                return Err(inflate_err(InflateFailure::EndsEarly));
             }
-            TINFLStatus::Failed => return Err(inflate_err("invalid deflate data")),
-            _ => return Err(inflate_err("decompressor error")),
+            TINFLStatus::Failed => return Err(inflate_err(InflateFailure::InvalidData)),
+            _ => return Err(inflate_err(InflateFailure::Decompressor)),
         }
     }
     let produced = u64_from(out_pos);
@@ -352,9 +506,14 @@ where
 
     let deflate_len = u64_from(in_pos);
     let trailer_at = header.len.saturating_add(deflate_len);
-    let trailer = take(stored, trailer_at, TRAILER_SIZE, "trailer")?;
+    let trailer = take(stored, trailer_at, TRAILER_SIZE, MemberPart::Trailer)?;
     let &[c0, c1, c2, c3, s0, s1, s2, s3] = trailer else {
-        return Err(truncated("trailer", trailer_at, TRAILER_SIZE, stored));
+        return Err(truncated(
+            MemberPart::Trailer,
+            trailer_at,
+            TRAILER_SIZE,
+            stored,
+        ));
     };
     let member_end = trailer_at.saturating_add(TRAILER_SIZE);
     let extra = u64_from(stored.len()).saturating_sub(member_end);
@@ -417,7 +576,7 @@ mod tests {
     }
 
     fn run(stored: &[u8], image_size: u64, buf: usize) -> Result<(Vec<u8>, u64)> {
-        let mut state = Box::<DecompressorOxide>::default();
+        let mut state = Box::<InflateState>::default();
         let mut out = vec![0u8; buf];
         let mut seen = Vec::new();
         let info = inflate(
@@ -429,6 +588,27 @@ mod tests {
         )?;
         assert_eq!(seen, out[..image_size as usize]);
         Ok((seen, info.header.len))
+    }
+
+    #[test]
+    fn state_size_and_chunk() {
+        // The documented "about 11 KiB".
+        assert!(
+            (10 * 1024..=12 * 1024).contains(&InflateState::SIZE),
+            "{}",
+            InflateState::SIZE
+        );
+        assert_eq!(InflateState::new().chunk_size(), CHUNK);
+        assert_eq!(InflateState::with_chunk_size(0).chunk_size(), 1);
+    }
+
+    #[test]
+    fn deflate_bound() {
+        assert_eq!(max_inflated_size(0), 0);
+        assert_eq!(max_inflated_size(18), 0);
+        assert_eq!(max_inflated_size(19), 1032);
+        assert_eq!(max_inflated_size(349), 331 * 1032);
+        assert_eq!(max_inflated_size(u64::MAX), u64::MAX);
     }
 
     #[test]
@@ -539,7 +719,7 @@ mod tests {
         assert_eq!(
             run(&m, 1, 1),
             Err(Error::GzipHeader {
-                field: "FHCRC",
+                field: HeaderField::HeaderCrc,
                 at: 10
             })
         );
@@ -553,7 +733,7 @@ mod tests {
         assert_eq!(
             parse_header(&a),
             Err(Error::GzipHeader {
-                field: "ID1/ID2",
+                field: HeaderField::Id,
                 at: 0
             })
         );
@@ -561,7 +741,10 @@ mod tests {
         b[2] = 7;
         assert_eq!(
             parse_header(&b),
-            Err(Error::GzipHeader { field: "CM", at: 2 })
+            Err(Error::GzipHeader {
+                field: HeaderField::Method,
+                at: 2
+            })
         );
         for bit in [0x20u8, 0x40, 0x80] {
             let mut c = m.clone();
@@ -569,7 +752,7 @@ mod tests {
             assert_eq!(
                 run(&c, 1, 1),
                 Err(Error::GzipHeader {
-                    field: "FLG",
+                    field: HeaderField::Flags,
                     at: 3
                 })
             );
@@ -581,7 +764,7 @@ mod tests {
         assert_eq!(
             parse_header(&NODE_HEADER[..9]),
             Err(Error::GzipTruncated {
-                part: "header",
+                part: MemberPart::Header,
                 at: 0,
                 needed: 10,
                 available: 9
@@ -593,7 +776,7 @@ mod tests {
         assert_eq!(
             parse_header(&h),
             Err(Error::GzipTruncated {
-                part: "FEXTRA",
+                part: MemberPart::Extra,
                 at: 10,
                 needed: 2,
                 available: 1
@@ -603,7 +786,7 @@ mod tests {
         assert_eq!(
             parse_header(&h),
             Err(Error::GzipTruncated {
-                part: "FEXTRA",
+                part: MemberPart::Extra,
                 at: 12,
                 needed: 5,
                 available: 2
@@ -615,7 +798,7 @@ mod tests {
         assert_eq!(
             parse_header(&n),
             Err(Error::GzipTruncated {
-                part: "FNAME",
+                part: MemberPart::Name,
                 at: 10,
                 needed: 4,
                 available: 3
@@ -625,7 +808,7 @@ mod tests {
         assert_eq!(
             parse_header(&n),
             Err(Error::GzipTruncated {
-                part: "FCOMMENT",
+                part: MemberPart::Comment,
                 at: 10,
                 needed: 4,
                 available: 3
@@ -637,7 +820,7 @@ mod tests {
         assert_eq!(
             parse_header(&c),
             Err(Error::GzipTruncated {
-                part: "FHCRC",
+                part: MemberPart::HeaderCrc,
                 at: 10,
                 needed: 2,
                 available: 1
@@ -689,7 +872,7 @@ mod tests {
         assert_eq!(
             run(cut, 10, 10),
             Err(Error::GzipTruncated {
-                part: "trailer",
+                part: MemberPart::Trailer,
                 at: 25,
                 needed: 8,
                 available: 7
@@ -723,7 +906,7 @@ mod tests {
         assert_eq!(
             run(&m, 0, 0),
             Err(Error::Inflate {
-                reason: "invalid deflate data",
+                reason: InflateFailure::InvalidData,
                 input_offset: 11,
                 output_offset: 0
             })
@@ -735,7 +918,7 @@ mod tests {
         assert!(matches!(
             run(&m, 2, 2),
             Err(Error::Inflate {
-                reason: "invalid deflate data",
+                reason: InflateFailure::InvalidData,
                 ..
             })
         ));
@@ -746,7 +929,7 @@ mod tests {
         assert!(matches!(
             run(&m, 6, 6),
             Err(Error::Inflate {
-                reason: "deflate stream ends early",
+                reason: InflateFailure::EndsEarly,
                 ..
             })
         ));

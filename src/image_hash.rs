@@ -15,8 +15,8 @@
 //!
 //! Which candidates to compute is a parameter ([`Candidates`]), so the layout
 //! can narrow it: RuvBot files carry SHA-256, crate files the toy checksum or
-//! SHA3-256 ([`Candidates::for_layout`]). Computing all three over a 14 MB
-//! image would cost SHA3-256's ~30 ms for nothing on every RuvBot boot.
+//! SHA3-256 ([`Candidates::for_layout`]). SHA3-256 is the slowest of the
+//! three by far; computing it on every RuvBot boot would buy nothing.
 
 use crate::error::{Error, Result};
 use crate::kernel::KernelLayout;
@@ -359,6 +359,18 @@ pub enum ImageHashCheck {
     Unset,
 }
 
+impl ImageHashCheck {
+    /// The report name: the algorithm's ([`ImageHash::name`]), or `"unset"`
+    /// (as [`crate::checksum::HashCheck::name`]).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Verified(h) => h.name(),
+            Self::Unset => "unset",
+        }
+    }
+}
+
 /// Check `expected` (the kernel header's `image_hash`) against computed
 /// digests, in the order of [`ImageHash::ALL`]. Each comparison runs in
 /// constant time.
@@ -388,10 +400,9 @@ pub fn check(
 }
 
 /// Check `expected` against a complete image held in memory (the raw,
-/// uncompressed layouts), computing candidates lazily, cheapest first
-/// (rvf-runtime checksum ≈ GB/s, SHA-256 with SHA-NI ≈ 2 GB/s, SHA3-256
-/// ≈ 0.5 GB/s), and stopping at the first match: a crate file whose header
-/// holds the toy checksum never pays for SHA3-256.
+/// uncompressed layouts), computing candidates lazily, cheapest first (the
+/// rvf-runtime checksum, SHA-256, SHA3-256), and stopping at the first match:
+/// a crate file whose header holds the toy checksum never pays for SHA3-256.
 ///
 /// # Errors
 /// As [`check`].
@@ -519,6 +530,11 @@ mod tests {
     fn names() {
         let n: Vec<_> = ImageHash::ALL.iter().map(|h| h.name()).collect();
         assert_eq!(n, ["sha256", "sha3-256", "rvf-runtime-additive"]);
+        assert_eq!(
+            ImageHashCheck::Verified(ImageHash::Sha3_256).name(),
+            "sha3-256"
+        );
+        assert_eq!(ImageHashCheck::Unset.name(), "unset");
         assert!(!ImageHash::RvfRuntimeChecksum.is_cryptographic());
         assert!(ImageHash::Sha256.is_cryptographic());
     }

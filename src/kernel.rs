@@ -6,20 +6,117 @@
 //! u32 at 0x6C (non-zero only in RuvBot files) and confirmed by the length
 //! equation of §4.3; every other header fact a loader might want (arch,
 //! flags, entry point) is advisory: the bzImage's own setup header rules.
+//!
+//! `image_size` is bounded when the header is parsed (issue 9): it may not
+//! exceed what the stored bytes can inflate to ([`gzip::max_inflated_size`];
+//! a raw image's `image_size` is its stored size) nor [`MAX_IMAGE_SIZE`], so
+//! no caller ever sizes a buffer from an absurd declared size.
 
 use crate::bytes::{le_u16, le_u32, range, u64_from};
 use crate::checksum::HashCheck;
+use crate::container::Policy;
 use crate::error::{Error, Result, Structure};
+use crate::gzip;
 use crate::segment::Segment;
+use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 /// `"RVKN"` as a little-endian u32 (wire bytes `4E 4B 56 52`).
 pub const KERNEL_MAGIC: u32 = 0x5256_4B4E;
 /// Size of the kernel header.
-pub const KERNEL_HEADER_SIZE: u64 = 128;
+pub(crate) const KERNEL_HEADER_SIZE: u64 = 128;
 /// Size of the KernelBinding (§4.6).
-pub const KERNEL_BINDING_SIZE: u64 = 128;
+pub(crate) const KERNEL_BINDING_SIZE: u64 = 128;
+
+/// The largest `image_size` the reader accepts: 256 MiB.
+///
+/// The image is a bzImage (setup code plus the compressed kernel), not the
+/// kernel it unpacks to. Distribution bzImages are 8-16 MiB (Debian's cloud
+/// kernel: 13.5 MiB; the project's test kernel: a few KiB), and even one
+/// with a large built-in initramfs stays far below 256 MiB. The QEMU stub
+/// must place the image, the kernel's decompression window (`init_size`,
+/// a few times the image), the RVF and an initrd below 4 GiB, so a larger
+/// image could not boot there anyway. The cap bounds what a host tool
+/// allocates for an image whose stored form is large enough to pass the
+/// deflate bound (`image_size` ≤ 1032 × stored size).
+pub const MAX_IMAGE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// A kernel-header field that contradicts the detected layout
+/// ([`Error::KernelField`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeaderField {
+    /// `compression` (0x28) is above 3 (no writer uses more).
+    Compression,
+    /// RuvBot layout: the u32 at 0x74 (the high half of the 64-bit cmdline
+    /// length the crate layout has at 0x70) is not zero.
+    CmdlineLengthHigh,
+    /// RuvBot layout: `cmdline_length` at 0x78 (the crate layout's field) is
+    /// not zero; RuvBot files keep the length at 0x70.
+    CmdlineLength,
+    /// `compressed_size` (0x20) differs from `image_size` although the
+    /// image is stored uncompressed.
+    CompressedSize,
+}
+
+impl HeaderField {
+    /// The field as messages name it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Compression => "compression",
+            Self::CmdlineLengthHigh => "cmdline_length high half (0x74, RuvBot layout)",
+            Self::CmdlineLength => "cmdline_length (0x78, RuvBot layout)",
+            Self::CompressedSize => "compressed_size (must equal image_size when uncompressed)",
+        }
+    }
+}
+
+impl fmt::Display for HeaderField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The limit an `image_size` exceeds ([`Error::ImageSize`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImageSizeLimit {
+    /// More than a gzip member of `stored_size` bytes can inflate to
+    /// ([`gzip::max_inflated_size`]): the header lies.
+    Deflate {
+        /// The stored (compressed) image's length.
+        stored_size: u64,
+    },
+    /// More than [`MAX_IMAGE_SIZE`].
+    Cap,
+}
+
+impl ImageSizeLimit {
+    /// The largest `image_size` this limit allows.
+    #[must_use]
+    pub const fn max(self) -> u64 {
+        match self {
+            Self::Deflate { stored_size } => gzip::max_inflated_size(stored_size),
+            Self::Cap => MAX_IMAGE_SIZE,
+        }
+    }
+}
+
+impl fmt::Display for ImageSizeLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Deflate { stored_size } => write!(
+                f,
+                "the {} bytes a {stored_size}-byte gzip member can inflate to (deflate expands at most {}:1)",
+                self.max(),
+                gzip::MAX_DEFLATE_RATIO
+            ),
+            Self::Cap => write!(f, "the reader's cap of {MAX_IMAGE_SIZE} bytes"),
+        }
+    }
+}
 
 /// The 128-byte kernel header as rvf-types defines it (§4.1). RuvBot files
 /// reuse 0x6C..0x78 differently; [`KernelSegment`] reads those by layout.
@@ -136,7 +233,9 @@ impl StoredFormat {
     }
 }
 
-/// A parsed KERNEL_SEG: its header, stored image and cmdline, borrowed.
+/// A parsed KERNEL_SEG: its header, stored image and cmdline, borrowed, and
+/// the [`Policy`] it is verified under (the container's, handed on so that
+/// extraction needs no second policy argument).
 #[derive(Clone, Copy, Debug)]
 pub struct KernelSegment<'a> {
     segment: Segment<'a>,
@@ -147,9 +246,9 @@ pub struct KernelSegment<'a> {
     cmdline: &'a [u8],
     binding: Option<&'a KernelBinding>,
     content_hash: Option<HashCheck>,
+    policy: Policy,
 }
 
-const GZIP_MAGIC: [u8; 3] = [0x1F, 0x8B, 0x08];
 const LZ4_FRAME_MAGIC: u32 = 0x184D_2204;
 const ZSTD_MAGIC: u32 = 0xFD2F_B528;
 
@@ -158,12 +257,19 @@ impl<'a> KernelSegment<'a> {
     /// tools and fuzzing; [`crate::Container`] checks the hash first and
     /// records it, see [`KernelSegment::content_hash`]).
     ///
+    /// `policy` is the one the kernel is verified under later: since no
+    /// container hands one on here, the caller passes it, once.
+    /// [`crate::image::extract`] then checks the content hash itself (it has
+    /// not been checked) and the `image_hash`, both under `policy`.
+    ///
     /// # Errors
     /// [`Error::BadMagic`], [`Error::UnsupportedVersion`] or
     /// [`Error::Truncated`] for the header; [`Error::KernelLayout`] when the
     /// lengths fit no layout; [`Error::KernelField`] for a field that
-    /// contradicts the layout; [`Error::UnsupportedCompression`].
-    pub fn parse_unverified(segment: Segment<'a>) -> Result<Self> {
+    /// contradicts the layout; [`Error::UnsupportedCompression`];
+    /// [`Error::ImageSize`] when `image_size` exceeds what the stored image
+    /// can inflate to or [`MAX_IMAGE_SIZE`].
+    pub fn parse_unverified(segment: Segment<'a>, policy: Policy) -> Result<Self> {
         let off = segment.offset;
         let p = segment.payload;
         let pbase = off.saturating_add(crate::segment::SEGMENT_HEADER_SIZE);
@@ -182,14 +288,14 @@ impl<'a> KernelSegment<'a> {
                 version: header.header_version.get(),
             });
         }
-        let field = |field: &'static str, value: u64| Error::KernelField {
+        let field = |field: HeaderField, value: u64| Error::KernelField {
             offset: off,
             field,
             value,
         };
         let compression = header.compression;
         if compression > 3 {
-            return Err(field("compression", u64::from(compression)));
+            return Err(field(HeaderField::Compression, u64::from(compression)));
         }
         let image_size = header.image_size.get();
         let stored_size = if compression == 0 {
@@ -203,13 +309,13 @@ impl<'a> KernelSegment<'a> {
             // u32 cmdline_offset at 0x6C, u32 cmdline_length at 0x70, zeros at 0x74..0x7C.
             if le_u32(p, 0x74) != Some(0) {
                 return Err(field(
-                    "cmdline_length high half (0x74, RuvBot layout)",
+                    HeaderField::CmdlineLengthHigh,
                     u64::from(le_u32(p, 0x74).unwrap_or(0)),
                 ));
             }
             if header.cmdline_length.get() != 0 {
                 return Err(field(
-                    "cmdline_length (0x78, RuvBot layout)",
+                    HeaderField::CmdlineLength,
                     u64::from(header.cmdline_length.get()),
                 ));
             }
@@ -261,6 +367,7 @@ impl<'a> KernelSegment<'a> {
             _ => None,
         };
         let format = Self::stored_format(off, header, stored)?;
+        check_image_size(off, image_size, format, u64_from(stored.len()))?;
         Ok(Self {
             segment,
             header,
@@ -270,11 +377,12 @@ impl<'a> KernelSegment<'a> {
             cmdline,
             binding,
             content_hash: None,
+            policy,
         })
     }
 
     fn stored_format(off: u64, header: &KernelHeader, stored: &[u8]) -> Result<StoredFormat> {
-        if stored.starts_with(&GZIP_MAGIC) {
+        if gzip::is_gzip(stored) {
             return Ok(StoredFormat::Gzip);
         }
         let magic = le_u32(stored, 0).unwrap_or(0);
@@ -288,7 +396,7 @@ impl<'a> KernelSegment<'a> {
         if header.compressed_size.get() != header.image_size.get() {
             return Err(Error::KernelField {
                 offset: off,
-                field: "compressed_size (must equal image_size when uncompressed)",
+                field: HeaderField::CompressedSize,
                 value: header.compressed_size.get(),
             });
         }
@@ -299,6 +407,13 @@ impl<'a> KernelSegment<'a> {
     pub(crate) const fn with_content_hash(mut self, check: HashCheck) -> Self {
         self.content_hash = Some(check);
         self
+    }
+
+    /// The policy this kernel is verified under: its container's, or the one
+    /// given to [`KernelSegment::parse_unverified`].
+    #[must_use]
+    pub const fn policy(&self) -> Policy {
+        self.policy
     }
 
     /// The content-hash check the container made, `None` if parsed unverified.
@@ -410,6 +525,27 @@ impl<'a> KernelSegment<'a> {
     }
 }
 
+/// Refuses an `image_size` the stored image cannot produce or the reader does
+/// not accept. A raw image's `image_size` is its stored size (the layout
+/// equation used it as such), so only the cap applies to it.
+fn check_image_size(offset: u64, image_size: u64, format: StoredFormat, stored: u64) -> Result<()> {
+    let deflate = ImageSizeLimit::Deflate {
+        stored_size: stored,
+    };
+    let limits = match format {
+        StoredFormat::Gzip => [Some(deflate), Some(ImageSizeLimit::Cap)],
+        StoredFormat::Raw => [None, Some(ImageSizeLimit::Cap)],
+    };
+    match limits.into_iter().flatten().find(|l| image_size > l.max()) {
+        Some(limit) => Err(Error::ImageSize {
+            offset,
+            image_size,
+            limit,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -449,7 +585,7 @@ pub(crate) mod tests {
     fn parse(payload: &[u8]) -> Result<Parsed> {
         let f = seg(0x0E, 1, payload, false);
         let s = Walk::new(&f).next().unwrap();
-        let k = KernelSegment::parse_unverified(s)?;
+        let k = KernelSegment::parse_unverified(s, Policy::default())?;
         Ok((
             k.layout(),
             k.format(),
@@ -490,8 +626,10 @@ pub(crate) mod tests {
 
     #[test]
     fn ruvbot_layout() {
-        let gz = [0x1F, 0x8B, 0x08, 0, 0];
-        let mut p = ruvbot_header(100, 5, 2);
+        // 20 stored bytes: enough for a 100-byte image_size (2 × 1032).
+        let mut gz = [0u8; 20];
+        gz[..3].copy_from_slice(&[0x1F, 0x8B, 0x08]);
+        let mut p = ruvbot_header(100, 20, 2);
         p.extend_from_slice(&gz);
         p.extend_from_slice(b"q=");
         let (l, f, img, cmd, port) = parse(&p).unwrap();
@@ -543,7 +681,7 @@ pub(crate) mod tests {
             parse(&q).unwrap_err(),
             Error::KernelField {
                 offset: 0,
-                field: "compression",
+                field: HeaderField::Compression,
                 value: 9
             }
         );
@@ -569,5 +707,80 @@ pub(crate) mod tests {
                 ..
             }
         ));
+    }
+
+    /// A RuvBot payload whose stored image is `stored` bytes starting with
+    /// the gzip magic, declaring `image_size`.
+    fn gzip_payload(image_size: u64, stored: usize) -> Vec<u8> {
+        let mut p = ruvbot_header(image_size, stored as u64, 1);
+        let mut gz = std::vec![0u8; stored];
+        gz[..3].copy_from_slice(&[0x1F, 0x8B, 0x08]);
+        p.extend_from_slice(&gz);
+        p.push(b'q');
+        p
+    }
+
+    #[test]
+    fn image_size_deflate_bound_edge() {
+        // 100 stored bytes: at most (100 - 18) × 1032 = 84 624 output bytes.
+        let max = 82 * 1032;
+        assert_eq!(
+            parse(&gzip_payload(max, 100)).unwrap().1,
+            StoredFormat::Gzip
+        );
+        assert_eq!(
+            parse(&gzip_payload(max + 1, 100)).unwrap_err(),
+            Error::ImageSize {
+                offset: 0,
+                image_size: max + 1,
+                limit: ImageSizeLimit::Deflate { stored_size: 100 }
+            }
+        );
+        // Shorter than a minimal member: nothing can come out of it.
+        assert_eq!(parse(&gzip_payload(0, 18)).unwrap().1, StoredFormat::Gzip);
+        assert_eq!(
+            parse(&gzip_payload(1, 18)).unwrap_err(),
+            Error::ImageSize {
+                offset: 0,
+                image_size: 1,
+                limit: ImageSizeLimit::Deflate { stored_size: 18 }
+            }
+        );
+    }
+
+    #[test]
+    fn image_size_cap_edge() {
+        // Stored size large enough that the deflate bound is above the cap.
+        let stored = (MAX_IMAGE_SIZE / 1032 + 19) as usize;
+        assert!(gzip::max_inflated_size(stored as u64) > MAX_IMAGE_SIZE);
+        let ok = parse(&gzip_payload(MAX_IMAGE_SIZE, stored)).unwrap();
+        assert_eq!(ok.1, StoredFormat::Gzip);
+        assert_eq!(
+            parse(&gzip_payload(MAX_IMAGE_SIZE + 1, stored)).unwrap_err(),
+            Error::ImageSize {
+                offset: 0,
+                image_size: MAX_IMAGE_SIZE + 1,
+                limit: ImageSizeLimit::Cap
+            }
+        );
+    }
+
+    #[test]
+    fn policy_is_carried() {
+        let mut p = crate_header(4, 4, 0, 0);
+        p.extend_from_slice(b"IMG!");
+        let f = seg(0x0E, 1, &p, false);
+        let s = Walk::new(&f).next().unwrap();
+        let lax = Policy::allowing_unset_hash(true);
+        assert_eq!(
+            KernelSegment::parse_unverified(s, lax).unwrap().policy(),
+            lax
+        );
+        assert_eq!(
+            KernelSegment::parse_unverified(s, Policy::default())
+                .unwrap()
+                .policy(),
+            Policy::default()
+        );
     }
 }

@@ -5,11 +5,14 @@
 //! The data flows one way, each stage borrowing from the one before:
 //!
 //! ```text
-//! &[u8] ─ segment::Segments ─ container::Container ─ kernel::KernelSegment
-//!       ─ extract::VerifiedImage ─ bzimage::BootPlan ─ zero_page
+//! &[u8] ─ segment::Walk ─ Container::parse(file, Policy) ─ kernel::KernelSegment
+//!       ─ image::extract ─ image::VerifiedImage ─ bzimage::BootPlan ─ zero_page
 //! ```
 //!
-//! Byte layouts follow `rvf-format.md` (the project's reference notes); section
+//! The [`Policy`] is given once, to [`Container::parse`]; the kernels a
+//! container hands out carry it on to [`image::extract`].
+//!
+//! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -37,6 +40,8 @@
     clippy::print_stderr,
     clippy::dbg_macro,
     clippy::wildcard_imports,
+    unreachable_pub,
+    missing_debug_implementations,
     rustdoc::broken_intra_doc_links
 )]
 #![cfg_attr(
@@ -57,14 +62,17 @@
 #[rustfmt::skip] #[cfg(test)] extern crate std;
 
 pub mod bundle;
-pub mod bytes;
+// TODO(lead, after merging): bytes.rs (owned elsewhere) still declares its
+// helpers `pub`; make them `pub(crate)` and drop this allow.
+#[allow(unreachable_pub)]
+mod bytes;
 pub mod bzimage;
 pub mod checksum;
 pub mod container;
 pub mod dialect;
 pub mod error;
-pub mod extract;
 pub mod gzip;
+pub mod image;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;

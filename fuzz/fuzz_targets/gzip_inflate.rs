@@ -1,4 +1,4 @@
-//! gzip::inflate_chunked into a fixed, bounded buffer.
+//! gzip::inflate (with a fuzzed chunk size) into a fixed, bounded buffer.
 //!
 //! Input: `image_size` (u32 LE) ‖ chunk selector (u8) ‖ stored gzip member.
 //! Chunk selector 0 means the library default (`gzip::CHUNK`), n > 0 means

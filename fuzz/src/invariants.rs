@@ -18,9 +18,10 @@
 use rvf_boot::bundle::{Bundle, WasmBody, WasmSegment};
 use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
 use rvf_boot::checksum::HashCheck;
-use rvf_boot::extract::{self, DecompressorOxide};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image;
 use rvf_boot::image_hash::{self, ImageHashCheck};
-use rvf_boot::kernel::{KernelLayout, KernelSegment, StoredFormat};
+use rvf_boot::kernel::{ImageSizeLimit, KernelLayout, KernelSegment, MAX_IMAGE_SIZE, StoredFormat};
 use rvf_boot::root_page::{RootPage, SigAlgo};
 use rvf_boot::segment::{self, MAX_SEGMENTS, Segment, Walk, WalkEnd, seg_type};
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
@@ -193,8 +194,15 @@ pub fn check_kernel(k: &KernelSegment<'_>) {
     );
     assert_eq!(k.stored_size(), s_len as u64);
     let h = k.header();
+    assert!(k.image_size() <= MAX_IMAGE_SIZE, "image_size is capped");
     match k.format() {
-        StoredFormat::Gzip => assert!(gzip::is_gzip(stored)),
+        StoredFormat::Gzip => {
+            assert!(gzip::is_gzip(stored));
+            assert!(
+                k.image_size() <= gzip::max_inflated_size(s_len as u64),
+                "image_size is what the stored member can produce"
+            );
+        }
         StoredFormat::Raw => {
             assert_eq!(h.compression, 0);
             assert_eq!(
@@ -215,21 +223,19 @@ pub fn check_kernel(k: &KernelSegment<'_>) {
     assert_eq!(k.segment_offset(), k.segment().offset);
 }
 
-/// Extracts `k` into a bounded buffer (skipped above [`MAX_EXTRACT`]) and
-/// checks the verified image. Returns a copy of it on success.
-pub fn check_extract(
-    k: &KernelSegment<'_>,
-    policy: Policy,
-    state: &mut DecompressorOxide,
-) -> Option<Vec<u8>> {
-    let need = extract::buffer_size(k);
+/// Extracts `k` (under the policy it carries) into a bounded buffer (skipped
+/// above [`MAX_EXTRACT`]) and checks the verified image. Returns a copy of it
+/// on success.
+pub fn check_extract(k: &KernelSegment<'_>, state: &mut InflateState) -> Option<Vec<u8>> {
+    let policy = k.policy();
+    let need = image::buffer_size(k);
     if need > MAX_EXTRACT {
         return None;
     }
     // A little slack after image_size, filled with a sentinel: nothing may be
     // written past image_size.
     let mut out = vec![0xA5u8; need as usize + 64];
-    let res = extract::extract(k, policy, &mut out, state).map(|v| {
+    let res = image::extract(k, &mut out, state).map(|v| {
         let bytes = v.bytes();
         if k.format() == StoredFormat::Raw {
             assert_eq!(
@@ -431,7 +437,7 @@ pub fn check_whole_file(file: &[u8]) {
             Some(Some(e))
         ),
     }
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     for (k, e) in kernels
         .iter()
         .zip(entries.iter().filter(|e| e.seg_type == seg_type::KERNEL))
@@ -449,8 +455,21 @@ pub fn check_whole_file(file: &[u8]) {
                     .kernel_at(k.segment_offset())
                     .expect("kernel_at finds a listed kernel");
                 assert_eq!(again.segment_offset(), k.segment_offset());
-                let strict = check_extract(k, Policy::default(), &mut state);
-                let lax = check_extract(k, Policy::allowing_unset_hash(true), &mut state);
+                assert_eq!(
+                    k.policy(),
+                    c.policy(),
+                    "kernels carry the container's policy"
+                );
+                // The same kernel from the strict container, if it hands one out.
+                let strict = strict
+                    .as_ref()
+                    .ok()
+                    .and_then(|s| s.kernel_at(k.segment_offset()).ok())
+                    .and_then(|sk| {
+                        assert_eq!(sk.policy(), Policy::default());
+                        check_extract(&sk, &mut state)
+                    });
+                let lax = check_extract(k, &mut state);
                 if strict.is_some() {
                     assert_eq!(strict, lax, "the policy changes only hash acceptance");
                 }
@@ -522,6 +541,7 @@ fn check_kernel_error(e: Error) {
                 | Error::Truncated { .. }
                 | Error::KernelLayout { .. }
                 | Error::KernelField { .. }
+                | Error::ImageSize { .. }
                 | Error::UnsupportedCompression { .. }
                 | Error::ContentHashMismatch { .. }
                 | Error::ContentHashUnset { .. }
@@ -551,13 +571,24 @@ pub fn check_kernel_payload(payload: &[u8]) {
     let file = wrap_in_segment(seg_type::KERNEL, payload);
     let seg = Walk::new(&file).next().expect("the wrapper is one segment");
     assert_eq!(seg.payload, payload);
-    match KernelSegment::parse_unverified(seg) {
+    let lax_policy = Policy::allowing_unset_hash(true);
+    let parsed = KernelSegment::parse_unverified(seg, lax_policy);
+    let strict_parsed = KernelSegment::parse_unverified(seg, Policy::default());
+    assert_eq!(
+        parsed.as_ref().err(),
+        strict_parsed.as_ref().err(),
+        "parsing does not depend on the policy"
+    );
+    match parsed {
         Ok(k) => {
             assert_eq!(k.content_hash(), None);
+            assert_eq!(k.policy(), lax_policy);
             check_kernel(&k);
-            let mut state = Box::<DecompressorOxide>::default();
+            let mut state = Box::<InflateState>::default();
             // The strict policy must refuse the unset content hash.
-            let strict = extract::extract(&k, Policy::default(), &mut [0u8; 0][..], &mut state);
+            let strict_k = strict_parsed.expect("parsed under the lax policy");
+            assert_eq!(strict_k.policy(), Policy::default());
+            let strict = image::extract(&strict_k, &mut [0u8; 0][..], &mut state);
             assert!(
                 matches!(
                     strict,
@@ -568,7 +599,7 @@ pub fn check_kernel_payload(payload: &[u8]) {
                 ),
                 "{strict:?}"
             );
-            if let Some(image) = check_extract(&k, Policy::allowing_unset_hash(true), &mut state) {
+            if let Some(image) = check_extract(&k, &mut state) {
                 check_boot_chain(&image, k.cmdline());
             }
         }
@@ -577,12 +608,26 @@ pub fn check_kernel_payload(payload: &[u8]) {
             if let Error::KernelLayout { payload_length, .. } = e {
                 assert_eq!(payload_length, payload.len() as u64);
             }
+            if let Error::ImageSize {
+                offset,
+                image_size,
+                limit,
+            } = e
+            {
+                assert_eq!(offset, 0);
+                assert!(image_size > limit.max(), "{e:?}");
+                assert_eq!(image_size, u64_at(payload, 0x18), "the header's image_size");
+                if let ImageSizeLimit::Deflate { stored_size } = limit {
+                    assert!(stored_size < payload.len() as u64);
+                }
+            }
         }
     }
 }
 
-/// `gzip::inflate_chunked` into a bounded buffer with a sentinel tail; returns
-/// the produced image on success. `declared` is the image size to demand.
+/// `gzip::inflate` with a `chunk`-byte [`InflateState`] into a bounded buffer
+/// with a sentinel tail; returns the produced image on success. `declared` is
+/// the image size to demand.
 pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u8>> {
     let cap = declared.min(MAX_EXTRACT) as usize;
     let mut out = vec![0xA5u8; cap + 64];
@@ -591,14 +636,13 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
     } else {
         cap + 64
     };
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::new(InflateState::with_chunk_size(chunk));
     let mut seen = Vec::new();
-    let r = gzip::inflate_chunked(
+    let r = gzip::inflate(
         stored,
         &mut out[..buf_len],
         declared,
         &mut state,
-        chunk,
         &mut |c: &[u8]| {
             assert!(
                 c.len() <= chunk.max(1),
@@ -1081,10 +1125,24 @@ pub fn check_wasm(payload: &[u8], offset: u64) {
                 Error::Truncated { .. }
                     | Error::BadMagic { .. }
                     | Error::UnsupportedVersion { .. }
+                    | Error::WasmBodySize { .. }
+                    | Error::BundleTruncated { .. }
+                    | Error::TooManyBundleFiles { .. }
                     | Error::BundleEntry { .. }
             ),
             "WASM error {e:?}"
         ),
+    }
+    if let Err(Error::WasmBodySize {
+        offset: at,
+        declared,
+        actual,
+    }) = WasmSegment::parse(payload, offset)
+    {
+        assert_eq!(at, offset);
+        assert_eq!(actual, payload.len() as u64 - 64);
+        assert_eq!(declared, u64::from(u32_at(payload, 0x0C)));
+        assert_ne!(declared, actual);
     }
 }
 
@@ -1095,7 +1153,25 @@ pub fn check_bundle(bytes: &[u8]) {
             assert_eq!(b.bytes().as_ptr(), bytes.as_ptr());
             check_bundle_ok(&b);
         }
-        Err(e) => assert!(matches!(e, Error::BundleEntry { .. }), "bundle error {e:?}"),
+        Err(e) => {
+            assert!(
+                matches!(
+                    e,
+                    Error::BundleTruncated { .. }
+                        | Error::TooManyBundleFiles { .. }
+                        | Error::BundleEntry { .. }
+                ),
+                "bundle error {e:?}"
+            );
+            if let Error::BundleTruncated { length } = e {
+                assert_eq!(length, bytes.len() as u64);
+                assert!(bytes.len() < 4);
+            }
+            if let Error::TooManyBundleFiles { count, limit } = e {
+                assert_eq!(limit, rvf_boot::bundle::MAX_BUNDLE_FILES);
+                assert!(count > limit);
+            }
+        }
     }
 }
 

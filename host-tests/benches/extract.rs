@@ -59,7 +59,8 @@
     clippy::as_conversions
 )]
 
-use rvf_boot::gzip::{self, DecompressorOxide};
+use miniz_oxide::inflate::core::DecompressorOxide;
+use rvf_boot::gzip::{self, InflateState};
 use rvf_boot::image_hash::{Candidates, ImageHash, ImageHasher, digest};
 use sha2::Digest as _;
 use std::hint::black_box;
@@ -258,7 +259,9 @@ struct Ctx {
     image: Vec<u8>,
     stored: Vec<u8>,
     out: Vec<u8>,
-    state: Box<DecompressorOxide>,
+    state: Box<InflateState>,
+    /// miniz_oxide's own state, for the bare-decompressor baseline (b).
+    raw: Box<DecompressorOxide>,
     dec: libdeflater::Decompressor,
     hdr: usize,
 }
@@ -267,13 +270,15 @@ impl Ctx {
     fn run(&mut self, v: V, chunk: usize) {
         let size = self.image.len();
         let (stored, out, state) = (&self.stored, &mut self.out, &mut self.state);
+        if state.chunk_size() != chunk.max(1) {
+            **state = InflateState::with_chunk_size(chunk);
+        }
         match v {
             V::E2E => {
                 let Some(rvf) = &self.rvf else { return };
-                let policy = rvf_boot::Policy::default();
-                let c = rvf_boot::Container::parse(rvf, policy).unwrap();
+                let c = rvf_boot::Container::parse(rvf, rvf_boot::Policy::default()).unwrap();
                 let k = c.selected_kernel().unwrap();
-                let img = rvf_boot::extract::extract(&k, policy, out, state).unwrap();
+                let img = rvf_boot::image::extract(&k, out, state).unwrap();
                 black_box(img.bytes().len());
             }
             V::A => {
@@ -281,10 +286,8 @@ impl Ctx {
                 // first, as checksum.rs does before inflating.
                 let content = sha2::Sha256::digest(stored);
                 let mut h = ImageHasher::new(Candidates::RUVBOT);
-                gzip::inflate_chunked(stored, out, size as u64, state, chunk, &mut |c: &[u8]| {
-                    h.update(c)
-                })
-                .unwrap();
+                gzip::inflate(stored, out, size as u64, state, &mut |c: &[u8]| h.update(c))
+                    .unwrap();
                 black_box((&content[..16], h.finalize()));
             }
             V::A2 => {
@@ -293,9 +296,10 @@ impl Ctx {
                 black_box((&content[..16], digest(ImageHash::Sha256, out)));
             }
             V::B => {
-                state.init();
+                let raw = &mut self.raw;
+                raw.init();
                 let r = miniz_oxide::inflate::core::decompress(
-                    state,
+                    raw,
                     &stored[self.hdr..],
                     out,
                     0,
@@ -413,7 +417,8 @@ fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
     let hdr = gzip::parse_header(&stored).unwrap().len as usize;
     let mut cx = Ctx {
         out: vec![0u8; size],
-        state: Box::<DecompressorOxide>::default(),
+        state: Box::<InflateState>::default(),
+        raw: Box::<DecompressorOxide>::default(),
         dec: libdeflater::Decompressor::new(),
         hdr,
         rvf,

@@ -4,8 +4,9 @@
 //! the single borrowed input (TOCTOU), and the no-panic lint wall.
 
 use rvf_boot::checksum::ContentHash;
-use rvf_boot::extract::{self, DecompressorOxide};
-use rvf_boot::kernel::{KERNEL_MAGIC, KernelLayout};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image;
+use rvf_boot::kernel::{HeaderField, KERNEL_MAGIC, KernelLayout};
 use rvf_boot::segment::{MAX_SEGMENTS, SEGMENT_MAGIC};
 use rvf_boot::{Container, Error, Policy};
 use std::path::PathBuf;
@@ -74,9 +75,9 @@ fn file_with(kpayload: &[u8], entries: Option<&[(u64, u64, u64, u8)]>) -> Vec<u8
 
 fn extract_ok(c: &Container<'_>) -> Vec<u8> {
     let k = c.selected_kernel().unwrap();
-    let mut out = vec![0u8; extract::buffer_size(&k) as usize];
-    let mut st = Box::<DecompressorOxide>::default();
-    extract::extract(&k, Policy::default(), &mut out, &mut st)
+    let mut out = vec![0u8; image::buffer_size(&k) as usize];
+    let mut st = Box::<InflateState>::default();
+    image::extract(&k, &mut out, &mut st)
         .unwrap()
         .bytes()
         .to_vec()
@@ -303,10 +304,10 @@ fn everything_borrows_the_one_input_slice() {
         }
         let k = c.selected_kernel().unwrap();
         assert!(inside(k.stored_unverified()) && inside(k.cmdline()));
-        let mut out = vec![0u8; extract::buffer_size(&k) as usize];
+        let mut out = vec![0u8; image::buffer_size(&k) as usize];
         let out_range = out.as_ptr_range();
-        let mut st = Box::<DecompressorOxide>::default();
-        let v = extract::extract(&k, Policy::default(), &mut out, &mut st).unwrap();
+        let mut st = Box::<InflateState>::default();
+        let v = image::extract(&k, &mut out, &mut st).unwrap();
         let b = v.bytes();
         assert!(
             inside(b) || (out_range.start <= b.as_ptr() && b.as_ptr_range().end <= out_range.end),
@@ -359,9 +360,9 @@ fn image_hash_mismatch_behind_a_valid_content_hash() {
     let f = file_with(&kp, None);
     let c = Container::parse(&f, Policy::default()).unwrap();
     let k = c.selected_kernel().unwrap();
-    let mut st = Box::<DecompressorOxide>::default();
+    let mut st = Box::<InflateState>::default();
     assert_eq!(
-        extract::extract(&k, Policy::default(), &mut [], &mut st).unwrap_err(),
+        image::extract(&k, &mut [], &mut st).unwrap_err(),
         Error::ImageHashMismatch { offset: 0 }
     );
     let mut kp = kernel(b"IMAGE-BYTES", b"");
@@ -370,7 +371,7 @@ fn image_hash_mismatch_behind_a_valid_content_hash() {
     let c = Container::parse(&f, Policy::default()).unwrap();
     let k = c.selected_kernel().unwrap();
     assert_eq!(
-        extract::extract(&k, Policy::default(), &mut [], &mut st).unwrap_err(),
+        image::extract(&k, &mut [], &mut st).unwrap_err(),
         Error::ImageHashUnset { offset: 0 }
     );
 }
@@ -398,7 +399,7 @@ fn ruvbot_kernel_header_reserved_fields() {
     };
     let parse = |f: &[u8]| {
         let s = rvf_boot::segment::Walk::new(f).next().unwrap();
-        rvf_boot::kernel::KernelSegment::parse_unverified(s).map(|k| k.layout())
+        rvf_boot::kernel::KernelSegment::parse_unverified(s, Policy::default()).map(|k| k.layout())
     };
     assert_eq!(off, 0);
     assert_eq!(parse(&file(&p)), Ok(KernelLayout::RuvBot));
@@ -407,7 +408,7 @@ fn ruvbot_kernel_header_reserved_fields() {
         parse(&file(&p)),
         Err(Error::KernelField {
             offset: 0,
-            field: "cmdline_length high half (0x74, RuvBot layout)",
+            field: HeaderField::CmdlineLengthHigh,
             value: 1
         })
     );
@@ -417,7 +418,7 @@ fn ruvbot_kernel_header_reserved_fields() {
         parse(&file(&p)),
         Err(Error::KernelField {
             offset: 0,
-            field: "cmdline_length (0x78, RuvBot layout)",
+            field: HeaderField::CmdlineLength,
             value: 5
         })
     );

@@ -8,7 +8,7 @@
 
 use flate2::{Compression, GzBuilder, write::GzEncoder};
 use rvf_boot::Error;
-use rvf_boot::gzip::{self, CHUNK, DecompressorOxide, GzipInfo};
+use rvf_boot::gzip::{self, CHUNK, GzipInfo, InflateFailure, InflateState, MemberPart};
 use rvf_boot::image_hash::{self, Candidates, ImageHash, ImageHashCheck, ImageHasher};
 use sha2::Digest as _;
 use std::io::Write as _;
@@ -59,7 +59,7 @@ struct Run {
 }
 
 fn run_buf(stored: &[u8], image_size: u64, buf: usize) -> Result<(Run, GzipInfo<'_>), Error> {
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     let mut out = vec![0xEEu8; buf];
     let mut seen = Vec::new();
     let mut chunks = Vec::new();
@@ -171,7 +171,7 @@ fn truncation_at_every_length() {
             assert_eq!(
                 e,
                 Error::GzipTruncated {
-                    part: "header",
+                    part: MemberPart::Header,
                     at: 0,
                     needed: 10,
                     available: n as u64
@@ -182,7 +182,7 @@ fn truncation_at_every_length() {
                 matches!(
                     e,
                     Error::Inflate {
-                        reason: "deflate stream ends early",
+                        reason: InflateFailure::EndsEarly,
                         ..
                     }
                 ),
@@ -192,7 +192,7 @@ fn truncation_at_every_length() {
             assert_eq!(
                 e,
                 Error::GzipTruncated {
-                    part: "trailer",
+                    part: MemberPart::Trailer,
                     at: deflate_end as u64,
                     needed: 8,
                     available: (n - deflate_end) as u64
@@ -212,7 +212,7 @@ fn invalid_huffman_tables() {
     assert_eq!(
         run(&z, 0).err(),
         Some(Error::Inflate {
-            reason: "invalid deflate data",
+            reason: InflateFailure::InvalidData,
             input_offset: 14,
             output_offset: 0
         })
@@ -226,7 +226,7 @@ fn invalid_huffman_tables() {
         matches!(
             run(&z, 3).err(),
             Some(Error::Inflate {
-                reason: "invalid deflate data",
+                reason: InflateFailure::InvalidData,
                 output_offset: 0,
                 ..
             })
@@ -262,7 +262,7 @@ fn corrupted_stream_never_yields_wrong_bytes() {
                                 | Error::ImageOverflow { .. }
                                 | Error::GzipTrailingBytes { .. }
                                 | Error::GzipTruncated {
-                                    part: "trailer",
+                                    part: MemberPart::Trailer,
                                     ..
                                 }
                         ),
@@ -323,7 +323,7 @@ fn sizes_bomb_and_buffer() {
     assert!(z.len() < 2048);
     // Declared 1000 bytes, buffer has room for more: refused, and nothing
     // was written past the declared size.
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     let mut out = vec![0xEEu8; 1 << 20];
     let mut total = 0;
     let r = gzip::inflate(&z, &mut out, 1000, &mut state, &mut |c: &[u8]| {
@@ -360,7 +360,7 @@ fn state_is_reset_between_calls() {
     let a = text(70_000);
     let b = noise(9, 50_000);
     let (za, zb) = (gz(&a, 9), gz(&b, 1));
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     let mut out = vec![0u8; 70_000];
     // A failed run leaves the state mid-stream; the next must not care.
     let _ = gzip::inflate(
@@ -380,7 +380,7 @@ fn state_is_reset_between_calls() {
 fn one_pass_hash_equals_separate_hashes() {
     let data = text(3 * CHUNK + 12_345);
     let z = gz(&data, 9);
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     let mut out = vec![0u8; data.len()];
     let mut h = ImageHasher::new(Candidates::ALL);
     gzip::inflate(
@@ -439,7 +439,7 @@ fn debian_kernel_roundtrip_if_cached() {
     };
     let k = std::fs::read(p).unwrap();
     let z = gz(&k, 6);
-    let mut state = Box::<DecompressorOxide>::default();
+    let mut state = Box::<InflateState>::default();
     let mut out = vec![0u8; k.len()];
     let mut h = ImageHasher::new(Candidates::RUVBOT);
     gzip::inflate(
@@ -542,8 +542,7 @@ fn inflate_and_hash_all() {
 
 /// Heap-held state and output (set up before measuring), so only the code's
 /// own frames use stack.
-static BUFS: std::sync::Mutex<Option<(Box<DecompressorOxide>, Vec<u8>)>> =
-    std::sync::Mutex::new(None);
+static BUFS: std::sync::Mutex<Option<(Box<InflateState>, Vec<u8>)>> = std::sync::Mutex::new(None);
 
 fn inflate_and_hash(c: Candidates) {
     let (data, z) = fixture();
@@ -568,7 +567,7 @@ fn verify_and_extract_whole_path() {
     let (state, out) = g.as_mut().unwrap();
     let c = rvf_boot::Container::parse(file, rvf_boot::Policy::default()).unwrap();
     let k = c.selected_kernel().unwrap();
-    let v = rvf_boot::extract::extract(&k, rvf_boot::Policy::default(), out, state).unwrap();
+    let v = rvf_boot::image::extract(&k, out, state).unwrap();
     std::hint::black_box(v.bytes().len());
 }
 

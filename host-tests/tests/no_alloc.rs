@@ -2,7 +2,8 @@
 //! allocator sees zero allocations between "buffers ready" and "image
 //! verified", for every golden file with a kernel (gzip'd and raw).
 
-use rvf_boot::extract::{DecompressorOxide, buffer_size, extract};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image::{buffer_size, extract};
 use rvf_boot::{Container, Policy};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,13 +48,13 @@ fn verify_and_extract_allocate_nothing() {
     for name in files {
         let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
         let mut out = vec![0u8; 1 << 20];
-        let mut state = Box::<DecompressorOxide>::default();
+        let mut state = Box::<InflateState>::default();
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         let c = Container::parse(&bytes, Policy::default()).unwrap();
         c.verify_segments().unwrap();
         let k = c.selected_kernel().unwrap();
         assert!(buffer_size(&k) <= out.len() as u64);
-        let image = extract(&k, Policy::default(), &mut out, &mut state).unwrap();
+        let image = extract(&k, &mut out, &mut state).unwrap();
         let len = image.bytes().len() as u64;
         let after = ALLOCATIONS.load(Ordering::SeqCst);
         assert_eq!(after - before, 0, "{name} allocated");

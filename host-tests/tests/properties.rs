@@ -441,10 +441,9 @@ fn fuzz_seed_corpora_pass_the_invariants() {
         let f = std::fs::read(root.join("whole_file").join(name)).unwrap();
         let c = rvf_boot::Container::parse(&f, rvf_boot::Policy::default()).unwrap();
         let k = c.selected_kernel().unwrap();
-        let mut out = vec![0u8; rvf_boot::extract::buffer_size(&k) as usize];
-        let mut st = Box::<rvf_boot::extract::DecompressorOxide>::default();
-        let v =
-            rvf_boot::extract::extract(&k, rvf_boot::Policy::default(), &mut out, &mut st).unwrap();
+        let mut out = vec![0u8; rvf_boot::image::buffer_size(&k) as usize];
+        let mut st = Box::<rvf_boot::gzip::InflateState>::default();
+        let v = rvf_boot::image::extract(&k, &mut out, &mut st).unwrap();
         let bz = rvf_boot::bzimage::BzImage::parse(v.bytes())
             .unwrap_or_else(|e| panic!("{name}: the test kernel validates: {e}"));
         rvf_boot::bzimage::BootPlan::new(&bz, &invariants::MEMORY_MAP, &invariants::OCCUPIED)

@@ -5,7 +5,8 @@
 //! does before it jumps.
 
 use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
-use rvf_boot::extract::{DecompressorOxide, extract};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image::extract;
 use rvf_boot::image_hash::{ImageHash, ImageHashCheck};
 use rvf_boot::kernel::{KernelLayout, StoredFormat};
 use rvf_boot::zero_page::{self, Handoff};
@@ -33,8 +34,8 @@ fn testkernel_rvf_verifies_extracts_and_plans_at_pref_address() {
     );
 
     let mut out = vec![0u8; raw.len()];
-    let mut state = Box::<DecompressorOxide>::default();
-    let img = extract(&k, Policy::default(), &mut out, &mut state).unwrap();
+    let mut state = Box::<InflateState>::default();
+    let img = extract(&k, &mut out, &mut state).unwrap();
     assert_eq!(img.bytes(), &raw[..]);
     assert_eq!(
         img.image_hash(),

@@ -3,7 +3,12 @@
 //! behaviour the library documents.
 
 use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion};
+use rvf_boot::checksum::ContentHash;
+use rvf_boot::kernel::{ImageSizeLimit, KERNEL_MAGIC};
+use rvf_boot::segment::SEGMENT_MAGIC;
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
+use rvf_boot::{Container, Error, Policy};
+use std::io::Write as _;
 
 /// A valid, minimal bzImage (protocol 2.15, non-relocatable, 16 MiB
 /// pref_address, 1 KiB setup, 2 KiB protected-mode part).
@@ -81,4 +86,71 @@ fn zero_page_never_passes_the_images_initrd_or_cmdline_pointers() {
     assert_eq!(u32_at(&page, 0x0C0), 0);
     assert_eq!(u32_at(&page, 0x0C4), 0);
     assert_eq!(u32_at(&page, 0x0C8), 0);
+}
+
+/// A legacy segment with a SHA-256[0..16] content hash.
+fn seg(ty: u8, id: u64, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0u8; 64];
+    s[0..4].copy_from_slice(&SEGMENT_MAGIC.to_le_bytes());
+    s[4] = 1;
+    s[5] = ty;
+    s[8..16].copy_from_slice(&id.to_le_bytes());
+    s[0x10..0x18].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    s[0x28..0x38].copy_from_slice(&ContentHash::Sha256Trunc.digest(payload));
+    s.extend_from_slice(payload);
+    s
+}
+
+/// Issue 9 §2: a 349-byte file whose kernel header declares a 6 GiB image
+/// made `inspect` and `extract` reserve and zero 6 GiB before inflating. A
+/// 21-byte gzip member can inflate to at most (21 − 18) × 1032 = 3096 bytes,
+/// so the header is refused when the kernel is selected, before anyone sizes
+/// a buffer from it, naming the limit.
+#[test]
+fn image_size_beyond_what_the_stored_member_can_produce_is_refused_at_selection() {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(b"K").unwrap();
+    let stored = e.finish().unwrap();
+    assert_eq!(stored.len(), 21);
+    let cmdline = vec![b'x'; 21];
+    let six_gib = 6u64 << 30;
+    // Crate-layout kernel header, compression 1 (gzip), image hash set.
+    let mut k = vec![0u8; 128];
+    k[0..4].copy_from_slice(&KERNEL_MAGIC.to_le_bytes());
+    k[4] = 1;
+    k[0x18..0x20].copy_from_slice(&six_gib.to_le_bytes());
+    k[0x20..0x28].copy_from_slice(&(stored.len() as u64).to_le_bytes());
+    k[0x28] = 1;
+    k[0x30..0x50].fill(0x5A);
+    k[0x78..0x7C].copy_from_slice(&(cmdline.len() as u32).to_le_bytes());
+    k.extend_from_slice(&stored);
+    k.extend_from_slice(&cmdline);
+    // Manifest listing the kernel at offset 0.
+    let mut m = 1u32.to_le_bytes().to_vec();
+    m.extend_from_slice(&[0; 10]);
+    m.extend_from_slice(&1u32.to_le_bytes());
+    m.extend_from_slice(&[0x42, 0, 0, 0]);
+    m.extend_from_slice(&1u64.to_le_bytes());
+    m.extend_from_slice(&0u64.to_le_bytes());
+    m.extend_from_slice(&(k.len() as u64).to_le_bytes());
+    m.push(0x0E);
+    m.extend_from_slice(&0u32.to_le_bytes());
+    let mut file = seg(0x0E, 1, &k);
+    file.extend(seg(0x05, 2, &m));
+    assert_eq!(file.len(), 349);
+
+    let c = Container::parse(&file, Policy::default()).expect("the container itself is valid");
+    let want = Error::ImageSize {
+        offset: 0,
+        image_size: six_gib,
+        limit: ImageSizeLimit::Deflate { stored_size: 21 },
+    };
+    assert_eq!(c.selected_kernel().unwrap_err(), want);
+    assert_eq!(c.kernel_at(0).unwrap_err(), want);
+    assert_eq!(
+        want.to_string(),
+        "KERNEL_SEG at byte 0: image_size 6442450944 exceeds the 3096 bytes a 21-byte \
+         gzip member can inflate to (deflate expands at most 1032:1)"
+    );
+    assert_eq!(want.class(), rvf_boot::error::ErrorClass::KernelSegment);
 }

@@ -1,5 +1,5 @@
-//! Verified kernel extraction (§4.2-§4.4): the one public way to obtain
-//! kernel image bytes.
+//! The verified kernel image (§4.2-§4.4): [`extract`] is the one public way
+//! to obtain kernel image bytes, and [`VerifiedImage`] what it returns.
 //!
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
 //! already did), inflates a gzip'd image into the caller's buffer while
@@ -8,14 +8,15 @@
 //! return a [`VerifiedImage`], which has no public constructor: holding one is
 //! the proof that every check passed. A raw (uncompressed) image is not
 //! copied: the verified image borrows the file.
+//!
+//! Every check runs under the [`crate::Policy`] the kernel carries (its
+//! container's, see [`KernelSegment::policy`]): the policy is given once.
 
 use crate::checksum::{HashCheck, require_content_hash};
-use crate::container::Policy;
 use crate::error::{Error, Result};
-use crate::gzip;
+use crate::gzip::{self, InflateState};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
 use crate::kernel::{KernelSegment, StoredFormat};
-pub use miniz_oxide::inflate::core::DecompressorOxide;
 
 /// A kernel image that passed every check. Constructed only by [`extract`].
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +61,9 @@ impl<'a> VerifiedImage<'a> {
 }
 
 /// The output buffer `kernel` needs: its `image_size` for a gzip'd image,
-/// 0 for a raw one (which is borrowed, not copied).
+/// 0 for a raw one (which is borrowed, not copied). At most
+/// [`crate::kernel::MAX_IMAGE_SIZE`], and at most what the stored image can
+/// inflate to: both were checked when the kernel header was parsed.
 #[must_use]
 pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
     match kernel.format() {
@@ -73,8 +76,9 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 ///
 /// `out` receives a gzip'd image (it must hold `image_size` bytes; a raw image
 /// is borrowed from the file and `out` is untouched). `state` is the inflate
-/// state (about 11 KiB), supplied by the caller so it need not sit on the
-/// stack; its contents on entry do not matter.
+/// state ([`InflateState::SIZE`] bytes), supplied by the caller so it need
+/// not sit on the stack; its decompressor is reset, its chunk size used.
+/// The policy is the kernel's own ([`KernelSegment::policy`]).
 ///
 /// # Errors
 /// The content-hash errors ([`Error::ContentHashMismatch`],
@@ -84,10 +88,10 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 /// refuses unset hashes.
 pub fn extract<'o, 'f: 'o>(
     kernel: &KernelSegment<'f>,
-    policy: Policy,
     out: &'o mut [u8],
-    state: &mut DecompressorOxide,
+    state: &mut InflateState,
 ) -> Result<VerifiedImage<'o>> {
+    let policy = kernel.policy();
     let offset = kernel.segment_offset();
     let content_hash = match kernel.content_hash() {
         Some(c) => c,
