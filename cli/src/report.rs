@@ -2,7 +2,7 @@
 //! (the file is parsed once and every payload hashed once), rendered twice:
 //! as the table and as the `--json` object.
 
-use crate::image::{self, ImageError};
+use crate::image;
 use rvf_boot::checksum::{HashCheck, require_content_hash};
 use rvf_boot::segment::{Segment, Walk, seg_type, split_root_page};
 use rvf_boot::{Container, Error, Policy};
@@ -159,7 +159,7 @@ impl Report {
                     };
                     let selected = i == 0;
                     let (image, boot) = if selected {
-                        match image::verify(&k, policy) {
+                        match image::verify(&k) {
                             Ok(x) => {
                                 let boot = image::boot_check(&x.image, k.cmdline())
                                     .map_err(|e| e.to_string());
@@ -168,11 +168,7 @@ impl Report {
                             Err(e) => {
                                 let msg = e.to_string();
                                 note(msg.clone());
-                                let why = match e {
-                                    ImageError::Library(_) => format!("not verified: {msg}"),
-                                    _ => msg,
-                                };
-                                (None, Err(why))
+                                (None, Err(format!("not verified: {msg}")))
                             }
                         }
                     } else {
