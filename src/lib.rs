@@ -6,8 +6,11 @@
 //!
 //! ```text
 //! &[u8] ─ segment::Segments ─ container::Container ─ kernel::KernelSegment
-//!       ─ extract::VerifiedImage ─ bzimage::BootPlan ─ zero_page
+//!       ─ extract::VerifiedImage ─ bzimage::BzImage ─ plan::BootPlan ─ zero_page
 //! ```
+//!
+//! The boot side shares one memory vocabulary ([`memory`]: address ranges,
+//! the e820 map, limits, the usable-RAM predicate) with every loader shell.
 //!
 //! Byte layouts follow `rvf-format.md` (the project's reference notes); section
 //! numbers (§) in doc comments refer to it.
@@ -60,6 +63,7 @@ pub mod bundle;
 pub mod bytes;
 pub mod bzimage;
 pub mod checksum;
+pub mod cmdline;
 pub mod container;
 pub mod dialect;
 pub mod error;
@@ -68,6 +72,8 @@ pub mod gzip;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;
+pub mod memory;
+pub mod plan;
 pub mod root_page;
 pub mod segment;
 pub mod zero_page;

@@ -2,7 +2,9 @@
 //! Each test names the target and the minimized input, and asserts the exact
 //! behaviour the library documents.
 
-use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion};
+use rvf_boot::bzimage::BzImage;
+use rvf_boot::memory::{E820Type, MemoryRegion};
+use rvf_boot::plan::BootPlan;
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 
 /// A valid, minimal bzImage (protocol 2.15, non-relocatable, 16 MiB
