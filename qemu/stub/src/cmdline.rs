@@ -1,12 +1,16 @@
 //! The `-append` string (PVH `cmdline_paddr`), copied into the stub before
 //! anything is placed over it.
 //!
-//! Limit: at most [`APPEND_MAX`] bytes before its NUL. The string is read
-//! only inside the usable-RAM run its first byte lies in (the library's
-//! predicate), below the 4 GiB identity map and never into the stub's own
-//! image; at most `APPEND_MAX + 1` bytes are read, so a string of exactly
-//! `APPEND_MAX` bytes is accepted (its NUL is byte `APPEND_MAX`) and one of
-//! `APPEND_MAX + 1` is refused with [`Failure::AppendTooLong`] (code 8).
+//! Limit: at most [`APPEND_MAX`] = 4095 bytes before its NUL, because QEMU's
+//! PVH option ROM (`pc-bios/optionrom/pvh_main.c`) copies `-append` into a
+//! 4096-byte buffer, NUL included: a longer string spills its tail into the
+//! ROM's data that follows (a 4097-byte one arrives cut to 4096, a 5000-byte
+//! one overwrites the start info's magic), so nothing longer arrives intact.
+//! The string is read only inside the usable-RAM run its first byte lies in
+//! (the library's predicate), below the 4 GiB identity map and never into
+//! the stub's own image; at most `APPEND_MAX + 1` bytes are read, so a string
+//! of exactly `APPEND_MAX` bytes is accepted (its NUL is byte `APPEND_MAX`)
+//! and any longer one is refused with [`Failure::AppendTooLong`] (code 8).
 
 use rvf_boot::memory::{self, FOUR_GIB, MemoryRegion, PhysRange};
 
@@ -16,7 +20,7 @@ use crate::pvh::read_phys;
 /// Longest `-append` string the stub accepts, without its NUL. The kernel's
 /// own limit (`cmdline_size`) is checked by the library when the command
 /// line is assembled.
-pub const APPEND_MAX: usize = 4096;
+pub const APPEND_MAX: usize = 4095;
 
 /// Copy the NUL-terminated string at `addr` (0: none) into `buf` and return
 /// it. `stub` is the stub's own image.
