@@ -1,6 +1,6 @@
 //! The kernel command line rules (boot.rst: `cmd_line_ptr`, `cmdline_size`).
 //!
-//! [`write`] joins the RVF kernel segment's cmdline and the caller's extra
+//! [`write()`] joins the RVF kernel segment's cmdline and the caller's extra
 //! arguments with one space, checks the result against the kernel's
 //! `cmdline_size` and against bytes the kernel would misparse, and writes it
 //! NUL-terminated into the caller's buffer. Every refusal is an

@@ -489,6 +489,51 @@ mod tests {
     }
 
     #[test]
+    fn loader_sequence_keeps_every_used_range_apart() {
+        // Issue 9 §5: a reserved entry overlapping RAM where a loader's
+        // hint expected the kernel (16 MiB). The loader reserved its whole
+        // image buffer at `hint - setup`; the plan must move the window off
+        // both, and the initrd placed afterwards must avoid all of them.
+        let v = image(true, 0x1000);
+        let b = BzImage::parse(&v).unwrap();
+        let mem = [ram(0, 256 * MIB), reserved(17 * MIB, 0x1000)];
+        let stub = PhysRange {
+            base: MIB,
+            size: MIB,
+        };
+        let module = PhysRange {
+            base: 244 * MIB,
+            size: 12 * MIB,
+        };
+        let buffer = PhysRange {
+            base: 16 * MIB - 0x400,
+            size: 0x400 + 0x1000,
+        };
+        let beyond = PhysRange {
+            base: FOUR_GIB,
+            size: u64::MAX - FOUR_GIB,
+        };
+        let mut occupied = std::vec![beyond, stub, module, buffer];
+        let plan = BootPlan::new(&b, &mem, &occupied).unwrap();
+        assert_eq!(plan.load_address(), 18 * MIB);
+        occupied.push(plan.window());
+        let initrd =
+            place_high(&mem, &occupied, BootItem::Initrd, 8 * MIB, 0x1000, FOUR_GIB).unwrap();
+        assert_eq!(
+            initrd,
+            PhysRange {
+                base: 236 * MIB,
+                size: 8 * MIB
+            }
+        );
+        for (i, a) in occupied.iter().enumerate() {
+            assert!(!a.overlaps(&initrd), "initrd over reservation {i}");
+            assert!(memory::is_usable(&mem, initrd));
+        }
+        assert!(!plan.window().overlaps(&buffer));
+    }
+
+    #[test]
     fn place_high_matches_brute_force() {
         // Every 4 KiB-aligned candidate in a small map, checked one by one.
         let mem = [
