@@ -265,17 +265,6 @@ pub fn check_range(
     }
 }
 
-/// The highest end of any RAM entry (for messages), 0 for a map without RAM.
-#[must_use]
-pub fn ram_top(memory: &[MemoryRegion]) -> u64 {
-    memory
-        .iter()
-        .filter(|r| r.kind == E820Type::Ram)
-        .map(|r| r.base.saturating_add(r.size))
-        .max()
-        .unwrap_or(0)
-}
-
 /// The memory map's non-RAM entries followed by `occupied`: everything a
 /// placement must not overlap.
 pub(crate) fn blockers<'m>(
@@ -391,8 +380,6 @@ pub(crate) mod tests {
         let hidden = [ram(MIB, MIB), reserved(0, 4 * MIB)];
         assert_eq!(usable_end(&hidden, MIB), None);
         assert!(!is_usable(&[], r(MIB, 1)));
-        assert_eq!(ram_top(&map), 256 * MIB);
-        assert_eq!(ram_top(&[reserved(0, 5)]), 0);
     }
 
     #[test]
