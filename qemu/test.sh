@@ -14,6 +14,10 @@ TIMEOUT=60
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
 ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdline-long small-ram)
+# The stub's -append limit (qemu/stub/src/cmdline.rs APPEND_MAX: QEMU's PVH
+# option ROM holds 4096 bytes with the NUL), both sides.
+APPEND_MAX=4095
+ALL_CASES+=(append-max append-over)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
@@ -90,8 +94,30 @@ need_debian() {
     build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
 }
 
+# run_append_case append-max|append-over — an -append of exactly APPEND_MAX
+# bytes passes the stub's copy and is refused only later, by the library's
+# check against the kernel's cmdline_size (2047), with the full length; one
+# byte more is refused by the stub's copy itself. Same code 8, told apart by
+# the message.
+run_append_case() {
+    local name="$1" len pad
+    need_debian || { fail "$name" "could not build the RVF"; return; }
+    len=$APPEND_MAX
+    [ "$name" = append-over ] && len=$((APPEND_MAX + 1))
+    pad="rvf.pad=$(head -c $((len - 8)) /dev/zero | tr '\0' x)"
+    [ ${#pad} -eq "$len" ] || { fail "$name" "pad is ${#pad} bytes, want $len"; return; }
+    if [ "$name" = append-max ]; then
+        expect_refusal "$name" 8 "kernel command line: too long: $((${#RVF_CMDLINE} + 1 + len)) bytes" \
+            --initrd "$initramfs" --append "$pad" "$ruvbot"
+    else
+        expect_refusal "$name" 8 "the -append string is longer than the stub's $APPEND_MAX-byte limit" \
+            --initrd "$initramfs" --append "$pad" "$ruvbot"
+    fi
+}
+
 run_case() {
     case "$1" in
+    append-max|append-over) run_append_case "$1" ;;
     ruvbot)
         # (a) RuvBot RVF (build-rvf.js: gzip, SHA-256 hashes) around the
         # relocatable Debian cloud kernel; -append adds an argument.

@@ -6,8 +6,12 @@
 //! integers and `&'static str`, so returning it costs nothing and needs no heap.
 
 use crate::bundle::EntryField;
+use crate::bzimage::BzCheck;
+use crate::cmdline::CmdlineProblem;
 use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
 use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
+use crate::plan::BootItem;
+use crate::zero_page::AddressProblem;
 use core::fmt;
 
 /// The on-disk structure an error is about.
@@ -406,25 +410,16 @@ pub enum Error {
         at: u64,
     },
 
-    // ---- x86 boot (bzimage.rs, zero_page.rs) ----
+    // ---- x86 boot (bzimage.rs, cmdline.rs, plan.rs, zero_page.rs) ----
     /// The bzImage real-mode header fails a boot-protocol check.
     BzImage {
-        /// The field that failed (`boot_flag`, `header`, `version`, `setup_sects`, ...).
-        field: &'static str,
+        /// The check that failed (its field and requirement).
+        check: BzCheck,
         /// The value found.
         value: u64,
-        /// What the check required, as a phrase.
-        requirement: &'static str,
     },
     /// The kernel command line cannot be handed to this kernel.
-    Cmdline {
-        /// What is wrong (`too long`, `NUL byte`, `control byte`).
-        problem: &'static str,
-        /// The byte offset in the combined cmdline, or its length for `too long`.
-        at: u64,
-        /// The kernel's limit (`cmdline_size`) or the offending byte.
-        value: u64,
-    },
+    Cmdline(CmdlineProblem),
     /// The caller's memory map has more entries than the zero page can hold.
     MemoryMapTooLarge {
         /// Entries supplied.
@@ -434,8 +429,8 @@ pub enum Error {
     },
     /// No RAM region in the memory map can hold a required window.
     NoRoom {
-        /// What needed room (`kernel`, `zero page`, `cmdline`, `initrd`).
-        what: &'static str,
+        /// What needed room.
+        what: BootItem,
         /// Bytes needed.
         size: u64,
         /// Required alignment.
@@ -443,12 +438,12 @@ pub enum Error {
     },
     /// An address handed to the kernel breaks one of its placement limits.
     BootAddress {
-        /// What is placed (`initrd`, `cmdline`).
-        what: &'static str,
+        /// What is placed ([`BootItem::Initrd`], [`BootItem::Cmdline`]).
+        what: BootItem,
         /// Its address.
         address: u64,
-        /// The limit or conflict, as a phrase.
-        problem: &'static str,
+        /// The limit or conflict.
+        problem: AddressProblem,
     },
 }
 
@@ -536,7 +531,7 @@ impl Error {
             | Self::GzipTrailingBytes { .. } => ErrorClass::Decompression,
             Self::ImageHashMismatch { .. } | Self::ImageHashUnset { .. } => ErrorClass::ImageHash,
             Self::BzImage { .. } => ErrorClass::BzImage,
-            Self::Cmdline { .. } => ErrorClass::Cmdline,
+            Self::Cmdline(_) => ErrorClass::Cmdline,
             Self::NoRoom { .. }
             | Self::MemoryMapTooLarge { .. }
             | Self::BufferTooSmall { .. }
@@ -800,17 +795,13 @@ impl fmt::Display for Error {
                 f,
                 "runtime bundle entry {entry}: invalid {field} at bundle byte {at}"
             ),
-            Self::BzImage {
-                field,
-                value,
-                requirement,
-            } => write!(
+            Self::BzImage { check, value } => write!(
                 f,
-                "bzImage header: {field} is {value:#x}, must be {requirement}"
+                "bzImage header: {} is {value:#x}, must be {}",
+                check.field(),
+                check.requirement()
             ),
-            Self::Cmdline { problem, at, value } => {
-                write!(f, "kernel command line: {problem} (at {at}, value {value})")
-            }
+            Self::Cmdline(problem) => write!(f, "kernel command line: {problem}"),
             Self::MemoryMapTooLarge { count, limit } => write!(
                 f,
                 "memory map has {count} entries, the zero page holds at most {limit}"
@@ -860,7 +851,7 @@ mod tests {
         );
         assert_eq!(
             Error::NoRoom {
-                what: "kernel",
+                what: BootItem::Kernel,
                 size: 1,
                 align: 2
             }

@@ -6,11 +6,13 @@
 //!
 //! ```text
 //! &[u8] ─ segment::Walk ─ Container::parse(file, Policy) ─ kernel::KernelSegment
-//!       ─ image::extract ─ image::VerifiedImage ─ bzimage::BootPlan ─ zero_page
+//!       ─ image::extract ─ image::VerifiedImage ─ bzimage::BzImage ─ plan::BootPlan ─ zero_page
 //! ```
 //!
 //! The [`Policy`] is given once, to [`Container::parse`]; the kernels a
-//! container hands out carry it on to [`image::extract`].
+//! container hands out carry it on to [`image::extract`]. The boot side shares
+//! one memory vocabulary ([`memory`]: address ranges, the e820 map, limits, the
+//! usable-RAM predicate) with every loader shell.
 //!
 //! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
@@ -68,6 +70,7 @@ pub mod bundle;
 mod bytes;
 pub mod bzimage;
 pub mod checksum;
+pub mod cmdline;
 pub mod container;
 pub mod dialect;
 pub mod error;
@@ -76,6 +79,8 @@ pub mod image;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;
+pub mod memory;
+pub mod plan;
 pub mod root_page;
 pub mod segment;
 pub mod zero_page;

@@ -1,5 +1,6 @@
-//! The x86 `boot_params` ("zero page") for the 64-bit boot protocol, and the
-//! kernel command line (boot.rst "64-bit Boot Protocol"; `zero-page.rst`).
+//! The x86 `boot_params` ("zero page") for the 64-bit boot protocol
+//! (boot.rst "64-bit Boot Protocol"; `zero-page.rst`). The command line
+//! itself is [`crate::cmdline`]'s.
 //!
 //! [`build`] writes a caller's 4096-byte page:
 //!
@@ -27,15 +28,16 @@
 //! does not set it either).
 
 use crate::bytes::u64_from;
-use crate::bzimage::{BootPlan, FOUR_GIB, MemoryRegion, PhysRange, loadflags};
+use crate::bzimage::loadflags;
 use crate::error::{Error, Result};
+use crate::memory::{E820_MAX_ENTRIES, FOUR_GIB, MemoryRegion, PhysRange};
+use crate::plan::{BootItem, BootPlan};
+use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// Size of `struct boot_params`.
 pub const ZERO_PAGE_SIZE: usize = 4096;
-/// Entries the zero page's e820 table holds (`E820_MAX_ENTRIES_ZEROPAGE`).
-pub const E820_MAX_ENTRIES: usize = 128;
 /// Size of one e820 entry.
 pub const E820_ENTRY_SIZE: usize = 20;
 /// `type_of_loader` for a boot loader without an assigned ID.
@@ -154,22 +156,57 @@ fn hi32(v: u64) -> u32 {
     u32::try_from(v >> 32).unwrap_or(0)
 }
 
-fn above_limit(what: &'static str, r: PhysRange, limit: u64) -> Result<()> {
-    match r.end() {
-        None => Err(Error::BootAddress {
-            what,
-            address: r.base,
-            problem: "wraps around the address space",
-        }),
-        Some(end) if end > limit => Err(Error::BootAddress {
-            what,
-            address: r.base,
-            problem: if limit == FOUR_GIB {
+/// Why an address handed to the kernel breaks one of its placement limits
+/// ([`Error::BootAddress`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AddressProblem {
+    /// `base + size` overflows.
+    Wraps,
+    /// It ends above 4 GiB and the kernel lacks `XLF_CAN_BE_LOADED_ABOVE_4G`.
+    AboveFourGib,
+    /// It ends above the kernel's `initrd_addr_max`.
+    AboveInitrdAddrMax,
+    /// It overlaps the kernel window.
+    OverlapsKernelWindow,
+}
+
+impl fmt::Display for AddressProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Wraps => "wraps around the address space",
+            Self::AboveFourGib => {
                 "ends above 4 GiB and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G"
-            } else {
-                "ends above the kernel's initrd_addr_max"
-            },
-        }),
+            }
+            Self::AboveInitrdAddrMax => "ends above the kernel's initrd_addr_max",
+            Self::OverlapsKernelWindow => "overlaps the kernel window",
+        })
+    }
+}
+
+fn boot_address(what: BootItem, r: PhysRange, problem: AddressProblem) -> Error {
+    Error::BootAddress {
+        what,
+        address: r.base,
+        problem,
+    }
+}
+
+/// `r` must end at or below `limit` (one past the last byte allowed), and
+/// must not overlap `window`; `over` names the limit.
+fn check_address(
+    what: BootItem,
+    r: PhysRange,
+    limit: u64,
+    over: AddressProblem,
+    window: PhysRange,
+) -> Result<()> {
+    match r.end() {
+        None => Err(boot_address(what, r, AddressProblem::Wraps)),
+        Some(end) if end > limit => Err(boot_address(what, r, over)),
+        Some(_) if r.overlaps(&window) => {
+            Err(boot_address(what, r, AddressProblem::OverlapsKernelWindow))
+        }
         Some(_) => Ok(()),
     }
 }
@@ -177,7 +214,7 @@ fn above_limit(what: &'static str, r: PhysRange, limit: u64) -> Result<()> {
 /// Write `boot_params` for `plan` into `zero_page` (see the module table).
 ///
 /// Refuses with [`Error::MemoryMapTooLarge`] for more than 128 memory-map
-/// entries, and with [`Error::BootAddress`] when the initrd ends above
+/// entries, and with [`Error::BootAddress`] ([`AddressProblem`]) when the initrd ends above
 /// `initrd_addr_max` or overlaps the kernel window, or the cmdline lies above
 /// 4 GiB for a kernel without `XLF_CAN_BE_LOADED_ABOVE_4G` or overlaps the
 /// kernel window. On error the page is left zeroed or partly written.
@@ -199,24 +236,18 @@ pub fn build(
     let initrd = handoff.initrd.filter(|r| r.size != 0);
     if let Some(r) = initrd {
         // initrd_addr_max is the highest byte the initrd may occupy.
-        above_limit("initrd", r, image.initrd_addr_max().saturating_add(1))?;
-        if r.overlaps(&window) {
-            return Err(Error::BootAddress {
-                what: "initrd",
-                address: r.base,
-                problem: "overlaps the kernel window",
-            });
-        }
+        let limit = image.initrd_addr_max().saturating_add(1);
+        let over = if limit == FOUR_GIB {
+            AddressProblem::AboveFourGib
+        } else {
+            AddressProblem::AboveInitrdAddrMax
+        };
+        check_address(BootItem::Initrd, r, limit, over, window)?;
     }
     if let Some(c) = handoff.cmdline {
-        above_limit("cmdline", c, image.address_limit())?;
-        if c.overlaps(&window) {
-            return Err(Error::BootAddress {
-                what: "cmdline",
-                address: c.base,
-                problem: "overlaps the kernel window",
-            });
-        }
+        let limit = image.address_limit();
+        let over = AddressProblem::AboveFourGib;
+        check_address(BootItem::Cmdline, c, limit, over, window)?;
     }
 
     let raw: &mut Raw = zerocopy::transmute_mut!(zero_page);
@@ -256,69 +287,13 @@ pub fn build(
     Ok(())
 }
 
-/// Write the kernel command line into `buf`: `rvf` (the RVF kernel segment's
-/// cmdline), then, if both are non-empty, one space and `extra` (the caller's
-/// arguments), then a NUL. Returns the length without the NUL.
-///
-/// Refuses with [`Error::Cmdline`]: `problem` `"too long"` (`at` = length,
-/// `value` = `cmdline_size`) when it exceeds `cmdline_size`, `"NUL byte"` or
-/// `"control byte"` (`at` = offset in the combined line, `value` = the byte;
-/// control = 0x01..=0x1F and 0x7F) for bytes the kernel would misparse; and
-/// with [`Error::BufferTooSmall`] when `buf` cannot hold it and its NUL.
-pub fn write_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64) -> Result<usize> {
-    let sep: &[u8] = if rvf.is_empty() || extra.is_empty() {
-        b""
-    } else {
-        b" "
-    };
-    let len = rvf
-        .len()
-        .saturating_add(sep.len())
-        .saturating_add(extra.len());
-    let len64 = u64_from(len);
-    if len64 > cmdline_size {
-        return Err(Error::Cmdline {
-            problem: "too long",
-            at: len64,
-            value: cmdline_size,
-        });
-    }
-    for (i, &b) in rvf.iter().chain(sep).chain(extra).enumerate() {
-        if b == 0 {
-            return Err(Error::Cmdline {
-                problem: "NUL byte",
-                at: u64_from(i),
-                value: 0,
-            });
-        }
-        if b < 0x20 || b == 0x7F {
-            return Err(Error::Cmdline {
-                problem: "control byte",
-                at: u64_from(i),
-                value: b.into(),
-            });
-        }
-    }
-    let Some(out) = len.checked_add(1).and_then(|n| buf.get_mut(..n)) else {
-        return Err(Error::BufferTooSmall {
-            needed: len64.saturating_add(1),
-            available: u64_from(buf.len()),
-        });
-    };
-    for (d, &s) in out
-        .iter_mut()
-        .zip(rvf.iter().chain(sep).chain(extra).chain(&[0u8]))
-    {
-        *d = s;
-    }
-    Ok(len)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bzimage::BzImage;
     use crate::bzimage::tests::image;
-    use crate::bzimage::{BzImage, E820Type};
+    use crate::memory::E820Type;
+    use std::string::ToString;
 
     const MIB: u64 = 0x10_0000;
 
@@ -508,10 +483,14 @@ mod tests {
         assert_eq!(
             build(&mut zp, &plan, &h),
             Err(Error::BootAddress {
-                what: "initrd",
+                what: BootItem::Initrd,
                 address: 0x7FFF_F000,
-                problem: "ends above the kernel's initrd_addr_max"
+                problem: AddressProblem::AboveInitrdAddrMax
             })
+        );
+        assert_eq!(
+            build(&mut zp, &plan, &h).unwrap_err().to_string(),
+            "boot handoff: the initrd at 0x7ffff000 ends above the kernel's initrd_addr_max"
         );
         let h = Handoff {
             initrd: Some(PhysRange {
@@ -523,9 +502,9 @@ mod tests {
         assert_eq!(
             build(&mut zp, &plan, &h),
             Err(Error::BootAddress {
-                what: "initrd",
+                what: BootItem::Initrd,
                 address: 0x13F_FFFF,
-                problem: "overlaps the kernel window"
+                problem: AddressProblem::OverlapsKernelWindow
             })
         );
         let h = Handoff {
@@ -538,9 +517,9 @@ mod tests {
         assert_eq!(
             build(&mut zp, &plan, &h),
             Err(Error::BootAddress {
-                what: "initrd",
+                what: BootItem::Initrd,
                 address: u64::MAX,
-                problem: "wraps around the address space"
+                problem: AddressProblem::Wraps
             })
         );
         let h = Handoff {
@@ -553,9 +532,9 @@ mod tests {
         assert_eq!(
             build(&mut zp, &plan, &h),
             Err(Error::BootAddress {
-                what: "cmdline",
+                what: BootItem::Cmdline,
                 address: 0xFFFF_FFFF,
-                problem: "ends above 4 GiB and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G"
+                problem: AddressProblem::AboveFourGib
             })
         );
         let h = Handoff {
@@ -568,85 +547,10 @@ mod tests {
         assert_eq!(
             build(&mut zp, &plan, &h),
             Err(Error::BootAddress {
-                what: "cmdline",
+                what: BootItem::Cmdline,
                 address: 0x100_0100,
-                problem: "overlaps the kernel window"
+                problem: AddressProblem::OverlapsKernelWindow
             })
         );
-    }
-
-    #[test]
-    fn cmdline_join_and_nul() {
-        let mut buf = [0xAAu8; 32];
-        assert_eq!(
-            write_cmdline(&mut buf, b"console=ttyS0", b"quiet", 2047),
-            Ok(19)
-        );
-        assert_eq!(&buf[..20], b"console=ttyS0 quiet\0");
-        assert_eq!(buf[20], 0xAA);
-        assert_eq!(write_cmdline(&mut buf, b"a", b"", 2047), Ok(1));
-        assert_eq!(&buf[..2], b"a\0");
-        assert_eq!(write_cmdline(&mut buf, b"", b"b c", 2047), Ok(3));
-        assert_eq!(&buf[..4], b"b c\0");
-        assert_eq!(write_cmdline(&mut buf, b"", b"", 2047), Ok(0));
-        assert_eq!(buf[0], 0);
-        // UTF-8 is fine.
-        assert_eq!(write_cmdline(&mut buf, "é".as_bytes(), b"", 2047), Ok(2));
-    }
-
-    #[test]
-    fn cmdline_refusals() {
-        let mut buf = [0u8; 64];
-        // Exactly cmdline_size is fine; one more is too long.
-        assert_eq!(write_cmdline(&mut buf, b"abc", b"de", 6), Ok(6));
-        assert_eq!(
-            write_cmdline(&mut buf, b"abc", b"def", 6),
-            Err(Error::Cmdline {
-                problem: "too long",
-                at: 7,
-                value: 6
-            })
-        );
-        assert_eq!(
-            write_cmdline(&mut buf, b"ab\0", b"", 2047),
-            Err(Error::Cmdline {
-                problem: "NUL byte",
-                at: 2,
-                value: 0
-            })
-        );
-        assert_eq!(
-            write_cmdline(&mut buf, b"ab", b"x\ny", 2047),
-            Err(Error::Cmdline {
-                problem: "control byte",
-                at: 4,
-                value: 0x0A
-            })
-        );
-        assert_eq!(
-            write_cmdline(&mut buf, b"\x7F", b"", 2047),
-            Err(Error::Cmdline {
-                problem: "control byte",
-                at: 0,
-                value: 0x7F
-            })
-        );
-        assert_eq!(
-            write_cmdline(&mut buf, b"a\tb", b"", 2047),
-            Err(Error::Cmdline {
-                problem: "control byte",
-                at: 1,
-                value: 9
-            })
-        );
-        let mut small = [0u8; 3];
-        assert_eq!(
-            write_cmdline(&mut small, b"abc", b"", 2047),
-            Err(Error::BufferTooSmall {
-                needed: 4,
-                available: 3
-            })
-        );
-        assert_eq!(write_cmdline(&mut small, b"ab", b"", 2047), Ok(2));
     }
 }

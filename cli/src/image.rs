@@ -2,11 +2,11 @@
 //! CLI allocates fallibly, and the boot checks the stub runs on it.
 
 use rvf_boot::bzimage::BzImage;
+use rvf_boot::cmdline;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image::{buffer_size, extract};
 use rvf_boot::image_hash::{ImageHash, ImageHashCheck};
 use rvf_boot::kernel::KernelSegment;
-use rvf_boot::zero_page::write_cmdline;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -81,7 +81,7 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
 pub fn boot_check(image: &[u8], cmdline: &[u8]) -> Result<(), rvf_boot::Error> {
     let bz = BzImage::parse(image)?;
     let mut buf = vec![0u8; cmdline.len().saturating_add(1)];
-    write_cmdline(&mut buf, cmdline, b"", bz.cmdline_size())?;
+    cmdline::write(&mut buf, cmdline, b"", bz.cmdline_size())?;
     Ok(())
 }
 
@@ -108,10 +108,7 @@ mod tests {
     fn an_unaddressable_buffer_is_its_own_error() {
         // Above isize::MAX: refused without allocating anything.
         let e = alloc_buffer(u64::MAX).unwrap_err();
-        assert_eq!(
-            e,
-            rvf_boot::Error::BufferUnavailable { needed: u64::MAX }
-        );
+        assert_eq!(e, rvf_boot::Error::BufferUnavailable { needed: u64::MAX });
         assert_eq!(
             e.to_string(),
             "cannot obtain a 18446744073709551615-byte output buffer for the image (out of memory)"

@@ -16,12 +16,15 @@
 )]
 
 use rvf_boot::bundle::{Bundle, WasmBody, WasmSegment};
-use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
+use rvf_boot::bzimage::BzImage;
 use rvf_boot::checksum::HashCheck;
+use rvf_boot::cmdline::{self, CmdlineProblem};
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::image_hash::{self, ImageHashCheck};
 use rvf_boot::kernel::{ImageSizeLimit, KernelLayout, KernelSegment, MAX_IMAGE_SIZE, StoredFormat};
+use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
+use rvf_boot::plan::{BootItem, BootPlan};
 use rvf_boot::root_page::{RootPage, SigAlgo};
 use rvf_boot::segment::{self, MAX_SEGMENTS, Segment, Walk, WalkEnd, seg_type};
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
@@ -832,7 +835,7 @@ pub fn check_boot_chain(image: &[u8], cmdline: &[u8]) {
             assert_eq!(
                 e,
                 Error::NoRoom {
-                    what: "kernel",
+                    what: BootItem::Kernel,
                     size: bz.init_size(),
                     align: bz.kernel_alignment()
                 }
@@ -889,7 +892,14 @@ pub fn check_boot_chain(image: &[u8], cmdline: &[u8]) {
                 matches!(e, Error::BootAddress { .. }),
                 "zero page error {e:?}"
             );
-            if let (Error::BootAddress { what: "initrd", .. }, Some(r)) = (e, handoff.initrd) {
+            if let (
+                Error::BootAddress {
+                    what: BootItem::Initrd,
+                    ..
+                },
+                Some(r),
+            ) = (e, handoff.initrd)
+            {
                 assert!(r.base + r.size > bz.initrd_addr_max() + 1 || overlaps(r, w));
             }
         }
@@ -924,7 +934,7 @@ fn check_bzimage(image: &[u8], bz: &BzImage<'_>) {
     assert_eq!(bz.header().setup_data.get(), 0);
 }
 
-/// `write_cmdline` with its invariants; the length on success.
+/// `cmdline::write` with its invariants; the length on success.
 pub fn check_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64) -> Option<usize> {
     let sep: &[u8] = if rvf.is_empty() || extra.is_empty() {
         b""
@@ -932,7 +942,7 @@ pub fn check_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64
         b" "
     };
     let want: Vec<u8> = [rvf, sep, extra].concat();
-    match zero_page::write_cmdline(buf, rvf, extra, cmdline_size) {
+    match cmdline::write(buf, rvf, extra, cmdline_size) {
         Ok(n) => {
             assert_eq!(n, want.len());
             assert!(n as u64 <= cmdline_size);
@@ -941,31 +951,27 @@ pub fn check_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64
             assert!(want.iter().all(|&b| b >= 0x20 && b != 0x7F));
             Some(n)
         }
-        Err(Error::Cmdline {
-            problem: "too long",
-            at,
-            value,
-        }) => {
-            assert_eq!(at, want.len() as u64);
-            assert_eq!(value, cmdline_size);
-            assert!(at > cmdline_size);
+        Err(Error::Cmdline(CmdlineProblem::TooLong { length, limit })) => {
+            assert_eq!(length, want.len() as u64);
+            assert_eq!(limit, cmdline_size);
+            assert!(length > cmdline_size);
             None
         }
-        Err(Error::Cmdline { problem, at, value }) => {
+        Err(Error::Cmdline(problem)) => {
             let bad = want
                 .iter()
                 .position(|&b| b < 0x20 || b == 0x7F)
                 .expect("a bad byte exists");
-            assert_eq!(at, bad as u64, "the first bad byte is named");
-            assert_eq!(value, u64::from(want[bad]));
-            assert_eq!(
-                problem,
-                if want[bad] == 0 {
-                    "NUL byte"
-                } else {
-                    "control byte"
+            let at = bad as u64;
+            let expected = if want[bad] == 0 {
+                CmdlineProblem::NulByte { at }
+            } else {
+                CmdlineProblem::ControlByte {
+                    at,
+                    byte: want[bad],
                 }
-            );
+            };
+            assert_eq!(problem, expected, "the first bad byte is named");
             None
         }
         Err(Error::BufferTooSmall { needed, available }) => {
@@ -973,7 +979,7 @@ pub fn check_cmdline(buf: &mut [u8], rvf: &[u8], extra: &[u8], cmdline_size: u64
             assert!(available < needed);
             None
         }
-        Err(e) => panic!("write_cmdline error {e:?}"),
+        Err(e) => panic!("cmdline::write error {e:?}"),
     }
 }
 

@@ -3,8 +3,11 @@
 //! and be planned at its `pref_address` 0x1000000 with entry 0x1000200.
 
 use rvf_boot::Error;
-use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
-use rvf_boot::zero_page::{self, Handoff};
+use rvf_boot::bzimage::BzImage;
+use rvf_boot::cmdline::{self, CmdlineProblem};
+use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
+use rvf_boot::plan::{BootItem, BootPlan};
+use rvf_boot::zero_page::{self, AddressProblem, Handoff};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -94,7 +97,7 @@ fn testkernel_plan_is_pref_address() {
     assert_eq!(
         BootPlan::new(&bz, map, &blocked).unwrap_err(),
         Error::NoRoom {
-            what: "kernel",
+            what: BootItem::Kernel,
             size: bz.init_size(),
             align: 0x20_0000
         }
@@ -105,10 +108,14 @@ fn testkernel_plan_is_pref_address() {
         size: 15 * MIB,
         kind: E820Type::Ram,
     }];
-    assert!(matches!(
-        BootPlan::new(&bz, &small, &[]),
-        Err(Error::NoRoom { .. })
-    ));
+    assert_eq!(
+        BootPlan::new(&bz, &small, &[]).unwrap_err(),
+        Error::NoRoom {
+            what: BootItem::Kernel,
+            size: bz.init_size(),
+            align: 0x20_0000
+        }
+    );
 }
 
 #[test]
@@ -118,7 +125,7 @@ fn testkernel_zero_page() {
     let map = seabios_map();
     let plan = BootPlan::new(&bz, map, &[]).unwrap();
     let mut cmdline = [0u8; 2048];
-    let n = zero_page::write_cmdline(
+    let n = cmdline::write(
         &mut cmdline,
         b"console=ttyS0",
         b"rvf.test=1",
@@ -179,18 +186,21 @@ fn testkernel_zero_page() {
         }),
         ..handoff
     };
-    assert!(matches!(
+    assert_eq!(
         zero_page::build(&mut zp, &plan, &high),
-        Err(Error::BootAddress { what: "initrd", .. })
-    ));
+        Err(Error::BootAddress {
+            what: BootItem::Initrd,
+            address: 0x8000_0000,
+            problem: AddressProblem::AboveInitrdAddrMax
+        })
+    );
     // Its cmdline limit is 2047 bytes.
     let long = [b'a'; 2048];
     assert_eq!(
-        zero_page::write_cmdline(&mut cmdline, &long, b"", bz.cmdline_size()),
-        Err(Error::Cmdline {
-            problem: "too long",
-            at: 2048,
-            value: 2047
-        })
+        cmdline::write(&mut cmdline, &long, b"", bz.cmdline_size()),
+        Err(Error::Cmdline(CmdlineProblem::TooLong {
+            length: 2048,
+            limit: 2047
+        }))
     );
 }

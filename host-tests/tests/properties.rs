@@ -380,8 +380,7 @@ fn the_synthetic_bzimage_boots() {
     let b = bzimage();
     let bz = rvf_boot::bzimage::BzImage::parse(&b).expect("valid synthetic bzImage");
     let plan =
-        rvf_boot::bzimage::BootPlan::new(&bz, &invariants::MEMORY_MAP, &invariants::OCCUPIED)
-            .unwrap();
+        rvf_boot::plan::BootPlan::new(&bz, &invariants::MEMORY_MAP, &invariants::OCCUPIED).unwrap();
     assert_eq!(plan.load_address(), 0x100_0000);
 }
 
@@ -446,7 +445,6 @@ fn fuzz_seed_corpora_pass_the_invariants() {
         let v = rvf_boot::image::extract(&k, &mut out, &mut st).unwrap();
         let bz = rvf_boot::bzimage::BzImage::parse(v.bytes())
             .unwrap_or_else(|e| panic!("{name}: the test kernel validates: {e}"));
-        rvf_boot::bzimage::BootPlan::new(&bz, &invariants::MEMORY_MAP, &invariants::OCCUPIED)
-            .unwrap();
+        rvf_boot::plan::BootPlan::new(&bz, &invariants::MEMORY_MAP, &invariants::OCCUPIED).unwrap();
     }
 }

@@ -4,11 +4,13 @@
 //! parsed, verified, inflated, validated and planned exactly as the QEMU stub
 //! does before it jumps.
 
-use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion, PhysRange};
+use rvf_boot::bzimage::BzImage;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image::extract;
 use rvf_boot::image_hash::{ImageHash, ImageHashCheck};
 use rvf_boot::kernel::{KernelLayout, StoredFormat};
+use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
+use rvf_boot::plan::BootPlan;
 use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, Policy};
 use sha2::Digest;

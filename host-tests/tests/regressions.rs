@@ -2,9 +2,11 @@
 //! Each test names the target and the minimized input, and asserts the exact
 //! behaviour the library documents.
 
-use rvf_boot::bzimage::{BootPlan, BzImage, E820Type, MemoryRegion};
+use rvf_boot::bzimage::BzImage;
 use rvf_boot::checksum::ContentHash;
 use rvf_boot::kernel::{ImageSizeLimit, KERNEL_MAGIC};
+use rvf_boot::memory::{E820Type, MemoryRegion};
+use rvf_boot::plan::BootPlan;
 use rvf_boot::segment::SEGMENT_MAGIC;
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 use rvf_boot::{Container, Error, Policy};

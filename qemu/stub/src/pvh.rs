@@ -1,29 +1,26 @@
 //! Reading what QEMU's PVH boot path hands over: the `hvm_start_info`
 //! (Xen `arch-x86/hvm/start_info.h`), its memory map, module list and
-//! command line. Every read goes through [`read_phys`], which copies plain
-//! integers out of identity-mapped memory; slices over guest RAM are formed
-//! only in `main.rs` after the range was checked against the memory map.
+//! command line address. Every read goes through [`read_phys`], which copies
+//! plain integers out of identity-mapped memory; slices over guest RAM are
+//! formed only in `boot.rs` after the range was checked against the memory
+//! map with the library's predicate.
+//!
+//! The stub keeps at most [`E820_MAX_ENTRIES`] memory-map entries (what the
+//! zero page holds); a start info with more is refused
+//! ([`PvhError::MemmapTooLarge`]). QEMU's e820 table has a handful.
 
 use heapless::Vec;
-
-use crate::layout::Region;
-
-/// Most memory-map entries the stub keeps; a start info with more is refused
-/// ([`PvhError::MemmapTooLarge`]). QEMU's e820 table has a handful of
-/// entries.
-pub const MAX_MEMMAP_ENTRIES: usize = 128;
+use rvf_boot::memory::{E820_MAX_ENTRIES, PhysRange};
 
 /// `hvm_start_info.magic`.
 pub const START_INFO_MAGIC: u32 = 0x336E_C578;
-/// E820 / `hvm_memmap_table_entry.type` for usable RAM.
-pub const E820_RAM: u32 = 1;
 
 /// Copy a `T` (plain integers only) from physical address `addr`.
 ///
 /// # Safety
 /// `addr .. addr + size_of::<T>()` must be readable memory (paging is an
 /// identity map of 0..4 GiB) and `T` must be valid for any bit pattern.
-unsafe fn read_phys<T: Copy>(addr: u64) -> T {
+pub unsafe fn read_phys<T: Copy>(addr: u64) -> T {
     // SAFETY: the caller guarantees the range is readable and T accepts any
     // bits; read_unaligned has no alignment requirement.
     unsafe { core::ptr::read_unaligned(addr as usize as *const T) }
@@ -84,11 +81,11 @@ pub enum PvhError {
 
 /// The parts of `hvm_start_info` the stub uses.
 pub struct StartInfo {
-    /// The memory map (e820 semantics), at most [`MAX_MEMMAP_ENTRIES`]
+    /// The memory map (e820 semantics), at most [`E820_MAX_ENTRIES`]
     /// entries.
-    memmap: Vec<MemmapEntry, MAX_MEMMAP_ENTRIES>,
-    /// Module 0 (the .rvf): physical start and size.
-    pub module: Region,
+    memmap: Vec<MemmapEntry, E820_MAX_ENTRIES>,
+    /// Module 0 (the .rvf): physical start and size, unchecked.
+    pub module: PhysRange,
     /// `-append` string address, 0 if none.
     pub cmdline_paddr: u64,
     /// ACPI RSDP address, 0 if none.
@@ -111,7 +108,7 @@ impl StartInfo {
         }
         let count = usize::try_from(raw.memmap_entries).unwrap_or(usize::MAX);
         let too_large = PvhError::MemmapTooLarge(raw.memmap_entries);
-        if count > MAX_MEMMAP_ENTRIES {
+        if count > E820_MAX_ENTRIES {
             return Err(too_large);
         }
         let mut memmap = Vec::new();
@@ -132,9 +129,9 @@ impl StartInfo {
         let module: RawModule = unsafe { read_phys(raw.modlist_paddr) };
         Ok(Self {
             memmap,
-            module: Region {
-                start: module.paddr,
-                end: module.paddr.saturating_add(module.size),
+            module: PhysRange {
+                base: module.paddr,
+                size: module.size,
             },
             cmdline_paddr: raw.cmdline_paddr,
             rsdp_paddr: raw.rsdp_paddr,
@@ -145,25 +142,4 @@ impl StartInfo {
     pub fn memmap(&self) -> &[MemmapEntry] {
         &self.memmap
     }
-}
-
-/// Copy the NUL-terminated `-append` string at `addr` into `buf`; returns the
-/// number of bytes copied (without the NUL), or `None` if it does not fit.
-///
-/// # Safety
-/// `addr .. addr + buf.len() + 1` must be readable memory without read side
-/// effects (RAM or ROM; the identity map covers all of it).
-pub unsafe fn copy_cmdline(addr: u64, buf: &mut [u8]) -> Option<usize> {
-    let mut at = addr;
-    for (i, slot) in buf.iter_mut().enumerate() {
-        // SAFETY: `at` < addr + buf.len() + 1, readable by the caller's
-        // contract; a byte is valid for any bit pattern.
-        let byte: u8 = unsafe { read_phys(at) };
-        if byte == 0 {
-            return Some(i);
-        }
-        *slot = byte;
-        at = at.wrapping_add(1);
-    }
-    None
 }

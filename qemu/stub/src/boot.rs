@@ -1,0 +1,288 @@
+//! The boot sequence: start info, the RVF verified by the library, the
+//! kernel's image verified and placed, initrd, command line, zero page,
+//! jump. Returns only on failure. Every slice over guest RAM is formed here,
+//! over a range `place.rs` or `memmap.rs` checked with the library's
+//! predicate and reserved.
+
+use core::fmt::Write;
+
+use rvf_boot::bzimage::BzImage;
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image;
+use rvf_boot::kernel::KernelSegment;
+use rvf_boot::memory::{MemoryRegion, PhysRange};
+use rvf_boot::zero_page::{self, Handoff};
+use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
+
+use crate::cmdline::{APPEND_MAX, copy_append};
+use crate::failure::Failure;
+use crate::hw::{self, FwCfg, Serial};
+use crate::memmap::{self, BEYOND_IDENTITY_MAP};
+use crate::place::{self, ImageBuffer, Reserved};
+use crate::pvh::StartInfo;
+
+/// The fw_cfg file that carries the optional initramfs.
+const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
+
+/// Size of the buffer the final command line is assembled in; a kernel with
+/// a larger `cmdline_size` is still limited to this.
+const CMDLINE_BUF: usize = 16384;
+
+/// A page-aligned 4 KiB buffer in `.bss`.
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+/// The zero page (`struct boot_params`) handed to the kernel in RSI. It lives
+/// in the stub's `.bss`, which is reserved (the stub's image).
+static mut ZERO_PAGE: Page = Page([0; 4096]);
+
+/// The command line the kernel receives (`cmd_line_ptr`), NUL-terminated.
+static mut CMDLINE: [u8; CMDLINE_BUF] = [0; CMDLINE_BUF];
+
+/// An uninhabited type: [`run`] only returns on failure.
+pub enum Never {}
+
+/// Guest RAM `range` as a mutable slice.
+///
+/// # Safety
+/// `range` must be usable RAM below 4 GiB (checked against the memory map),
+/// be reserved (so no other placement and no live slice overlaps it) and
+/// not overlap the stub; the returned slice must be the only reference to it.
+unsafe fn ram_mut(range: PhysRange) -> &'static mut [u8] {
+    let len = usize::try_from(range.size).unwrap_or(0);
+    // SAFETY: the caller guarantees the range is RAM (identity-mapped, so the
+    // physical address is the pointer), exclusively ours and not aliased.
+    unsafe { core::slice::from_raw_parts_mut(range.base as usize as *mut u8, len) }
+}
+
+/// The boot. Returns only on failure.
+pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> {
+    let info = StartInfo::read(start_info).map_err(Failure::Pvh)?;
+    let memory = memmap::translate(&info)?;
+    let memory: &[MemoryRegion] = &memory;
+
+    // ---- what is taken before anything is placed
+    let stub = memmap::stub_image();
+    let mut reserved = Reserved::new();
+    reserved.add(BEYOND_IDENTITY_MAP)?;
+    reserved.add(stub)?;
+    let module = memmap::check_module(memory, info.module)?;
+    reserved.add(module)?;
+
+    // ---- -append (copied into the stub before anything is placed)
+    let mut append = [0u8; APPEND_MAX];
+    let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
+
+    // ---- the RVF, verified
+    let module_len = usize::try_from(module.size).unwrap_or(0);
+    // SAFETY: `module` is usable RAM below 4 GiB clear of the stub
+    // (check_module), reserved so no later placement or mutable slice
+    // overlaps it, and nothing else writes it: QEMU loaded it before the
+    // stub started.
+    let rvf: &[u8] =
+        unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
+    let container = Container::parse(rvf, Policy::default())?;
+    let t1 = hw::rdtsc();
+    let mut fw = FwCfg::probe()?;
+    let kernel = container.selected_kernel()?;
+    let verified = verify_image(memory, &mut reserved, &kernel)?;
+    let t2 = hw::rdtsc();
+    let _ = writeln!(
+        serial,
+        "rvf-boot: {} RVF, kernel at byte {} ({} layout, {}, {} bytes)",
+        container.dialect().name(),
+        kernel.segment_offset(),
+        kernel.layout().name(),
+        kernel.format().name(),
+        kernel.image_size()
+    );
+    let input = Input {
+        memory,
+        kernel: &kernel,
+        verified,
+        extra,
+        info: &info,
+        times: [t0, t1, t2],
+    };
+    boot(serial, &mut reserved, &mut fw, &input)
+}
+
+/// Where the verified image ended up.
+#[derive(Clone, Copy)]
+struct PlacedImage<'a> {
+    /// The verified bzImage.
+    image: &'a [u8],
+    /// Which `image_hash` algorithm matched.
+    hash: &'static str,
+    /// The buffer it was inflated into (`None`: raw, inside the RVF).
+    buffer: Option<ImageBuffer>,
+}
+
+/// Verify the selected kernel's image with the library's [`image::extract`], whose
+/// `VerifiedImage` is the only proof the stub accepts: a gzip-stored image
+/// is inflated into a reserved buffer (CRC-32 and `image_hash` checked in
+/// the same pass); a raw one is checked where it lies, inside the RVF.
+fn verify_image<'a>(
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    kernel: &KernelSegment<'a>,
+) -> Result<PlacedImage<'a>, Failure> {
+    let size = image::buffer_size(kernel);
+    let mut state = InflateState::new();
+    let (verified, buffer) = if size == 0 {
+        (image::extract(kernel, &mut [], &mut state)?, None)
+    } else {
+        let buffer = place::image_buffer(memory, reserved, kernel.stored_unverified(), size)?;
+        // SAFETY: the whole buffer is usable RAM below 4 GiB, overlapped no
+        // earlier reservation (stub, RVF module) and is now reserved itself;
+        // this is the only slice over it.
+        let out: &'a mut [u8] = unsafe { ram_mut(buffer.range) };
+        (image::extract(kernel, out, &mut state)?, Some(buffer))
+    };
+    Ok(PlacedImage {
+        image: verified.bytes(),
+        hash: verified.image_hash().name(),
+        buffer,
+    })
+}
+
+/// What [`run`] found out before the kernel is placed.
+struct Input<'a, 'k> {
+    /// The firmware memory map, as the library wants it.
+    memory: &'a [MemoryRegion],
+    /// The selected, content-hash-checked kernel.
+    kernel: &'a KernelSegment<'k>,
+    /// Its verified image.
+    verified: PlacedImage<'k>,
+    /// The `-append` string.
+    extra: &'a [u8],
+    /// The PVH start info.
+    info: &'a StartInfo,
+    /// TSC at entry, after the container was checked, after the image was.
+    times: [u64; 3],
+}
+
+/// Place, hand off, jump. Returns only on failure.
+fn boot(
+    serial: &mut Serial,
+    reserved: &mut Reserved,
+    fw: &mut FwCfg,
+    input: &Input<'_, '_>,
+) -> Result<Never, Failure> {
+    let Input {
+        memory,
+        kernel,
+        verified,
+        extra,
+        info,
+        times: [t0, t1, t2],
+    } = *input;
+    let bz = BzImage::parse(verified.image)?;
+
+    // ---- the kernel window, where the library's plan puts it
+    let plan = place::kernel(&bz, memory, reserved, verified.buffer)?;
+    let window = plan.window();
+
+    // ---- the initramfs, straight from fw_cfg to its place
+    let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
+        Some(file) if file.size > 0 => {
+            let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
+            // SAFETY: placed by the library in usable RAM below 4 GiB and
+            // initrd_addr_max, overlapping no reservation (stub, RVF, the
+            // whole image buffer, the kernel window), now reserved; the only
+            // slice over it.
+            let dst = unsafe { ram_mut(range) };
+            fw.read(file.select, 0, dst)?;
+            Some(range)
+        }
+        _ => None,
+    };
+
+    // ---- command line and zero page, in the stub's .bss
+    let cmdline_ptr = &raw mut CMDLINE;
+    // SAFETY: CMDLINE is touched only here, once, on the boot CPU (the only
+    // CPU the stub runs on), so this is the only reference to it.
+    let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
+    let cmdline_len =
+        kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
+    let cmdline = PhysRange {
+        base: cmdline_buf.as_ptr() as u64,
+        size: cmdline_len as u64 + 1,
+    };
+    let zp_ptr = &raw mut ZERO_PAGE;
+    // SAFETY: as for CMDLINE: the only reference to ZERO_PAGE.
+    let zp: &mut Page = unsafe { &mut *zp_ptr };
+    let handoff = Handoff {
+        cmdline: Some(cmdline),
+        initrd,
+        memory_map: memory,
+        acpi_rsdp: (info.rsdp_paddr != 0).then_some(info.rsdp_paddr),
+    };
+    zero_page::build(&mut zp.0, &plan, &handoff)?;
+
+    // ---- protected-mode part to the load address (already there when the
+    // image was inflated in place)
+    let pm = plan.protected_mode();
+    let load = plan.load_address();
+    let dst = PhysRange {
+        base: load,
+        size: pm.len() as u64,
+    };
+    if !window.contains(&dst) {
+        return Err(Failure::Internal(
+            "protected-mode part outside the kernel window",
+        ));
+    }
+    let in_place = pm.as_ptr() as u64 == load;
+    if !in_place {
+        // SAFETY: the destination lies inside the kernel window, which the
+        // library's plan placed in usable RAM below 4 GiB away from every
+        // reservation (stub, RVF, the whole image buffer) and which is
+        // reserved, so the initrd avoided it. The source is the verified
+        // protected-mode part inside the RVF or the image buffer, so the two
+        // do not overlap (`copy` is memmove anyway). Nothing reads the
+        // source afterwards: the zero page was built above.
+        unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
+    }
+    let entry = plan.entry_64();
+    let t3 = hw::rdtsc();
+    let _ = writeln!(
+        serial,
+        "rvf-boot: Mcycles: container {}, kernel verify+extract {}, place+handoff {}; SHA-NI {}",
+        t1.wrapping_sub(t0) / 1_000_000,
+        t2.wrapping_sub(t1) / 1_000_000,
+        t3.wrapping_sub(t2) / 1_000_000,
+        if hw::has_sha_ni() { "yes" } else { "no" },
+    );
+    let _ = writeln!(
+        serial,
+        "rvf-boot: verified {} image hash; protocol {:#06x}, {} at {:#x} ({}), cmdline \"{}\"{}",
+        verified.hash,
+        bz.version(),
+        if plan.relocatable() {
+            "relocatable"
+        } else {
+            "fixed"
+        },
+        plan.load_address(),
+        if in_place {
+            "inflated in place"
+        } else {
+            "copied"
+        },
+        core::str::from_utf8(cmdline_buf.get(..cmdline_len).unwrap_or(&[])).unwrap_or("?"),
+        if initrd.is_some() { ", initramfs" } else { "" },
+    );
+    let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
+    let zp_addr = zp.0.as_ptr() as u64;
+    // SAFETY: every byte the kernel runs from was verified (image hash and,
+    // for gzip, CRC-32) and copied to the window the plan chose; the zero
+    // page and command line are built; the 64-bit boot protocol asks for
+    // long mode with an identity map covering the window, zero page and
+    // command line (0..4 GiB is mapped and every placement is below it), the
+    // GDT's 0x10/0x18 flat selectors loaded (entry.rs), interrupts off and
+    // RSI = zero page. Control never returns.
+    unsafe {
+        core::arch::asm!("cli", "jmp {entry}", entry = in(reg) entry, in("rsi") zp_addr, options(noreturn));
+    }
+}

@@ -1,0 +1,160 @@
+//! Everything that stops the boot, its exit code and its one-line message.
+//!
+//! Library errors keep the library's classification (`Error::class`); the
+//! stub's own failures are about what the firmware handed over (code 1), the
+//! `-append` string (code 8) and the stub itself (code 11). The table is in
+//! `qemu/README.md`.
+
+use core::fmt;
+
+use rvf_boot::Error;
+use rvf_boot::error::ErrorClass;
+use rvf_boot::memory::{E820_MAX_ENTRIES, PhysRange, RangeProblem};
+
+use crate::cmdline::APPEND_MAX;
+use crate::hw::FwCfgError;
+use crate::pvh::PvhError;
+
+/// Everything that stops the boot, with the exit code of its class.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// The library refused the file, the image or the plan.
+    Lib(Error),
+    /// The PVH start info is unusable.
+    Pvh(PvhError),
+    /// fw_cfg failed.
+    FwCfg(FwCfgError),
+    /// A range the firmware handed over cannot be used.
+    Handover {
+        /// What it is.
+        what: Handover,
+        /// Where the firmware put it (for the cmdline: the bytes the stub
+        /// may read from its address).
+        range: PhysRange,
+        /// Why it cannot be used.
+        problem: HandoverProblem,
+    },
+    /// The `-append` string is longer than [`APPEND_MAX`] bytes.
+    AppendTooLong,
+    /// The stub's fixed reservation table is full.
+    TableFull,
+    /// A condition the stub's own logic rules out (a bug if ever seen).
+    Internal(&'static str),
+}
+
+/// What the firmware handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover {
+    /// PVH module 0, the RVF file (`-initrd FILE.rvf`).
+    RvfFile,
+    /// The PVH command line (`-append`).
+    Cmdline,
+}
+
+impl fmt::Display for Handover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RvfFile => "RVF module",
+            Self::Cmdline => "-append string",
+        })
+    }
+}
+
+/// Why a handed-over range cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandoverProblem {
+    /// The library's range check ([`rvf_boot::memory::check_range`]): empty,
+    /// wrapping, above the 4 GiB identity map, not usable RAM, or overlapping
+    /// the stub's own image.
+    Range(RangeProblem),
+    /// No NUL before the end of the usable RAM (or the stub's image) after it.
+    Unterminated,
+}
+
+impl fmt::Display for HandoverProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Range(p) => write!(f, "{p}"),
+            Self::Unterminated => f.write_str("has no NUL inside usable RAM"),
+        }
+    }
+}
+
+impl Failure {
+    /// The isa-debug-exit code; QEMU exits with `(code << 1) | 1`.
+    pub const fn code(&self) -> u8 {
+        match self {
+            Self::Pvh(_) | Self::FwCfg(_) | Self::Handover { .. } | Self::TableFull => 1,
+            Self::AppendTooLong => 8,
+            Self::Internal(_) => 11,
+            Self::Lib(e) => lib_code(e),
+        }
+    }
+}
+
+/// Exit code for each class of library error (see qemu/README.md); the
+/// classification itself is the library's (`Error::class`).
+const fn lib_code(e: &Error) -> u8 {
+    match e.class() {
+        ErrorClass::Structure => 2,
+        ErrorClass::Integrity => 3,
+        ErrorClass::KernelSegment => 4,
+        ErrorClass::Decompression => 5,
+        ErrorClass::ImageHash => 6,
+        ErrorClass::BzImage => 7,
+        ErrorClass::Cmdline => 8,
+        ErrorClass::Memory => 9,
+        _ => 10,
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Lib(e) => write!(f, "{e}"),
+            Self::Pvh(PvhError::BadMagic(m)) => write!(
+                f,
+                "not started through PVH: start info magic {m:#010x}, expected 0x336ec578"
+            ),
+            Self::Pvh(PvhError::NoMemmap) => f.write_str("PVH start info carries no memory map"),
+            Self::Pvh(PvhError::MemmapTooLarge(n)) => write!(
+                f,
+                "PVH memory map has {n} entries, the stub keeps at most {E820_MAX_ENTRIES}"
+            ),
+            Self::Pvh(PvhError::NoModule) => {
+                f.write_str("no RVF file: QEMU was started without -initrd FILE.rvf")
+            }
+            Self::FwCfg(FwCfgError::Absent) => f.write_str("fw_cfg interface not found"),
+            Self::FwCfg(FwCfgError::NoDma) => f.write_str("fw_cfg has no DMA interface"),
+            Self::FwCfg(FwCfgError::Dma) => f.write_str("fw_cfg DMA transfer failed"),
+            Self::Handover {
+                what,
+                range,
+                problem,
+            } => write!(
+                f,
+                "the {what} at {:#x}..{:#x} {problem}",
+                range.base,
+                range.end().unwrap_or(u64::MAX)
+            ),
+            Self::AppendTooLong => write!(
+                f,
+                "the -append string is longer than the stub's {APPEND_MAX}-byte limit"
+            ),
+            Self::TableFull => f.write_str("too many reservations for the stub's table"),
+            Self::Internal(what) => write!(f, "stub bug: {what}"),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Lib(e)
+    }
+}
+
+impl From<FwCfgError> for Failure {
+    fn from(e: FwCfgError) -> Self {
+        Self::FwCfg(e)
+    }
+}

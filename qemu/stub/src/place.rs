@@ -1,0 +1,207 @@
+//! Where the stub puts things, with the library's memory vocabulary and
+//! placement ([`rvf_boot::plan`]): a fixed table of reserved ranges, the
+//! image buffer (in place under the kernel window when a peek at the image
+//! allows, else top-down), the kernel window ([`BootPlan`]) and the initrd.
+//! No `unsafe`: the only facts produced are ranges that are usable RAM below
+//! 4 GiB and overlap nothing reserved before; `boot.rs` forms slices over
+//! them.
+//!
+//! Everything that will be used stays reserved until the jump: the stub
+//! itself, the RVF module, the **whole** image buffer, the kernel window and
+//! the initrd, so no later placement (and no fw_cfg DMA) lands on verified
+//! bytes.
+
+use heapless::Vec;
+use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+use rvf_boot::bzimage::{BzImage, SetupHeader};
+use rvf_boot::gzip;
+use rvf_boot::memory::{self, FOUR_GIB, LOW_MEMORY_END, MemoryRegion, PhysRange};
+use rvf_boot::plan::{self, BootItem, BootPlan};
+
+use crate::failure::Failure;
+
+/// Most reservations the stub makes: the identity-map limit, itself, the RVF
+/// module, the image buffer, the kernel window, the initrd; the rest is
+/// headroom. Also the capacity of the `occupied` list given to [`BootPlan`].
+pub const MAX_RESERVATIONS: usize = 8;
+
+/// Page size: the alignment of the stub's buffers.
+const PAGE: u64 = 0x1000;
+
+/// The ranges already taken, in the order they were reserved.
+pub struct Reserved(Vec<PhysRange, MAX_RESERVATIONS>);
+
+impl Reserved {
+    /// An empty table.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Mark `range` as taken.
+    pub fn add(&mut self, range: PhysRange) -> Result<(), Failure> {
+        self.0.push(range).map_err(|_| Failure::TableFull)
+    }
+
+    /// The reservations.
+    pub fn as_slice(&self) -> &[PhysRange] {
+        &self.0
+    }
+}
+
+/// The buffer a gzip-stored image is inflated into.
+#[derive(Clone, Copy)]
+pub struct ImageBuffer {
+    /// Where it lies (reserved, all of it).
+    pub range: PhysRange,
+    /// The load address the [`Hint`] expects, when the buffer was placed so
+    /// that its protected-mode part starts there.
+    pub hinted_load: Option<u64>,
+}
+
+/// A placement hint from the first 4 KiB of a gzip-stored image, inflated
+/// before anything is verified. It only decides where the image buffer goes
+/// (so that its protected-mode part lands on the load address the plan will
+/// most likely choose and needs no copy); nothing read here is trusted: the
+/// plan is made from the verified image, and a wrong guess costs one copy.
+struct Hint {
+    /// `(setup_sects + 1) * 512`.
+    setup: u64,
+    /// `pref_address`, rounded up to `kernel_alignment` if relocatable.
+    load: u64,
+    /// `init_size`.
+    init_size: u64,
+}
+
+/// The hint, read through the library's [`SetupHeader`] (unchecked peek).
+fn peek_hint(stored: &[u8]) -> Option<Hint> {
+    let header = gzip::parse_header(stored).ok()?;
+    let body = stored.get(usize::try_from(header.len).ok()?..)?;
+    let mut state = DecompressorOxide::new();
+    let mut head = [0u8; 4096];
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
+        | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
+    let (_, _, produced) = decompress(&mut state, body, &mut head, 0, flags);
+    let h = SetupHeader::peek(head.get(..produced)?)?;
+    let align = u64::from(h.kernel_alignment.get());
+    let pref = h.pref_address.get();
+    let load = if h.relocatable_kernel != 0 && align.is_power_of_two() {
+        pref.checked_add(align - 1)? & !(align - 1)
+    } else {
+        pref
+    };
+    Some(Hint {
+        setup: h.setup_size(),
+        load,
+        init_size: u64::from(h.init_size.get()),
+    })
+}
+
+/// Place and reserve (all of) the buffer a gzip-stored image of `size`
+/// bytes is inflated into: at `load - setup` when the [`Hint`]'s buffer and
+/// kernel window are both usable RAM, above low memory and free; otherwise
+/// top-down below 4 GiB ([`plan::place_high`]).
+pub fn image_buffer(
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    stored: &[u8],
+    size: u64,
+) -> Result<ImageBuffer, Failure> {
+    let hinted = peek_hint(stored).and_then(|h| {
+        let buffer = PhysRange {
+            base: h.load.checked_sub(h.setup)?,
+            size,
+        };
+        let window = PhysRange {
+            base: h.load,
+            size: h.init_size.max(size.checked_sub(h.setup)?),
+        };
+        let free = |r: PhysRange| {
+            r.base >= LOW_MEMORY_END
+                && memory::check_range(memory, r, FOUR_GIB, reserved.as_slice()).is_ok()
+        };
+        (free(buffer) && free(window)).then_some(ImageBuffer {
+            range: buffer,
+            hinted_load: Some(h.load),
+        })
+    });
+    let buffer = match hinted {
+        Some(b) => b,
+        None => ImageBuffer {
+            range: plan::place_high(
+                memory,
+                reserved.as_slice(),
+                BootItem::ImageBuffer,
+                size,
+                PAGE,
+                FOUR_GIB,
+            )?,
+            hinted_load: None,
+        },
+    };
+    reserved.add(buffer.range)?;
+    Ok(buffer)
+}
+
+/// Plan the kernel window with the library's [`BootPlan`] and reserve it.
+///
+/// When the image buffer was placed by the hint, first plan as if the
+/// buffer's protected-mode part were free (it is meant to become the start
+/// of the window) and keep that plan only if it loads the kernel exactly
+/// where that part already lies: then nothing moves, and buffer and window
+/// are both reserved. Otherwise plan around everything reserved, the whole
+/// buffer included, and the protected-mode part is copied later.
+pub fn kernel<'a>(
+    bz: &BzImage<'a>,
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    buffer: Option<ImageBuffer>,
+) -> Result<BootPlan<'a>, Failure> {
+    let pm_base = bz.protected_mode().as_ptr() as u64;
+    if let Some(ImageBuffer {
+        range,
+        hinted_load: Some(load),
+    }) = buffer
+        && load == pm_base
+    {
+        let setup = PhysRange {
+            base: range.base,
+            size: load.saturating_sub(range.base),
+        };
+        let mut others: Vec<PhysRange, MAX_RESERVATIONS> = Vec::new();
+        for &r in reserved.as_slice().iter().filter(|&&r| r != range) {
+            others.push(r).map_err(|_| Failure::TableFull)?;
+        }
+        others.push(setup).map_err(|_| Failure::TableFull)?;
+        if let Ok(plan) = BootPlan::new(bz, memory, &others)
+            && plan.load_address() == load
+        {
+            reserved.add(plan.window())?;
+            return Ok(plan);
+        }
+    }
+    let plan = BootPlan::new(bz, memory, reserved.as_slice())?;
+    reserved.add(plan.window())?;
+    Ok(plan)
+}
+
+/// Place and reserve the initrd: top-down, below the kernel's
+/// `initrd_addr_max` and the 4 GiB identity map, clear of everything
+/// reserved.
+pub fn initrd(
+    bz: &BzImage<'_>,
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    size: u64,
+) -> Result<PhysRange, Failure> {
+    let limit = bz.initrd_addr_max().saturating_add(1).min(FOUR_GIB);
+    let r = plan::place_high(
+        memory,
+        reserved.as_slice(),
+        BootItem::Initrd,
+        size,
+        PAGE,
+        limit,
+    )?;
+    reserved.add(r)?;
+    Ok(r)
+}
