@@ -68,6 +68,7 @@ pub mod gzip;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;
+pub mod measure;
 pub mod root_page;
 pub mod segment;
 pub mod zero_page;
