@@ -98,14 +98,14 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
     let x = image::verify(&k, policy).map_err(|e| failed(&e))?;
     let bz = BzImage::parse(&x.image).map_err(|e| failed(&e))?;
     let mut buf = vec![0u8; STUB_CMDLINE_BUF];
-    let len =
-        write_cmdline(&mut buf, k.cmdline(), req.append, bz.cmdline_size()).map_err(|e| failed(&e))?;
+    let len = write_cmdline(&mut buf, k.cmdline(), req.append, bz.cmdline_size())
+        .map_err(|e| failed(&e))?;
     let cmdline = buf.get(..len).unwrap_or_default();
     let initrd = match req.initrd {
         None => None,
         Some(p) => {
-            let data = std::fs::read(p)
-                .map_err(|e| Failure::Failed(format!("{}: {e}", p.display())))?;
+            let data =
+                std::fs::read(p).map_err(|e| Failure::Failed(format!("{}: {e}", p.display())))?;
             // The stub loads no initrd for an empty fw_cfg file.
             (!data.is_empty()).then(|| measure::sha256(&data))
         }
@@ -213,7 +213,11 @@ impl Measured {
         let _ = writeln!(s, "PCR 8: {}", self.pcr8);
         let _ = writeln!(s, "PCR 9: {}", self.pcr9);
         if let Some((p, n)) = &self.written {
-            let _ = writeln!(s, "event log: {p} ({n} bytes, {} events)", self.events.len());
+            let _ = writeln!(
+                s,
+                "event log: {p} ({n} bytes, {} events)",
+                self.events.len()
+            );
         }
         s
     }
