@@ -23,7 +23,7 @@ mod output;
 mod report;
 
 /// Verify the Linux kernel inside an RVF (RuVector Format) file, inspect
-/// the file, extract the kernel.
+/// the file, extract the kernel, predict its measured boot.
 #[derive(Parser)]
 #[command(name = "rvf-boot", version)]
 struct Cli {
