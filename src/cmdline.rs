@@ -11,6 +11,18 @@ use crate::bytes::u64_from;
 use crate::error::{Error, Result};
 use core::fmt;
 
+/// Longest extra-argument string (`-append` under a QEMU PVH boot) a loader
+/// accepts, without its NUL: QEMU's PVH option ROM copies `-append` into a
+/// 4096-byte buffer, NUL included, so nothing longer arrives intact. The PVH
+/// stub refuses a longer one, and `rvf-boot measure` predicts that refusal.
+pub const APPEND_MAX: usize = 4095;
+
+/// Size of the buffer a loader assembles the final command line in, NUL
+/// included: a kernel whose `cmdline_size` is larger is still limited to
+/// this. The PVH stub reserves exactly this much; `rvf-boot measure` uses the
+/// same size, so both refuse the same lines.
+pub const BUFFER_SIZE: usize = 16 * 1024;
+
 /// Why a command line cannot be handed to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -79,6 +79,7 @@ pub mod image;
 pub mod image_hash;
 pub mod kernel;
 pub mod manifest;
+pub mod measure;
 pub mod memory;
 pub mod plan;
 pub mod root_page;

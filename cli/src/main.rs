@@ -18,11 +18,12 @@ use std::process::ExitCode;
 
 mod extract;
 mod image;
+mod measure;
 mod output;
 mod report;
 
 /// Verify the Linux kernel inside an RVF (RuVector Format) file, inspect
-/// the file, extract the kernel.
+/// the file, extract the kernel, predict its measured boot.
 #[derive(Parser)]
 #[command(name = "rvf-boot", version)]
 struct Cli {
@@ -43,6 +44,12 @@ enum Command {
     /// Nothing is written unless everything verifies; every output is
     /// replaced, or none is.
     Extract(ExtractArgs),
+    /// Print the TPM events and the PCR 8 and PCR 9 values the stub
+    /// produces when it boots FILE (measured boot).
+    ///
+    /// PCR 9 <- the winning manifest, the verified kernel image, the initrd;
+    /// PCR 8 <- the final kernel command line (SHA-256 bank, EV_IPL events).
+    Measure(MeasureArgs),
 }
 
 #[derive(Args)]
@@ -74,6 +81,25 @@ struct ExtractArgs {
     cmdline: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct MeasureArgs {
+    /// The RVF file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Extra kernel arguments, as given to the stub (`qemu/boot.sh --append`).
+    #[arg(long, value_name = "ARGS")]
+    append: Option<OsString>,
+    /// The initrd the stub loads (`qemu/boot.sh --initrd`).
+    #[arg(long, value_name = "FILE")]
+    initrd: Option<PathBuf>,
+    /// Print exactly one JSON object (also on every error).
+    #[arg(long)]
+    json: bool,
+    /// Write the binary event entries (TCG_PCR_EVENT2, SHA-256) to OUT.
+    #[arg(long, value_name = "OUT")]
+    event_log: Option<PathBuf>,
+}
+
 const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
@@ -91,6 +117,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Inspect(a) => inspect(&a),
         Command::Extract(a) => extract_cmd(&a),
+        Command::Measure(a) => measure_cmd(&a),
     }
 }
 
@@ -170,4 +197,30 @@ fn extract_cmd(a: &ExtractArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn measure_cmd(a: &MeasureArgs) -> ExitCode {
+    use std::os::unix::ffi::OsStrExt as _;
+    let req = measure::Request {
+        append: a.append.as_deref().map_or(&[][..], |s| s.as_bytes()),
+        initrd: a.initrd.as_deref(),
+        event_log: a.event_log.as_deref(),
+    };
+    let (code, e) = match measure::run(&a.file, &req) {
+        Ok(m) => {
+            if a.json {
+                emit(&format!("{}\n", m.to_json()));
+            } else {
+                emit(&m.to_table());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(measure::Failure::Usage(e)) => (ExitCode::from(USAGE_ERROR), e),
+        Err(measure::Failure::Failed(e)) => (ExitCode::FAILURE, e),
+    };
+    if a.json {
+        emit(&format!("{}\n", json!({ "error": e })));
+    }
+    eprintln!("rvf-boot: {e}");
+    code
 }

@@ -781,3 +781,303 @@ fn when_the_cmdline_cannot_be_written_the_kernel_output_is_unchanged() {
     assert_eq!(dir_names(&c), ["inside"]);
     assert!(dir_names(&ro).is_empty());
 }
+
+// ---- issue 11: `rvf-boot measure` predicts the stub's PCR 8 and PCR 9 ----
+
+/// SHA-256 with sha2 directly (not through the library's measure module).
+fn sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(b).into()
+}
+
+fn hex32(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A PCR extended, from 32 zero bytes, with each digest in order.
+fn fold(digests: &[[u8; 32]]) -> String {
+    let pcr = digests.iter().fold([0u8; 32], |pcr, d| {
+        let mut cat = pcr.to_vec();
+        cat.extend_from_slice(d);
+        sha256(&cat)
+    });
+    hex32(&pcr)
+}
+
+/// The testkernel RVF's cmdline (RuvBot writer).
+const TESTKERNEL_CMDLINE: &str = "console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet";
+
+/// The testkernel RVF and its two content digests, computed here from the
+/// bytes: the winning MANIFEST_SEG is the file's last 215 bytes (header at
+/// 3737), the kernel image is the bzImage the golden file was written from.
+fn testkernel() -> (PathBuf, [u8; 32], [u8; 32]) {
+    let path = golden("real-bzimage/testkernel.rvf");
+    let file = std::fs::read(&path).unwrap();
+    assert_eq!(file.len(), 3952);
+    assert_eq!(
+        &file[3737..3741],
+        &0x5256_4653u32.to_le_bytes(),
+        "a segment header"
+    );
+    assert_eq!(file[3737 + 5], 0x05, "MANIFEST_SEG");
+    let manifest = sha256(&file[3737..]);
+    let kernel = sha256(&std::fs::read(golden("inputs/testkernel.bzImage")).unwrap());
+    (path, manifest, kernel)
+}
+
+fn measure(args: &[&std::ffi::OsStr]) -> (Value, i32) {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["measure".as_ref(), "--json".as_ref()];
+    all.extend_from_slice(args);
+    let out = run_os(&all);
+    (one_object(&out), out.status.code().unwrap())
+}
+
+fn ev(pcr: u32, digest: &[u8; 32], data: &str) -> Value {
+    serde_json::json!({"pcr": pcr, "type": "EV_IPL", "digest": hex32(digest), "data": data})
+}
+
+#[test]
+fn measure_predicts_exact_pcrs_for_the_testkernel() {
+    let (path, manifest, kernel) = testkernel();
+    let cmd = sha256(TESTKERNEL_CMDLINE.as_bytes());
+    let out = run_os(&["measure".as_ref(), "--json".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    // Exactly this object, keys in the documented order.
+    assert!(stdout.starts_with(r#"{"pcrs":{"8":""#), "{stdout}");
+    let v = one_object(&out);
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "pcrs": {"8": fold(&[cmd]), "9": fold(&[manifest, kernel])},
+            "events": [
+                ev(9, &manifest, "rvf-boot: RVF manifest"),
+                ev(9, &kernel, "rvf-boot: kernel image"),
+                ev(8, &cmd, &format!("kernel_cmdline: {TESTKERNEL_CMDLINE}")),
+            ]
+        })
+    );
+    // Known answers (Python hashlib over the same bytes), so a change in
+    // what is measured cannot pass unnoticed.
+    assert_eq!(
+        v["pcrs"]["8"],
+        "e58786c0bfd619821ab47cddd44921d16e67370f752d3e7d407d5e4beacdd8eb"
+    );
+    assert_eq!(
+        v["pcrs"]["9"],
+        "69c64c7d611d74b561e6ceb4eaa5dc9d8f9a9b7f7da93b67d07d05687cc2239f"
+    );
+    // The table says the same.
+    let out = run_os(&["measure".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains(&format!("PCR 8: {}\n", fold(&[cmd]))),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("PCR 9: {}\n", fold(&[manifest, kernel]))),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("event 2: PCR 9 EV_IPL sha256 {}", hex32(&kernel))),
+        "{table}"
+    );
+}
+
+#[test]
+fn measure_append_changes_pcr8_only_and_initrd_extends_pcr9() {
+    let (path, manifest, kernel) = testkernel();
+    let p = path.as_os_str();
+    let (base, code) = measure(&[p]);
+    assert_eq!(code, 0);
+    // As the stub: the RVF's cmdline, one space, the -append string.
+    let line = format!("{TESTKERNEL_CMDLINE} rvf.test=1 quiet=2");
+    let (v, code) = measure(&[p, "--append".as_ref(), "rvf.test=1 quiet=2".as_ref()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["pcrs"]["8"], fold(&[sha256(line.as_bytes())]));
+    assert_ne!(v["pcrs"]["8"], base["pcrs"]["8"]);
+    assert_eq!(v["pcrs"]["9"], base["pcrs"]["9"]);
+    assert_eq!(v["events"][2]["data"], format!("kernel_cmdline: {line}"));
+    // An empty --append adds no space (write_cmdline), so nothing changes.
+    let (v, _) = measure(&[p, "--append".as_ref(), "".as_ref()]);
+    assert_eq!(v, base);
+    // An initrd: one more PCR 9 event after the kernel; PCR 8 unchanged.
+    let d = tmpdir("measure-initrd");
+    let initrd = d.join("initrd.cpio");
+    std::fs::write(&initrd, b"070701 an initramfs").unwrap();
+    let i = sha256(b"070701 an initramfs");
+    let (v, code) = measure(&[p, "--initrd".as_ref(), initrd.as_os_str()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["pcrs"]["9"], fold(&[manifest, kernel, i]));
+    assert_eq!(v["pcrs"]["8"], base["pcrs"]["8"]);
+    assert_eq!(v["events"][2], ev(9, &i, "rvf-boot: initrd"));
+    assert_eq!(v["events"].as_array().unwrap().len(), 4);
+    // An empty initrd is no initrd (the stub loads nothing for it).
+    std::fs::write(&initrd, b"").unwrap();
+    let (v, _) = measure(&[p, "--initrd".as_ref(), initrd.as_os_str()]);
+    assert_eq!(v, base);
+}
+
+#[test]
+fn measure_event_log_bytes_parse_back_to_the_printed_events() {
+    let (path, _, _) = testkernel();
+    let d = tmpdir("measure-log");
+    let initrd = d.join("initrd");
+    std::fs::write(&initrd, [7u8; 1000]).unwrap();
+    let log = d.join("events.bin");
+    let (v, code) = measure(&[
+        path.as_os_str(),
+        "--append".as_ref(),
+        "x=y".as_ref(),
+        "--initrd".as_ref(),
+        initrd.as_os_str(),
+        "--event-log".as_ref(),
+        log.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    let bytes = std::fs::read(&log).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+    // An independent TCG_PCR_EVENT2 parser; PCRs replayed from the log.
+    let (mut at, mut parsed, mut pcr) = (0usize, Vec::new(), [[0u8; 32]; 2]);
+    while at < bytes.len() {
+        let (index, ty, count) = (u32_at(at), u32_at(at + 4), u32_at(at + 8));
+        assert_eq!((ty, count), (0x0D, 1), "EV_IPL, one digest");
+        assert_eq!(&bytes[at + 12..at + 14], &[0x0B, 0x00], "TPM_ALG_SHA256");
+        let digest: [u8; 32] = bytes[at + 14..at + 46].try_into().unwrap();
+        let size = u32_at(at + 46) as usize;
+        let data = &bytes[at + 50..at + 50 + size];
+        assert_eq!(data.last(), Some(&0), "NUL-terminated");
+        let text = std::str::from_utf8(&data[..size - 1]).unwrap();
+        parsed.push(ev(index, &digest, text));
+        let slot = &mut pcr[(index - 8) as usize];
+        *slot = sha256(&[&slot[..], &digest[..]].concat());
+        at += 50 + size;
+    }
+    assert_eq!(at, bytes.len(), "no trailing bytes");
+    assert_eq!(&Value::from(parsed), &v["events"]);
+    assert_eq!(v["pcrs"]["8"], hex32(&pcr[0]));
+    assert_eq!(v["pcrs"]["9"], hex32(&pcr[1]));
+    // The cmdline event verifies from the log alone, as tpm2_eventlog does
+    // it: the digest covers the text after the first space, NUL excluded.
+    let cmd = &v["events"][3];
+    let text = cmd["data"].as_str().unwrap();
+    let after = &text[text.find(' ').unwrap() + 1..];
+    assert_eq!(after, format!("{TESTKERNEL_CMDLINE} x=y"));
+    assert_eq!(cmd["digest"], hex32(&sha256(after.as_bytes())));
+    // 4 headers of 50 bytes, the data of each with its NUL.
+    assert_eq!(bytes.len(), 4 * 50 + 23 + 23 + 17 + 16 + after.len() + 1);
+    // Written atomically: no temporary file is left beside it.
+    assert_eq!(dir_names(&d), ["events.bin", "initrd"]);
+}
+
+#[test]
+fn measure_refuses_what_the_stub_refuses_and_writes_nothing() {
+    let d = tmpdir("measure-refuse");
+    let log = d.join("events.bin");
+    let l = log.as_os_str();
+    // small.rvf verifies, but its kernel fails the stub's bzImage checks:
+    // the stub boots (and measures) nothing.
+    let small = golden("ruvbot/small.rvf");
+    let (v, code) = measure(&[small.as_os_str(), "--event-log".as_ref(), l]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v,
+        serde_json::json!({"error": format!("{}: bzImage header: header_end is 0x2ac, must be at most 0x290 (the zero page's setup-header area)", small.display())})
+    );
+    let (path, _, _) = testkernel();
+    let p = path.as_os_str();
+    // A command line the kernel's cmdline_size (2047) cannot take.
+    let long = "a".repeat(2047 - TESTKERNEL_CMDLINE.len());
+    let (v, code) = measure(&[
+        p,
+        "--append".as_ref(),
+        long.as_ref(),
+        "--event-log".as_ref(),
+        l,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["error"],
+        format!(
+            "{}: kernel command line: too long: 2048 bytes, the kernel's cmdline_size is 2047",
+            path.display()
+        )
+    );
+    // One byte less fits.
+    let (_, code) = measure(&[p, "--append".as_ref(), long[1..].as_ref()]);
+    assert_eq!(code, 0);
+    // A control byte; an -append over the stub's 4095-byte limit.
+    let (v, code) = measure(&[
+        p,
+        "--append".as_ref(),
+        "a\tb".as_ref(),
+        "--event-log".as_ref(),
+        l,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["error"],
+        format!(
+            "{}: kernel command line: control byte 0x09 at offset {}",
+            path.display(),
+            TESTKERNEL_CMDLINE.len() + 2
+        )
+    );
+    let (v, code) = measure(&[p, "--append".as_ref(), "a".repeat(4096).as_ref()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["error"],
+        "--append: 4096 bytes, longer than the stub's 4095-byte limit"
+    );
+    // At the limit, the stub's copy takes it and the kernel's cmdline_size refuses it.
+    let (v, code) = measure(&[p, "--append".as_ref(), "a".repeat(4095).as_ref()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["error"],
+        format!(
+            "{}: kernel command line: too long: {} bytes, the kernel's cmdline_size is 2047",
+            path.display(),
+            TESTKERNEL_CMDLINE.len() + 1 + 4095
+        )
+    );
+    // A missing initrd.
+    let (v, code) = measure(&[
+        p,
+        "--initrd".as_ref(),
+        d.join("nope").as_os_str(),
+        "--event-log".as_ref(),
+        l,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        v["error"].as_str().unwrap().contains("nope: No such file"),
+        "{v}"
+    );
+    assert!(dir_names(&d).is_empty(), "nothing written");
+    // Usage errors: exit 2, one object.
+    let (v, code) = measure(&[p, "--event-log".as_ref(), "/".as_ref()]);
+    assert_eq!(
+        (code, v),
+        (
+            2,
+            serde_json::json!({"error": "/: an output must name a file"})
+        )
+    );
+    let (v, code) = measure(&[]);
+    assert_eq!(code, 2);
+    assert!(v["error"].as_str().unwrap().contains("<FILE>"), "{v}");
+    let out = run(&["measure", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for s in [
+        "Usage: rvf-boot measure",
+        "--append <ARGS>",
+        "--initrd <FILE>",
+        "--json",
+        "--event-log <OUT>",
+    ] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+}

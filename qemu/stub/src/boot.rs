@@ -24,9 +24,10 @@ use crate::pvh::StartInfo;
 /// The fw_cfg file that carries the optional initramfs.
 const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
 
-/// Size of the buffer the final command line is assembled in; a kernel with
-/// a larger `cmdline_size` is still limited to this.
-const CMDLINE_BUF: usize = 16384;
+/// Size of the buffer the final command line is assembled in (the library's,
+/// shared with `rvf-boot measure`); a kernel with a larger `cmdline_size` is
+/// still limited to this.
+const CMDLINE_BUF: usize = rvf_boot::cmdline::BUFFER_SIZE;
 
 /// A page-aligned 4 KiB buffer in `.bss`.
 #[repr(C, align(4096))]

@@ -17,10 +17,11 @@ use rvf_boot::memory::{self, FOUR_GIB, MemoryRegion, PhysRange};
 use crate::failure::{Failure, Handover, HandoverProblem};
 use crate::pvh::read_phys;
 
-/// Longest `-append` string the stub accepts, without its NUL. The kernel's
-/// own limit (`cmdline_size`) is checked by the library when the command
-/// line is assembled.
-pub const APPEND_MAX: usize = 4095;
+/// Longest `-append` string the stub accepts, without its NUL (the
+/// library's limit, shared with `rvf-boot measure`). The kernel's own limit
+/// (`cmdline_size`) is checked by the library when the command line is
+/// assembled.
+pub use rvf_boot::cmdline::APPEND_MAX;
 
 /// Copy the NUL-terminated string at `addr` (0: none) into `buf` and return
 /// it. `stub` is the stub's own image.
