@@ -6,7 +6,9 @@
 //! checksum algorithms, directory entries that point at the wrong offset.
 
 use rvf_boot::checksum::{ContentHash, HashCheck, check_content_hash};
+use rvf_boot::container::{DirectoryField, StoppedBy};
 use rvf_boot::error::Structure;
+use rvf_boot::root_page::PageField;
 use rvf_boot::segment::{Segment, Walk, seg_type};
 use rvf_boot::{Container, Error, Policy};
 
@@ -127,7 +129,7 @@ fn truncation_at_every_header_boundary() {
                     Error::NoCompleteManifest {
                         walk_end: s.offset,
                         file_size: s.offset,
-                        stopped_by: "the end of the file"
+                        stopped_by: StoppedBy::EndOfFile
                     },
                     "{name} cut at {}",
                     s.offset
@@ -172,11 +174,11 @@ fn truncation_inside_every_header_and_payload() {
                     }
                     _ => {
                         let stopped_by = if torn_manifest {
-                            "a torn MANIFEST_SEG"
+                            StoppedBy::TornManifest
                         } else if cut_header {
-                            "a truncated segment header"
+                            StoppedBy::TruncatedHeader
                         } else {
-                            "a segment whose payload runs past the end of the file"
+                            StoppedBy::PayloadOverrun
                         };
                         assert_eq!(
                             got.unwrap_err(),
@@ -221,7 +223,7 @@ fn payload_length_near_u64_max() {
                 Error::NoCompleteManifest {
                     walk_end: k.offset,
                     file_size: f.len() as u64,
-                    stopped_by: "a segment whose payload runs past the end of the file"
+                    stopped_by: StoppedBy::PayloadOverrun
                 },
                 "{name}"
             ),
@@ -311,7 +313,7 @@ fn bad_magic_and_version() {
         Some(Error::NoCompleteManifest {
             walk_end: 0,
             file_size: r.len() as u64,
-            stopped_by: "a segment header with an unsupported version"
+            stopped_by: StoppedBy::UnsupportedVersion
         })
     );
     // Not an RVF file at all.
@@ -352,6 +354,7 @@ fn unknown_checksum_algorithm() {
 
 #[test]
 fn directory_entry_at_the_wrong_offset() {
+    let mut mismatches = 0;
     for name in [
         "ruvbot/small.rvf",
         "runtime-05/embed-kernel.rvf",
@@ -391,7 +394,9 @@ fn directory_entry_at_the_wrong_offset() {
             rehash(&mut f, mo, ms.len, ms.hash.unwrap());
             assert_eq!(parse(&f).unwrap_err(), want, "{name}");
         }
-        // Pointing at another real segment: the header disagrees.
+        // Pointing at another real segment: the header disagrees, unless the
+        // previous entry already names that segment (a duplicate) or one
+        // after it (out of file order), which is refused first.
         let other = all
             .iter()
             .find(|s| s.offset != k.offset && s.ty != seg_type::KERNEL && s.offset < mo)
@@ -400,18 +405,32 @@ fn directory_entry_at_the_wrong_offset() {
         let at = mo as usize + 64 + 22 + 25 * entry + 8;
         f[at..at + 8].copy_from_slice(&other.offset.to_le_bytes());
         rehash(&mut f, mo, ms.len, ms.hash.unwrap());
-        assert_eq!(
-            parse(&f).unwrap_err(),
-            Error::DirectoryMismatch {
+        let previous = entry.checked_sub(1).map(|p| m.entries()[p].offset.get());
+        let want = match previous {
+            Some(p) if p == other.offset => Error::DirectoryDuplicate {
+                entry: entry as u32,
+                first: entry as u32 - 1,
+                offset: other.offset,
+            },
+            Some(p) if p > other.offset => Error::DirectoryOrder {
                 entry: entry as u32,
                 offset: other.offset,
-                field: "seg_type",
-                directory: u64::from(seg_type::KERNEL),
-                header: u64::from(other.ty)
+                previous: p,
             },
-            "{name}"
-        );
+            _ => {
+                mismatches += 1;
+                Error::DirectoryMismatch {
+                    entry: entry as u32,
+                    offset: other.offset,
+                    field: DirectoryField::SegType,
+                    directory: u64::from(seg_type::KERNEL),
+                    header: u64::from(other.ty),
+                }
+            }
+        };
+        assert_eq!(parse(&f).unwrap_err(), want, "{name}");
     }
+    assert!(mismatches >= 1, "some file exercises the header mismatch");
 }
 
 #[test]
@@ -456,7 +475,7 @@ fn signed_store_root_page_damage() {
     assert!(matches!(
         parse(&g).unwrap_err(),
         Error::RootPageField {
-            field: "l1_manifest_offset",
+            field: PageField::ManifestOffset,
             ..
         }
     ));

@@ -1,7 +1,7 @@
 //! Authenticated boot, first step: the RVM0 root page of a store written by
 //! rvf-runtime 0.5.0 `create_signed` verifies against the writer's key.
 
-use rvf_boot::root_page::{CRC32C, SigAlgo};
+use rvf_boot::root_page::{CRC32C, SigAlgo, SignatureProblem};
 use rvf_boot::{Container, Error, Policy};
 
 /// The public key of `rvf-writer-05 signed` (Ed25519 seed `[7u8; 32]`),
@@ -39,7 +39,7 @@ fn an_untrusted_key_or_a_changed_page_is_refused() {
         page.verify_signature(&[[1u8; 32]]),
         Err(Error::RootPageSignature {
             offset: 4864,
-            problem: "no trusted key has the signer's fingerprint"
+            problem: SignatureProblem::UnknownSigner
         })
     );
     // Change a signed byte (total_vectors) and fix the CRC: the signature no longer verifies.
@@ -53,7 +53,7 @@ fn an_untrusted_key_or_a_changed_page_is_refused() {
         c.root_page().unwrap().verify_signature(&[key()]),
         Err(Error::RootPageSignature {
             offset: 4864,
-            problem: "signature does not verify"
+            problem: SignatureProblem::DoesNotVerify
         })
     );
 }
