@@ -135,10 +135,25 @@ pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
 }
 
 /// [`check_content_hash`], adding the payload bytes hashed to `hashed`.
+///
+/// For algorithm 0 the candidates are tried in the order the header's
+/// timestamp suggests (every rvf-runtime writes 0, the RuvBot writer the
+/// time), so a real file's payload is hashed once; any order gives the same
+/// result, only the work differs (at most three hashes of the payload).
 pub(crate) fn check_any(seg: &Segment<'_>, hashed: &mut u64) -> Result<HashCheck> {
     let algo = seg.header.checksum_algo;
     let stored = &seg.header.content_hash;
-    let candidates = ContentHash::candidates(algo).ok_or(Error::UnknownChecksumAlgo {
+    let candidates = match algo {
+        0 if seg.header.timestamp_ns.get() == 0 => Some(
+            &[
+                ContentHash::Crc32Rot4,
+                ContentHash::Sha256Trunc,
+                ContentHash::Xxh3_128,
+            ][..],
+        ),
+        _ => ContentHash::candidates(algo),
+    }
+    .ok_or(Error::UnknownChecksumAlgo {
         index: seg.index,
         offset: seg.offset,
         algo,

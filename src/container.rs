@@ -177,6 +177,15 @@ impl<'a> Container<'a> {
     /// errors, and [`Error::RootPageField`] when it does not commit to the
     /// winning manifest.
     pub fn parse(file: &'a [u8], policy: Policy) -> Result<Self> {
+        Self::parse_counting(file, policy, &mut Work::default())
+    }
+
+    /// [`Self::parse`], writing the work it did to `work` whether it succeeds
+    /// or not (so tests can bound the work spent refusing a file, too).
+    ///
+    /// # Errors
+    /// Those of [`Self::parse`].
+    pub fn parse_counting(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
         if le_u32(body, 0) != Some(SEGMENT_MAGIC) {
@@ -194,7 +203,7 @@ impl<'a> Container<'a> {
                 newest = Some(s);
             }
         }
-        let mut work = walk.work();
+        *work = walk.work();
         let no_manifest = |stopped_by| Error::NoCompleteManifest {
             walk_end: walk.end(),
             file_size,
@@ -242,7 +251,7 @@ impl<'a> Container<'a> {
         if let HashCheck::Verified(_) = manifest_hash {
             mark(&mut verified, manifest_segment.index);
         }
-        let c = Self {
+        let container = Self {
             file,
             body,
             walked,
@@ -254,17 +263,25 @@ impl<'a> Container<'a> {
             algo0,
             trailing,
             policy,
-            work: Cell::new(work),
+            work: Cell::new(*work),
             verified: Cell::new(verified),
         };
-        let committed = manifest.segment_hashes().unwrap_or(&[]);
-        for (entry, e, seg) in c.directory() {
+        let checked = container.check_directory();
+        *work = container.work();
+        checked.map(|()| container)
+    }
+
+    /// Checks every directory entry (and its SHDG commitment, in signed
+    /// stores) against the walked segment at its offset, in one merged walk.
+    fn check_directory(&self) -> Result<()> {
+        let committed = self.manifest.segment_hashes().unwrap_or(&[]);
+        for (entry, e, seg) in self.directory() {
             let shdg = usize_from(u64::from(entry))
                 .and_then(|i| committed.get(i))
                 .map(|h| &h.content_hash);
             check_entry(entry, e, &seg?, shdg)?;
         }
-        Ok(c)
+        Ok(())
     }
 
     /// The whole file.

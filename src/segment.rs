@@ -8,7 +8,7 @@
 //! headers per segment, scans each byte of zero fill at most once and stops
 //! after [`MAX_SEGMENTS`], so no input can make it loop or run long.
 
-use crate::bytes::{align64, all_zero, le_u32, range, u64_from, usize_from};
+use crate::bytes::{align64, le_u32, range, u64_from, usize_from};
 use crate::error::{Error, Structure};
 use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
@@ -449,12 +449,12 @@ impl<'a> Walk<'a> {
             );
         }
         let p = align64(u).unwrap_or(u);
-        let fill = range(self.body, u, p.saturating_sub(u));
-        self.work.fill_scanned = self
-            .work
-            .fill_scanned
-            .saturating_add(u64_from(fill.map_or(0, <[u8]>::len)));
-        let fill_zero = fill.is_some_and(all_zero);
+        let fill = range(self.body, u, p.saturating_sub(u)).unwrap_or(&[]);
+        // Up to the first non-zero byte (after an unpadded segment: the next magic).
+        let first = fill.iter().position(|&b| b != 0);
+        let scanned = first.map_or(fill.len(), |i| i.saturating_add(1));
+        self.work.fill_scanned = self.work.fill_scanned.saturating_add(u64_from(scanned));
+        let fill_zero = p <= self.body_end() && first.is_none();
         // Both candidates parse: rvf-runtime picks the aligned one (§3.1).
         if p != u && fill_zero && self.probe(p) {
             return (Next::At(p), true);

@@ -485,3 +485,96 @@ fn signed_store_root_page_damage() {
         u32::from_le_bytes(f[page_at + 0xFFC..].try_into().unwrap())
     );
 }
+
+/// Issue 9 §4, one hash per dialect: a file's `checksum_algo` 0 segments carry
+/// one writer's hash, the one its winning manifest carries. The real RuvBot
+/// file with its cmdline changed to `init=/bin/sh` and only the kernel
+/// segment's hash replaced by its CRC-32 rot4 (the legacy writer's) is
+/// refused, naming the kernel segment; so is the reverse on a legacy file (a
+/// SHA-256[0..16] kernel) and on the legacy part of a mixed file. The same
+/// edit rehashed with the file's own algorithm is a consistent file and
+/// passes (content hashes detect damage, they do not authenticate).
+#[test]
+fn algo0_hashes_must_be_the_files_writers() {
+    for (name, own, foreign) in [
+        (
+            "ruvbot/small.rvf",
+            ContentHash::Sha256Trunc,
+            ContentHash::Crc32Rot4,
+        ),
+        (
+            "ruvbot/small.rvf",
+            ContentHash::Sha256Trunc,
+            ContentHash::Xxh3_128,
+        ),
+        (
+            "runtime-03/embed-kernel.rvf",
+            ContentHash::Crc32Rot4,
+            ContentHash::Sha256Trunc,
+        ),
+        (
+            "mixed/kernel-03-kernel-05.rvf",
+            ContentHash::Crc32Rot4,
+            ContentHash::Sha256Trunc,
+        ),
+    ] {
+        let (mut f, k) = with_kernel(name);
+        assert_eq!(k.algo, 0, "{name}: the first kernel is algo 0");
+        assert_eq!(k.hash, Some(own), "{name}");
+        // The cmdline, located through the library, becomes `init=/bin/sh`.
+        let (at, len) = {
+            let c = parse(&f).unwrap();
+            let kernel = c.selected_kernel().unwrap();
+            assert_eq!(kernel.segment_offset(), k.offset, "{name}");
+            let cmd = kernel.cmdline();
+            (cmd.as_ptr() as usize - f.as_ptr() as usize, cmd.len())
+        };
+        assert!(len >= 12, "{name}: cmdline long enough");
+        f[at..at + len].fill(b' ');
+        f[at..at + 12].copy_from_slice(b"init=/bin/sh");
+
+        let mut own_file = f.clone();
+        rehash(&mut own_file, k.offset, k.len, own);
+        assert_eq!(full_check(&own_file), Ok(()), "{name}: consistent edit");
+        let c = parse(&own_file).unwrap();
+        assert_eq!(
+            &c.selected_kernel().unwrap().cmdline()[..12],
+            b"init=/bin/sh"
+        );
+
+        rehash(&mut f, k.offset, k.len, foreign);
+        let want = Error::ContentHashOtherWriter {
+            index: k.index,
+            offset: k.offset,
+            expected: own,
+            found: foreign,
+        };
+        let c = parse(&f).unwrap();
+        assert_eq!(c.algo0(), own, "{name}");
+        assert_eq!(c.selected_kernel().err(), Some(want), "{name}");
+        assert_eq!(c.verify_segments(), Err(want), "{name}");
+        assert_eq!(full_check(&f), Err(want), "{name}");
+        assert_eq!(
+            c.content_hash(&c.segment_at(k.offset).unwrap()),
+            Err(want),
+            "{name}"
+        );
+        // The dialect-free check of the segment alone still sees a valid hash.
+        let seg = c.segment_at(k.offset).unwrap();
+        assert_eq!(check_content_hash(&seg), Ok(HashCheck::Verified(foreign)));
+    }
+}
+
+/// Every golden file's algo-0 convention is its writer's.
+#[test]
+fn algo0_convention_of_every_golden_file() {
+    for (name, f) in golden() {
+        let c = parse(&f).unwrap();
+        let want = if name.starts_with("ruvbot/") || name.starts_with("real-bzimage/") {
+            ContentHash::Sha256Trunc
+        } else {
+            ContentHash::Crc32Rot4
+        };
+        assert_eq!(c.algo0(), want, "{name}");
+    }
+}
