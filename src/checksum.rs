@@ -12,14 +12,15 @@
 
 use crate::error::{Error, Result};
 use crate::segment::Segment;
-use crc::{CRC_32_ISO_HDLC, Crc};
+use crc::{CRC_32_ISO_HDLC, Crc, Table};
 use sha2::{Digest, Sha256};
 use sha3::Shake256;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use subtle::ConstantTimeEq;
 
-/// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout 0xFFFFFFFF.
-pub const CRC32_IEEE: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout 0xFFFFFFFF
+/// (slice-by-16 tables, as the gzip trailer check).
+pub static CRC32_IEEE: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// A content-hash algorithm that verified a payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

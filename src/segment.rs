@@ -297,6 +297,22 @@ impl Work {
     }
 }
 
+/// Index of the first non-zero byte: whole 64-byte blocks are OR-folded (which
+/// vectorises), then the block that is not all zero is searched byte by byte.
+fn first_non_zero(bytes: &[u8]) -> Option<usize> {
+    let mut base = 0usize;
+    for block in bytes.chunks(64) {
+        if block.iter().fold(0u8, |a, &b| a | b) != 0 {
+            return block
+                .iter()
+                .position(|&b| b != 0)
+                .map(|i| base.saturating_add(i));
+        }
+        base = base.saturating_add(block.len());
+    }
+    None
+}
+
 /// Why the walk stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WalkEnd {
@@ -484,7 +500,7 @@ impl<'a> Walk<'a> {
         };
         if let Some(from) = scan_from {
             let rest = range(self.body, from, end.saturating_sub(from)).unwrap_or(&[]);
-            let first = rest.iter().position(|&b| b != 0);
+            let first = first_non_zero(rest);
             let scanned = first.map_or(rest.len(), |i| i.saturating_add(1));
             self.work.fill_scanned = self.work.fill_scanned.saturating_add(u64_from(scanned));
             if first.is_none() {
