@@ -3,7 +3,7 @@
 //! A thin std shell over the no_std library: read the file, call the same
 //! functions a bootloader calls, print a table or one JSON object.
 
-use rvf_boot::checksum::{HashCheck, check_content_hash};
+use rvf_boot::checksum::{HashCheck, check_content_hash, check_content_hash_as};
 use rvf_boot::segment::{Walk, seg_type, split_root_page};
 use rvf_boot::{Container, Error, Policy};
 use serde_json::{Value, json};
@@ -133,9 +133,15 @@ pub fn inspect(bytes: &[u8], policy: Policy) -> Report {
         "offset", "type", "id", "length", "algo", "hash"
     );
     for s in Walk::new(body) {
-        let check = known
-            .get(&s.offset)
-            .map_or_else(|| check_content_hash(&s), |&c| Ok(c));
+        let check = known.get(&s.offset).map_or_else(
+            || {
+                container.as_ref().map_or_else(
+                    |_| check_content_hash(&s),
+                    |c| check_content_hash_as(&s, c.algo0(), &mut 0),
+                )
+            },
+            |&c| Ok(c),
+        );
         if let Err(e) = s.check_fields() {
             note(e.to_string());
         }
