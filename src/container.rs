@@ -189,8 +189,10 @@ impl<'a> Container<'a> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
         if le_u32(body, 0) != Some(SEGMENT_MAGIC) {
+            let mut first = [0u8; 4];
+            first.iter_mut().zip(file).for_each(|(o, i)| *o = *i);
             return Err(Error::NotRvf {
-                found: le_u32(file, 0).unwrap_or(0),
+                found: u32::from_le_bytes(first),
                 file_size,
             });
         }
@@ -695,6 +697,7 @@ mod tests {
     use crate::kernel::tests::crate_header;
     use crate::manifest::tests::payload as manifest_payload;
     use crate::segment::tests::seg;
+    use std::string::ToString;
     use std::vec::Vec;
 
     /// A legacy-dialect segment with its CRC-rot4 content hash set.
@@ -866,5 +869,86 @@ mod tests {
                 file_size: 0
             }
         );
+        let short = Container::parse(b"MZ", Policy::default()).unwrap_err();
+        assert_eq!(
+            short,
+            Error::NotRvf {
+                found: 0x5A4D,
+                file_size: 2
+            }
+        );
+        assert_eq!(
+            short.to_string(),
+            "not an RVF file: it does not start with a segment header (first bytes [4d, 5a], file size 2)"
+        );
+    }
+
+    #[test]
+    fn directory_entries_name_segments_once_in_file_order() {
+        let k = kernel_payload();
+        let n = k.len() as u64;
+        let mut body = hashed(0x0E, 1, &k);
+        body.extend(hashed(0x01, 7, b"vectors"));
+        let build = |entries: &[(u64, u64, u64, u8)]| {
+            let mut f = body.clone();
+            f.extend(hashed(0x05, 2, &manifest_payload(1, entries)));
+            f
+        };
+        let kernel = (1, 0, n, 0x0E);
+        let vec = (7, 64 + n, 7, 0x01);
+        let c = build(&[kernel, vec]);
+        let c = Container::parse(&c, Policy::default()).unwrap();
+        assert_eq!(
+            c.listed(0x01)
+                .map(|s| s.unwrap().offset)
+                .collect::<Vec<_>>(),
+            [64 + n]
+        );
+        assert_eq!(
+            Container::parse(&build(&[kernel, kernel]), Policy::default()).unwrap_err(),
+            Error::DirectoryDuplicate {
+                entry: 1,
+                first: 0,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Container::parse(&build(&[vec, kernel]), Policy::default()).unwrap_err(),
+            Error::DirectoryOrder {
+                entry: 1,
+                offset: 0,
+                previous: 64 + n
+            }
+        );
+        // An entry between two segments, then one naming the segment after it.
+        assert_eq!(
+            Container::parse(&build(&[(1, 10, n, 0x0E), vec]), Policy::default()).unwrap_err(),
+            Error::DirectoryEntryNotASegment {
+                entry: 0,
+                offset: 10
+            }
+        );
+    }
+
+    #[test]
+    fn each_payload_is_hashed_once_per_container() {
+        let f = file();
+        let mut w = crate::segment::Work::default();
+        let c = Container::parse_counting(&f, Policy::default(), &mut w).unwrap();
+        let manifest_len = c.manifest_segment().0.payload_length();
+        assert_eq!(
+            w.hashed, manifest_len,
+            "parse hashes the manifest once (CRC first: timestamp 0)"
+        );
+        assert_eq!(c.work(), w);
+        let k = kernel_payload().len() as u64;
+        c.verify_segments().unwrap();
+        assert_eq!(c.work().hashed, manifest_len + k);
+        c.selected_kernel().unwrap();
+        c.kernels().for_each(|k| drop(k.unwrap()));
+        c.verify_segments().unwrap();
+        assert_eq!(c.work().hashed, manifest_len + k, "nothing hashed twice");
+        // Two walks to parse, three accessors: at most three header reads per segment each.
+        assert!(c.work().header_reads <= 3 * 3 * 5, "{:?}", c.work());
     }
 }

@@ -119,7 +119,9 @@ pub enum Error {
     },
     /// The file does not start with a segment header.
     NotRvf {
-        /// The first four bytes as a little-endian u32 (0 if fewer).
+        /// The first four bytes as a little-endian u32; a file shorter than
+        /// four bytes gives its bytes with zeros above them (messages show
+        /// only the `file_size` bytes there are).
         found: u32,
         /// The file size.
         file_size: u64,
@@ -590,7 +592,10 @@ impl fmt::Display for Error {
             Self::NotRvf { found, file_size } => write!(
                 f,
                 "not an RVF file: it does not start with a segment header (first bytes {:02x?}, file size {file_size})",
-                found.to_le_bytes()
+                found
+                    .to_le_bytes()
+                    .get(..crate::bytes::usize_from(file_size.min(4)).unwrap_or(4))
+                    .unwrap_or(&[])
             ),
             Self::NoCompleteManifest {
                 walk_end,

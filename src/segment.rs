@@ -755,6 +755,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_zero_tail_is_scanned_once_and_only_when_walked_to() {
+        let mut f = seg(0x05, 1, b"abc", false);
+        f.extend(seg(0x0E, 2, b"k", false));
+        f.resize(f.len() + 100_000, 0);
+        let mut w = Walk::new(&f);
+        w.next().unwrap();
+        w.next().unwrap();
+        let early = w.work();
+        assert!(early.fill_scanned <= 64, "{early:?}");
+        assert!(early.header_reads <= 5, "{early:?}");
+        assert!(w.next().is_none());
+        assert_eq!(w.stop(), WalkEnd::Clean);
+        let done = w.work();
+        // Every tail byte once, plus the one byte after the first payload that
+        // showed the next header starts there (its magic is not zero fill).
+        assert_eq!(done.fill_scanned, 100_000 + 1, "{done:?}");
+        assert!(w.next().is_none());
+        assert_eq!(w.work(), done, "a finished walk does no more work");
+        // A non-zero byte at the very end: torn, found by the same one scan.
+        let n = f.len();
+        f[n - 1] = 7;
+        let mut w = Walk::new(&f);
+        assert_eq!(w.by_ref().count(), 2);
+        assert!(matches!(w.stop(), WalkEnd::Torn(Error::BadMagic { .. })));
+        assert!(w.work().fill_scanned <= f.len() as u64);
+    }
+
+    #[test]
     fn root_page_split() {
         let mut f = seg(0x05, 1, b"abc", true);
         let mut page = std::vec![0u8; 4096];
