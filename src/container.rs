@@ -246,7 +246,13 @@ impl<'a> Container<'a> {
         };
         let manifest = Manifest::parse(manifest_segment.payload, manifest_segment.offset)?;
         if let Some(page) = page {
-            RootPage::parse(page, u64_from(body.len()))?.check_commits_to(&manifest_segment)?;
+            let shake = (manifest_hash == HashCheck::Verified(ContentHash::Shake256_128))
+                .then_some(&manifest_segment.header.content_hash);
+            RootPage::parse(page, u64_from(body.len()))?.check_commits_to_counting(
+                &manifest_segment,
+                shake,
+                &mut work.hashed,
+            )?;
         }
         let dialect = Dialect::detect(layout, &manifest_segment, manifest_hash);
         let mut verified = [0u64; VERIFIED_WORDS];

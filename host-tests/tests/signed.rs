@@ -57,3 +57,34 @@ fn an_untrusted_key_or_a_changed_page_is_refused() {
         })
     );
 }
+
+/// Bounded work on a signed store: the manifest is hashed once (its content
+/// hash is SHAKE-256-128, the same digest the root page commits to, so the
+/// page is checked against the verified header instead of hashing again), and
+/// `verify_segments` hashes every other payload once.
+#[test]
+fn the_manifest_of_a_signed_store_is_hashed_once() {
+    let f = signed();
+    let mut w = rvf_boot::segment::Work::default();
+    let c = Container::parse_counting(&f, Policy::default(), &mut w).unwrap();
+    let (m, _) = c.manifest_segment();
+    assert_eq!(m.header.checksum_algo, 2);
+    assert_eq!(w.hashed, m.payload_length());
+    c.verify_segments().unwrap();
+    let payloads: u64 = c.segments().map(|s| s.payload_length()).sum();
+    assert_eq!(c.work().hashed, payloads);
+    // A page committing to other bytes is still refused.
+    let mut g = f.clone();
+    let page_at = c.root_page_offset().unwrap() as usize;
+    g[page_at + 0xFD0] ^= 1;
+    let crc = CRC32C.checksum(&g[page_at..page_at + 0xFFC]);
+    g[page_at + 0xFFC..page_at + 0x1000].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(
+        Container::parse(&g, Policy::default()).unwrap_err(),
+        Error::RootPageField {
+            offset: page_at as u64,
+            field: rvf_boot::root_page::PageField::ContentHashFirst8,
+            value: u64::from_le_bytes(g[page_at + 0xFD0..page_at + 0xFD8].try_into().unwrap()),
+        }
+    );
+}
