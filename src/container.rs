@@ -1,14 +1,25 @@
 //! A whole RVF file: the walk, the winning manifest checked against the
 //! headers it names, and the kernels it lists (§3, §11 steps 1-4).
+//!
+//! Work is linear in the file (§ "bounded work" in the README): parsing walks
+//! the segments once to find the newest manifest and once more, merged with
+//! the directory, to check every entry; every accessor that finds listed
+//! segments is one such merged walk; each payload is hashed at most once per
+//! container (the result is remembered in a 1024-bit set); zero fill is
+//! scanned at most once. [`Container::work`] counts all of it.
 
-use crate::bytes::{le_u32, u64_from};
-use crate::checksum::{HashCheck, require_content_hash};
-use crate::dialect::Dialect;
+use crate::bytes::{le_u32, u64_from, usize_from};
+use crate::checksum::{ContentHash, HashCheck, check_any, require_content_hash_as};
+use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
 use crate::manifest::{DirectoryEntry, Manifest};
 use crate::root_page::RootPage;
-use crate::segment::{SEGMENT_MAGIC, Segment, Walk, WalkEnd, seg_type, split_root_page};
+use crate::segment::{
+    MAX_SEGMENTS, SEGMENT_MAGIC, Segment, Walk, WalkEnd, Work, seg_type, split_root_page,
+};
+use core::cell::Cell;
+use core::fmt;
 
 /// What counts as verified. The default is the strictest policy.
 ///
@@ -33,23 +44,122 @@ impl Policy {
     }
 }
 
+/// What the walk met where complete segments end, when no complete manifest
+/// was found ([`Error::NoCompleteManifest`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoppedBy {
+    /// The end of the file (only zero bytes, if any, after the last segment).
+    EndOfFile,
+    /// A MANIFEST_SEG header whose payload is cut off: the newest manifest is incomplete.
+    TornManifest,
+    /// A segment whose payload runs past the end of the file.
+    PayloadOverrun,
+    /// Bytes that are not a segment header (bad magic).
+    BadMagic,
+    /// A segment header with an unsupported version.
+    UnsupportedVersion,
+    /// Fewer than 64 bytes where a header would start.
+    TruncatedHeader,
+    /// Any other bytes that form no segment.
+    NoSegment,
+}
+
+impl StoppedBy {
+    /// What a torn walk's error says the bytes were.
+    const fn from_torn(e: &Error) -> Self {
+        match e {
+            Error::SegmentOverrun { .. } => Self::PayloadOverrun,
+            Error::BadMagic { .. } => Self::BadMagic,
+            Error::UnsupportedVersion { .. } => Self::UnsupportedVersion,
+            Error::Truncated { .. } => Self::TruncatedHeader,
+            _ => Self::NoSegment,
+        }
+    }
+
+    /// A phrase, as in messages ("... where the walk met {phrase}").
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::EndOfFile => "the end of the file",
+            Self::TornManifest => "a torn MANIFEST_SEG",
+            Self::PayloadOverrun => "a segment whose payload runs past the end of the file",
+            Self::BadMagic => "bytes that are not a segment header (bad magic)",
+            Self::UnsupportedVersion => "a segment header with an unsupported version",
+            Self::TruncatedHeader => "a truncated segment header",
+            Self::NoSegment => "bytes that form no segment",
+        }
+    }
+}
+
+impl fmt::Display for StoppedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A directory-entry field that disagrees with the segment header at the
+/// entry's offset ([`Error::DirectoryMismatch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirectoryField {
+    /// `seg_type`.
+    SegType,
+    /// `segment_id`.
+    SegmentId,
+    /// `payload_length`.
+    PayloadLength,
+    /// The SHDG trailer's committed content hash (values are its first 8 bytes).
+    ShdgContentHash,
+}
+
+impl DirectoryField {
+    /// A short name, as in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SegType => "seg_type",
+            Self::SegmentId => "segment_id",
+            Self::PayloadLength => "payload_length",
+            Self::ShdgContentHash => "content_hash (SHDG, first 8 bytes)",
+        }
+    }
+}
+
+impl fmt::Display for DirectoryField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One bit per segment index ([`MAX_SEGMENTS`] bits): whose content hash verified.
+const VERIFIED_WORDS: usize = 16;
+// Every segment index (< MAX_SEGMENTS) has its bit.
+const _: [(); 1] = [(); if MAX_SEGMENTS <= 64 * 16 { 1 } else { 0 }];
+
 /// A parsed, checked RVF file, borrowing its bytes.
 ///
 /// Construction ([`Container::parse`]) walks every segment, takes the newest
 /// complete MANIFEST_SEG, verifies its content hash and checks every
 /// directory entry against the segment header really at its offset. Kernels
-/// are parsed and hash-checked when asked for.
-#[derive(Clone, Copy, Debug)]
+/// are parsed and hash-checked when asked for; a payload whose hash verified
+/// is not hashed again by the same container.
+#[derive(Clone, Debug)]
 pub struct Container<'a> {
     file: &'a [u8],
     body: &'a [u8],
+    /// `body` up to the end of the last complete segment (what the walk covered).
+    walked: &'a [u8],
     root_page: bool,
     manifest_segment: Segment<'a>,
     manifest_hash: HashCheck,
     manifest: Manifest<'a>,
     dialect: Dialect,
+    algo0: ContentHash,
     trailing: Option<(u64, u64)>,
     policy: Policy,
+    work: Cell<Work>,
+    verified: Cell<[u64; VERIFIED_WORDS]>,
 }
 
 impl<'a> Container<'a> {
@@ -59,65 +169,127 @@ impl<'a> Container<'a> {
     /// [`Error::NotRvf`] if the file does not start with a segment header;
     /// [`Error::TooManySegments`]; [`Error::NoCompleteManifest`] when no
     /// complete MANIFEST_SEG exists or the newest one is torn; the manifest's
-    /// parse and content-hash errors; [`Error::DirectoryEntryNotASegment`] and
+    /// parse and content-hash errors; [`Error::DirectoryDuplicate`] and
+    /// [`Error::DirectoryOrder`] for a directory not listing segments once
+    /// each in file order; [`Error::DirectoryEntryNotASegment`] and
     /// [`Error::DirectoryMismatch`] for directory entries that disagree with
     /// the file; for a file ending in an RVM0 root page, its CRC and field
     /// errors, and [`Error::RootPageField`] when it does not commit to the
     /// winning manifest.
     pub fn parse(file: &'a [u8], policy: Policy) -> Result<Self> {
+        Self::parse_counting(file, policy, &mut Work::default())
+    }
+
+    /// [`Self::parse`], writing the work it did to `work` whether it succeeds
+    /// or not (so tests can bound the work spent refusing a file, too).
+    ///
+    /// # Errors
+    /// Those of [`Self::parse`].
+    pub fn parse_counting(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
         if le_u32(body, 0) != Some(SEGMENT_MAGIC) {
+            let mut first = [0u8; 4];
+            first.iter_mut().zip(file).for_each(|(o, i)| *o = *i);
             return Err(Error::NotRvf {
-                found: le_u32(file, 0).unwrap_or(0),
+                found: u32::from_le_bytes(first),
                 file_size,
             });
         }
         let mut walk = Walk::new(body);
-        let newest = walk
-            .by_ref()
-            .filter(|s| s.seg_type() == seg_type::MANIFEST)
-            .last();
+        let mut layout = Layout::default();
+        let mut newest = None;
+        for s in walk.by_ref() {
+            layout.see(&s);
+            if s.seg_type() == seg_type::MANIFEST {
+                newest = Some(s);
+            }
+        }
+        *work = walk.work();
         let no_manifest = |stopped_by| Error::NoCompleteManifest {
             walk_end: walk.end(),
             file_size,
             stopped_by,
         };
         let (trailing, stopped_by) = match walk.stop() {
-            WalkEnd::Clean => (None, "the end of the file"),
+            WalkEnd::Clean => (None, StoppedBy::EndOfFile),
             WalkEnd::Limit(e) => return Err(e),
             WalkEnd::Torn(e) => {
                 // A torn MANIFEST_SEG is the newest manifest and it is incomplete.
                 if torn_manifest_header(body, walk.end()) {
-                    return Err(no_manifest("a torn MANIFEST_SEG"));
+                    return Err(no_manifest(StoppedBy::TornManifest));
                 }
                 let len = u64_from(body.len()).saturating_sub(walk.end());
-                (Some((walk.end(), len)), stop_reason(&e))
+                (Some((walk.end(), len)), StoppedBy::from_torn(&e))
             }
         };
         let manifest_segment = newest.ok_or_else(|| no_manifest(stopped_by))?;
-        let manifest_hash = require_content_hash(&manifest_segment, policy.allow_unset_hash)?;
+        let walked = usize_from(walk.end())
+            .and_then(|end| body.get(..end))
+            .unwrap_or(body);
+        manifest_segment.check_fields()?;
+        let manifest_hash = match check_any(&manifest_segment, &mut work.hashed)? {
+            HashCheck::Unset if !policy.allow_unset_hash => {
+                return Err(Error::ContentHashUnset {
+                    index: manifest_segment.index,
+                    offset: manifest_segment.offset,
+                });
+            }
+            check => check,
+        };
+        // The manifest's algorithm-0 hash names the file's writer; a manifest
+        // hashed otherwise (wire, or unset) leaves algorithm 0 to the only
+        // other writer of it, legacy rvf-runtime (the legacy+wire append case).
+        let algo0 = match manifest_hash {
+            HashCheck::Verified(h) if manifest_segment.header.checksum_algo == 0 => h,
+            _ => ContentHash::Crc32Rot4,
+        };
         let manifest = Manifest::parse(manifest_segment.payload, manifest_segment.offset)?;
         if let Some(page) = page {
-            RootPage::parse(page, u64_from(body.len()))?.check_commits_to(&manifest_segment)?;
+            let shake = (manifest_hash == HashCheck::Verified(ContentHash::Shake256_128))
+                .then_some(&manifest_segment.header.content_hash);
+            RootPage::parse(page, u64_from(body.len()))?.check_commits_to_counting(
+                &manifest_segment,
+                shake,
+                &mut work.hashed,
+            )?;
         }
-        let committed = manifest.segment_hashes().unwrap_or(&[]);
-        for (i, entry) in manifest.entries().iter().enumerate() {
-            let shdg = committed.get(i).map(|h| &h.content_hash);
-            check_entry(body, u32::try_from(i).unwrap_or(u32::MAX), entry, shdg)?;
+        let dialect = Dialect::detect(layout, &manifest_segment, manifest_hash);
+        let mut verified = [0u64; VERIFIED_WORDS];
+        if let HashCheck::Verified(_) = manifest_hash {
+            mark(&mut verified, manifest_segment.index);
         }
-        let dialect = Dialect::detect(Walk::new(body), &manifest_segment, manifest_hash);
-        Ok(Self {
+        let container = Self {
             file,
             body,
+            walked,
             root_page: page.is_some(),
             manifest_segment,
             manifest_hash,
             manifest,
             dialect,
+            algo0,
             trailing,
             policy,
-        })
+            work: Cell::new(*work),
+            verified: Cell::new(verified),
+        };
+        let checked = container.check_directory();
+        *work = container.work();
+        checked.map(|()| container)
+    }
+
+    /// Checks every directory entry (and its SHDG commitment, in signed
+    /// stores) against the walked segment at its offset, in one merged walk.
+    fn check_directory(&self) -> Result<()> {
+        let committed = self.manifest.segment_hashes().unwrap_or(&[]);
+        for (entry, e, seg) in self.directory() {
+            let shdg = usize_from(u64::from(entry))
+                .and_then(|i| committed.get(i))
+                .map(|h| &h.content_hash);
+            check_entry(entry, e, &seg?, shdg)?;
+        }
+        Ok(())
     }
 
     /// The whole file.
@@ -126,16 +298,27 @@ impl<'a> Container<'a> {
         self.file
     }
 
-    /// A fresh walk over every complete segment, in file order.
+    /// A fresh walk over every complete segment, in file order. It covers the
+    /// segment area up to the end of the last complete segment, so it ends
+    /// `Clean` without scanning a zero or torn tail again (see [`Self::trailing`]).
     #[must_use]
     pub const fn segments(&self) -> Walk<'a> {
-        Walk::new(self.body)
+        Walk::new(self.walked)
     }
 
     /// The file's dialect.
     #[must_use]
     pub const fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The algorithm-0 content hash of the file's writer, which every
+    /// `checksum_algo` 0 segment of the file must carry (§2.4): decided by the
+    /// winning manifest's hash; CRC-32 rot4 when that manifest does not use
+    /// algorithm 0.
+    #[must_use]
+    pub const fn algo0(&self) -> ContentHash {
+        self.algo0
     }
 
     /// The winning manifest.
@@ -151,8 +334,8 @@ impl<'a> Container<'a> {
     }
 
     /// The RVM0 root page, if the file ends with one (its CRC32C and its
-    /// commitment to the winning manifest were checked; its signature is not:
-    /// see [`RootPage::signed_message`]).
+    /// commitment to the winning manifest were checked; its signature is
+    /// checked by [`RootPage::verify_signature`]).
     #[must_use]
     pub fn root_page(&self) -> Option<RootPage<'a>> {
         let at = u64_from(self.body.len());
@@ -180,10 +363,56 @@ impl<'a> Container<'a> {
         self.policy
     }
 
-    /// The segment whose header is at `offset` (any walked segment).
+    /// The work this container has done so far: headers read, fill scanned
+    /// and payload bytes hashed by [`Self::parse`] and every accessor since
+    /// (walks a caller makes with [`Self::segments`] count in their own
+    /// [`Walk::work`]).
+    #[must_use]
+    pub fn work(&self) -> Work {
+        self.work.get()
+    }
+
+    /// The segment whose header is at `offset` (any walked segment). One walk:
+    /// O(segments), bounded by [`MAX_SEGMENTS`].
     #[must_use]
     pub fn segment_at(&self, offset: u64) -> Option<Segment<'a>> {
-        segment_at(self.body, offset)
+        let mut walk = self.segments();
+        let found = walk
+            .by_ref()
+            .take_while(|s| s.offset <= offset)
+            .find(|s| s.offset == offset);
+        self.add_work(walk.work());
+        found
+    }
+
+    /// Checks `seg`'s header fields and content hash under the policy and the
+    /// file's algorithm-0 convention ([`Self::algo0`]). For a segment of this
+    /// file; it is hashed each time (accessors of the container remember what
+    /// verified instead).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedSegmentField`], [`Error::UnknownChecksumAlgo`],
+    /// [`Error::ContentHashOtherWriter`], [`Error::ContentHashMismatch`],
+    /// [`Error::ContentHashUnset`].
+    pub fn content_hash(&self, seg: &Segment<'_>) -> Result<HashCheck> {
+        let mut hashed = 0;
+        let r = require_content_hash_as(seg, self.algo0, self.policy.allow_unset_hash, &mut hashed);
+        self.add_work(Work {
+            hashed,
+            ..Work::default()
+        });
+        r
+    }
+
+    /// Every complete segment in file order with the outcome of its gate
+    /// (header fields and content hash under the policy and the file's
+    /// algorithm-0 convention): what `rvf-boot inspect` shows per segment.
+    /// Each payload is hashed at most once per container.
+    pub fn checked_segments(&self) -> impl Iterator<Item = (Segment<'a>, Result<HashCheck>)> + '_ {
+        Counted::new(self.segments(), &self.work).map(|s| {
+            let check = self.gate(&s);
+            (s, check)
+        })
     }
 
     /// Checks the content hash of every complete segment in the file (listed
@@ -193,26 +422,18 @@ impl<'a> Container<'a> {
     /// # Errors
     /// The first segment's content-hash error, in file order.
     pub fn verify_segments(&self) -> Result<()> {
-        self.segments()
-            .try_for_each(|s| require_content_hash(&s, self.policy.allow_unset_hash).map(drop))
+        self.checked_segments().try_for_each(|(_, r)| r.map(drop))
     }
 
     /// Every segment of type `ty` the manifest lists (META, PROFILE, WITNESS,
     /// WASM, ...), in directory order, each with its content hash checked
     /// under the policy. The payloads are borrowed from the file.
     pub fn listed(&self, ty: u8) -> impl Iterator<Item = Result<Segment<'a>>> + '_ {
-        self.manifest
-            .entries()
-            .iter()
-            .enumerate()
-            .filter(move |(_, e)| e.seg_type == ty)
-            .map(|(i, e)| {
-                let offset = e.offset.get();
-                // check_entry proved a segment starts there; stay total anyway.
-                let entry = u32::try_from(i).unwrap_or(u32::MAX);
-                let seg = segment_at(self.body, offset)
-                    .ok_or(Error::DirectoryEntryNotASegment { entry, offset })?;
-                require_content_hash(&seg, self.policy.allow_unset_hash)?;
+        self.directory()
+            .filter(move |(_, e, _)| e.seg_type == ty)
+            .map(|(_, _, seg)| {
+                let seg = seg?;
+                self.gate(&seg)?;
                 Ok(seg)
             })
     }
@@ -220,11 +441,9 @@ impl<'a> Container<'a> {
     /// Every KERNEL_SEG the manifest lists, in directory order, each parsed
     /// and with its content hash checked under the policy.
     pub fn kernels(&self) -> impl Iterator<Item = Result<KernelSegment<'a>>> + '_ {
-        self.manifest
-            .entries()
-            .iter()
-            .filter(|e| e.seg_type == seg_type::KERNEL)
-            .map(|e| self.load_kernel(e.offset.get()))
+        self.directory()
+            .filter(|(_, e, _)| e.seg_type == seg_type::KERNEL)
+            .map(|(_, _, seg)| self.load_kernel(seg?))
     }
 
     /// The kernel to boot by default: the first KERNEL_SEG in directory order
@@ -241,34 +460,176 @@ impl<'a> Container<'a> {
     /// # Errors
     /// [`Error::NoKernelAt`], or the kernel's parse and hash errors.
     pub fn kernel_at(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
-        let listed = self
-            .manifest
-            .entries()
-            .iter()
-            .any(|e| e.seg_type == seg_type::KERNEL && e.offset.get() == header_offset);
-        if !listed {
-            return Err(Error::NoKernelAt {
-                offset: header_offset,
-            });
-        }
-        self.load_kernel(header_offset)
+        self.directory()
+            .take_while(|(_, e, _)| e.offset.get() <= header_offset)
+            .find(|(_, e, _)| e.seg_type == seg_type::KERNEL && e.offset.get() == header_offset)
+            .map_or(
+                Err(Error::NoKernelAt {
+                    offset: header_offset,
+                }),
+                |(_, _, seg)| self.load_kernel(seg?),
+            )
     }
 
-    fn load_kernel(&self, offset: u64) -> Result<KernelSegment<'a>> {
-        let seg = segment_at(self.body, offset).ok_or(Error::NoKernelAt { offset })?;
-        let check = require_content_hash(&seg, self.policy.allow_unset_hash)?;
+    fn load_kernel(&self, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+        let check = self.gate(&seg)?;
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
+    }
+
+    /// The directory merged with one walk ([`Directory`]).
+    fn directory(&self) -> Directory<'_, 'a> {
+        Directory {
+            walk: Counted::new(self.segments(), &self.work),
+            entries: self.manifest.entries().iter().zip(0u32..),
+            pending: None,
+            previous: None,
+        }
+    }
+
+    /// The gate for a segment this container walked: header fields, then the
+    /// content hash under the file's convention, hashing a payload only if it
+    /// has not verified before.
+    fn gate(&self, seg: &Segment<'a>) -> Result<HashCheck> {
+        seg.check_fields()?;
+        let mut set = self.verified.get();
+        if is_marked(&set, seg.index)
+            && let Some(h) = self.verified_as(seg.header.checksum_algo)
+        {
+            return Ok(HashCheck::Verified(h));
+        }
+        let check = self.content_hash(seg)?;
+        if let HashCheck::Verified(_) = check {
+            mark(&mut set, seg.index);
+            self.verified.set(set);
+        }
+        Ok(check)
+    }
+
+    /// The algorithm a segment with `checksum_algo` verified under in this file.
+    fn verified_as(&self, algo: u8) -> Option<ContentHash> {
+        if algo == 0 {
+            return Some(self.algo0);
+        }
+        ContentHash::candidates(algo)?.first().copied()
+    }
+
+    fn add_work(&self, more: Work) {
+        self.work.set(self.work.get().plus(more));
     }
 }
 
-/// What the walk met where it stopped, as a phrase for [`Error::NoCompleteManifest`].
-const fn stop_reason(e: &Error) -> &'static str {
-    match e {
-        Error::SegmentOverrun { .. } => "a segment whose payload runs past the end of the file",
-        Error::BadMagic { .. } => "bytes that are not a segment header (bad magic)",
-        Error::UnsupportedVersion { .. } => "a segment header with an unsupported version",
-        Error::Truncated { .. } => "a truncated segment header",
-        _ => "bytes that form no segment",
+fn bit(index: u32) -> Option<(usize, u64)> {
+    let word = usize_from(u64::from(index.checked_shr(6)?))?;
+    Some((word, 1u64.checked_shl(index & 63)?))
+}
+
+fn mark(set: &mut [u64; VERIFIED_WORDS], index: u32) {
+    if let Some((w, b)) = bit(index)
+        && let Some(word) = set.get_mut(w)
+    {
+        *word |= b;
+    }
+}
+
+fn is_marked(set: &[u64; VERIFIED_WORDS], index: u32) -> bool {
+    bit(index).is_some_and(|(w, b)| set.get(w).is_some_and(|word| word & b != 0))
+}
+
+/// A walk whose header reads and fill scans are added to a container's count
+/// as it goes.
+struct Counted<'c, 'a> {
+    walk: Walk<'a>,
+    counted: Work,
+    total: &'c Cell<Work>,
+}
+
+impl<'c, 'a> Counted<'c, 'a> {
+    const fn new(walk: Walk<'a>, total: &'c Cell<Work>) -> Self {
+        Self {
+            walk,
+            counted: Work {
+                header_reads: 0,
+                fill_scanned: 0,
+                hashed: 0,
+            },
+            total,
+        }
+    }
+}
+
+impl<'a> Iterator for Counted<'_, 'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let s = self.walk.next();
+        let now = self.walk.work();
+        let delta = Work {
+            header_reads: now.header_reads.saturating_sub(self.counted.header_reads),
+            fill_scanned: now.fill_scanned.saturating_sub(self.counted.fill_scanned),
+            hashed: 0,
+        };
+        self.counted = now;
+        self.total.set(self.total.get().plus(delta));
+        s
+    }
+}
+
+/// The directory entries in order, each with the walked segment at its
+/// offset, found by one walk merged with the directory: entries must name
+/// segments in strictly increasing offset order (every writer's order), so
+/// each step only moves forward. O(segments + entries), no storage.
+struct Directory<'c, 'a> {
+    walk: Counted<'c, 'a>,
+    entries: core::iter::Zip<core::slice::Iter<'a, DirectoryEntry>, core::ops::RangeFrom<u32>>,
+    /// A walked segment past the previous entry's offset, not yet matched.
+    pending: Option<Segment<'a>>,
+    /// The previous entry's index and offset.
+    previous: Option<(u32, u64)>,
+}
+
+impl<'a> Iterator for Directory<'_, 'a> {
+    type Item = (u32, &'a DirectoryEntry, Result<Segment<'a>>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (e, entry) = self.entries.next()?;
+        let offset = e.offset.get();
+        if let Some((first, previous)) = self.previous {
+            if offset == previous {
+                return Some((
+                    entry,
+                    e,
+                    Err(Error::DirectoryDuplicate {
+                        entry,
+                        first,
+                        offset,
+                    }),
+                ));
+            }
+            if offset < previous {
+                return Some((
+                    entry,
+                    e,
+                    Err(Error::DirectoryOrder {
+                        entry,
+                        offset,
+                        previous,
+                    }),
+                ));
+            }
+        }
+        self.previous = Some((entry, offset));
+        let mut next = self.pending.take().or_else(|| self.walk.next());
+        while next.is_some_and(|s| s.offset < offset) {
+            next = self.walk.next();
+        }
+        let found = match next {
+            Some(s) if s.offset == offset => Ok(s),
+            other => {
+                self.pending = other;
+                Err(Error::DirectoryEntryNotASegment { entry, offset })
+            }
+        };
+        Some((entry, e, found))
     }
 }
 
@@ -283,24 +644,28 @@ fn torn_manifest_header(body: &[u8], at: u64) -> bool {
     })
 }
 
-/// The walked segment whose header is at `offset`. Walks from the start:
-/// O(segments), bounded by [`crate::segment::MAX_SEGMENTS`].
-fn segment_at(body: &[u8], offset: u64) -> Option<Segment<'_>> {
-    Walk::new(body)
-        .take_while(|s| s.offset <= offset)
-        .find(|s| s.offset == offset)
-}
-
 /// Checks one directory entry (and its SHDG commitment, in signed stores)
-/// against the header at its offset.
-fn check_entry(body: &[u8], entry: u32, e: &DirectoryEntry, shdg: Option<&[u8; 16]>) -> Result<()> {
+/// against the header of the walked segment at its offset.
+fn check_entry(
+    entry: u32,
+    e: &DirectoryEntry,
+    seg: &Segment<'_>,
+    shdg: Option<&[u8; 16]>,
+) -> Result<()> {
     let offset = e.offset.get();
-    let seg = segment_at(body, offset).ok_or(Error::DirectoryEntryNotASegment { entry, offset })?;
     let fields = [
-        ("seg_type", u64::from(e.seg_type), u64::from(seg.seg_type())),
-        ("segment_id", e.segment_id.get(), seg.segment_id()),
         (
-            "payload_length",
+            DirectoryField::SegType,
+            u64::from(e.seg_type),
+            u64::from(seg.seg_type()),
+        ),
+        (
+            DirectoryField::SegmentId,
+            e.segment_id.get(),
+            seg.segment_id(),
+        ),
+        (
+            DirectoryField::PayloadLength,
             e.payload_length.get(),
             seg.payload_length(),
         ),
@@ -323,7 +688,7 @@ fn check_entry(body: &[u8], entry: u32, e: &DirectoryEntry, shdg: Option<&[u8; 1
         return Err(Error::DirectoryMismatch {
             entry,
             offset,
-            field: "content_hash (SHDG, first 8 bytes)",
+            field: DirectoryField::ShdgContentHash,
             directory: first8(committed),
             header: first8(&seg.header.content_hash),
         });
@@ -338,6 +703,7 @@ mod tests {
     use crate::kernel::tests::crate_header;
     use crate::manifest::tests::payload as manifest_payload;
     use crate::segment::tests::seg;
+    use std::string::ToString;
     use std::vec::Vec;
 
     /// A legacy-dialect segment with its CRC-rot4 content hash set.
@@ -396,7 +762,7 @@ mod tests {
             Error::NoCompleteManifest {
                 walk_end: good as u64,
                 file_size: good as u64 + 70,
-                stopped_by: "a torn MANIFEST_SEG"
+                stopped_by: StoppedBy::TornManifest
             }
         );
         let mut h = file();
@@ -406,7 +772,7 @@ mod tests {
             Error::NoCompleteManifest {
                 walk_end: 199,
                 file_size: h.len() as u64,
-                stopped_by: "a torn MANIFEST_SEG"
+                stopped_by: StoppedBy::TornManifest
             }
         );
     }
@@ -434,7 +800,7 @@ mod tests {
             Error::DirectoryMismatch {
                 entry: 0,
                 offset: 0,
-                field: "segment_id",
+                field: DirectoryField::SegmentId,
                 directory: 7,
                 header: 1
             }
@@ -445,7 +811,7 @@ mod tests {
             Error::DirectoryMismatch {
                 entry: 0,
                 offset: 0,
-                field: "seg_type",
+                field: DirectoryField::SegType,
                 directory: 0x10,
                 header: 0x0E
             }
@@ -509,5 +875,86 @@ mod tests {
                 file_size: 0
             }
         );
+        let short = Container::parse(b"MZ", Policy::default()).unwrap_err();
+        assert_eq!(
+            short,
+            Error::NotRvf {
+                found: 0x5A4D,
+                file_size: 2
+            }
+        );
+        assert_eq!(
+            short.to_string(),
+            "not an RVF file: it does not start with a segment header (first bytes [4d, 5a], file size 2)"
+        );
+    }
+
+    #[test]
+    fn directory_entries_name_segments_once_in_file_order() {
+        let k = kernel_payload();
+        let n = k.len() as u64;
+        let mut body = hashed(0x0E, 1, &k);
+        body.extend(hashed(0x01, 7, b"vectors"));
+        let build = |entries: &[(u64, u64, u64, u8)]| {
+            let mut f = body.clone();
+            f.extend(hashed(0x05, 2, &manifest_payload(1, entries)));
+            f
+        };
+        let kernel = (1, 0, n, 0x0E);
+        let vec = (7, 64 + n, 7, 0x01);
+        let c = build(&[kernel, vec]);
+        let c = Container::parse(&c, Policy::default()).unwrap();
+        assert_eq!(
+            c.listed(0x01)
+                .map(|s| s.unwrap().offset)
+                .collect::<Vec<_>>(),
+            [64 + n]
+        );
+        assert_eq!(
+            Container::parse(&build(&[kernel, kernel]), Policy::default()).unwrap_err(),
+            Error::DirectoryDuplicate {
+                entry: 1,
+                first: 0,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Container::parse(&build(&[vec, kernel]), Policy::default()).unwrap_err(),
+            Error::DirectoryOrder {
+                entry: 1,
+                offset: 0,
+                previous: 64 + n
+            }
+        );
+        // An entry between two segments, then one naming the segment after it.
+        assert_eq!(
+            Container::parse(&build(&[(1, 10, n, 0x0E), vec]), Policy::default()).unwrap_err(),
+            Error::DirectoryEntryNotASegment {
+                entry: 0,
+                offset: 10
+            }
+        );
+    }
+
+    #[test]
+    fn each_payload_is_hashed_once_per_container() {
+        let f = file();
+        let mut w = crate::segment::Work::default();
+        let c = Container::parse_counting(&f, Policy::default(), &mut w).unwrap();
+        let manifest_len = c.manifest_segment().0.payload_length();
+        assert_eq!(
+            w.hashed, manifest_len,
+            "parse hashes the manifest once (CRC first: timestamp 0)"
+        );
+        assert_eq!(c.work(), w);
+        let k = kernel_payload().len() as u64;
+        c.verify_segments().unwrap();
+        assert_eq!(c.work().hashed, manifest_len + k);
+        c.selected_kernel().unwrap();
+        assert!(c.kernels().all(|k| k.is_ok()));
+        c.verify_segments().unwrap();
+        assert_eq!(c.work().hashed, manifest_len + k, "nothing hashed twice");
+        // Two walks to parse, three accessors: at most three header reads per segment each.
+        assert!(c.work().header_reads <= 3 * 3 * 5, "{:?}", c.work());
     }
 }

@@ -31,37 +31,47 @@ impl Dialect {
     /// Decides the dialect from the walk's padding evidence and the winning
     /// manifest's segment and hash check.
     ///
-    /// A segment whose payload ends off a 64-byte boundary is evidence: the
-    /// next header right after it means unpadded, at the aligned position
-    /// means padded. Both kinds ⇒ mixed; padded only ⇒ wire; otherwise the
-    /// content-hash convention decides (SHA-256[0..16] ⇒ RuvBot, algorithm 1
-    /// or 2 ⇒ wire, else legacy).
-    pub fn detect<'a>(
-        segments: impl Iterator<Item = Segment<'a>>,
-        manifest: &Segment<'_>,
-        check: HashCheck,
-    ) -> Self {
-        let (mut unpadded, mut padded) = (false, false);
-        let mut prev: Option<Segment<'a>> = None;
-        for s in segments {
-            if let Some(p) = prev {
-                let end = p.payload_end();
-                if end % 64 != 0 {
-                    if s.offset == end {
-                        unpadded = true;
-                    } else {
-                        padded = true;
-                    }
-                }
-            }
-            prev = Some(s);
-        }
-        match (unpadded, padded) {
+    /// Both kinds of padding evidence ⇒ mixed; padded only ⇒ wire; otherwise
+    /// the content-hash convention decides (SHA-256[0..16] ⇒ RuvBot,
+    /// algorithm 1 or 2 ⇒ wire, else legacy).
+    #[must_use]
+    pub fn detect(layout: Layout, manifest: &Segment<'_>, check: HashCheck) -> Self {
+        match (layout.unpadded, layout.padded) {
             (true, true) => Self::Mixed,
             (false, true) => Self::Wire,
             _ if check == HashCheck::Verified(ContentHash::Sha256Trunc) => Self::RuvBot,
             (false, false) if manifest.header.checksum_algo != 0 => Self::Wire,
             _ => Self::Legacy,
         }
+    }
+}
+
+/// Padding evidence gathered during a walk, one segment at a time.
+///
+/// A segment whose payload ends off a 64-byte boundary is evidence: the next
+/// header right after it means unpadded, at the aligned position means padded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// A next header sat right after an unaligned payload end.
+    pub unpadded: bool,
+    /// A next header sat at the aligned position after an unaligned payload end.
+    pub padded: bool,
+    /// Where the previous segment's payload ended.
+    previous_end: Option<u64>,
+}
+
+impl Layout {
+    /// Takes the next segment of the walk, in file order.
+    pub fn see(&mut self, s: &Segment<'_>) {
+        if let Some(end) = self.previous_end
+            && end % 64 != 0
+        {
+            if s.offset == end {
+                self.unpadded = true;
+            } else {
+                self.padded = true;
+            }
+        }
+        self.previous_end = Some(s.payload_end());
     }
 }

@@ -3,14 +3,21 @@
 //! Every variant names *what* failed and *where*: the segment's index in file
 //! order, the absolute file offset of its header, the field. `Display` renders
 //! each as one sentence a user can act on. The type is `Copy` and carries only
-//! integers and `&'static str`, so returning it costs nothing and needs no heap.
+//! integers, `&'static str` and small field enums (each with `Display`, defined
+//! beside the code that reports it), so returning it costs nothing and needs no
+//! heap, and callers match on types, not strings.
 
 use crate::bundle::EntryField;
 use crate::bzimage::BzCheck;
+use crate::checksum::ContentHash;
 use crate::cmdline::CmdlineProblem;
+use crate::container::{DirectoryField, StoppedBy};
 use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
 use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
+use crate::manifest::ManifestField;
 use crate::plan::BootItem;
+use crate::root_page::{PageField, SignatureProblem};
+use crate::segment::SegmentField;
 use crate::zero_page::AddressProblem;
 use core::fmt;
 
@@ -119,7 +126,9 @@ pub enum Error {
     },
     /// The file does not start with a segment header.
     NotRvf {
-        /// The first four bytes as a little-endian u32 (0 if fewer).
+        /// The first four bytes as a little-endian u32; a file shorter than
+        /// four bytes gives its bytes with zeros above them (messages show
+        /// only the `file_size` bytes there are).
         found: u32,
         /// The file size.
         file_size: u64,
@@ -132,15 +141,15 @@ pub enum Error {
         walk_end: u64,
         /// The file size.
         file_size: u64,
-        /// What the walk met there (`end of file`, `a torn MANIFEST_SEG`, ...).
-        stopped_by: &'static str,
+        /// What the walk met there.
+        stopped_by: StoppedBy,
     },
     /// A field of a MANIFEST_SEG payload is malformed.
     ManifestMalformed {
         /// Header offset of the MANIFEST_SEG.
         offset: u64,
         /// The field.
-        field: &'static str,
+        field: ManifestField,
         /// Byte offset of the field within the payload.
         at: u64,
     },
@@ -160,14 +169,34 @@ pub enum Error {
         /// The offset it names.
         offset: u64,
     },
+    /// Two directory entries name the same segment (no writer does that).
+    DirectoryDuplicate {
+        /// The later entry's index in the directory.
+        entry: u32,
+        /// The earlier entry naming the same segment.
+        first: u32,
+        /// The offset both name.
+        offset: u64,
+    },
+    /// A directory entry names a segment before the one the previous entry
+    /// names: every writer lists segments in file order, and the reader checks
+    /// the directory in one pass over the file that relies on it.
+    DirectoryOrder {
+        /// The entry's index in the directory.
+        entry: u32,
+        /// The offset it names.
+        offset: u64,
+        /// The offset the previous entry names.
+        previous: u64,
+    },
     /// A directory entry disagrees with the segment header at its offset.
     DirectoryMismatch {
         /// The entry's index in the directory.
         entry: u32,
         /// The offset it names.
         offset: u64,
-        /// The field that differs (`segment_id`, `payload_length`, `seg_type`).
-        field: &'static str,
+        /// The field that differs.
+        field: DirectoryField,
         /// The directory's value.
         directory: u64,
         /// The header's value.
@@ -207,9 +236,21 @@ pub enum Error {
         /// Its header offset.
         offset: u64,
         /// The field.
-        field: &'static str,
+        field: SegmentField,
         /// The value found.
         value: u64,
+    },
+    /// An algorithm-0 segment carries another writer's hash than the file's
+    /// other algorithm-0 segments (one writer per file, §2.4).
+    ContentHashOtherWriter {
+        /// The segment's index.
+        index: u32,
+        /// Its header offset.
+        offset: u64,
+        /// The algorithm-0 hash of the file's writer (decided by the winning manifest).
+        expected: ContentHash,
+        /// The hash the segment carries.
+        found: ContentHash,
     },
 
     // ---- root page (root_page.rs) ----
@@ -227,7 +268,7 @@ pub enum Error {
         /// Offset of the page.
         offset: u64,
         /// The field.
-        field: &'static str,
+        field: PageField,
         /// The page's value.
         value: u64,
     },
@@ -235,9 +276,8 @@ pub enum Error {
     RootPageSignature {
         /// Offset of the page.
         offset: u64,
-        /// What failed (`unsigned`, `no trusted key has the signer's fingerprint`,
-        /// `malformed public key`, `signature does not verify`).
-        problem: &'static str,
+        /// What failed.
+        problem: SignatureProblem,
     },
 
     // ---- kernel segment (kernel.rs) ----
@@ -504,6 +544,8 @@ impl Error {
             | Self::TooManyDirectoryEntries { .. }
             | Self::DirectoryEntryNotASegment { .. }
             | Self::DirectoryMismatch { .. }
+            | Self::DirectoryDuplicate { .. }
+            | Self::DirectoryOrder { .. }
             | Self::UnsupportedSegmentField { .. }
             | Self::RootPageField { .. }
             | Self::WasmBodySize { .. }
@@ -513,6 +555,7 @@ impl Error {
             Self::UnknownChecksumAlgo { .. }
             | Self::ContentHashMismatch { .. }
             | Self::ContentHashUnset { .. }
+            | Self::ContentHashOtherWriter { .. }
             | Self::RootPageCrc { .. }
             | Self::RootPageSignature { .. } => ErrorClass::Integrity,
             Self::NoKernel
@@ -592,7 +635,10 @@ impl fmt::Display for Error {
             Self::NotRvf { found, file_size } => write!(
                 f,
                 "not an RVF file: it does not start with a segment header (first bytes {:02x?}, file size {file_size})",
-                found.to_le_bytes()
+                found
+                    .to_le_bytes()
+                    .get(..crate::bytes::usize_from(file_size.min(4)).unwrap_or(4))
+                    .unwrap_or(&[])
             ),
             Self::NoCompleteManifest {
                 walk_end,
@@ -617,6 +663,22 @@ impl fmt::Display for Error {
             Self::DirectoryEntryNotASegment { entry, offset } => write!(
                 f,
                 "directory entry {entry} names byte {offset}, where no segment starts"
+            ),
+            Self::DirectoryDuplicate {
+                entry,
+                first,
+                offset,
+            } => write!(
+                f,
+                "directory entry {entry} names the segment at byte {offset} again (entry {first} already does); no writer lists a segment twice"
+            ),
+            Self::DirectoryOrder {
+                entry,
+                offset,
+                previous,
+            } => write!(
+                f,
+                "directory entry {entry} names byte {offset}, before byte {previous} named by the entry before it; directories list segments in file order"
             ),
             Self::DirectoryMismatch {
                 entry,
@@ -656,6 +718,17 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "segment #{index} at byte {offset}: header field {field} is {value:#x}; writers leave it 0 and this reader cannot honour it"
+            ),
+            Self::ContentHashOtherWriter {
+                index,
+                offset,
+                expected,
+                found,
+            } => write!(
+                f,
+                "segment #{index} at byte {offset}: content_hash is {}, but this file's checksum_algo 0 segments carry {} (one writer's hash per file)",
+                found.name(),
+                expected.name()
             ),
             Self::RootPageCrc {
                 offset,

@@ -7,6 +7,7 @@
 
 use crate::bytes::{le_u32, range, u64_from, usize_from};
 use crate::error::{Error, Result};
+use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
@@ -17,6 +18,57 @@ pub const MAX_DIRECTORY_ENTRIES: u32 = crate::segment::MAX_SEGMENTS;
 pub const FIDI_TAG: u32 = 0x4649_4449;
 /// `"SHDG"` trailer tag as a little-endian u32 (wire bytes `53 48 44 47`).
 pub const SHDG_TAG: u32 = 0x4744_4853;
+
+/// The part of a MANIFEST_SEG payload that is malformed ([`Error::ManifestMalformed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManifestField {
+    /// The fixed 22-byte header.
+    Header,
+    /// `seg_count` (does not fit this machine's address space).
+    SegCount,
+    /// The directory (shorter than `seg_count` entries).
+    Directory,
+    /// `del_count`.
+    DelCount,
+    /// The deleted ids (shorter than `del_count`).
+    DeletedIds,
+    /// The FIDI trailer.
+    FidiTrailer,
+    /// The SHDG count (missing or not `seg_count`).
+    ShdgCount,
+    /// The SHDG entries.
+    ShdgEntries,
+    /// An SHDG entry's segment id (disagrees with the directory entry).
+    ShdgSegmentId,
+    /// Bytes after the known trailers.
+    UnknownTrailer,
+}
+
+impl ManifestField {
+    /// A short name, as in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Header => "header",
+            Self::SegCount => "seg_count",
+            Self::Directory => "directory",
+            Self::DelCount => "del_count",
+            Self::DeletedIds => "deleted_ids",
+            Self::FidiTrailer => "FIDI trailer",
+            Self::ShdgCount => "SHDG count",
+            Self::ShdgEntries => "SHDG entries",
+            Self::ShdgSegmentId => "SHDG segment_id",
+            Self::UnknownTrailer => "trailer (unknown bytes after the manifest)",
+        }
+    }
+}
+
+impl fmt::Display for ManifestField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The fixed 22-byte part at the start of the payload.
 #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
@@ -99,13 +151,13 @@ impl<'a> Manifest<'a> {
     /// [`Error::ManifestMalformed`] naming the field and its payload offset;
     /// [`Error::TooManyDirectoryEntries`].
     pub fn parse(payload: &'a [u8], offset: u64) -> Result<Self> {
-        let bad = |field: &'static str, at: usize| Error::ManifestMalformed {
+        let bad = |field: ManifestField, at: usize| Error::ManifestMalformed {
             offset,
             field,
             at: u64_from(at),
         };
         let (fixed, rest) =
-            ManifestFixed::ref_from_prefix(payload).map_err(|_| bad("header", 0))?;
+            ManifestFixed::ref_from_prefix(payload).map_err(|_| bad(ManifestField::Header, 0))?;
         let count = fixed.seg_count.get();
         if count > MAX_DIRECTORY_ENTRIES {
             return Err(Error::TooManyDirectoryEntries {
@@ -115,23 +167,24 @@ impl<'a> Manifest<'a> {
             });
         }
         let mut at: usize = core::mem::size_of::<ManifestFixed>();
-        let n = usize_from(u64::from(count)).ok_or(bad("seg_count", 14))?;
+        let n = usize_from(u64::from(count)).ok_or(bad(ManifestField::SegCount, 14))?;
         let (directory, rest) = <[DirectoryEntry]>::ref_from_prefix_with_elems(rest, n)
-            .map_err(|_| bad("directory", at))?;
+            .map_err(|_| bad(ManifestField::Directory, at))?;
         at = at.saturating_add(core::mem::size_of_val(directory));
-        let (del_count, rest) = U32::ref_from_prefix(rest).map_err(|_| bad("del_count", at))?;
-        let dn = usize_from(u64::from(del_count.get())).ok_or(bad("del_count", at))?;
+        let (del_count, rest) =
+            U32::ref_from_prefix(rest).map_err(|_| bad(ManifestField::DelCount, at))?;
+        let dn = usize_from(u64::from(del_count.get())).ok_or(bad(ManifestField::DelCount, at))?;
         at = at.saturating_add(4);
-        let (deleted, mut rest) =
-            <[U64]>::ref_from_prefix_with_elems(rest, dn).map_err(|_| bad("deleted_ids", at))?;
+        let (deleted, mut rest) = <[U64]>::ref_from_prefix_with_elems(rest, dn)
+            .map_err(|_| bad(ManifestField::DeletedIds, at))?;
         at = at.saturating_add(core::mem::size_of_val(deleted));
 
         let mut identity = None;
         let mut segment_hashes = None;
         if le_u32(rest, 0) == Some(FIDI_TAG) {
             let body = rest.get(4..).unwrap_or(&[]);
-            let (id, r) =
-                FileIdentity::ref_from_prefix(body).map_err(|_| bad("FIDI trailer", at))?;
+            let (id, r) = FileIdentity::ref_from_prefix(body)
+                .map_err(|_| bad(ManifestField::FidiTrailer, at))?;
             identity = Some(id);
             rest = r;
             at = at
@@ -139,17 +192,17 @@ impl<'a> Manifest<'a> {
                 .saturating_add(core::mem::size_of::<FileIdentity>());
         }
         if le_u32(rest, 0) == Some(SHDG_TAG) {
-            let m = le_u32(rest, 4).ok_or(bad("SHDG count", at.saturating_add(4)))?;
+            let m = le_u32(rest, 4).ok_or(bad(ManifestField::ShdgCount, at.saturating_add(4)))?;
             if m != count {
-                return Err(bad("SHDG count", at.saturating_add(4)));
+                return Err(bad(ManifestField::ShdgCount, at.saturating_add(4)));
             }
             let body = range(rest, 8, u64_from(rest.len()).saturating_sub(8)).unwrap_or(&[]);
             let (hashes, r) = <[SegmentHashEntry]>::ref_from_prefix_with_elems(body, n)
-                .map_err(|_| bad("SHDG entries", at.saturating_add(8)))?;
+                .map_err(|_| bad(ManifestField::ShdgEntries, at.saturating_add(8)))?;
             for (i, (h, d)) in hashes.iter().zip(directory.iter()).enumerate() {
                 if h.segment_id.get() != d.segment_id.get() {
                     let entry_at = i.saturating_mul(24).saturating_add(at).saturating_add(8);
-                    return Err(bad("SHDG segment_id", entry_at));
+                    return Err(bad(ManifestField::ShdgSegmentId, entry_at));
                 }
             }
             segment_hashes = Some(hashes);
@@ -159,7 +212,7 @@ impl<'a> Manifest<'a> {
                 .saturating_add(core::mem::size_of_val(hashes));
         }
         if !rest.is_empty() {
-            return Err(bad("trailer (unknown bytes after the manifest)", at));
+            return Err(bad(ManifestField::UnknownTrailer, at));
         }
         Ok(Self {
             offset,
@@ -265,7 +318,7 @@ pub(crate) mod tests {
             Manifest::parse(&p, 0).unwrap_err(),
             Error::ManifestMalformed {
                 offset: 0,
-                field: "SHDG segment_id",
+                field: ManifestField::ShdgSegmentId,
                 at: 22 + 25 + 4 + 72 + 8
             }
         );
@@ -278,7 +331,7 @@ pub(crate) mod tests {
             Manifest::parse(&p[..30], 64).unwrap_err(),
             Error::ManifestMalformed {
                 offset: 64,
-                field: "directory",
+                field: ManifestField::Directory,
                 at: 22
             }
         );
@@ -286,7 +339,7 @@ pub(crate) mod tests {
             Manifest::parse(&p[..48], 64).unwrap_err(),
             Error::ManifestMalformed {
                 offset: 64,
-                field: "del_count",
+                field: ManifestField::DelCount,
                 at: 47
             }
         );
@@ -296,7 +349,7 @@ pub(crate) mod tests {
             Manifest::parse(&q, 64).unwrap_err(),
             Error::ManifestMalformed {
                 offset: 64,
-                field: "trailer (unknown bytes after the manifest)",
+                field: ManifestField::UnknownTrailer,
                 at: 51
             }
         );
@@ -317,7 +370,7 @@ pub(crate) mod tests {
             Manifest::parse(&dels, 0).unwrap_err(),
             Error::ManifestMalformed {
                 offset: 0,
-                field: "deleted_ids",
+                field: ManifestField::DeletedIds,
                 at: 26
             }
         );

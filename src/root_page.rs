@@ -3,14 +3,14 @@
 //! The page commits to one MANIFEST_SEG (offset, length, segment id and the
 //! SHAKE-256-128 of its payload) and is signed with Ed25519 by rvf-runtime
 //! `create_signed`. This module checks the page's CRC32C and its commitment to
-//! the manifest; [`RootPage::signed_message`] yields the exact bytes the
-//! signature covers, so authenticated boot (roadmap: verify against trusted
-//! keys) adds only the key check.
+//! the manifest; [`RootPage::verify_signature`] checks the Ed25519 signature
+//! over [`RootPage::signed_message`] against the caller's trusted keys.
 
 use crate::bytes::{le_u16, le_u32, le_u64, range, u64_from};
 use crate::checksum::{ct_eq, shake256};
 use crate::error::{Error, Result, Structure};
 use crate::segment::{ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, Segment};
+use core::fmt;
 use crc::{CRC_32_ISCSI, Crc};
 
 /// CRC32C (Castagnoli), as the page's last four bytes store it.
@@ -21,6 +21,79 @@ const CRC_AT: u64 = 0xFFC;
 /// The signature field: 64 bytes at 0x09C, zeroed in the signed message.
 const SIG_AT: u64 = 0x09C;
 const SIG_LEN: u64 = 64;
+
+/// An RVM0 root-page field that is unknown or disagrees with the winning
+/// manifest ([`Error::RootPageField`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PageField {
+    /// 0x098 `sig_algo` (not 0 or 1).
+    SigAlgo,
+    /// 0x09A `sig_length` (not 64 for Ed25519, 0 unsigned).
+    SigLength,
+    /// 0x008 `l1_manifest_offset`.
+    ManifestOffset,
+    /// 0x010 `l1_manifest_length`.
+    ManifestLength,
+    /// 0xFF0 `l1_segment_id`.
+    SegmentId,
+    /// 0xFD0 `l1_content_hash` (the value reported is its first 8 bytes).
+    ContentHashFirst8,
+}
+
+impl PageField {
+    /// The field's name as in §3.4.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SigAlgo => "sig_algo",
+            Self::SigLength => "sig_length",
+            Self::ManifestOffset => "l1_manifest_offset",
+            Self::ManifestLength => "l1_manifest_length",
+            Self::SegmentId => "l1_segment_id",
+            Self::ContentHashFirst8 => "l1_content_hash (first 8 bytes)",
+        }
+    }
+}
+
+impl fmt::Display for PageField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a root page's signature was rejected ([`Error::RootPageSignature`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureProblem {
+    /// The page is not signed (`sig_algo` 0).
+    Unsigned,
+    /// No trusted key has the page's signer fingerprint.
+    UnknownSigner,
+    /// The trusted key with that fingerprint is not a valid Ed25519 point.
+    MalformedKey,
+    /// The signature does not verify (`verify_strict`).
+    DoesNotVerify,
+}
+
+impl SignatureProblem {
+    /// A short phrase, as in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Unsigned => "unsigned",
+            Self::UnknownSigner => "no trusted key has the signer's fingerprint",
+            Self::MalformedKey => "malformed public key",
+            Self::DoesNotVerify => "signature does not verify",
+        }
+    }
+}
+
+impl fmt::Display for SignatureProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Signature algorithm codes of the Level-0 page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +147,7 @@ impl<'a> RootPage<'a> {
                 computed,
             });
         }
-        let field = |field: &'static str, value: u64| Error::RootPageField {
+        let field = |field: PageField, value: u64| Error::RootPageField {
             offset,
             field,
             value,
@@ -82,12 +155,12 @@ impl<'a> RootPage<'a> {
         let sig_algo = match le_u16(page, 0x98).unwrap_or(0) {
             0 => SigAlgo::None,
             1 => SigAlgo::Ed25519,
-            other => return Err(field("sig_algo", u64::from(other))),
+            other => return Err(field(PageField::SigAlgo, u64::from(other))),
         };
         let sig_length = le_u16(page, 0x9A).unwrap_or(0);
         let want = if sig_algo == SigAlgo::Ed25519 { 64 } else { 0 };
         if sig_length != want {
-            return Err(field("sig_length", u64::from(sig_length)));
+            return Err(field(PageField::SigLength, u64::from(sig_length)));
         }
         Ok(Self {
             page,
@@ -167,24 +240,24 @@ impl<'a> RootPage<'a> {
             problem,
         };
         if self.sig_algo != SigAlgo::Ed25519 {
-            return Err(fail("unsigned"));
+            return Err(fail(SignatureProblem::Unsigned));
         }
         let (index, key) = trusted_keys
             .iter()
             .enumerate()
             .find(|(_, k)| ct_eq(&shake256(k.as_slice()), self.signer_fingerprint()))
-            .ok_or(fail("no trusted key has the signer's fingerprint"))?;
+            .ok_or(fail(SignatureProblem::UnknownSigner))?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(key)
-            .map_err(|_| fail("malformed public key"))?;
+            .map_err(|_| fail(SignatureProblem::MalformedKey))?;
         let sig: [u8; 64] = self
             .signature()
             .try_into()
-            .map_err(|_| fail("signature does not verify"))?;
+            .map_err(|_| fail(SignatureProblem::DoesNotVerify))?;
         let sig = ed25519_dalek::Signature::from_bytes(&sig);
         let mut message = [0u8; 4096];
         self.signed_message(&mut message);
         key.verify_strict(&message, &sig)
-            .map_err(|_| fail("signature does not verify"))?;
+            .map_err(|_| fail(SignatureProblem::DoesNotVerify))?;
         Ok(index)
     }
 
@@ -194,24 +267,41 @@ impl<'a> RootPage<'a> {
     /// # Errors
     /// [`Error::RootPageField`] naming the first field that disagrees.
     pub fn check_commits_to(&self, manifest: &Segment<'_>) -> Result<()> {
-        let field = |field: &'static str, value: u64| Error::RootPageField {
+        self.check_commits_to_counting(manifest, None, &mut 0)
+    }
+
+    /// [`Self::check_commits_to`], where `verified` is the manifest's content
+    /// hash if it already verified as SHAKE-256-128 (checksum_algo 2, what
+    /// signed stores write): the page's commitment is then compared with it
+    /// instead of hashing the payload again. Adds the bytes hashed to `hashed`.
+    pub(crate) fn check_commits_to_counting(
+        &self,
+        manifest: &Segment<'_>,
+        verified: Option<&[u8; 16]>,
+        hashed: &mut u64,
+    ) -> Result<()> {
+        let field = |field: PageField, value: u64| Error::RootPageField {
             offset: self.offset,
             field,
             value,
         };
         if self.manifest_offset() != manifest.offset {
-            return Err(field("l1_manifest_offset", self.manifest_offset()));
+            return Err(field(PageField::ManifestOffset, self.manifest_offset()));
         }
         let len = SEGMENT_HEADER_SIZE.saturating_add(manifest.payload_length());
         if self.manifest_length() != len {
-            return Err(field("l1_manifest_length", self.manifest_length()));
+            return Err(field(PageField::ManifestLength, self.manifest_length()));
         }
         if self.manifest_segment_id() != manifest.segment_id() {
-            return Err(field("l1_segment_id", self.manifest_segment_id()));
+            return Err(field(PageField::SegmentId, self.manifest_segment_id()));
         }
-        if !ct_eq(self.manifest_content_hash(), &shake256(manifest.payload)) {
+        let payload_hash = verified.copied().unwrap_or_else(|| {
+            *hashed = hashed.saturating_add(u64_from(manifest.payload.len()));
+            shake256(manifest.payload)
+        });
+        if !ct_eq(self.manifest_content_hash(), &payload_hash) {
             let first8 = le_u64(self.manifest_content_hash(), 0).unwrap_or(0);
-            return Err(field("l1_content_hash (first 8 bytes)", first8));
+            return Err(field(PageField::ContentHashFirst8, first8));
         }
         Ok(())
     }

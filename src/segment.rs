@@ -4,11 +4,13 @@
 //! 64-byte padded (wire rvf-runtime ≥ 0.4, `alignment_pad` set) and mixed (a
 //! legacy file appended to by a newer runtime: zero fill, then padded). The
 //! walk handles all of them by trying both the unpadded and the padded next
-//! position after every segment. It allocates nothing, reads each header once
-//! and stops after [`MAX_SEGMENTS`], so no input can make it loop or run long.
+//! position after every segment. It allocates nothing, reads at most three
+//! headers per segment, scans each byte of zero fill at most once and stops
+//! after [`MAX_SEGMENTS`], so no input can make it loop or run long.
 
-use crate::bytes::{align64, all_zero, le_u32, range, u64_from, usize_from};
+use crate::bytes::{align64, le_u32, range, u64_from, usize_from};
 use crate::error::{Error, Structure};
+use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
@@ -23,7 +25,8 @@ pub const ROOT_PAGE_MAGIC: u32 = 0x5256_4D30;
 /// Size of the RVM0 root page at the end of signed stores (§3.4).
 pub const ROOT_PAGE_SIZE: u64 = 4096;
 /// The most segments the walk visits. Real files have tens; the bound keeps
-/// every walk (and every walk repeated per directory entry) short.
+/// every walk short and lets a segment's index be a `u32` (and a bit in a
+/// 1024-bit set).
 pub const MAX_SEGMENTS: u32 = 1024;
 
 /// Segment type codes (§2.2). Unknown codes are walked over, not errors.
@@ -125,6 +128,43 @@ pub struct SegmentHeader {
 
 const _: [(); 64] = [(); core::mem::size_of::<SegmentHeader>()];
 
+/// A segment-header field every known writer leaves zero and this reader
+/// refuses otherwise ([`Error::UnsupportedSegmentField`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SegmentField {
+    /// 0x06 `flags`.
+    Flags,
+    /// 0x21 `compression`.
+    Compression,
+    /// 0x22 `reserved_0`.
+    Reserved0,
+    /// 0x24 `reserved_1`.
+    Reserved1,
+    /// 0x38 `uncompressed_len`.
+    UncompressedLen,
+}
+
+impl SegmentField {
+    /// The field's name as in §2.1.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Flags => "flags",
+            Self::Compression => "compression",
+            Self::Reserved0 => "reserved_0",
+            Self::Reserved1 => "reserved_1",
+            Self::UncompressedLen => "uncompressed_len",
+        }
+    }
+}
+
+impl fmt::Display for SegmentField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One complete segment found by the walk: its header and payload, borrowed.
 #[derive(Clone, Copy, Debug)]
 pub struct Segment<'a> {
@@ -172,11 +212,14 @@ impl<'a> Segment<'a> {
     pub fn check_fields(&self) -> Result<(), Error> {
         let h = self.header;
         let fields = [
-            ("flags", u64::from(h.flags.get())),
-            ("compression", u64::from(h.compression)),
-            ("reserved_0", u64::from(h.reserved_0.get())),
-            ("reserved_1", u64::from(h.reserved_1.get())),
-            ("uncompressed_len", u64::from(h.uncompressed_len.get())),
+            (SegmentField::Flags, u64::from(h.flags.get())),
+            (SegmentField::Compression, u64::from(h.compression)),
+            (SegmentField::Reserved0, u64::from(h.reserved_0.get())),
+            (SegmentField::Reserved1, u64::from(h.reserved_1.get())),
+            (
+                SegmentField::UncompressedLen,
+                u64::from(h.uncompressed_len.get()),
+            ),
         ];
         match fields.into_iter().find(|&(_, v)| v != 0) {
             Some((field, value)) => Err(Error::UnsupportedSegmentField {
@@ -225,6 +268,51 @@ fn header_at(body: &[u8], offset: u64) -> Option<&SegmentHeader> {
     (h.magic.get() == SEGMENT_MAGIC).then_some(h)
 }
 
+/// Work done reading a file, counted so tests can bound it without timing.
+///
+/// Every count is linear in the input: a walk reads at most three headers per
+/// segment (two candidate positions probed, then the chosen one read), scans
+/// each fill byte at most once, and the container hashes each payload at most
+/// once (the winning manifest up to three times while learning which
+/// algorithm-0 hash the file uses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// 64-byte segment headers read or probed.
+    pub header_reads: u64,
+    /// Zero-fill bytes examined (padding and zero tails).
+    pub fill_scanned: u64,
+    /// Payload bytes fed to a content-hash function (each algorithm counted).
+    pub hashed: u64,
+}
+
+impl Work {
+    /// The sum of two counts.
+    #[must_use]
+    pub const fn plus(self, other: Self) -> Self {
+        Self {
+            header_reads: self.header_reads.saturating_add(other.header_reads),
+            fill_scanned: self.fill_scanned.saturating_add(other.fill_scanned),
+            hashed: self.hashed.saturating_add(other.hashed),
+        }
+    }
+}
+
+/// Index of the first non-zero byte: whole 64-byte blocks are OR-folded (which
+/// vectorises), then the block that is not all zero is searched byte by byte.
+fn first_non_zero(bytes: &[u8]) -> Option<usize> {
+    let mut base = 0usize;
+    for block in bytes.chunks(64) {
+        if block.iter().fold(0u8, |a, &b| a | b) != 0 {
+            return block
+                .iter()
+                .position(|&b| b != 0)
+                .map(|i| base.saturating_add(i));
+        }
+        base = base.saturating_add(block.len());
+    }
+    None
+}
+
 /// Why the walk stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WalkEnd {
@@ -237,18 +325,41 @@ pub enum WalkEnd {
     Limit(Error),
 }
 
+/// Where the walk goes next.
+#[derive(Clone, Copy, Debug)]
+enum Next {
+    /// A header was probed here: read it.
+    At(u64),
+    /// Neither candidate position after the segment ending at `u` holds a
+    /// header: what follows is zero fill (clean end) or a torn tail. Decided
+    /// lazily, so a walk that stops early never scans the tail.
+    Tail {
+        /// Where the last payload ended.
+        u: u64,
+        /// `u` rounded up to 64.
+        p: u64,
+        /// Whether `u..p` exists and is all zero.
+        fill_zero: bool,
+    },
+    /// Finished.
+    Done,
+}
+
 /// The forward walk over complete segments (§3.1). An iterator of
 /// [`Segment`]; after it returns `None`, [`Walk::end`] and
 /// [`Walk::stop`] say where and why it stopped.
+///
+/// Work: at most three header reads per segment and one scan of a zero tail
+/// (only when iterated to the end); [`Walk::work`] counts them.
 #[derive(Clone, Debug)]
 pub struct Walk<'a> {
     body: &'a [u8],
-    /// Offset of the next header to read, `None` once finished.
-    next: Option<u64>,
+    next: Next,
     /// Offset just past the last complete segment (its payload and padding).
     end: u64,
     index: u32,
     stop: WalkEnd,
+    work: Work,
 }
 
 impl<'a> Walk<'a> {
@@ -257,10 +368,15 @@ impl<'a> Walk<'a> {
     pub const fn new(body: &'a [u8]) -> Self {
         Self {
             body,
-            next: Some(0),
+            next: Next::At(0),
             end: 0,
             index: 0,
             stop: WalkEnd::Clean,
+            work: Work {
+                header_reads: 0,
+                fill_scanned: 0,
+                hashed: 0,
+            },
         }
     }
 
@@ -277,28 +393,35 @@ impl<'a> Walk<'a> {
         self.stop
     }
 
+    /// Headers read and fill bytes scanned so far (`hashed` is 0: the walk hashes nothing).
+    #[must_use]
+    pub const fn work(&self) -> Work {
+        self.work
+    }
+
     fn body_end(&self) -> u64 {
         u64_from(self.body.len())
     }
 
+    /// Probes for a header with the right magic at `offset`.
+    fn probe(&mut self, offset: u64) -> bool {
+        self.work.header_reads = self.work.header_reads.saturating_add(1);
+        header_at(self.body, offset).is_some()
+    }
+
     /// Reads the segment at `offset`, or says why none is there.
-    fn read(&self, offset: u64) -> Result<(&'a SegmentHeader, &'a [u8]), Error> {
+    fn read(&mut self, offset: u64) -> Result<(&'a SegmentHeader, &'a [u8]), Error> {
+        self.work.header_reads = self.work.header_reads.saturating_add(1);
         let body = self.body;
         let available = self.body_end().saturating_sub(offset);
-        let Some(hb) = range(body, offset, SEGMENT_HEADER_SIZE) else {
-            return Err(Error::Truncated {
-                structure: Structure::SegmentHeader,
-                offset,
-                needed: SEGMENT_HEADER_SIZE,
-                available,
-            });
-        };
-        let header = SegmentHeader::ref_from_bytes(hb).map_err(|_| Error::Truncated {
+        let truncated = Error::Truncated {
             structure: Structure::SegmentHeader,
             offset,
             needed: SEGMENT_HEADER_SIZE,
             available,
-        })?;
+        };
+        let hb = range(body, offset, SEGMENT_HEADER_SIZE).ok_or(truncated)?;
+        let header = SegmentHeader::ref_from_bytes(hb).map_err(|_| truncated)?;
         if header.magic.get() != SEGMENT_MAGIC {
             return Err(Error::BadMagic {
                 structure: Structure::SegmentHeader,
@@ -326,43 +449,73 @@ impl<'a> Walk<'a> {
         Ok((header, payload))
     }
 
-    /// Chooses where the segment after one ending (unpadded) at `u` starts.
-    /// Returns the next offset (`None` when the segment area ends here; the
-    /// stop reason is then recorded) and whether the segment was followed by
-    /// zero fill to a 64-byte boundary (the padded position).
-    fn next_position(&mut self, u: u64) -> (Option<u64>, bool) {
-        let end = self.body_end();
-        if u >= end {
-            self.stop = WalkEnd::Clean;
-            return (None, false);
+    /// Chooses where the segment after one ending (unpadded) at `u` starts,
+    /// looking only at the fill up to the next 64-byte boundary and at the two
+    /// candidate headers. Returns the next step and whether the segment was
+    /// followed by zero fill to a 64-byte boundary (the padded position).
+    fn next_position(&mut self, u: u64) -> (Next, bool) {
+        if u >= self.body_end() {
+            return (
+                Next::Tail {
+                    u,
+                    p: u,
+                    fill_zero: true,
+                },
+                false,
+            );
         }
         let p = align64(u).unwrap_or(u);
-        let fill_is_zero = range(self.body, u, p.saturating_sub(u)).is_some_and(all_zero);
-        let at_u = header_at(self.body, u).is_some();
-        let at_p = p != u && fill_is_zero && header_at(self.body, p).is_some();
-        if at_p {
-            // Both candidates parse: rvf-runtime picks the aligned one (§3.1).
-            return (Some(p), true);
+        let fill = range(self.body, u, p.saturating_sub(u)).unwrap_or(&[]);
+        // Up to the first non-zero byte (after an unpadded segment: the next magic).
+        let first = fill.iter().position(|&b| b != 0);
+        let scanned = first.map_or(fill.len(), |i| i.saturating_add(1));
+        self.work.fill_scanned = self.work.fill_scanned.saturating_add(u64_from(scanned));
+        let fill_zero = p <= self.body_end() && first.is_none();
+        // Both candidates parse: rvf-runtime picks the aligned one (§3.1).
+        if p != u && fill_zero && self.probe(p) {
+            return (Next::At(p), true);
         }
-        if at_u {
-            return (Some(u), false);
+        if self.probe(u) {
+            return (Next::At(u), false);
         }
-        let rest = range(self.body, u, end.saturating_sub(u)).unwrap_or(&[]);
-        if all_zero(rest) {
-            self.stop = WalkEnd::Clean;
-            return (None, p != u && p <= end);
+        // Zero fill up to an aligned position belongs to the segment before it.
+        (Next::Tail { u, p, fill_zero }, p != u && fill_zero)
+    }
+
+    /// Decides how the walk ends after the segment ending at `u`: only zero
+    /// bytes follow (clean), or a torn tail. Scans each byte at most once.
+    fn finish(&mut self, u: u64, p: u64, fill_zero: bool) -> WalkEnd {
+        let end = self.body_end();
+        if u >= end {
+            return WalkEnd::Clean;
+        }
+        // Where the scan for a non-zero byte starts: after a zero fill, or at
+        // `u` when the fill runs past the end; a non-zero fill is torn at once.
+        let scan_from = if fill_zero {
+            Some(p)
+        } else if p > end {
+            Some(u)
+        } else {
+            None
+        };
+        if let Some(from) = scan_from {
+            let rest = range(self.body, from, end.saturating_sub(from)).unwrap_or(&[]);
+            let first = first_non_zero(rest);
+            let scanned = first.map_or(rest.len(), |i| i.saturating_add(1));
+            self.work.fill_scanned = self.work.fill_scanned.saturating_add(u64_from(scanned));
+            if first.is_none() {
+                return WalkEnd::Clean;
+            }
         }
         // Report what is at the unpadded position (or at the padded one when
         // the fill is zero and only the padded position has data).
-        let at = if fill_is_zero && p < end { p } else { u };
+        let at = if fill_zero && p < end { p } else { u };
         let why = self.read(at).err().unwrap_or(Error::BadMagic {
             structure: Structure::SegmentHeader,
             offset: at,
             found: le_u32(self.body, at).unwrap_or(0),
         });
-        self.stop = WalkEnd::Torn(why);
-        // Zero fill up to an aligned position belongs to the segment before it.
-        (None, at == p && p != u)
+        WalkEnd::Torn(why)
     }
 }
 
@@ -370,7 +523,14 @@ impl<'a> Iterator for Walk<'a> {
     type Item = Segment<'a>;
 
     fn next(&mut self) -> Option<Segment<'a>> {
-        let offset = self.next.take()?;
+        let offset = match core::mem::replace(&mut self.next, Next::Done) {
+            Next::At(offset) => offset,
+            Next::Tail { u, p, fill_zero } => {
+                self.stop = self.finish(u, p, fill_zero);
+                return None;
+            }
+            Next::Done => return None,
+        };
         if self.index >= MAX_SEGMENTS {
             self.stop = WalkEnd::Limit(Error::TooManySegments {
                 offset,
@@ -565,11 +725,11 @@ pub(crate) mod tests {
     #[test]
     fn header_fields_writers_leave_zero_are_refused() {
         for (at, width, field) in [
-            (0x06usize, 2usize, "flags"),
-            (0x21, 1, "compression"),
-            (0x22, 2, "reserved_0"),
-            (0x24, 4, "reserved_1"),
-            (0x38, 4, "uncompressed_len"),
+            (0x06usize, 2usize, SegmentField::Flags),
+            (0x21, 1, SegmentField::Compression),
+            (0x22, 2, SegmentField::Reserved0),
+            (0x24, 4, SegmentField::Reserved1),
+            (0x38, 4, SegmentField::UncompressedLen),
         ] {
             let mut f = seg(0x05, 1, b"abc", false);
             assert_eq!(Walk::new(&f).next().unwrap().check_fields(), Ok(()));
@@ -592,6 +752,34 @@ pub(crate) mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn a_zero_tail_is_scanned_once_and_only_when_walked_to() {
+        let mut f = seg(0x05, 1, b"abc", false);
+        f.extend(seg(0x0E, 2, b"k", false));
+        f.resize(f.len() + 100_000, 0);
+        let mut w = Walk::new(&f);
+        w.next().unwrap();
+        w.next().unwrap();
+        let early = w.work();
+        assert!(early.fill_scanned <= 64, "{early:?}");
+        assert!(early.header_reads <= 5, "{early:?}");
+        assert!(w.next().is_none());
+        assert_eq!(w.stop(), WalkEnd::Clean);
+        let done = w.work();
+        // Every tail byte once, plus the one byte after the first payload that
+        // showed the next header starts there (its magic is not zero fill).
+        assert_eq!(done.fill_scanned, 100_000 + 1, "{done:?}");
+        assert!(w.next().is_none());
+        assert_eq!(w.work(), done, "a finished walk does no more work");
+        // A non-zero byte at the very end: torn, found by the same one scan.
+        let n = f.len();
+        f[n - 1] = 7;
+        let mut w = Walk::new(&f);
+        assert_eq!(w.by_ref().count(), 2);
+        assert!(matches!(w.stop(), WalkEnd::Torn(Error::BadMagic { .. })));
+        assert!(w.work().fill_scanned <= f.len() as u64);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use rvf_boot::checksum::{HashCheck, require_content_hash};
 use rvf_boot::segment::{Segment, Walk, seg_type, split_root_page};
 use rvf_boot::{Container, Error, Policy};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Everything `inspect` found.
@@ -97,33 +96,24 @@ impl Report {
             }
         };
         let container = Container::parse(bytes, policy);
-        // The container already gated (and hashed) the manifest and, through
-        // `kernels()`, every listed kernel: the segment rows reuse those
-        // results; every other segment passes the library's gate here, once.
         let kernels: Vec<_> = container.iter().flat_map(Container::kernels).collect();
-        let gated: HashMap<u64, HashCheck> = container
-            .iter()
-            .map(|c| {
-                let (m, check) = c.manifest_segment();
-                (m.offset, check)
-            })
-            .chain(
-                kernels
-                    .iter()
-                    .flatten()
-                    .filter_map(|k| Some((k.segment_offset(), k.content_hash()?))),
-            )
-            .collect();
-        let walk = match &container {
-            Ok(c) => c.segments(),
-            Err(_) => Walk::new(split_root_page(bytes).0),
+        // The container gates every segment (header fields, content hash
+        // under the policy and the file's algorithm-0 writer) and remembers
+        // what verified, so each payload is hashed once for the whole report.
+        // A file that does not parse is walked as far as it goes, each
+        // segment gated on its own.
+        let checked: Vec<(Segment<'_>, Result<HashCheck, Error>)> = match &container {
+            Ok(c) => c.checked_segments().collect(),
+            Err(_) => Walk::new(split_root_page(bytes).0)
+                .map(|s| {
+                    let check = require_content_hash(&s, policy.allow_unset_hash);
+                    (s, check)
+                })
+                .collect(),
         };
-        let segments = walk
-            .map(|s| {
-                let check = gated.get(&s.offset).map_or_else(
-                    || require_content_hash(&s, policy.allow_unset_hash),
-                    |&c| Ok(c),
-                );
+        let segments = checked
+            .into_iter()
+            .map(|(s, check)| {
                 if let Err(e) = check {
                     note(e.to_string());
                 }

@@ -372,10 +372,26 @@ pub fn check_whole_file(file: &[u8]) {
     }
     let segs = check_walk(body);
     assert!(!segs.is_empty());
-    // verify_segments: the first segment (in file order) failing the gate.
-    let first_bad = segs
-        .iter()
-        .find_map(|s| rvf_boot::checksum::require_content_hash(s, true).err());
+    // verify_segments: the first segment (in file order) failing the gate,
+    // where an algo-0 segment must carry the file's algo-0 hash (issue 9 §4).
+    let algo0 = c.algo0();
+    let first_bad = segs.iter().find_map(|s| {
+        match rvf_boot::checksum::require_content_hash(s, c.policy().allow_unset_hash) {
+            Ok(rvf_boot::checksum::HashCheck::Verified(found))
+                if s.header.checksum_algo == 0
+                    && found != algo0
+                    && algo0.digest(s.payload) != s.header.content_hash =>
+            {
+                Some(Error::ContentHashOtherWriter {
+                    index: s.index,
+                    offset: s.offset,
+                    expected: algo0,
+                    found,
+                })
+            }
+            other => other.err(),
+        }
+    });
     assert_eq!(
         c.verify_segments().err(),
         first_bad,
@@ -406,6 +422,12 @@ pub fn check_whole_file(file: &[u8]) {
     }
     let entries = c.manifest().entries();
     assert!(entries.len() <= rvf_boot::manifest::MAX_DIRECTORY_ENTRIES as usize);
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].offset.get() < w[1].offset.get()),
+        "directory entries name segments once each, in file order"
+    );
     for e in entries {
         let off = e.offset.get();
         let s = c
@@ -494,6 +516,7 @@ pub fn check_whole_file(file: &[u8]) {
                 matches!(
                     e,
                     Error::ContentHashMismatch { .. }
+                        | Error::ContentHashOtherWriter { .. }
                         | Error::ContentHashUnset { .. }
                         | Error::UnsupportedSegmentField { .. }
                         | Error::UnknownChecksumAlgo { .. }
@@ -515,6 +538,8 @@ fn check_container_error(file: &[u8], e: Error) {
                 | Error::TooManyDirectoryEntries { .. }
                 | Error::DirectoryEntryNotASegment { .. }
                 | Error::DirectoryMismatch { .. }
+                | Error::DirectoryDuplicate { .. }
+                | Error::DirectoryOrder { .. }
                 | Error::ContentHashMismatch { .. }
                 | Error::ContentHashUnset { .. }
                 | Error::UnsupportedSegmentField { .. }
@@ -547,6 +572,7 @@ fn check_kernel_error(e: Error) {
                 | Error::ImageSize { .. }
                 | Error::UnsupportedCompression { .. }
                 | Error::ContentHashMismatch { .. }
+                | Error::ContentHashOtherWriter { .. }
                 | Error::ContentHashUnset { .. }
                 | Error::UnsupportedSegmentField { .. }
                 | Error::UnknownChecksumAlgo { .. }

@@ -7,7 +7,7 @@ use rvf_boot::checksum::ContentHash;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::{HeaderField, KERNEL_MAGIC, KernelLayout};
-use rvf_boot::segment::{MAX_SEGMENTS, SEGMENT_MAGIC};
+use rvf_boot::segment::{MAX_SEGMENTS, SEGMENT_MAGIC, SegmentField};
 use rvf_boot::{Container, Error, Policy};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -104,22 +104,24 @@ fn cmdline_offset_into_the_image_is_ignored() {
 }
 
 /// Overlapping regions, two kernels: two directory entries naming the same
-/// KERNEL_SEG are the same bytes (entries are keyed by header offset), so the
-/// "second" kernel cannot differ from the first; two distinct KERNEL_SEGs are
-/// both checked and the first in directory order is selected.
+/// KERNEL_SEG (no writer lists a segment twice) are refused with
+/// `DirectoryDuplicate`; every writer lists segments in file order, and an
+/// entry naming a segment before the previous entry's is `DirectoryOrder`.
+/// Two distinct KERNEL_SEGs in file order are both checked and the first in
+/// directory order is selected; `kernel_at` picks the other.
 #[test]
 fn aliased_and_duplicate_kernels() {
     let kp = kernel(b"first", b"a=1");
     let n = kp.len() as u64;
     let twice = [(1, 0, n, KERNEL), (1, 0, n, KERNEL)];
     let f = file_with(&kp, Some(&twice));
-    let c = Container::parse(&f, Policy::default()).unwrap();
-    let ks: Vec<_> = c.kernels().map(Result::unwrap).collect();
-    assert_eq!(ks.len(), 2);
-    assert_eq!(ks[0].segment_offset(), ks[1].segment_offset());
     assert_eq!(
-        ks[0].stored_unverified().as_ptr(),
-        ks[1].stored_unverified().as_ptr()
+        Container::parse(&f, Policy::default()).unwrap_err(),
+        Error::DirectoryDuplicate {
+            entry: 1,
+            first: 0,
+            offset: 0
+        }
     );
 
     // Two distinct kernels; the directory lists the second one first.
@@ -127,14 +129,34 @@ fn aliased_and_duplicate_kernels() {
     let mut f = seg(KERNEL, 1, &kp);
     let at2 = f.len() as u64;
     f.extend(seg(KERNEL, 7, &k2));
+    let body = f.clone();
     f.extend(seg(
         MANIFEST,
         2,
         &manifest(&[(7, at2, k2.len() as u64, KERNEL), (1, 0, n, KERNEL)]),
     ));
+    assert_eq!(
+        Container::parse(&f, Policy::default()).unwrap_err(),
+        Error::DirectoryOrder {
+            entry: 1,
+            offset: 0,
+            previous: at2
+        }
+    );
+
+    // The same two kernels listed in file order.
+    let mut f = body;
+    f.extend(seg(
+        MANIFEST,
+        2,
+        &manifest(&[(1, 0, n, KERNEL), (7, at2, k2.len() as u64, KERNEL)]),
+    ));
     let c = Container::parse(&f, Policy::default()).unwrap();
-    assert_eq!(c.selected_kernel().unwrap().segment_offset(), at2);
-    assert_eq!(extract_ok(&c), b"second");
+    let ks: Vec<_> = c.kernels().map(Result::unwrap).collect();
+    assert_eq!(ks.len(), 2);
+    assert_eq!(c.selected_kernel().unwrap().segment_offset(), 0);
+    assert_eq!(extract_ok(&c), b"first");
+    assert_eq!(c.kernel_at(at2).unwrap().cmdline(), b"b=2");
     assert_eq!(c.kernel_at(0).unwrap().cmdline(), b"a=1");
 }
 
@@ -209,11 +231,11 @@ fn segment_header_reserved_fields_are_refused() {
     let kp = kernel(b"IMG!", b"");
     let f0 = file_with(&kp, None);
     for (at, width, field, value) in [
-        (0x06usize, 2usize, "flags", 0xFFFF),
-        (0x21, 1, "compression", 0xFF),
-        (0x22, 2, "reserved_0", 0xFFFF),
-        (0x24, 4, "reserved_1", 0xFFFF_FFFF),
-        (0x38, 4, "uncompressed_len", 0xFFFF_FFFF),
+        (0x06usize, 2usize, SegmentField::Flags, 0xFFFF),
+        (0x21, 1, SegmentField::Compression, 0xFF),
+        (0x22, 2, SegmentField::Reserved0, 0xFFFF),
+        (0x24, 4, SegmentField::Reserved1, 0xFFFF_FFFF),
+        (0x38, 4, SegmentField::UncompressedLen, 0xFFFF_FFFF),
     ] {
         let mut f = f0.clone();
         f[at..at + width].fill(0xFF);

@@ -6,7 +6,9 @@
 //! checksum algorithms, directory entries that point at the wrong offset.
 
 use rvf_boot::checksum::{ContentHash, HashCheck, check_content_hash};
+use rvf_boot::container::{DirectoryField, StoppedBy};
 use rvf_boot::error::Structure;
+use rvf_boot::root_page::PageField;
 use rvf_boot::segment::{Segment, Walk, seg_type};
 use rvf_boot::{Container, Error, Policy};
 
@@ -127,7 +129,7 @@ fn truncation_at_every_header_boundary() {
                     Error::NoCompleteManifest {
                         walk_end: s.offset,
                         file_size: s.offset,
-                        stopped_by: "the end of the file"
+                        stopped_by: StoppedBy::EndOfFile
                     },
                     "{name} cut at {}",
                     s.offset
@@ -172,11 +174,11 @@ fn truncation_inside_every_header_and_payload() {
                     }
                     _ => {
                         let stopped_by = if torn_manifest {
-                            "a torn MANIFEST_SEG"
+                            StoppedBy::TornManifest
                         } else if cut_header {
-                            "a truncated segment header"
+                            StoppedBy::TruncatedHeader
                         } else {
-                            "a segment whose payload runs past the end of the file"
+                            StoppedBy::PayloadOverrun
                         };
                         assert_eq!(
                             got.unwrap_err(),
@@ -221,7 +223,7 @@ fn payload_length_near_u64_max() {
                 Error::NoCompleteManifest {
                     walk_end: k.offset,
                     file_size: f.len() as u64,
-                    stopped_by: "a segment whose payload runs past the end of the file"
+                    stopped_by: StoppedBy::PayloadOverrun
                 },
                 "{name}"
             ),
@@ -311,7 +313,7 @@ fn bad_magic_and_version() {
         Some(Error::NoCompleteManifest {
             walk_end: 0,
             file_size: r.len() as u64,
-            stopped_by: "a segment header with an unsupported version"
+            stopped_by: StoppedBy::UnsupportedVersion
         })
     );
     // Not an RVF file at all.
@@ -352,6 +354,7 @@ fn unknown_checksum_algorithm() {
 
 #[test]
 fn directory_entry_at_the_wrong_offset() {
+    let mut mismatches = 0;
     for name in [
         "ruvbot/small.rvf",
         "runtime-05/embed-kernel.rvf",
@@ -391,7 +394,9 @@ fn directory_entry_at_the_wrong_offset() {
             rehash(&mut f, mo, ms.len, ms.hash.unwrap());
             assert_eq!(parse(&f).unwrap_err(), want, "{name}");
         }
-        // Pointing at another real segment: the header disagrees.
+        // Pointing at another real segment: the header disagrees, unless the
+        // previous entry already names that segment (a duplicate) or one
+        // after it (out of file order), which is refused first.
         let other = all
             .iter()
             .find(|s| s.offset != k.offset && s.ty != seg_type::KERNEL && s.offset < mo)
@@ -400,18 +405,32 @@ fn directory_entry_at_the_wrong_offset() {
         let at = mo as usize + 64 + 22 + 25 * entry + 8;
         f[at..at + 8].copy_from_slice(&other.offset.to_le_bytes());
         rehash(&mut f, mo, ms.len, ms.hash.unwrap());
-        assert_eq!(
-            parse(&f).unwrap_err(),
-            Error::DirectoryMismatch {
+        let previous = entry.checked_sub(1).map(|p| m.entries()[p].offset.get());
+        let want = match previous {
+            Some(p) if p == other.offset => Error::DirectoryDuplicate {
+                entry: entry as u32,
+                first: entry as u32 - 1,
+                offset: other.offset,
+            },
+            Some(p) if p > other.offset => Error::DirectoryOrder {
                 entry: entry as u32,
                 offset: other.offset,
-                field: "seg_type",
-                directory: u64::from(seg_type::KERNEL),
-                header: u64::from(other.ty)
+                previous: p,
             },
-            "{name}"
-        );
+            _ => {
+                mismatches += 1;
+                Error::DirectoryMismatch {
+                    entry: entry as u32,
+                    offset: other.offset,
+                    field: DirectoryField::SegType,
+                    directory: u64::from(seg_type::KERNEL),
+                    header: u64::from(other.ty),
+                }
+            }
+        };
+        assert_eq!(parse(&f).unwrap_err(), want, "{name}");
     }
+    assert!(mismatches >= 1, "some file exercises the header mismatch");
 }
 
 #[test]
@@ -456,7 +475,7 @@ fn signed_store_root_page_damage() {
     assert!(matches!(
         parse(&g).unwrap_err(),
         Error::RootPageField {
-            field: "l1_manifest_offset",
+            field: PageField::ManifestOffset,
             ..
         }
     ));
@@ -465,4 +484,97 @@ fn signed_store_root_page_damage() {
         crc32c::crc32c(&f[page_at..page_at + 0xFFC]),
         u32::from_le_bytes(f[page_at + 0xFFC..].try_into().unwrap())
     );
+}
+
+/// Issue 9 §4, one hash per dialect: a file's `checksum_algo` 0 segments carry
+/// one writer's hash, the one its winning manifest carries. The real RuvBot
+/// file with its cmdline changed to `init=/bin/sh` and only the kernel
+/// segment's hash replaced by its CRC-32 rot4 (the legacy writer's) is
+/// refused, naming the kernel segment; so is the reverse on a legacy file (a
+/// SHA-256[0..16] kernel) and on the legacy part of a mixed file. The same
+/// edit rehashed with the file's own algorithm is a consistent file and
+/// passes (content hashes detect damage, they do not authenticate).
+#[test]
+fn algo0_hashes_must_be_the_files_writers() {
+    for (name, own, foreign) in [
+        (
+            "ruvbot/small.rvf",
+            ContentHash::Sha256Trunc,
+            ContentHash::Crc32Rot4,
+        ),
+        (
+            "ruvbot/small.rvf",
+            ContentHash::Sha256Trunc,
+            ContentHash::Xxh3_128,
+        ),
+        (
+            "runtime-03/embed-kernel.rvf",
+            ContentHash::Crc32Rot4,
+            ContentHash::Sha256Trunc,
+        ),
+        (
+            "mixed/kernel-03-kernel-05.rvf",
+            ContentHash::Crc32Rot4,
+            ContentHash::Sha256Trunc,
+        ),
+    ] {
+        let (mut f, k) = with_kernel(name);
+        assert_eq!(k.algo, 0, "{name}: the first kernel is algo 0");
+        assert_eq!(k.hash, Some(own), "{name}");
+        // The cmdline, located through the library, becomes `init=/bin/sh`.
+        let (at, len) = {
+            let c = parse(&f).unwrap();
+            let kernel = c.selected_kernel().unwrap();
+            assert_eq!(kernel.segment_offset(), k.offset, "{name}");
+            let cmd = kernel.cmdline();
+            (cmd.as_ptr() as usize - f.as_ptr() as usize, cmd.len())
+        };
+        assert!(len >= 12, "{name}: cmdline long enough");
+        f[at..at + len].fill(b' ');
+        f[at..at + 12].copy_from_slice(b"init=/bin/sh");
+
+        let mut own_file = f.clone();
+        rehash(&mut own_file, k.offset, k.len, own);
+        assert_eq!(full_check(&own_file), Ok(()), "{name}: consistent edit");
+        let c = parse(&own_file).unwrap();
+        assert_eq!(
+            &c.selected_kernel().unwrap().cmdline()[..12],
+            b"init=/bin/sh"
+        );
+
+        rehash(&mut f, k.offset, k.len, foreign);
+        let want = Error::ContentHashOtherWriter {
+            index: k.index,
+            offset: k.offset,
+            expected: own,
+            found: foreign,
+        };
+        let c = parse(&f).unwrap();
+        assert_eq!(c.algo0(), own, "{name}");
+        assert_eq!(c.selected_kernel().err(), Some(want), "{name}");
+        assert_eq!(c.verify_segments(), Err(want), "{name}");
+        assert_eq!(full_check(&f), Err(want), "{name}");
+        assert_eq!(
+            c.content_hash(&c.segment_at(k.offset).unwrap()),
+            Err(want),
+            "{name}"
+        );
+        // The dialect-free check of the segment alone still sees a valid hash.
+        let seg = c.segment_at(k.offset).unwrap();
+        assert_eq!(check_content_hash(&seg), Ok(HashCheck::Verified(foreign)));
+    }
+}
+
+/// Every golden file's algo-0 convention is its writer's.
+#[test]
+fn algo0_convention_of_every_golden_file() {
+    for (name, f) in golden() {
+        let c = parse(&f).unwrap();
+        let want = if name.starts_with("ruvbot/") || name.starts_with("real-bzimage/") {
+            ContentHash::Sha256Trunc
+        } else {
+            ContentHash::Crc32Rot4
+        };
+        assert_eq!(c.algo0(), want, "{name}");
+    }
 }
