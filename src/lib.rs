@@ -9,7 +9,7 @@
 //!       ─ extract::VerifiedImage ─ bzimage::BootPlan ─ zero_page
 //! ```
 //!
-//! Byte layouts follow `rvf-format.md` (the project's reference notes); section
+//! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
 #![no_std]
 #![forbid(unsafe_code)]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates host-tests/golden/ruvbot/*.rvf with the REAL seed writer
-# (../shared/seed/build-rvf.js, run unmodified with node) around deterministic
+# (build-rvf.js from the RuvBot package, run unmodified with node; give its
+# path in RVF_SEED_WRITER) around deterministic
 # synthetic kernels, then writes ruvbot/facts.json and ruvbot/README.md from
 # the independent decoder (decode.py).
 #
@@ -8,11 +9,15 @@
 # build_time, WITNESS timestamp, KernelHeader build_timestamp). A --require
 # preload pins Date to RVF_FAKE_NOW_MS (default 1771628831962 = 2026-02-20T23:07:11.962Z),
 # so with the same node (its zlib decides the gzip bytes) the output is
-# byte-identical. Usage: host-tests/golden/regen-ruvbot.sh [OUT_DIR]
+# byte-identical. The test kit's Rust writer reproduces these files from the
+# same inputs (host-tests/tests/ruvbot_writer.rs), so no test needs node.
+# Usage: RVF_SEED_WRITER=/path/to/build-rvf.js host-tests/golden/regen-ruvbot.sh [OUT_DIR]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-seed_js="${RVF_SEED_JS:-$repo/../shared/seed/build-rvf.js}"
+seed_js="${RVF_SEED_WRITER:-}"
+[ -n "$seed_js" ] || { echo "error: set RVF_SEED_WRITER to the seed writer build-rvf.js" >&2; exit 2; }
+[ -f "$seed_js" ] || { echo "error: RVF_SEED_WRITER=$seed_js: no such file" >&2; exit 2; }
 out="${1:-$here/ruvbot}"
 now_ms="${RVF_FAKE_NOW_MS:-1771628831962}"
 mkdir -p "$out" "$here/inputs"
