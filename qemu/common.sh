@@ -120,10 +120,11 @@ INIT
 # (0xf4, through /dev/port): boot.sh must report the kernel's exit, not a
 # stub refusal. Cached; prints its path.
 build_exitport_initramfs() {
-    make_initramfs "$CACHE_DIR/initramfs-exitport-v1.cpio.gz" <<'INIT'
+    make_initramfs "$CACHE_DIR/initramfs-exitport-v2.cpio.gz" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
-echo "RVF-BOOT-EXITPORT writing 3 to port 0xf4" > /dev/console
+[ -c /dev/port ] || /bin/busybox mknod /dev/port c 1 4
+echo "RVF-BOOT-EXITPORT writing 3 to port 0xf4 ($(/bin/busybox ls -l /dev/port 2>&1))" > /dev/console
 printf '\003' | /bin/busybox dd of=/dev/port bs=1 seek=244 conv=notrunc 2>/dev/console
 echo "RVF-BOOT-EXITPORT still running: no /dev/port?" > /dev/console
 /bin/busybox poweroff -f
