@@ -117,18 +117,38 @@ INIT
 
 # build_exitport_initramfs — a busybox initramfs whose /init, once Linux
 # runs, writes the stub's refusal code 3 to the stub's isa-debug-exit port
-# (0xf4, through /dev/port): boot.sh must report the kernel's exit, not a
-# stub refusal. Cached; prints its path.
+# (0xf4) with a 10-instruction static program (iopl(3), outb): boot.sh must
+# report the kernel's exit, not a stub refusal. (The Debian cloud kernel has
+# no /dev/port, and busybox no outb.) Needs gcc. Cached; prints its path.
 build_exitport_initramfs() {
-    make_initramfs "$CACHE_DIR/initramfs-exitport-v2.cpio.gz" <<'INIT'
+    local out="$CACHE_DIR/initramfs-exitport-v3.cpio.gz" src
+    if [ ! -s "$out" ]; then
+        require_tools gcc:gcc
+        src="$(mktemp -d)"
+        cat > "$src/outb.S" <<'ASM'
+        .globl _start
+_start: mov $172, %eax          /* iopl(3) */
+        mov $3, %edi
+        syscall
+        mov $0xf4, %dx
+        mov $3, %al             /* the stub's code 3 */
+        outb %al, %dx
+        mov $60, %eax           /* exit(1): QEMU did not stop */
+        mov $1, %edi
+        syscall
+ASM
+        gcc -nostdlib -static -o "$src/outb" "$src/outb.S" || die "gcc could not build the outb helper"
+        EXTRA_BIN="$src/outb" make_initramfs "$out" <<'INIT' >/dev/null
 #!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
-[ -c /dev/port ] || /bin/busybox mknod /dev/port c 1 4
-echo "RVF-BOOT-EXITPORT writing 3 to port 0xf4 ($(/bin/busybox ls -l /dev/port 2>&1))" > /dev/console
-printf '\003' | /bin/busybox dd of=/dev/port bs=1 seek=244 conv=notrunc 2>/dev/console
-echo "RVF-BOOT-EXITPORT still running: no /dev/port?" > /dev/console
+echo "RVF-BOOT-EXITPORT writing 3 to port 0xf4" > /dev/console
+/bin/outb
+echo "RVF-BOOT-EXITPORT still running" > /dev/console
 /bin/busybox poweroff -f
 INIT
+        rm -rf "$src"
+    fi
+    printf '%s\n' "$out"
 }
 
 # make_initramfs OUT < INIT — a static busybox initramfs with INIT (stdin)
@@ -143,6 +163,7 @@ make_initramfs() {
     mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
     cp "$bb" "$root/bin/busybox"
     ln -s busybox "$root/bin/sh"
+    [ -z "${EXTRA_BIN:-}" ] || cp "$EXTRA_BIN" "$root/bin/"
     cat > "$root/init"
     chmod 755 "$root/init"
     mkdir -p "$CACHE_DIR"
