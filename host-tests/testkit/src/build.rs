@@ -33,12 +33,24 @@ pub fn segment(ty: u8, id: u64, payload: &[u8]) -> Vec<u8> {
 
 /// An unpadded segment with id 0 and an unset (all-zero) content hash.
 pub fn segment_unhashed(ty: u8, payload: &[u8]) -> Vec<u8> {
+    raw_segment(ty, 0, payload, false)
+}
+
+/// A segment with an unset (all-zero) content hash: header ‖ payload, and
+/// with `pad` the wire dialect's zero padding to a multiple of 64 with
+/// `alignment_pad` set (§2.5).
+pub fn raw_segment(ty: u8, id: u64, payload: &[u8], pad: bool) -> Vec<u8> {
+    let total = 64 + payload.len();
+    let padlen = if pad { (64 - total % 64) % 64 } else { 0 };
     let mut s = vec![0u8; 64];
     s[0..4].copy_from_slice(&SEGMENT_MAGIC.to_le_bytes());
     s[4] = 1;
     s[5] = ty;
+    s[8..16].copy_from_slice(&id.to_le_bytes());
     s[0x10..0x18].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    s[0x3C..0x40].copy_from_slice(&(padlen as u32).to_le_bytes());
     s.extend_from_slice(payload);
+    s.resize(s.len() + padlen, 0);
     s
 }
 
@@ -93,4 +105,40 @@ pub fn bzimage() -> Vec<u8> {
     b[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes()); // pref_address
     b[0x260..0x264].copy_from_slice(&0x10_0000u32.to_le_bytes()); // init_size
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_have_the_documented_bytes() {
+        let s = segment(KERNEL, 7, b"abc");
+        assert_eq!(s.len(), 67);
+        assert_eq!(&s[0..6], &[0x53, 0x46, 0x56, 0x52, 1, KERNEL]);
+        assert_eq!(s[8], 7);
+        assert_eq!(s[0x10], 3);
+        // SHA-256[0..16] of "abc" (docs/format.md §2.4).
+        assert_eq!(
+            s[0x28..0x38],
+            [
+                0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae,
+                0x22, 0x23
+            ]
+        );
+        let p = raw_segment(MANIFEST, 2, b"xy", true);
+        assert_eq!(p.len(), 128);
+        assert_eq!(p[0x3C], 62);
+        assert!(p[66..].iter().all(|&b| b == 0));
+        assert_eq!(raw_segment(MANIFEST, 2, b"xy", false).len(), 66);
+    }
+
+    #[test]
+    fn manifest_and_kernel_lengths() {
+        assert_eq!(manifest(&[(1, 0, 3, KERNEL)]).len(), 22 + 25 + 4);
+        let k = crate_kernel(&[1, 2, 3], b"ro");
+        assert_eq!(k.len(), 128 + 3 + 2);
+        assert_eq!(k[0x78], 2);
+        assert_eq!(bzimage().len(), 3072);
+    }
 }

@@ -67,3 +67,33 @@ pub fn mutate(rvf: &mut [u8], damage: Damage, rehash: bool) -> Result<usize, Str
     }
     Ok(at)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruvbot::{self, Inputs, Package};
+
+    #[test]
+    fn flips_one_stored_byte_and_rehashes() {
+        let kernel = vec![7u8; 4000];
+        let pkg = Package::golden(false);
+        let orig = ruvbot::write(&Inputs::new(&kernel, &pkg));
+        let stored = ruvbot::stored_gzip(&orig).unwrap().len();
+
+        let mut f = orig.clone();
+        let at = mutate(&mut f, Damage::FlipStored, false).unwrap();
+        assert_eq!(at, 64 + 128 + stored / 2);
+        let diff: Vec<usize> = (0..f.len()).filter(|&i| f[i] != orig[i]).collect();
+        assert_eq!(diff, [at]);
+
+        let mut g = orig.clone();
+        mutate(&mut g, Damage::FlipStored, true).unwrap();
+        let len = u64::from_le_bytes(g[16..24].try_into().unwrap()) as usize;
+        assert_eq!(g[0x28..0x38], crate::build::sha256_16(&g[64..64 + len]));
+        assert_ne!(g[0x28..0x38], orig[0x28..0x38]);
+
+        let mut h = orig.clone();
+        assert_eq!(mutate(&mut h, Damage::ImageHash, true).unwrap(), 64 + 0x30);
+        assert_eq!(h[64 + 0x30], orig[64 + 0x30] ^ 1);
+    }
+}
