@@ -33,7 +33,7 @@
 
 use flate2::read::GzDecoder;
 use rvf_testkit::ruvbot::{self, Gzip, Inputs, NodeInfo, Package};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -165,10 +165,18 @@ fn node_out(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
+/// A line on the test's stderr that the harness does not capture, so the
+/// skip (or the comparison) shows in every `cargo test` run.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 #[test]
 fn live_comparison_with_the_seed_writer() {
     let Some(seed) = seed_writer() else {
-        println!("SKIPPED live comparison: no seed writer (set RVF_SEED_WRITER to build-rvf.js)");
+        say(
+            "SKIPPED live comparison with build-rvf.js: no seed writer (set RVF_SEED_WRITER to build-rvf.js)",
+        );
         return;
     };
     assert!(
@@ -177,7 +185,7 @@ fn live_comparison_with_the_seed_writer() {
         seed.display()
     );
     let Some(version) = node_out(&["--version"]) else {
-        println!("SKIPPED live comparison: node is not installed");
+        say("SKIPPED live comparison with build-rvf.js: node is not installed");
         return;
     };
     let plat = node_out(&["-p", "process.platform + ' ' + process.arch"]).expect("node runs");
@@ -236,7 +244,7 @@ fn live_comparison_with_the_seed_writer() {
         };
         assert_same(&format!("live {file}"), &ruvbot::write(&inp), &js);
         let same_deflate = member == ruvbot::gzip(&raw);
-        println!(
+        say(&format!(
             "live comparison {file}: identical to build-rvf.js ({} bytes, node {version}; flate2's deflate {} node's)",
             js.len(),
             if same_deflate {
@@ -244,7 +252,7 @@ fn live_comparison_with_the_seed_writer() {
             } else {
                 "differs from"
             }
-        );
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
