@@ -18,18 +18,19 @@ runs="${1:-7}"
 cpu=()
 [ -z "${RVF_BOOT_BENCH_CPU:-}" ] || cpu+=(-cpu "$RVF_BOOT_BENCH_CPU")
 [ -z "${RVF_BOOT_BENCH_SMP:-}" ] || cpu+=(-smp "$RVF_BOOT_BENCH_SMP")
-require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 kernel="$(fetch_kernel)"
+echo "Debian kernel: $(kernel_version "$kernel")"
 initramfs="$(build_initramfs)"
 rvf="$CACHE_DIR/ruvbot-debian-cloud.rvf"
 if [ ! -s "$rvf" ] || [ "$kernel" -nt "$rvf" ]; then build_ruvbot_rvf "$kernel" "$rvf"; fi
-cmdline="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # what build-rvf.js stores
+cmdline="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # what build-rvf.js (and rvf-testkit) stores
 
 common=(-accel tcg "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
         -device isa-debug-exit,iobase=0xf4,iosize=4)
 direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline")
-stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=$initramfs")
+stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=${initramfs//,/,,}")
 
 # one_run ARGS... — milliseconds from start to the marker line (or "fail").
 one_run() {

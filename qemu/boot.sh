@@ -9,12 +9,26 @@
 # CPU only, Linux starts the others), and RVF_BOOT_QEMU_ARGS (appended to
 # QEMU's argv).
 #
-# Exit status: 0 when QEMU ends normally (the guest powered off or the kernel
-# panicked with panic=-1: check its output for success); the stub's error code
-# (1..15, table in qemu/README.md) when the stub refused to boot (QEMU status
-# (code << 1) | 1 = 3..31); QEMU's own odd status >= 33 unchanged when the
-# booted kernel wrote isa-debug-exit itself (qemu/testkernel: 33 = OK); 124 on
-# timeout; 125 when QEMU itself failed; 2 on a usage or setup error.
+# Paths may contain any character: -kernel and -initrd get a comma-free
+# symlink when the path has a comma (QEMU 7.2 takes those two verbatim, newer
+# option parsers may not), -fw_cfg gets its commas doubled (QemuOpts syntax).
+#
+# Exit status:
+#   0        QEMU ended normally (the guest powered off, or a kernel panicked
+#            with panic=-1: check its output for success)
+#   1..15    the stub refused to boot, with this code (table in
+#            qemu/README.md): QEMU status (code << 1) | 1 = 3..31 and the stub
+#            never printed "rvf-boot: entering kernel at"
+#   32       the booted kernel wrote a status of 3..31 (or 1) to the stub's
+#            isa-debug-exit port after the handoff line: the kernel's exit,
+#            never reported as a stub refusal
+#   >= 33    QEMU's own odd status, unchanged: the booted kernel wrote
+#            isa-debug-exit itself (qemu/testkernel: 33 = OK, 35 = failure)
+#   124      timeout
+#   125      QEMU itself failed
+#   2        usage or setup error
+# The serial console is streamed to stdout and also kept in a temporary log
+# to tell a refusal from the kernel's own exit.
 set -uo pipefail
 
 usage() {
@@ -49,25 +63,47 @@ case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;;
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# qemu_file PATH NAME — PATH, or a comma-free symlink to it in $work.
+qemu_file() {
+    case "$1" in
+        *,*) ln -s "$(readlink -f "$1")" "$work/$2" && printf '%s\n' "$work/$2" ;;
+        *) printf '%s\n' "$1" ;;
+    esac
+}
+stub_arg="$(qemu_file "$STUB_BIN" stub)" && rvf_arg="$(qemu_file "$rvf" rvf)" ||
+    { echo "error: cannot link $rvf into $work" >&2; exit 2; }
+case "$rvf_arg$stub_arg" in *,*) echo "error: the temporary directory $work has a comma" >&2; exit 2 ;; esac
+
 args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monitor none
       -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
-      -kernel "$STUB_BIN" -initrd "$rvf")
+      -kernel "$stub_arg" -initrd "$rvf_arg")
 [ -z "$cpu" ] || args+=(-cpu "$cpu")
 [ "$smp" = 1 ] || args+=(-smp "$smp")
-[ -z "$initrd" ] || args+=(-fw_cfg "name=opt/rvf-boot/initrd,file=$initrd")
+[ -z "$initrd" ] || args+=(-fw_cfg "name=opt/rvf-boot/initrd,file=${initrd//,/,,}")
 [ "$have_append" = 0 ] || args+=(-append "$append")
 # shellcheck disable=SC2206
 [ -z "${RVF_BOOT_QEMU_ARGS:-}" ] || args+=($RVF_BOOT_QEMU_ARGS)
 
 fg=()
 [ -t 0 ] && fg=(--foreground)
-timeout "${fg[@]}" -k 5 "$timeout_s" "${args[@]}"
-rc=$?
+serial="$work/serial.log"
+timeout "${fg[@]}" -k 5 "$timeout_s" "${args[@]}" | tee "$serial"
+rc=${PIPESTATUS[0]}
 case "$rc" in
     0) exit 0 ;;
     124|137) echo "boot.sh: timed out after ${timeout_s}s" >&2; exit 124 ;;
 esac
-# isa-debug-exit: QEMU exits with (code << 1) | 1. The stub uses codes 1..15.
+handed_off=0
+grep -q 'rvf-boot: entering kernel at' "$serial" && handed_off=1
+# isa-debug-exit: QEMU exits with (code << 1) | 1. The stub uses codes 1..15,
+# and only before it prints the handoff line.
+if [ "$handed_off" = 1 ] && [ $((rc & 1)) -eq 1 ] && [ "$rc" -le 31 ]; then
+    echo "boot.sh: the booted kernel exited QEMU through isa-debug-exit (status $rc, after the stub's handoff: not a stub refusal)" >&2
+    exit 32
+fi
 if [ $((rc & 1)) -eq 1 ] && [ "$rc" -ge 3 ] && [ "$rc" -le 31 ]; then
     code=$((rc >> 1))
     echo "boot.sh: the stub refused to boot (code $code)" >&2

@@ -6,7 +6,7 @@ REPO_DIR="$(cd "$QEMU_DIR/.." && pwd)"
 CACHE_DIR="${RVF_BOOT_CACHE:-$QEMU_DIR/.cache}"
 STUB_DIR="$QEMU_DIR/stub"
 STUB_BIN="$STUB_DIR/target/release/rvf-boot-stub"
-SEED_WRITER="${RVF_SEED_WRITER:-$REPO_DIR/../shared/seed/build-rvf.js}"
+TESTKIT_BIN="$REPO_DIR/target/release/rvf-testkit"
 MARKER="RVF-BOOT-MARKER"
 
 log() { printf '%s\n' "$*" >&2; }
@@ -78,9 +78,24 @@ fetch_kernel() {
     local vmlinuz
     vmlinuz="$(ls "$CACHE_DIR"/deb/x/boot/vmlinuz-* | head -n1)"
     [ -s "$vmlinuz" ] || die "no /boot/vmlinuz-* in $deb"
+    dpkg-deb -f "$deb" Package Version | awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' \
+        > "$out.version"
     cp "$vmlinuz" "$out.tmp" && mv "$out.tmp" "$out"
     rm -rf "$CACHE_DIR/deb/x"
     printf '%s\n' "$out"
+}
+
+# kernel_version KERNEL — the Debian package and version KERNEL came from
+# (recorded by fetch_kernel), else the bzImage's own version string.
+kernel_version() {
+    if [ -s "$1.version" ]; then cat "$1.version"; return 0; fi
+    local at
+    at=$(od -An -t u2 -j $((0x20E)) -N 2 "$1" 2>/dev/null | tr -d ' ')
+    if [ -n "$at" ] && [ "$at" -gt 0 ]; then
+        printf 'bzImage version string: %s\n' "$(dd if="$1" bs=1 skip=$((at + 0x200)) count=120 2>/dev/null | tr '\0' '\n' | head -n1)"
+    else
+        echo "unknown"
+    fi
 }
 
 # build_initramfs — a busybox initramfs whose /init prints
@@ -88,16 +103,7 @@ fetch_kernel() {
 #   RVF-BOOT-MARKER cmdline=<contents of /proc/cmdline>
 # on the console and powers off. Cached; prints its path.
 build_initramfs() {
-    local out="$CACHE_DIR/initramfs-marker-v2.cpio.gz"
-    if [ -s "$out" ]; then printf '%s\n' "$out"; return 0; fi
-    require_tools busybox-static:busybox-static cpio:cpio gzip:gzip
-    local bb=/bin/busybox root
-    file_is_static "$bb" || die "$bb is not static: install busybox-static"
-    root="$(mktemp -d)"
-    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
-    cp "$bb" "$root/bin/busybox"
-    ln -s busybox "$root/bin/sh"
-    cat > "$root/init" <<'INIT'
+    make_initramfs "$CACHE_DIR/initramfs-marker-v2.cpio.gz" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
@@ -107,6 +113,58 @@ echo "RVF-BOOT-MARKER cmdline=$(/bin/busybox cat /proc/cmdline)" > /dev/console 
     echo "RVF-BOOT-MARKER cmdline=$(/bin/busybox cat /proc/cmdline)"
 /bin/busybox poweroff -f
 INIT
+}
+
+# build_exitport_initramfs — a busybox initramfs whose /init, once Linux
+# runs, writes the stub's refusal code 3 to the stub's isa-debug-exit port
+# (0xf4) with a 10-instruction static program (iopl(3), outb): boot.sh must
+# report the kernel's exit, not a stub refusal. (The Debian cloud kernel has
+# no /dev/port, and busybox no outb.) Needs gcc. Cached; prints its path.
+build_exitport_initramfs() {
+    local out="$CACHE_DIR/initramfs-exitport-v3.cpio.gz" src
+    if [ ! -s "$out" ]; then
+        require_tools gcc:gcc
+        src="$(mktemp -d)"
+        cat > "$src/outb.S" <<'ASM'
+        .globl _start
+_start: mov $172, %eax          /* iopl(3) */
+        mov $3, %edi
+        syscall
+        mov $0xf4, %dx
+        mov $3, %al             /* the stub's code 3 */
+        outb %al, %dx
+        mov $60, %eax           /* exit(1): QEMU did not stop */
+        mov $1, %edi
+        syscall
+ASM
+        gcc -nostdlib -static -o "$src/outb" "$src/outb.S" || die "gcc could not build the outb helper"
+        EXTRA_BIN="$src/outb" make_initramfs "$out" <<'INIT' >/dev/null
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "RVF-BOOT-EXITPORT writing 3 to port 0xf4" > /dev/console
+/bin/outb
+echo "RVF-BOOT-EXITPORT still running" > /dev/console
+/bin/busybox poweroff -f
+INIT
+        rm -rf "$src"
+    fi
+    printf '%s\n' "$out"
+}
+
+# make_initramfs OUT < INIT — a static busybox initramfs with INIT (stdin)
+# as /init, gzip'd cpio at OUT unless OUT exists. Prints OUT.
+make_initramfs() {
+    local out="$1"
+    if [ -s "$out" ]; then cat >/dev/null; printf '%s\n' "$out"; return 0; fi
+    require_tools busybox-static:busybox-static cpio:cpio gzip:gzip
+    local bb=/bin/busybox root
+    file_is_static "$bb" || die "$bb is not static: install busybox-static"
+    root="$(mktemp -d)"
+    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+    cp "$bb" "$root/bin/busybox"
+    ln -s busybox "$root/bin/sh"
+    [ -z "${EXTRA_BIN:-}" ] || cp "$EXTRA_BIN" "$root/bin/"
+    cat > "$root/init"
     chmod 755 "$root/init"
     mkdir -p "$CACHE_DIR"
     (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9 > "$out.tmp") &&
@@ -115,20 +173,27 @@ INIT
     printf '%s\n' "$out"
 }
 
-# build_ruvbot_rvf KERNEL OUT — wrap KERNEL with the seed writer (build-rvf.js)
-# in a scratch package, as shared/seed/README.md says.
+# build_testkit — cargo build --release -p rvf-testkit (the test kit's RuvBot
+# writer and mutations, host-tests/testkit); cargo decides what is stale.
+build_testkit() {
+    [ -z "${TESTKIT_BUILT:-}" ] || return 0
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) to build the test kit"
+    (cd "$REPO_DIR" && env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS \
+        cargo build --release --quiet -p rvf-testkit) >&2 || die "cargo build -p rvf-testkit failed"
+    TESTKIT_BUILT=1
+}
+
+# testkit ARGS... — run the test kit's binary (built on first use).
+testkit() {
+    build_testkit
+    "$TESTKIT_BIN" "$@"
+}
+
+# build_ruvbot_rvf KERNEL OUT — wrap KERNEL the way the RuvBot writer
+# (build-rvf.js) does, with the test kit's Rust port of it (byte-identical
+# given the same gzip stream: host-tests/tests/ruvbot_writer.rs).
 build_ruvbot_rvf() {
-    local kernel="$1" out="$2" pkg
-    require_tools node:nodejs
-    [ -f "$SEED_WRITER" ] || die "seed writer not found at $SEED_WRITER (set RVF_SEED_WRITER)"
-    pkg="$(mktemp -d)"
-    mkdir -p "$pkg/scripts" "$pkg/dist" "$pkg/bin"
-    cp "$SEED_WRITER" "$pkg/scripts/build-rvf.js"
-    echo '{"name":"ruvbot","version":"0.2.0","description":"test","dependencies":{}}' > "$pkg/package.json"
-    echo "console.log('hi')" > "$pkg/dist/index.js"
+    local kernel="$1" out="$2"
     mkdir -p "$(dirname "$out")"
-    node "$pkg/scripts/build-rvf.js" --kernel "$(readlink -f "$kernel")" \
-        --output "$(readlink -f "$(dirname "$out")")/$(basename "$out")" >/dev/null ||
-        { rm -rf "$pkg"; die "build-rvf.js failed"; }
-    rm -rf "$pkg"
+    testkit ruvbot --kernel "$kernel" --output "$out" >/dev/null || die "rvf-testkit ruvbot failed"
 }

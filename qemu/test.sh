@@ -5,31 +5,39 @@
 #
 #   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 wire testkernel flip
 #                              flip-rehash image-hash cmdline-long small-ram
-#                              (default: all)
+#                              path-comma kernel-exit (default: all)
+#
+# Every RVF is written at test time by the test kit (host-tests/testkit): no
+# node, no seed writer. Cases on the downloaded Debian kernel print its
+# package version.
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TIMEOUT=60
-RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
+RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js (and the test kit)
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
-ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdline-long small-ram)
-# The stub's -append limit (qemu/stub/src/cmdline.rs APPEND_MAX: QEMU's PVH
+ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdline-long small-ram path-comma kernel-exit)
+# The stub's -append limit (the library's cmdline::APPEND_MAX: QEMU's PVH
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095
 ALL_CASES+=(append-max append-over)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
-require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
+build_testkit
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 passed=0 failed=0
-pass() { passed=$((passed + 1)); printf 'PASS %-12s %s\n' "$1" "$2"; }
+# Cases on the downloaded Debian kernel name its package version in their line.
+uses_debian=0 debian_version=""
+kver() { [ "$uses_debian" = 0 ] || printf ' [%s]' "$debian_version"; }
+pass() { passed=$((passed + 1)); printf 'PASS %-12s %s%s\n' "$1" "$2" "$(kver)"; }
 fail() {
-    failed=$((failed + 1)); printf 'FAIL %-12s %s\n' "$1" "$2"
+    failed=$((failed + 1)); printf 'FAIL %-12s %s%s\n' "$1" "$2" "$(kver)"
     if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
 }
 
@@ -87,8 +95,11 @@ expect_marker() {
 
 kernel="" initramfs="" ruvbot=""
 need_debian() {
+    uses_debian=1
     [ -n "$ruvbot" ] && return 0
     kernel="$(fetch_kernel)" || return 1
+    debian_version="$(kernel_version "$kernel")"
+    echo "Debian kernel: $debian_version"
     initramfs="$(build_initramfs)" || return 1
     ruvbot="$work/ruvbot-debian.rvf"
     build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
@@ -116,10 +127,11 @@ run_append_case() {
 }
 
 run_case() {
+    uses_debian=0
     case "$1" in
     append-max|append-over) run_append_case "$1" ;;
     ruvbot)
-        # (a) RuvBot RVF (build-rvf.js: gzip, SHA-256 hashes) around the
+        # (a) RuvBot RVF (the test kit's build-rvf.js: gzip, SHA-256 hashes) around the
         # relocatable Debian cloud kernel; -append adds an argument.
         need_debian || { fail ruvbot "could not build the RVF"; return; }
         expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
@@ -165,19 +177,22 @@ run_case() {
         ;;
     flip)
         need_debian || { fail flip "could not build the RVF"; return; }
-        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        testkit mutate "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
         expect_refusal flip 3 "does not match content_hash" --initrd "$initramfs" "$work/flip.rvf"
         ;;
     flip-rehash)
-        # The same flip with the segment's content hash recomputed: caught by
-        # inflate / the gzip CRC-32 behind it.
+        # The same flip with the segment's content hash recomputed: refused by
+        # the decompression layer behind it (code 5). Which check fires
+        # (invalid deflate data, more or less output than image_size, gzip
+        # CRC-32 or ISIZE) depends on where the flipped byte lands in this
+        # kernel's deflate stream, so any of them passes; the kernel never runs.
         need_debian || { fail flip-rehash "could not build the RVF"; return; }
-        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip2.rvf" flip-stored --rehash >/dev/null
-        expect_refusal flip-rehash 5 "\\(gzip\\|deflate\\)" --initrd "$initramfs" "$work/flip2.rvf"
+        testkit mutate "$ruvbot" "$work/flip2.rvf" flip-stored --rehash >/dev/null
+        expect_refusal flip-rehash 5 "\\(gzip\\|deflate\\|inflate\\)" --initrd "$initramfs" "$work/flip2.rvf"
         ;;
     image-hash)
         need_debian || { fail image-hash "could not build the RVF"; return; }
-        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/imghash.rvf" image-hash >/dev/null
+        testkit mutate "$ruvbot" "$work/imghash.rvf" image-hash >/dev/null
         expect_refusal image-hash 6 "image_hash matches neither" --initrd "$initramfs" "$work/imghash.rvf"
         ;;
     cmdline-long)
@@ -192,6 +207,40 @@ run_case() {
         # decompressed image.
         need_debian || { fail small-ram "could not build the RVF"; return; }
         expect_refusal small-ram 9 "not enough RAM" --memory 64 --initrd "$initramfs" "$ruvbot"
+        ;;
+    path-comma)
+        # Issue 9 §6: the RVF and initrd paths have commas and spaces; boot.sh
+        # must hand both to QEMU intact (the test kernel reports the ramdisk).
+        "$QEMU_DIR/testkernel/build.sh" >"$work/tk-build.log" 2>&1 ||
+            { fail path-comma "qemu/testkernel/build.sh failed" "$work/tk-build.log"; return; }
+        local d="$work/dir, with,commas"
+        mkdir -p "$d"
+        build_ruvbot_rvf "$QEMU_DIR/testkernel/out/testkernel.bzImage" "$d/test kernel,1.rvf" ||
+            { fail path-comma "could not build the RVF"; return; }
+        head -c 4321 /dev/urandom > "$d/init rd,,2.bin"
+        boot path-comma --initrd "$d/init rd,,2.bin" "$d/test kernel,1.rvf"
+        local log="$work/path-comma.log" ok
+        ok=$(grep -m1 '^RVF-TESTKERNEL OK ' "$log")
+        if [ "$rc" != 33 ]; then fail path-comma "exit status $rc, want 33 (test kernel OK)" "$log"
+        elif [[ "$ok" != *"+4321 "* ]]; then fail path-comma "ramdisk size is not 4321 (the initrd was not passed)" "$log"
+        else pass path-comma "RVF and initrd paths with ',' and ' ' booted ($secs)"
+        fi
+        ;;
+    kernel-exit)
+        # Issue 9 §6: Linux itself writes the stub's refusal code 3 to the
+        # stub's isa-debug-exit port. boot.sh saw the stub's handoff line, so
+        # it must report the kernel's exit (status 32), not "the stub refused".
+        need_debian || { fail kernel-exit "could not build the RVF"; return; }
+        local exitrd
+        exitrd="$(build_exitport_initramfs)" || { fail kernel-exit "could not build the initramfs"; return; }
+        boot kernel-exit --initrd "$exitrd" "$ruvbot"
+        local log="$work/kernel-exit.log"
+        if [ "$rc" != 32 ]; then fail kernel-exit "exit status $rc, want 32 (the kernel's exit)" "$log"
+        elif ! grep -q '^rvf-boot: entering kernel at' "$log"; then fail kernel-exit "no handoff line" "$log"
+        elif ! grep -q '^RVF-BOOT-EXITPORT writing' "$log"; then fail kernel-exit "/init did not run" "$log"
+        elif grep -q 'the stub refused' "$log"; then fail kernel-exit "reported as a stub refusal" "$log"
+        else pass kernel-exit "kernel wrote code 3 to port 0xf4 after the handoff: status 32, not a refusal ($secs)"
+        fi
         ;;
     *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;
     esac

@@ -585,13 +585,7 @@ fn check_kernel_error(e: Error) {
 /// Builds a one-segment file (KERNEL_SEG, unset content hash) around
 /// `payload` and returns it; the segment starts at 0.
 pub fn wrap_in_segment(ty: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0u8; 64];
-    f[0..4].copy_from_slice(&segment::SEGMENT_MAGIC.to_le_bytes());
-    f[4] = segment::SEGMENT_VERSION;
-    f[5] = ty;
-    f[0x10..0x18].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    f.extend_from_slice(payload);
-    f
+    rvf_testkit::build::segment_unhashed(ty, payload)
 }
 
 /// The kernel-segment parser on a fuzzed payload, then extraction under the

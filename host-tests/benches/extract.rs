@@ -6,9 +6,10 @@
 //!     under `target/bench-inputs/`; skipped with a message when unavailable),
 //! (ii) a compressible 14 MB synthetic image (pseudo-text).
 //!
-//! When node is available the image is wrapped by the real RuvBot writer
-//! (`../shared/seed/build-rvf.js`) and every variant uses that file's gzip
-//! stream; otherwise `gzip -9`.
+//! The image is gzip'd by `gzip -9 -n` (stock zlib, the closest to node's
+//! Chromium zlib; flate2 when gzip is missing) and wrapped by the test kit's
+//! RuvBot writer (`rvf_testkit::ruvbot`, `build-rvf.js` in Rust, byte-identical
+//! to it given the same gzip stream); every variant uses that stream.
 //!
 //! Reported in one run, medians of `ITERS` runs each:
 //! (E)  rvf-boot end to end: `Container::parse` (walk, manifest, directory
@@ -355,59 +356,25 @@ impl Ctx {
     }
 }
 
-/// The image wrapped by the real RuvBot writer (node + build-rvf.js), or
-/// why not.
-fn ruvbot_rvf(tag: &str, image: &[u8]) -> Result<Vec<u8>, String> {
-    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seed/build-rvf.js");
-    if !seed.exists() {
-        return Err(format!("{} not found", seed.display()));
-    }
-    let dir = bench_inputs_dir().join(format!("rvf-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    for sub in ["scripts", "dist", "bin"] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
-    }
-    std::fs::copy(&seed, dir.join("scripts/build-rvf.js")).map_err(|e| e.to_string())?;
-    std::fs::write(
-        dir.join("package.json"),
-        r#"{"name":"ruvbot","version":"0.2.0","description":"bench","dependencies":{}}"#,
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("dist/index.js"), "console.log('hi')\n").map_err(|e| e.to_string())?;
-    let kernel = dir.join("kernel.img");
-    std::fs::write(&kernel, image).map_err(|e| e.to_string())?;
-    let out = dir.join("out.rvf");
-    let st = Command::new("node")
-        .arg(dir.join("scripts/build-rvf.js"))
-        .arg("--kernel")
-        .arg(&kernel)
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    if !st.status.success() {
-        return Err(format!(
-            "build-rvf.js failed: {}",
-            String::from_utf8_lossy(&st.stderr)
-        ));
-    }
-    std::fs::read(&out).map_err(|e| e.to_string())
+/// The image wrapped by the test kit's RuvBot writer around a `gzip -9`
+/// stream of it.
+fn ruvbot_rvf(image: &[u8]) -> Vec<u8> {
+    let member = gzip9(image);
+    let pkg = rvf_testkit::ruvbot::Package::golden(true);
+    let mut inp = rvf_testkit::ruvbot::Inputs::new(image, &pkg);
+    inp.gzip = rvf_testkit::ruvbot::Gzip::Given(&member);
+    rvf_testkit::ruvbot::write(&inp)
 }
 
 fn bench(name: &str, image: Vec<u8>, iters: usize, sweep: bool) {
-    let tag: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-    let (rvf, stored) = match ruvbot_rvf(&tag, &image) {
-        Ok(rvf) => {
-            let c = rvf_boot::Container::parse(&rvf, rvf_boot::Policy::default()).unwrap();
-            let stored = c.selected_kernel().unwrap().stored_unverified().to_vec();
-            println!("(input wrapped by build-rvf.js: {} bytes)", rvf.len());
-            (Some(rvf), stored)
-        }
-        Err(e) => {
-            println!("(no RuvBot RVF, end-to-end (E) skipped: {e}; using gzip -9)");
-            (None, gzip9(&image))
-        }
-    };
+    let rvf = ruvbot_rvf(&image);
+    let c = rvf_boot::Container::parse(&rvf, rvf_boot::Policy::default()).unwrap();
+    let stored = c.selected_kernel().unwrap().stored_unverified().to_vec();
+    println!(
+        "(input wrapped by the test kit's RuvBot writer: {} bytes)",
+        rvf.len()
+    );
+    let rvf = Some(rvf);
     let size = image.len();
     println!(
         "\n== {name}: image {size} bytes, gzip -9 {} bytes ({:.1}%), {iters} interleaved rounds, medians",

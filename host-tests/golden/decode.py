@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent RVF decoder used as the test oracle for the golden files.
 
-Std-lib only (hashlib, zlib, struct, json). Written from rvf-format.md and the
+Std-lib only (hashlib, zlib, struct, json). Written from the format notes (docs/format.md) and the
 writers' sources, NOT from rvf-boot. Usage:
 
     decode.py FILE...            human-readable facts

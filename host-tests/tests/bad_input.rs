@@ -3,75 +3,21 @@
 //! header, reserved segment-header fields, the bounded worst-case walk,
 //! the single borrowed input (TOCTOU), and the no-panic lint wall.
 
-use rvf_boot::checksum::ContentHash;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
-use rvf_boot::kernel::{HeaderField, KERNEL_MAGIC, KernelLayout};
+use rvf_boot::kernel::{HeaderField, KernelLayout};
 use rvf_boot::segment::{MAX_SEGMENTS, SEGMENT_MAGIC, SegmentField};
 use rvf_boot::{Container, Error, Policy};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const KERNEL: u8 = 0x0E;
-const MANIFEST: u8 = 0x05;
-
-/// A legacy (unpadded) segment with a SHA-256[0..16] content hash.
-fn seg(ty: u8, id: u64, payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0u8; 64];
-    s[0..4].copy_from_slice(&SEGMENT_MAGIC.to_le_bytes());
-    s[4] = 1;
-    s[5] = ty;
-    s[8..16].copy_from_slice(&id.to_le_bytes());
-    s[0x10..0x18].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    s[0x28..0x38].copy_from_slice(&ContentHash::Sha256Trunc.digest(payload));
-    s.extend_from_slice(payload);
-    s
-}
-
-/// A manifest payload listing `(id, offset, len, type)`.
-fn manifest(entries: &[(u64, u64, u64, u8)]) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&1u32.to_le_bytes());
-    v.extend_from_slice(&[0; 10]);
-    v.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    v.extend_from_slice(&[0x42, 0, 0, 0]);
-    for &(id, off, len, ty) in entries {
-        v.extend_from_slice(&id.to_le_bytes());
-        v.extend_from_slice(&off.to_le_bytes());
-        v.extend_from_slice(&len.to_le_bytes());
-        v.push(ty);
-    }
-    v.extend_from_slice(&0u32.to_le_bytes());
-    v
-}
-
-/// A crate-layout (simple) raw kernel payload: header ‖ image ‖ cmdline,
-/// with `image_hash` = SHA3-256(image) computed by the library's own digest.
-fn kernel(image: &[u8], cmdline: &[u8]) -> Vec<u8> {
-    let mut h = vec![0u8; 128];
-    h[0..4].copy_from_slice(&KERNEL_MAGIC.to_le_bytes());
-    h[4] = 1;
-    h[6] = 1;
-    h[0x18..0x20].copy_from_slice(&(image.len() as u64).to_le_bytes());
-    h[0x20..0x28].copy_from_slice(&(image.len() as u64).to_le_bytes());
-    h[0x30..0x50].copy_from_slice(&rvf_boot::image_hash::digest(
-        rvf_boot::image_hash::ImageHash::Sha3_256,
-        image,
-    ));
-    h[0x70..0x78].copy_from_slice(&128u64.to_le_bytes()); // cmdline_offset (never trusted)
-    h[0x78..0x7C].copy_from_slice(&(cmdline.len() as u32).to_le_bytes());
-    h.extend_from_slice(image);
-    h.extend_from_slice(cmdline);
-    h
-}
-
-/// kernel @0, manifest after it listing `entries` (default: the kernel).
-fn file_with(kpayload: &[u8], entries: Option<&[(u64, u64, u64, u8)]>) -> Vec<u8> {
-    let mut f = seg(KERNEL, 1, kpayload);
-    let own = [(1, 0, kpayload.len() as u64, KERNEL)];
-    f.extend(seg(MANIFEST, 2, &manifest(entries.unwrap_or(&own))));
-    f
-}
+// The shared builders (host-tests/testkit): a legacy (unpadded) segment with a
+// SHA-256[0..16] content hash, a manifest payload listing `(id, offset, len,
+// type)`, a crate-layout (simple) raw kernel payload with a SHA3-256
+// `image_hash`, and a kernel @0 + manifest file.
+use rvf_testkit::build::{
+    KERNEL, MANIFEST, crate_kernel as kernel, file_with, manifest, segment as seg,
+};
 
 fn extract_ok(c: &Container<'_>) -> Vec<u8> {
     let k = c.selected_kernel().unwrap();

@@ -178,24 +178,8 @@ fn overwrite(
 }
 
 /// A valid, minimal bzImage (protocol 2.15, non-relocatable, 16 MiB
-/// pref_address, 1 KiB setup, 2 KiB protected-mode part).
-fn bzimage() -> Vec<u8> {
-    let mut b = vec![0u8; 1024 + 2048];
-    b[0x1F1] = 1; // setup_sects: (1 + 1) * 512 = 1024
-    b[0x1FE..0x200].copy_from_slice(&0xAA55u16.to_le_bytes());
-    b[0x200] = 0xEB;
-    b[0x201] = 0x6A; // header ends at 0x26C
-    b[0x202..0x206].copy_from_slice(b"HdrS");
-    b[0x206..0x208].copy_from_slice(&0x020Fu16.to_le_bytes());
-    b[0x211] = 1; // LOADED_HIGH
-    b[0x22C..0x230].copy_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
-    b[0x230..0x234].copy_from_slice(&0x20_0000u32.to_le_bytes());
-    b[0x236..0x238].copy_from_slice(&1u16.to_le_bytes()); // XLF_KERNEL_64
-    b[0x238..0x23C].copy_from_slice(&2047u32.to_le_bytes());
-    b[0x258..0x260].copy_from_slice(&0x100_0000u64.to_le_bytes());
-    b[0x260..0x264].copy_from_slice(&0x10_0000u32.to_le_bytes());
-    b
-}
+/// pref_address, 1 KiB setup, 2 KiB protected-mode part): the test kit's.
+use rvf_testkit::build::bzimage;
 
 /// bzImage header fields: (offset, width).
 const BZ_FIELDS: [(usize, usize); 14] = [

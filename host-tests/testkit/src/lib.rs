@@ -1,0 +1,15 @@
+//! rvf-testkit: what the rvf-boot tests need to make RVF bytes without the
+//! library under test and without node.
+//!
+//! - [`ruvbot`]: the RuvBot-dialect writer (`build-rvf.js` in Rust), proven
+//!   byte-identical to the committed golden files it wrote
+//!   (`host-tests/tests/ruvbot_writer.rs`).
+//! - [`build`]: segments, manifests, kernel payloads and a minimal bzImage.
+//! - [`mutate`]: damaged copies for the refusal tests.
+//!
+//! The `rvf-testkit` binary exposes the writer and the mutations to the QEMU
+//! scripts and benches (`rvf-testkit --help`).
+
+pub mod build;
+pub mod mutate;
+pub mod ruvbot;
