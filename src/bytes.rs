@@ -9,25 +9,25 @@ use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 /// `u64 -> usize` without truncation (`None` if it does not fit).
 #[must_use]
-pub fn usize_from(v: u64) -> Option<usize> {
+pub(crate) fn usize_from(v: u64) -> Option<usize> {
     usize::try_from(v).ok()
 }
 
 /// `usize -> u64` (lossless on every supported target; saturates otherwise).
 #[must_use]
-pub fn u64_from(v: usize) -> u64 {
+pub(crate) fn u64_from(v: usize) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
 /// `bytes[off .. off + len]`, or `None` when any part is out of range.
 #[must_use]
-pub fn range(bytes: &[u8], off: u64, len: u64) -> Option<&[u8]> {
+pub(crate) fn range(bytes: &[u8], off: u64, len: u64) -> Option<&[u8]> {
     bytes.get(usize_from(off)?..)?.get(..usize_from(len)?)
 }
 
 /// `bytes[off .. off + len]`, or [`Error::Truncated`] naming `structure` at
 /// `base + off` (so callers report absolute file offsets).
-pub fn slice(bytes: &[u8], base: u64, off: u64, len: u64, structure: Structure) -> Result<&[u8]> {
+pub(crate) fn slice(bytes: &[u8], base: u64, off: u64, len: u64, structure: Structure) -> Result<&[u8]> {
     range(bytes, off, len).ok_or_else(|| Error::Truncated {
         structure,
         offset: base.saturating_add(off),
@@ -37,7 +37,7 @@ pub fn slice(bytes: &[u8], base: u64, off: u64, len: u64, structure: Structure) 
 }
 
 /// A zerocopy view of `T` at `off`, or [`Error::Truncated`].
-pub fn view<T>(bytes: &[u8], base: u64, off: u64, structure: Structure) -> Result<&T>
+pub(crate) fn view<T>(bytes: &[u8], base: u64, off: u64, structure: Structure) -> Result<&T>
 where
     T: FromBytes + KnownLayout + Immutable + Unaligned,
 {
@@ -55,34 +55,34 @@ where
 
 /// Little-endian u32 at `off` if present.
 #[must_use]
-pub fn le_u32(bytes: &[u8], off: u64) -> Option<u32> {
+pub(crate) fn le_u32(bytes: &[u8], off: u64) -> Option<u32> {
     let b: [u8; 4] = range(bytes, off, 4)?.try_into().ok()?;
     Some(u32::from_le_bytes(b))
 }
 
 /// Little-endian u16 at `off` if present.
 #[must_use]
-pub fn le_u16(bytes: &[u8], off: u64) -> Option<u16> {
+pub(crate) fn le_u16(bytes: &[u8], off: u64) -> Option<u16> {
     let b: [u8; 2] = range(bytes, off, 2)?.try_into().ok()?;
     Some(u16::from_le_bytes(b))
 }
 
 /// Little-endian u64 at `off` if present.
 #[must_use]
-pub fn le_u64(bytes: &[u8], off: u64) -> Option<u64> {
+pub(crate) fn le_u64(bytes: &[u8], off: u64) -> Option<u64> {
     let b: [u8; 8] = range(bytes, off, 8)?.try_into().ok()?;
     Some(u64::from_le_bytes(b))
 }
 
 /// Whether every byte is zero.
 #[must_use]
-pub fn all_zero(bytes: &[u8]) -> bool {
+pub(crate) fn all_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
 /// `v` rounded up to a multiple of 64, or `None` on overflow.
 #[must_use]
-pub const fn align64(v: u64) -> Option<u64> {
+pub(crate) const fn align64(v: u64) -> Option<u64> {
     match v.checked_add(63) {
         Some(x) => Some(x & !63),
         None => None,
