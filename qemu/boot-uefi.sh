@@ -14,8 +14,11 @@
 # and boots it with OVMF (a scratch copy of OVMF_VARS), -no-reboot, no network.
 #
 # Extra options (not part of the stable interface): --memory MIB (default
-# 512), --smp N (default 1), --keep-esp DIR (leave the ESP image there), and
-# RVF_BOOT_QEMU_ARGS (appended to QEMU's argv).
+# 512), --smp N (default 1), --keep-esp DIR (leave the ESP image there),
+# --fallback-shutdown (no qemu-debug-exit; instead \startup.nsh runs `reset
+# -s`, so a refusal shows the firmware going on to its next boot option, the
+# UEFI shell, which powers off: status 0), and RVF_BOOT_QEMU_ARGS (appended to
+# QEMU's argv).
 #
 # Exit status (as boot.sh): 0 when QEMU ends normally (the guest powered off:
 # check its output for success); the loader's error code (1..15, table in
@@ -30,7 +33,7 @@ usage() {
     exit 2
 }
 
-initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" rvf=""
+initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
         --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
         --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
         --keep-esp) [ $# -ge 2 ] || usage; keep="$2"; shift 2 ;;
+        --fallback-shutdown) fallback=1; shift ;;
         -h|--help) usage ;;
         --) shift; [ $# -eq 1 ] || usage; rvf="$1"; shift ;;
         -*) echo "unknown option $1" >&2; usage ;;
@@ -76,7 +80,11 @@ export MTOOLS_SKIP_CHECK=1
     mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/rvf &&
     mcopy -i "$esp" "$UEFI_EFI" ::/EFI/BOOT/BOOTX64.EFI &&
     mcopy -i "$esp" "$rvf" ::/EFI/rvf/boot.rvf &&
-    : > "$work/qemu-debug-exit" && mcopy -i "$esp" "$work/qemu-debug-exit" ::/EFI/rvf/qemu-debug-exit
+    if [ "$fallback" = 1 ]; then
+        printf 'reset -s\r\n' > "$work/startup.nsh" && mcopy -i "$esp" "$work/startup.nsh" ::/startup.nsh
+    else
+        : > "$work/qemu-debug-exit" && mcopy -i "$esp" "$work/qemu-debug-exit" ::/EFI/rvf/qemu-debug-exit
+    fi
 } >"$work/mtools.log" 2>&1 || { cat "$work/mtools.log" >&2; echo "error: cannot build the ESP image" >&2; exit 2; }
 if [ -n "$initrd" ]; then
     mcopy -i "$esp" "$initrd" ::/EFI/rvf/initrd >"$work/mtools.log" 2>&1 ||

@@ -4,8 +4,8 @@
 # one PASS/FAIL line per case and a final "N passed, M failed"; exits
 # non-zero if any case failed.
 #
-#   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip testkernel append-over
-#                                 (default: all)
+#   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip fallback testkernel
+#                                 append-over (default: all)
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -14,7 +14,7 @@ TIMEOUT=240
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
 APPEND_MAX=4095                                                           # rvf_boot::cmdline::APPEND_MAX
-ALL_CASES=(ruvbot wire flip testkernel append-over)
+ALL_CASES=(ruvbot wire flip fallback testkernel append-over)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
@@ -119,6 +119,24 @@ run_case() {
         need_debian || { fail flip "could not build the RVF"; return; }
         node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
         expect_refusal flip 3 "does not match content_hash" --initrd "$initramfs" "$work/flip.rvf"
+        ;;
+    fallback)
+        # The same refusal without the test's QEMU exit: the loader returns
+        # an error status, the firmware reports it and starts its next boot
+        # option (the UEFI shell, whose startup.nsh powers off).
+        need_debian || { fail fallback "could not build the RVF"; return; }
+        [ -f "$work/flip.rvf" ] || node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        boot fallback --fallback-shutdown --initrd "$initramfs" "$work/flip.rvf"
+        local log="$work/fallback.log" n
+        n=$(grep -c '^rvf-boot: error: ' "$log")
+        if [ "$rc" != 0 ]; then fail fallback "exit status $rc, want 0 (the shell powered off)" "$log"
+        elif [ "$n" != 1 ]; then fail fallback "$n error lines, want exactly 1" "$log"
+        elif ! grep -q '^rvf-boot: error: .*does not match content_hash' "$log"; then fail fallback "no content_hash refusal" "$log"
+        elif ! grep -q 'BdsDxe: failed to start .*: Security Violation' "$log"; then fail fallback "the firmware did not get EFI_SECURITY_VIOLATION" "$log"
+        elif ! grep -q 'BdsDxe: starting .*EFI Internal Shell' "$log"; then fail fallback "the firmware did not go on to its next boot option" "$log"
+        elif ! kernel_never_ran "$log"; then fail fallback "the kernel ran" "$log"
+        else pass fallback "EFI_SECURITY_VIOLATION to the firmware, next boot option started ($secs)"
+        fi
         ;;
     testkernel)
         # qemu/testkernel has no EFI stub: verified, then refused because

@@ -14,7 +14,7 @@ use rvf_boot::kernel::KernelSegment;
 use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
 
 use crate::failure::Failure;
-use crate::files::{self, Path};
+use crate::files::{self, FileKind, Path};
 use crate::fw::Firmware;
 use crate::text::{self, Line};
 use crate::{initrd, pe};
@@ -36,7 +36,7 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         ))
     })?;
     let dir = fw.open_volume()?;
-    if dir.open(&debug_path)?.is_some() {
+    if dir.open(&debug_path, FileKind::DebugExit)?.is_some() {
         fw.enable_debug_exit();
     }
     let line = fw.masked(|| {
@@ -47,16 +47,21 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
     fw.print(&line);
 
     // ---- the files, sized by the file system, checked against limits
-    let rvf = files::read(fw, &dir, &rvf_path, "RVF file", files::RVF_MAX)?.ok_or(
-        Failure::File {
-            path: rvf_path,
+    let rvf =
+        files::read(fw, &dir, &rvf_path, FileKind::Rvf, files::RVF_MAX)?.ok_or(Failure::File {
+            file: FileKind::Rvf,
             what: "open",
             status: Status::NOT_FOUND,
-        },
-    )?;
+        })?;
     // append.txt: read up to a generous size, its length checked below.
-    let append = files::read(fw, &dir, &append_path, "append.txt", files::APPEND_FILE_MAX)?;
-    let initramfs = files::read(fw, &dir, &initrd_path, "initramfs", files::INITRD_MAX)?;
+    let append = files::read(
+        fw,
+        &dir,
+        &append_path,
+        FileKind::Append,
+        files::APPEND_FILE_MAX,
+    )?;
+    let initramfs = files::read(fw, &dir, &initrd_path, FileKind::Initrd, files::INITRD_MAX)?;
     drop(dir);
 
     // ---- the RVF, verified by the library

@@ -16,7 +16,7 @@ use rvf_boot::Error;
 use rvf_boot::cmdline::APPEND_MAX;
 use rvf_boot::error::ErrorClass;
 
-use crate::files::Path;
+use crate::files::FileKind;
 
 /// Everything that stops the boot.
 #[derive(Clone, Copy, Debug)]
@@ -32,8 +32,8 @@ pub enum Failure {
     },
     /// A file on the ESP could not be opened or read.
     File {
-        /// Its path.
-        path: Path,
+        /// Which file.
+        file: FileKind,
         /// What failed.
         what: &'static str,
         /// The firmware's status.
@@ -41,8 +41,8 @@ pub enum Failure {
     },
     /// A file is larger than the loader accepts for it.
     FileTooLarge {
-        /// Its path.
-        path: Path,
+        /// Which file.
+        file: FileKind,
         /// Its size from the file system.
         size: u64,
         /// The loader's limit.
@@ -178,12 +178,12 @@ impl fmt::Display for Failure {
             Self::Firmware { what, status } => {
                 write!(f, "firmware: {what} failed: {}", StatusName(*status))
             }
-            Self::File { path, what, status } => {
-                write!(f, "{path}: {what} failed: {}", StatusName(*status))
+            Self::File { file, what, status } => {
+                write!(f, "{file}: {what} failed: {}", StatusName(*status))
             }
-            Self::FileTooLarge { path, size, limit } => write!(
+            Self::FileTooLarge { file, size, limit } => write!(
                 f,
-                "{path}: {size} bytes, more than the loader's {limit}-byte limit for it"
+                "{file}: {size} bytes, more than the loader's {limit}-byte limit for it"
             ),
             Self::NoMemory {
                 what,

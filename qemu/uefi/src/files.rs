@@ -42,6 +42,43 @@ pub const INITRD: &str = "\\EFI\\rvf\\initrd";
 /// Test convenience: refusals also exit QEMU (see the module doc).
 pub const DEBUG_EXIT: &str = "\\EFI\\rvf\\qemu-debug-exit";
 
+/// Which of the loader's files (named in messages: the RVF's own path was
+/// printed before it is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// The RVF.
+    Rvf,
+    /// [`APPEND`].
+    Append,
+    /// [`INITRD`].
+    Initrd,
+    /// [`DEBUG_EXIT`].
+    DebugExit,
+}
+
+impl FileKind {
+    /// What the loader allocates its pages for.
+    pub const fn what(self) -> &'static str {
+        match self {
+            Self::Rvf => "RVF file",
+            Self::Append => "append.txt",
+            Self::Initrd => "initramfs",
+            Self::DebugExit => "qemu-debug-exit",
+        }
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Rvf => "the RVF file",
+            Self::Append => APPEND,
+            Self::Initrd => INITRD,
+            Self::DebugExit => DEBUG_EXIT,
+        })
+    }
+}
+
 /// A NUL-terminated UCS-2 path.
 #[derive(Clone, Copy, Debug)]
 pub struct Path {
@@ -74,9 +111,7 @@ impl Path {
 
     /// The path with its NUL, for `EFI_FILE_PROTOCOL.Open`.
     pub fn with_nul(&self) -> &[u16] {
-        self.units
-            .get(..self.len.saturating_add(1))
-            .unwrap_or(&[0])
+        self.units.get(..self.len.saturating_add(1)).unwrap_or(&[0])
     }
 }
 
@@ -95,7 +130,10 @@ impl fmt::Display for Path {
 /// starts with `\` (a shell or boot entry may put the program's own name
 /// first), up to a NUL or the end; [`DEFAULT_RVF`] when there is none.
 pub fn rvf_path(options: &[u16]) -> Result<Path, Failure> {
-    let end = options.iter().position(|&u| u == 0).unwrap_or(options.len());
+    let end = options
+        .iter()
+        .position(|&u| u == 0)
+        .unwrap_or(options.len());
     let text = options.get(..end).unwrap_or(&[]);
     let space = |u: &u16| *u == u16::from(b' ') || *u == u16::from(b'\t');
     for word in text.split(space) {
@@ -116,21 +154,21 @@ pub fn read<'f>(
     fw: &'f Firmware,
     dir: &Dir<'f>,
     path: &Path,
-    what: &'static str,
+    kind: FileKind,
     limit: u64,
 ) -> Result<Option<Pages<'f>>, Failure> {
-    let Some(file) = dir.open(path)? else {
+    let Some(file) = dir.open(path, kind)? else {
         return Ok(None);
     };
-    let size = file.size(path)?;
+    let size = file.size(kind)?;
     if size > limit {
         return Err(Failure::FileTooLarge {
-            path: *path,
+            file: kind,
             size,
             limit,
         });
     }
-    let mut pages = fw.allocate(what, size)?;
-    file.read_exact(path, pages.bytes_mut())?;
+    let mut pages = fw.allocate(kind.what(), size)?;
+    file.read_exact(kind, pages.bytes_mut())?;
     Ok(Some(pages))
 }

@@ -11,7 +11,7 @@ use r_efi::efi::{self, Boolean, BootServices, Guid, Handle, Status, SystemTable}
 use r_efi::protocols::{file, loaded_image, simple_file_system, simple_text_output};
 
 use crate::failure::Failure;
-use crate::files::Path;
+use crate::files::{FileKind, Path};
 use crate::text::{self, Line};
 
 /// UEFI page size.
@@ -138,13 +138,26 @@ impl Firmware {
         }
     }
 
+    /// `Exit` from the loader's image with `status` (returns only if the
+    /// firmware's Exit fails).
+    pub fn exit(&self, status: Status) {
+        // SAFETY: Exit of this image, called from within it, with no exit
+        // data; control goes back to whoever started the image.
+        let _ = unsafe { (self.bs.exit)(self.image, status, 0, ptr::null_mut()) };
+    }
+
     /// Exit QEMU after a refusal (see [`Self::refuse`]).
     pub fn enable_debug_exit(&self) {
         self.debug_exit.set(true);
     }
 
     /// `HandleProtocol(handle, guid)`.
-    fn protocol<T>(&self, handle: Handle, guid: &Guid, what: &'static str) -> Result<*mut T, Failure> {
+    fn protocol<T>(
+        &self,
+        handle: Handle,
+        guid: &Guid,
+        what: &'static str,
+    ) -> Result<*mut T, Failure> {
         let mut guid = *guid;
         let mut iface: *mut c_void = ptr::null_mut();
         // SAFETY: HandleProtocol with a valid handle, a GUID and an out
@@ -153,7 +166,11 @@ impl Firmware {
         if status.is_error() || iface.is_null() {
             return Err(Failure::Firmware {
                 what,
-                status: if status.is_error() { status } else { Status::NOT_FOUND },
+                status: if status.is_error() {
+                    status
+                } else {
+                    Status::NOT_FOUND
+                },
             });
         }
         Ok(iface.cast())
@@ -161,8 +178,11 @@ impl Firmware {
 
     /// The loader's own load options (UCS-2 units; empty when there are none).
     pub fn load_options(&self) -> Result<&[u16], Failure> {
-        let li: *mut loaded_image::Protocol =
-            self.protocol(self.image, &loaded_image::PROTOCOL_GUID, "LoadedImage of rvf-boot.efi")?;
+        let li: *mut loaded_image::Protocol = self.protocol(
+            self.image,
+            &loaded_image::PROTOCOL_GUID,
+            "LoadedImage of rvf-boot.efi",
+        )?;
         // SAFETY: the firmware's LoadedImage protocol of this image, valid
         // while the image runs; only read.
         let li: &loaded_image::Protocol = unsafe { &*li };
@@ -179,8 +199,11 @@ impl Firmware {
 
     /// The root directory of the volume the loader was loaded from.
     pub fn open_volume(&self) -> Result<Dir<'_>, Failure> {
-        let li: *mut loaded_image::Protocol =
-            self.protocol(self.image, &loaded_image::PROTOCOL_GUID, "LoadedImage of rvf-boot.efi")?;
+        let li: *mut loaded_image::Protocol = self.protocol(
+            self.image,
+            &loaded_image::PROTOCOL_GUID,
+            "LoadedImage of rvf-boot.efi",
+        )?;
         // SAFETY: as in load_options: the firmware's protocol, only read.
         let device = unsafe { (*li).device_handle };
         let sfs: *mut simple_file_system::Protocol = self.protocol(
@@ -197,7 +220,11 @@ impl Firmware {
         if status.is_error() || root.is_null() {
             return Err(Failure::Firmware {
                 what: "OpenVolume of the loader's volume",
-                status: if status.is_error() { status } else { Status::NOT_FOUND },
+                status: if status.is_error() {
+                    status
+                } else {
+                    Status::NOT_FOUND
+                },
             });
         }
         Ok(Dir {
@@ -279,8 +306,11 @@ impl Firmware {
     /// so before ExitBootServices; the loader keeps them until StartImage
     /// returns, if it ever does).
     pub fn set_load_options(&self, child: Handle, options: &[u16]) -> Result<(), Failure> {
-        let li: *mut loaded_image::Protocol =
-            self.protocol(child, &loaded_image::PROTOCOL_GUID, "LoadedImage of the kernel")?;
+        let li: *mut loaded_image::Protocol = self.protocol(
+            child,
+            &loaded_image::PROTOCOL_GUID,
+            "LoadedImage of the kernel",
+        )?;
         let size = u32::try_from(core::mem::size_of_val(options))
             .map_err(|_| Failure::Internal("load options larger than 4 GiB"))?;
         // SAFETY: the firmware's LoadedImage protocol of the image this
@@ -320,7 +350,9 @@ impl Firmware {
         let mut guid = *guid;
         // SAFETY: handle and GUID live across the call; the interface's
         // validity is the caller's contract.
-        unsafe { (self.bs.install_protocol_interface)(handle, &mut guid, efi::NATIVE_INTERFACE, iface) }
+        unsafe {
+            (self.bs.install_protocol_interface)(handle, &mut guid, efi::NATIVE_INTERFACE, iface)
+        }
     }
 
     /// `UninstallProtocolInterface`.
@@ -380,7 +412,7 @@ pub struct Dir<'f> {
 
 impl Dir<'_> {
     /// Open `path` for reading; `Ok(None)` when it does not exist.
-    pub fn open(&self, path: &Path) -> Result<Option<File>, Failure> {
+    pub fn open(&self, path: &Path, kind: FileKind) -> Result<Option<File>, Failure> {
         let mut name = [0u16; crate::files::PATH_MAX + 1];
         for (d, s) in name.iter_mut().zip(path.with_nul()) {
             *d = *s;
@@ -390,15 +422,27 @@ impl Dir<'_> {
         let open = unsafe { (*self.root).open };
         // SAFETY: the protocol's own function with its own `this`, a
         // NUL-terminated name and an out pointer that live across the call.
-        let status = unsafe { open(self.root, &mut handle, name.as_mut_ptr(), file::MODE_READ, 0) };
+        let status = unsafe {
+            open(
+                self.root,
+                &mut handle,
+                name.as_mut_ptr(),
+                file::MODE_READ,
+                0,
+            )
+        };
         if status == Status::NOT_FOUND {
             return Ok(None);
         }
         if status.is_error() || handle.is_null() {
             return Err(Failure::File {
-                path: *path,
+                file: kind,
                 what: "open",
-                status: if status.is_error() { status } else { Status::NOT_FOUND },
+                status: if status.is_error() {
+                    status
+                } else {
+                    Status::NOT_FOUND
+                },
             });
         }
         Ok(Some(File { handle }))
@@ -425,7 +469,7 @@ struct InfoBuf([u8; 80 + 2 * (crate::files::PATH_MAX + 1)]);
 
 impl File {
     /// Its size from the file system's `EFI_FILE_INFO`.
-    pub fn size(&self, path: &Path) -> Result<u64, Failure> {
+    pub fn size(&self, kind: FileKind) -> Result<u64, Failure> {
         let mut info = InfoBuf([0; 80 + 2 * (crate::files::PATH_MAX + 1)]);
         let mut size = info.0.len();
         let mut guid = file::INFO_ID;
@@ -434,12 +478,23 @@ impl File {
         // SAFETY: its own function with its own `this`, a buffer of `size`
         // bytes and the GUID living across the call; it writes at most
         // `size` bytes.
-        let status = unsafe { get_info(self.handle, &mut guid, &mut size, info.0.as_mut_ptr().cast()) };
+        let status = unsafe {
+            get_info(
+                self.handle,
+                &mut guid,
+                &mut size,
+                info.0.as_mut_ptr().cast(),
+            )
+        };
         if status.is_error() || size < core::mem::size_of::<file::Info>() {
             return Err(Failure::File {
-                path: *path,
+                file: kind,
                 what: "GetInfo",
-                status: if status.is_error() { status } else { Status::BAD_BUFFER_SIZE },
+                status: if status.is_error() {
+                    status
+                } else {
+                    Status::BAD_BUFFER_SIZE
+                },
             });
         }
         // SAFETY: the firmware filled an EFI_FILE_INFO (at least its fixed
@@ -449,7 +504,7 @@ impl File {
     }
 
     /// Fill `buf` from the start of the file; a short file is an error.
-    pub fn read_exact(&self, path: &Path, buf: &mut [u8]) -> Result<(), Failure> {
+    pub fn read_exact(&self, kind: FileKind, buf: &mut [u8]) -> Result<(), Failure> {
         let mut done = 0usize;
         while done < buf.len() {
             let rest = buf.get_mut(done..).unwrap_or(&mut []);
@@ -462,14 +517,14 @@ impl File {
             let status = unsafe { read(self.handle, &mut got, rest.as_mut_ptr().cast()) };
             if status.is_error() {
                 return Err(Failure::File {
-                    path: *path,
+                    file: kind,
                     what: "read",
                     status,
                 });
             }
             if got == 0 || got > want {
                 return Err(Failure::File {
-                    path: *path,
+                    file: kind,
                     what: "read (shorter than its size)",
                     status: Status::END_OF_FILE,
                 });

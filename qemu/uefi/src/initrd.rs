@@ -56,7 +56,12 @@ fn device_path_bytes() -> [u8; PATH_LEN] {
         20,
         0,
     ];
-    let end = [device_path::TYPE_END, device_path::End::SUBTYPE_ENTIRE, 4, 0];
+    let end = [
+        device_path::TYPE_END,
+        device_path::End::SUBTYPE_ENTIRE,
+        4,
+        0,
+    ];
     for (d, s) in p
         .iter_mut()
         .zip(head.iter().chain(guid.iter()).chain(end.iter()))

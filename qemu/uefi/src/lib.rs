@@ -59,12 +59,26 @@ mod pe;
 mod rt;
 mod text;
 
+use core::sync::atomic::{AtomicPtr, Ordering};
+
 use r_efi::efi::{Handle, Status, SystemTable};
+
+/// The firmware's handover, kept for the panic handler. In `.data`: gnu-efi's
+/// linker script collects only the plain `.bss` section, and zero-initialised
+/// statics would land in `.bss.*`.
+#[unsafe(link_section = ".data")]
+static SYSTEM_TABLE: AtomicPtr<SystemTable> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The loader's image handle, for the panic handler (see [`SYSTEM_TABLE`]).
+#[unsafe(link_section = ".data")]
+static IMAGE: AtomicPtr<core::ffi::c_void> = AtomicPtr::new(core::ptr::null_mut());
 
 /// The application's entry, called by gnu-efi's `_start` (System V ABI) after
 /// it applied the image's relocations.
 #[unsafe(no_mangle)]
-pub extern "C" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Status {
+extern "C" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Status {
+    SYSTEM_TABLE.store(system_table, Ordering::Relaxed);
+    IMAGE.store(image, Ordering::Relaxed);
     // SAFETY: the firmware passes its system table, valid (with its boot
     // services) until ExitBootServices, which only the kernel's EFI stub
     // calls, after this application handed over control.
@@ -82,9 +96,17 @@ pub extern "C" fn efi_main(image: Handle, system_table: *mut SystemTable) -> Sta
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-    // No firmware pointer is reachable from here without a global; the lint
-    // wall and the library's no-panic rule keep this unreachable. Stop the
-    // CPU rather than return into a broken state.
+    // The lint wall and the library's no-panic rule make this unreachable;
+    // if it ever runs, refuse like any failure and leave through Exit.
+    let st = SYSTEM_TABLE.load(Ordering::Relaxed);
+    let image = IMAGE.load(Ordering::Relaxed);
+    // SAFETY: both were stored by efi_main from the firmware's own call (or
+    // are null, which `new` refuses); boot services are still running.
+    if let Some(fw) = unsafe { fw::Firmware::new(image, st) } {
+        let failure = failure::Failure::Internal("panic");
+        fw.refuse(&failure);
+        fw.exit(failure.status());
+    }
     loop {
         core::hint::spin_loop();
     }

@@ -24,7 +24,9 @@ pub fn check_efi_stub(image: &[u8], setup_size: u64) -> Result<(), Failure> {
         .ok_or(Failure::NoEfiStub("no e_lfanew"))?;
     let at = usize::try_from(lfanew).map_err(|_| Failure::NoEfiStub("e_lfanew out of range"))?;
     // The PE header sits in the real-mode setup, as Linux's header.S puts it.
-    let pe_end = at.checked_add(6).ok_or(Failure::NoEfiStub("e_lfanew out of range"))?;
+    let pe_end = at
+        .checked_add(6)
+        .ok_or(Failure::NoEfiStub("e_lfanew out of range"))?;
     if u64::try_from(pe_end).map_or(true, |end| end > setup_size) {
         return Err(Failure::NoEfiStub("e_lfanew points outside the setup area"));
     }

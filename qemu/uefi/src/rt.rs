@@ -89,9 +89,9 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
              options(nostack, readonly));
     }
     // SAFETY: one before end_a is the last byte of `a` compared, in range.
-    let x = unsafe { end_a.sub(1).read() };
+    let x = unsafe { end_a.wrapping_sub(1).read() };
     // SAFETY: likewise in `b`.
-    let y = unsafe { end_b.sub(1).read() };
+    let y = unsafe { end_b.wrapping_sub(1).read() };
     i32::from(x) - i32::from(y)
 }
 
