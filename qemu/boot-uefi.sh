@@ -103,7 +103,7 @@ args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monit
       -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
       -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(esc "$OVMF_CODE")"
       -drive "if=pflash,format=raw,unit=1,file=$(esc "$work/vars.fd")"
-      -drive "format=raw,file=$(esc "$esp")")
+      -drive "if=none,id=esp,format=raw,file=$(esc "$esp")" -device virtio-blk-pci,drive=esp)
 [ "$smp" = 1 ] || args+=(-smp "$smp")
 # shellcheck disable=SC2206
 [ -z "${RVF_BOOT_QEMU_ARGS:-}" ] || args+=($RVF_BOOT_QEMU_ARGS)

@@ -26,6 +26,7 @@ const CMDLINE_BUF: usize = kernel_cmdline::BUFFER_SIZE;
 /// The boot. Returns only when the kernel was not started or its EFI stub
 /// returned (both are failures).
 pub fn run(fw: &Firmware) -> Result<Status, Failure> {
+    let t0 = crate::fw::rdtsc();
     let options = fw.load_options()?;
     let (rvf_path, append_path, initrd_path, debug_path) = fw.masked(|| {
         Ok::<_, Failure>((
@@ -63,6 +64,7 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
     )?;
     let initramfs = files::read(fw, &dir, &initrd_path, FileKind::Initrd, files::INITRD_MAX)?;
     drop(dir);
+    let t1 = crate::fw::rdtsc();
 
     // ---- the RVF, verified by the library
     let file = rvf.bytes();
@@ -94,7 +96,18 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
             initramfs.is_some(),
         )
     })?;
-    for line in &prepared.lines {
+    let t2 = crate::fw::rdtsc();
+    let times = fw.masked(|| {
+        let mut l = Line::new();
+        let _ = write!(
+            l,
+            "rvf-boot: Mcycles: read files {}, verify+extract {}",
+            t1.wrapping_sub(t0) / 1_000_000,
+            t2.wrapping_sub(t1) / 1_000_000
+        );
+        l
+    });
+    for line in prepared.lines.iter().chain(core::iter::once(&times)) {
         fw.print(line);
     }
 

@@ -543,3 +543,10 @@ impl Drop for File {
         let _ = unsafe { close(self.handle) };
     }
 }
+
+/// The time-stamp counter, for the loader's timing line.
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC reads a counter; every x86_64 CPU has it, and UEFI
+    // leaves it readable at CPL 0.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
