@@ -17,8 +17,11 @@
 # 512), --smp N (default 1), --keep-esp DIR (leave the ESP image there),
 # --fallback-shutdown (no qemu-debug-exit; instead \startup.nsh runs `reset
 # -s`, so a refusal shows the firmware going on to its next boot option, the
-# UEFI shell, which powers off: status 0), and RVF_BOOT_QEMU_ARGS (appended to
-# QEMU's argv).
+# UEFI shell, which powers off: status 0), --rvf-path PATH (the RVF goes to
+# PATH, e.g. '\EFI\alt\x.rvf', instead of the default path, without
+# qemu-debug-exit; \startup.nsh starts the loader with PATH as its load
+# option after the firmware's own attempt was refused), and RVF_BOOT_QEMU_ARGS
+# (appended to QEMU's argv).
 #
 # Exit status (as boot.sh): 0 when QEMU ends normally (the guest powered off:
 # check its output for success); the loader's error code (1..15, table in
@@ -33,7 +36,7 @@ usage() {
     exit 2
 }
 
-initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf=""
+initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf_path="" rvf=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
         --keep-esp) [ $# -ge 2 ] || usage; keep="$2"; shift 2 ;;
         --fallback-shutdown) fallback=1; shift ;;
+        --rvf-path) [ $# -ge 2 ] || usage; rvf_path="$2"; shift 2 ;;
         -h|--help) usage ;;
         --) shift; [ $# -eq 1 ] || usage; rvf="$1"; shift ;;
         -*) echo "unknown option $1" >&2; usage ;;
@@ -55,6 +59,8 @@ done
 case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
 case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
 case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
+case "$rvf_path" in ''|"\\"*) ;; *) echo "error: --rvf-path wants an absolute ESP path (\\...)" >&2; exit 2 ;; esac
+case "$rvf_path" in *[!A-Za-z0-9._\\-]*) echo "error: --rvf-path: letters, digits, . _ - and \\ only" >&2; exit 2 ;; esac
 
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -79,8 +85,22 @@ export MTOOLS_SKIP_CHECK=1
     mformat -i "$esp" -F -v RVFBOOT :: &&
     mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/rvf &&
     mcopy -i "$esp" "$UEFI_EFI" ::/EFI/BOOT/BOOTX64.EFI &&
-    mcopy -i "$esp" "$rvf" ::/EFI/rvf/boot.rvf &&
-    if [ "$fallback" = 1 ]; then
+    if [ -n "$rvf_path" ]; then
+        dos="${rvf_path//\\//}" dir="" part=""
+        IFS=/ read -r -a parts <<< "${dos#/}"
+        for part in "${parts[@]:0:${#parts[@]}-1}"; do
+            dir="$dir/$part"
+            mmd -i "$esp" "::$dir" 2>/dev/null || true
+        done
+        mcopy -i "$esp" "$rvf" "::$dos" &&
+        printf 'fs0:\\EFI\\BOOT\\BOOTX64.EFI %s\r\n' "$rvf_path" > "$work/startup.nsh" &&
+        mcopy -i "$esp" "$work/startup.nsh" ::/startup.nsh
+    else
+        mcopy -i "$esp" "$rvf" ::/EFI/rvf/boot.rvf
+    fi &&
+    if [ -n "$rvf_path" ]; then
+        :
+    elif [ "$fallback" = 1 ]; then
         printf 'reset -s\r\n' > "$work/startup.nsh" && mcopy -i "$esp" "$work/startup.nsh" ::/startup.nsh
     else
         : > "$work/qemu-debug-exit" && mcopy -i "$esp" "$work/qemu-debug-exit" ::/EFI/rvf/qemu-debug-exit
@@ -99,6 +119,7 @@ cp "$OVMF_VARS" "$work/vars.fd"
 
 # QEMU splits -drive options at commas: double them in paths.
 esc() { printf '%s' "${1//,/,,}"; }
+# shellcheck disable=SC2054
 args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monitor none
       -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
       -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(esc "$OVMF_CODE")"

@@ -4,8 +4,8 @@
 # one PASS/FAIL line per case and a final "N passed, M failed"; exits
 # non-zero if any case failed.
 #
-#   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip fallback testkernel
-#                                 append-over (default: all)
+#   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip fallback rvf-path
+#                                 testkernel append-over (default: all)
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -14,7 +14,7 @@ TIMEOUT=240
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
 APPEND_MAX=4095                                                           # rvf_boot::cmdline::APPEND_MAX
-ALL_CASES=(ruvbot wire flip fallback testkernel append-over)
+ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
@@ -136,6 +136,24 @@ run_case() {
         elif ! grep -q 'BdsDxe: starting .*EFI Internal Shell' "$log"; then fail fallback "the firmware did not go on to its next boot option" "$log"
         elif ! kernel_never_ran "$log"; then fail fallback "the kernel ran" "$log"
         else pass fallback "EFI_SECURITY_VIOLATION to the firmware, next boot option started ($secs)"
+        fi
+        ;;
+    rvf-path)
+        # The RVF away from the default path: the firmware's own start of
+        # the loader (no load options) is refused (no \EFI\rvf\boot.rvf),
+        # the shell's startup.nsh starts it again with the path as its load
+        # option, and that one boots.
+        need_debian || { fail rvf-path "could not build the RVF"; return; }
+        local alt='\EFI\alt\ruvbot-1.rvf'
+        boot rvf-path --rvf-path "$alt" --initrd "$initramfs" --append "rvf.extra=p" "$ruvbot"
+        local log="$work/rvf-path.log" got
+        got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+        if [ "$rc" != 0 ]; then fail rvf-path "exit status $rc, want 0" "$log"
+        elif [ "$(grep -c '^rvf-boot: error: ' "$log")" != 1 ]; then fail rvf-path "want exactly 1 error line (the default path)" "$log"
+        elif ! grep -q '^rvf-boot: error: the RVF file: open failed: EFI_NOT_FOUND$' "$log"; then fail rvf-path "the default path was not refused as missing" "$log"
+        elif ! grep -qF "rvf-boot: reading $alt" "$log"; then fail rvf-path "the loader did not read $alt" "$log"
+        elif [ "$got" != "$RVF_CMDLINE rvf.extra=p" ]; then fail rvf-path "/proc/cmdline is '$got'" "$log"
+        else pass rvf-path "default path refused (EFI_NOT_FOUND), load option $alt booted ($secs)"
         fi
         ;;
     testkernel)
