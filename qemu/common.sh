@@ -197,3 +197,58 @@ build_ruvbot_rvf() {
     mkdir -p "$(dirname "$out")"
     testkit ruvbot --kernel "$kernel" --output "$out" >/dev/null || die "rvf-testkit ruvbot failed"
 }
+
+# --- UEFI (qemu/boot-uefi.sh, qemu/test-uefi.sh) ---
+UEFI_DIR="$QEMU_DIR/uefi"
+UEFI_EFI="$UEFI_DIR/target/rvf-boot.efi"
+
+# require_files FILE:PACKAGE ... — like require_tools, for packages that ship
+# files rather than commands (gnu-efi, ovmf).
+require_files() {
+    local missing=() pkgs=() spec f pkg
+    for spec in "$@"; do
+        f="${spec%%:*}"; pkg="${spec#*:}"
+        [ -e "$f" ] && continue
+        missing+=("$f"); pkgs+=("$pkg")
+    done
+    [ ${#pkgs[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing ${pkgs[*]} (missing: ${missing[*]})"
+        if ! { apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1 ||
+               { apt-get update >/dev/null 2>&1 &&
+                 apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1; }; }; then
+            die "could not install ${pkgs[*]} with apt-get"
+        fi
+    else
+        die "missing ${missing[*]}: install the Debian packages ${pkgs[*]}"
+    fi
+}
+
+# build_uefi — qemu/uefi/build.sh when any input is newer than rvf-boot.efi
+# (or it does not exist).
+build_uefi() {
+    if [ -f "$UEFI_EFI" ] && [ -z "$(find "$UEFI_DIR/src" "$UEFI_DIR/Cargo.toml" "$UEFI_DIR/Cargo.lock" \
+            "$UEFI_DIR/build.sh" "$UEFI_DIR/.cargo" "$REPO_DIR/src" "$REPO_DIR/Cargo.toml" \
+            -newer "$UEFI_EFI" -print -quit)" ]; then
+        return 0
+    fi
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) to build rvf-boot.efi"
+    require_tools ld:binutils objcopy:binutils
+    require_files /usr/lib/crt0-efi-x86_64.o:gnu-efi
+    log "building rvf-boot.efi (qemu/uefi/build.sh)"
+    "$UEFI_DIR/build.sh" >/dev/null || die "rvf-boot.efi build failed"
+}
+
+# find_ovmf — sets OVMF_CODE and OVMF_VARS (the Debian package ovmf: the 4 MiB
+# build where it exists, else the 2 MiB one).
+find_ovmf() {
+    local d=/usr/share/OVMF
+    [ -f "$d/OVMF_CODE_4M.fd" ] || [ -f "$d/OVMF_CODE.fd" ] || require_files "$d/OVMF_VARS_4M.fd:ovmf"
+    if [ -f "$d/OVMF_CODE_4M.fd" ] && [ -f "$d/OVMF_VARS_4M.fd" ]; then
+        OVMF_CODE="$d/OVMF_CODE_4M.fd" OVMF_VARS="$d/OVMF_VARS_4M.fd"
+    elif [ -f "$d/OVMF_CODE.fd" ] && [ -f "$d/OVMF_VARS.fd" ]; then
+        OVMF_CODE="$d/OVMF_CODE.fd" OVMF_VARS="$d/OVMF_VARS.fd"
+    else
+        die "no OVMF_CODE(_4M).fd with its OVMF_VARS in $d: install the Debian package ovmf"
+    fi
+}

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# QEMU boot tests of rvf-boot.efi under OVMF (run by CI). OVMF under TCG is
+# slow, so the cases are few and the timeout generous (240 s each). Prints
+# one PASS/FAIL line per case and a final "N passed, M failed"; exits
+# non-zero if any case failed.
+#
+#   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip fallback rvf-path
+#                                 testkernel append-over (default: all)
+set -uo pipefail
+# shellcheck source=qemu/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+TIMEOUT=240
+RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
+WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
+APPEND_MAX=4095                                                           # rvf_boot::cmdline::APPEND_MAX
+ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over)
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
+
+require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+build_uefi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); printf 'PASS %-12s %s\n' "$1" "$2"; }
+fail() {
+    failed=$((failed + 1)); printf 'FAIL %-12s %s\n' "$1" "$2"
+    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
+}
+
+# boot NAME ARGS... — boot-uefi.sh (niced) with the test timeout; log in
+# $work/NAME.log without CRs and the firmware console's escape sequences,
+# status in $rc, wall time in $secs.
+boot() {
+    local name="$1"; shift
+    local t0 t1
+    t0=$(date +%s%N)
+    nice -n 10 "$QEMU_DIR/boot-uefi.sh" --timeout "$TIMEOUT" "$@" < /dev/null > "$work/$name.raw" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
+    sed 's/\x1b\[[0-9;=?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" > "$work/$name.log"
+}
+
+# kernel_never_ran LOG — the loader did not start the kernel and nothing of a
+# kernel or /init appears in the log.
+kernel_never_ran() {
+    ! grep -q -e "rvf-boot: starting the kernel" -e "$MARKER" -e 'Linux version' -e 'RVF-TESTKERNEL' \
+        -e 'EFI stub: ' -e 'reboot: ' "$1"
+}
+
+# expect_refusal NAME CODE PATTERN ARGS... — exactly one error line matching
+# PATTERN, status CODE, the kernel never started.
+expect_refusal() {
+    local name="$1" code="$2" pattern="$3"; shift 3
+    boot "$name" "$@"
+    local log="$work/$name.log" n
+    n=$(grep -c '^rvf-boot: error: ' "$log")
+    if [ "$rc" != "$code" ]; then fail "$name" "exit status $rc, want $code" "$log"
+    elif [ "$n" != 1 ]; then fail "$name" "$n error lines, want exactly 1" "$log"
+    elif ! grep -q "^rvf-boot: error: .*$pattern" "$log"; then fail "$name" "error line does not say '$pattern'" "$log"
+    elif ! kernel_never_ran "$log"; then fail "$name" "the kernel ran" "$log"
+    else pass "$name" "code $code: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-90) ($secs)"
+    fi
+}
+
+# expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
+# carries exactly CMDLINE as /proc/cmdline.
+expect_marker() {
+    local name="$1" want="$2"; shift 2
+    boot "$name" "$@"
+    local log="$work/$name.log" got
+    got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+    if [ "$rc" != 0 ]; then fail "$name" "exit status $rc, want 0" "$log"
+    elif ! grep -q "^$MARKER " "$log"; then fail "$name" "no $MARKER line from /init" "$log"
+    elif [ "$got" != "$want" ]; then fail "$name" "/proc/cmdline is '$got', want '$want'" "$log"
+    elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "the loader printed an error" "$log"
+    elif ! grep -q '^rvf-boot: starting the kernel' "$log"; then fail "$name" "no hand-over line from the loader" "$log"
+    else pass "$name" "marker, cmdline '$got' ($secs)"
+    fi
+}
+
+kernel="" initramfs="" ruvbot=""
+need_debian() {
+    [ -n "$ruvbot" ] && return 0
+    kernel="$(fetch_kernel)" || return 1
+    initramfs="$(build_initramfs)" || return 1
+    ruvbot="$work/ruvbot-debian.rvf"
+    build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
+}
+
+run_case() {
+    case "$1" in
+    ruvbot)
+        # RuvBot RVF (build-rvf.js: gzip, SHA-256) around the Debian cloud
+        # kernel; initramfs through LoadFile2, --append through append.txt.
+        need_debian || { fail ruvbot "could not build the RVF"; return; }
+        expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
+        ;;
+    wire)
+        # Wire-dialect RVF written by rvf-runtime 0.5.0 embed_kernel (raw
+        # image, XXH3-128 content hash), as qemu/test.sh's wire case.
+        need_debian || { fail wire "could not fetch the kernel"; return; }
+        local writer="$REPO_DIR/target/release/rvf-writer-05"
+        if ! (cd "$REPO_DIR" && env -u RUSTFLAGS nice -n 10 cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1; then
+            fail wire "cargo build -p rvf-writer-05 failed" "$work/writer.log"; return
+        fi
+        if ! "$writer" embed-kernel "$work/wire.rvf" "$kernel" >"$work/writer.log" 2>&1; then
+            fail wire "rvf-writer-05 embed-kernel failed" "$work/writer.log"; return
+        fi
+        expect_marker wire "$WIRE_CMDLINE rvf.extra=b" --initrd "$initramfs" --append "rvf.extra=b" "$work/wire.rvf"
+        ;;
+    flip)
+        # One byte flipped in the compressed kernel: refused (content hash),
+        # the firmware's next boot option is never reached because the loader
+        # exits QEMU (qemu-debug-exit on the ESP).
+        need_debian || { fail flip "could not build the RVF"; return; }
+        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        expect_refusal flip 3 "does not match content_hash" --initrd "$initramfs" "$work/flip.rvf"
+        ;;
+    fallback)
+        # The same refusal without the test's QEMU exit: the loader returns
+        # an error status, the firmware reports it and starts its next boot
+        # option (the UEFI shell, whose startup.nsh powers off).
+        need_debian || { fail fallback "could not build the RVF"; return; }
+        [ -f "$work/flip.rvf" ] || node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        boot fallback --fallback-shutdown --initrd "$initramfs" "$work/flip.rvf"
+        local log="$work/fallback.log" n
+        n=$(grep -c '^rvf-boot: error: ' "$log")
+        if [ "$rc" != 0 ]; then fail fallback "exit status $rc, want 0 (the shell powered off)" "$log"
+        elif [ "$n" != 1 ]; then fail fallback "$n error lines, want exactly 1" "$log"
+        elif ! grep -q '^rvf-boot: error: .*does not match content_hash' "$log"; then fail fallback "no content_hash refusal" "$log"
+        elif ! grep -q 'BdsDxe: failed to start .*: Security Violation' "$log"; then fail fallback "the firmware did not get EFI_SECURITY_VIOLATION" "$log"
+        elif ! grep -q 'BdsDxe: starting .*EFI Internal Shell' "$log"; then fail fallback "the firmware did not go on to its next boot option" "$log"
+        elif ! kernel_never_ran "$log"; then fail fallback "the kernel ran" "$log"
+        else pass fallback "EFI_SECURITY_VIOLATION to the firmware, next boot option started ($secs)"
+        fi
+        ;;
+    rvf-path)
+        # The RVF away from the default path: the firmware's own start of
+        # the loader (no load options) is refused (no \EFI\rvf\boot.rvf),
+        # the shell's startup.nsh starts it again with the path as its load
+        # option, and that one boots.
+        need_debian || { fail rvf-path "could not build the RVF"; return; }
+        local alt='\EFI\alt\ruvbot-1.rvf'
+        boot rvf-path --rvf-path "$alt" --initrd "$initramfs" --append "rvf.extra=p" "$ruvbot"
+        local log="$work/rvf-path.log" got
+        got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+        if [ "$rc" != 0 ]; then fail rvf-path "exit status $rc, want 0" "$log"
+        elif [ "$(grep -c '^rvf-boot: error: ' "$log")" != 1 ]; then fail rvf-path "want exactly 1 error line (the default path)" "$log"
+        elif ! grep -q '^rvf-boot: error: the RVF file: open failed: EFI_NOT_FOUND$' "$log"; then fail rvf-path "the default path was not refused as missing" "$log"
+        elif ! grep -qF "rvf-boot: reading $alt" "$log"; then fail rvf-path "the loader did not read $alt" "$log"
+        elif [ "$got" != "$RVF_CMDLINE rvf.extra=p" ]; then fail rvf-path "/proc/cmdline is '$got'" "$log"
+        else pass rvf-path "default path refused (EFI_NOT_FOUND), load option $alt booted ($secs)"
+        fi
+        ;;
+    testkernel)
+        # qemu/testkernel has no EFI stub: verified, then refused because
+        # rvf-boot.efi starts Linux only through its EFI stub.
+        if ! "$QEMU_DIR/testkernel/build.sh" >"$work/tk-build.log" 2>&1; then
+            fail testkernel "qemu/testkernel/build.sh failed" "$work/tk-build.log"; return
+        fi
+        build_ruvbot_rvf "$QEMU_DIR/testkernel/out/testkernel.bzImage" "$work/testkernel.rvf" ||
+            { fail testkernel "could not build the RVF"; return; }
+        expect_refusal testkernel 7 "the kernel has no EFI stub (no \"MZ\" at byte 0)" "$work/testkernel.rvf"
+        ;;
+    append-over)
+        # append.txt one byte over the library's APPEND_MAX.
+        need_debian || { fail append-over "could not build the RVF"; return; }
+        local pad
+        pad="rvf.pad=$(head -c $((APPEND_MAX + 1 - 8)) /dev/zero | tr '\0' x)"
+        expect_refusal append-over 8 "append.txt holds $((APPEND_MAX + 1)) bytes" --append "$pad" "$ruvbot"
+        ;;
+    *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;
+    esac
+}
+
+for c in "${cases[@]}"; do run_case "$c"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

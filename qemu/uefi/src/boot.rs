@@ -1,0 +1,206 @@
+//! The boot sequence, the PVH stub's library calls in the same order:
+//! `Container::parse`, `selected_kernel`, `image::buffer_size`,
+//! `image::extract`, `BzImage::parse`, `cmdline::write`; then the EFI stub
+//! check, the initrd device, `LoadImage`, `StartImage`. Library work and
+//! formatting run masked ([`Firmware::masked`]); firmware calls do not.
+
+use core::fmt::Write;
+
+use r_efi::efi::Status;
+use rvf_boot::bzimage::BzImage;
+use rvf_boot::gzip::InflateState;
+use rvf_boot::image;
+use rvf_boot::kernel::KernelSegment;
+use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
+
+use crate::failure::Failure;
+use crate::files::{self, FileKind, Path};
+use crate::fw::Firmware;
+use crate::text::{self, Line};
+use crate::{initrd, pe};
+
+/// The command-line buffer (the library's size, shared with `rvf-boot
+/// measure` and the PVH stub).
+const CMDLINE_BUF: usize = kernel_cmdline::BUFFER_SIZE;
+
+/// The boot. Returns only when the kernel was not started or its EFI stub
+/// returned (both are failures).
+pub fn run(fw: &Firmware) -> Result<Status, Failure> {
+    let t0 = crate::fw::rdtsc();
+    let options = fw.load_options()?;
+    let (rvf_path, append_path, initrd_path, debug_path) = fw.masked(|| {
+        Ok::<_, Failure>((
+            files::rvf_path(options)?,
+            Path::ascii(files::APPEND)?,
+            Path::ascii(files::INITRD)?,
+            Path::ascii(files::DEBUG_EXIT)?,
+        ))
+    })?;
+    let dir = fw.open_volume()?;
+    if dir.open(&debug_path, FileKind::DebugExit)?.is_some() {
+        fw.enable_debug_exit();
+    }
+    let line = fw.masked(|| {
+        let mut l = Line::new();
+        let _ = write!(l, "rvf-boot: reading {rvf_path}");
+        l
+    });
+    fw.print(&line);
+
+    // ---- the files, sized by the file system, checked against limits
+    let rvf =
+        files::read(fw, &dir, &rvf_path, FileKind::Rvf, files::RVF_MAX)?.ok_or(Failure::File {
+            file: FileKind::Rvf,
+            what: "open",
+            status: Status::NOT_FOUND,
+        })?;
+    // append.txt: read up to a generous size, its length checked below.
+    let append = files::read(
+        fw,
+        &dir,
+        &append_path,
+        FileKind::Append,
+        files::APPEND_FILE_MAX,
+    )?;
+    let initramfs = files::read(fw, &dir, &initrd_path, FileKind::Initrd, files::INITRD_MAX)?;
+    drop(dir);
+    let t1 = crate::fw::rdtsc();
+
+    // ---- the RVF, verified by the library
+    let file = rvf.bytes();
+    let (container, kernel, size) = fw.masked(|| {
+        let container = Container::parse(file, Policy::default())?;
+        let kernel = container.selected_kernel()?;
+        let size = image::buffer_size(&kernel);
+        Ok::<_, Failure>((container, kernel, size))
+    })?;
+    let mut buffer = match size {
+        0 => None,
+        n => Some(fw.allocate("kernel image", n)?),
+    };
+    let mut cmdline = fw.allocate("command line", CMDLINE_BUF as u64)?;
+    let mut options = fw.allocate("load options", 2 * CMDLINE_BUF as u64 + 2)?;
+    let extra: &[u8] = append.as_ref().map_or(&[], |p| p.bytes());
+    let out: &mut [u8] = match buffer.as_mut() {
+        Some(p) => p.bytes_mut(),
+        None => &mut [],
+    };
+    let prepared = fw.masked(|| {
+        prepare(
+            &container,
+            &kernel,
+            out,
+            extra,
+            cmdline.bytes_mut(),
+            options.units_mut(),
+            initramfs.is_some(),
+        )
+    })?;
+    let t2 = crate::fw::rdtsc();
+    let times = fw.masked(|| {
+        let mut l = Line::new();
+        let _ = write!(
+            l,
+            "rvf-boot: Mcycles: read files {}, verify+extract {}",
+            t1.wrapping_sub(t0) / 1_000_000,
+            t2.wrapping_sub(t1) / 1_000_000
+        );
+        l
+    });
+    for line in prepared.lines.iter().chain(core::iter::once(&times)) {
+        fw.print(line);
+    }
+
+    // ---- hand over: initrd device, LoadImage from the verified buffer,
+    // the command line as load options, StartImage
+    let served = match initramfs.as_ref() {
+        Some(p) => Some(initrd::serve(fw, p.bytes())?),
+        None => None,
+    };
+    let child = fw.load_image(prepared.image)?;
+    let opts = options.units_mut();
+    fw.set_load_options(child, opts.get(..prepared.options_len).unwrap_or(&[]))?;
+    let line = fw.masked(|| {
+        let mut l = Line::new();
+        let _ = write!(l, "rvf-boot: starting the kernel's EFI stub");
+        l
+    });
+    fw.print(&line);
+    let status = fw.start_image(child);
+    drop(served);
+    Err(Failure::KernelRefused {
+        what: "StartImage",
+        status,
+    })
+}
+
+/// What [`prepare`] hands to the firmware part.
+struct Prepared<'o> {
+    /// The verified bzImage.
+    image: &'o [u8],
+    /// UCS-2 units of the load options, NUL included.
+    options_len: usize,
+    /// Lines to print.
+    lines: [Line; 2],
+}
+
+/// The library's work, masked: verify the image, check the bzImage and its
+/// EFI stub, assemble the command line and its UCS-2 load options.
+fn prepare<'o, 'f: 'o>(
+    container: &Container<'f>,
+    kernel: &KernelSegment<'f>,
+    out: &'o mut [u8],
+    append_file: &[u8],
+    cmdline_buf: &mut [u8],
+    options: &mut [u16],
+    has_initrd: bool,
+) -> Result<Prepared<'o>, Failure> {
+    let extra = append_text(append_file)?;
+    let mut state = InflateState::new();
+    let verified = image::extract(kernel, out, &mut state)?;
+    let bz = BzImage::parse(verified.bytes())?;
+    pe::check_efi_stub(verified.bytes(), bz.setup_size())?;
+    let len = kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
+    let line = cmdline_buf.get(..len).unwrap_or(&[]);
+    let line = core::str::from_utf8(line).map_err(|_| Failure::CmdlineNotUtf8)?;
+    let options_len =
+        text::to_utf16(line, options).ok_or(Failure::Internal("load options buffer too small"))?;
+    let mut lines = [Line::new(), Line::new()];
+    let [first, second] = &mut lines;
+    let _ = write!(
+        first,
+        "rvf-boot: {} RVF, kernel at byte {} ({} layout, {}, {} bytes)",
+        container.dialect().name(),
+        kernel.segment_offset(),
+        kernel.layout().name(),
+        kernel.format().name(),
+        kernel.image_size()
+    );
+    let _ = write!(
+        second,
+        "rvf-boot: verified {} image hash; protocol {:#06x}, EFI stub, cmdline \"{}\"{}",
+        verified.image_hash().name(),
+        bz.version(),
+        line,
+        if has_initrd { ", initramfs" } else { "" },
+    );
+    Ok(Prepared {
+        image: verified.bytes(),
+        options_len,
+        lines,
+    })
+}
+
+/// The extra arguments from `append.txt`: one final `\n` (or `\r\n`)
+/// dropped, at most the library's `APPEND_MAX` bytes; the library's
+/// `cmdline::write` checks the rest (control bytes, the kernel's limit).
+fn append_text(file: &[u8]) -> Result<&[u8], Failure> {
+    let t = file.strip_suffix(b"\n").unwrap_or(file);
+    let t = t.strip_suffix(b"\r").unwrap_or(t);
+    if t.len() > kernel_cmdline::APPEND_MAX {
+        return Err(Failure::AppendTooLong {
+            length: t.len() as u64,
+        });
+    }
+    Ok(t)
+}

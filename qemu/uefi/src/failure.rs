@@ -1,0 +1,227 @@
+//! Everything that stops the boot: its one-line message, the status returned
+//! to the firmware and the code written to QEMU's isa-debug-exit (only where
+//! the ESP asks for it, a test convenience: [`crate::fw::Firmware::refuse`]).
+//!
+//! Codes follow the PVH stub's table (`qemu/README.md`): library errors keep
+//! the library's classification (`Error::class`, codes 2..10); the loader's
+//! own failures are about the firmware and the ESP's files (1), a kernel
+//! without an EFI stub (7, a bzImage problem), `append.txt` (8), memory (9),
+//! the loader itself (11) and the firmware refusing or the kernel's EFI stub
+//! returning (12).
+
+use core::fmt;
+
+use r_efi::efi::Status;
+use rvf_boot::Error;
+use rvf_boot::cmdline::APPEND_MAX;
+use rvf_boot::error::ErrorClass;
+
+use crate::files::FileKind;
+
+/// Everything that stops the boot.
+#[derive(Clone, Copy, Debug)]
+pub enum Failure {
+    /// The library refused the file, the image or the command line.
+    Lib(Error),
+    /// A firmware service failed.
+    Firmware {
+        /// What the loader asked for.
+        what: &'static str,
+        /// The firmware's status.
+        status: Status,
+    },
+    /// A file on the ESP could not be opened or read.
+    File {
+        /// Which file.
+        file: FileKind,
+        /// What failed.
+        what: &'static str,
+        /// The firmware's status.
+        status: Status,
+    },
+    /// A file is larger than the loader accepts for it.
+    FileTooLarge {
+        /// Which file.
+        file: FileKind,
+        /// Its size from the file system.
+        size: u64,
+        /// The loader's limit.
+        limit: u64,
+    },
+    /// `AllocatePages` failed.
+    NoMemory {
+        /// For what.
+        what: &'static str,
+        /// How many bytes.
+        bytes: u64,
+        /// The firmware's status.
+        status: Status,
+    },
+    /// The load options name an RVF path longer than the loader's buffer.
+    PathTooLong,
+    /// `append.txt` holds more than [`APPEND_MAX`] bytes (after its final
+    /// newline is dropped).
+    AppendTooLong {
+        /// Its length.
+        length: u64,
+    },
+    /// The final command line is not UTF-8 (Linux's EFI stub takes UTF-16
+    /// load options).
+    CmdlineNotUtf8,
+    /// The verified image has no EFI stub (no x86_64 PE/COFF header).
+    NoEfiStub(&'static str),
+    /// The firmware refused to load the verified image (`LoadImage`: e.g.
+    /// Secure Boot), or the kernel's EFI stub returned (`StartImage`).
+    KernelRefused {
+        /// Which call.
+        what: &'static str,
+        /// Its status.
+        status: Status,
+    },
+    /// A condition the loader's own logic rules out (a bug if ever seen).
+    Internal(&'static str),
+}
+
+impl Failure {
+    /// The code of its class (table in `qemu/README.md`).
+    pub const fn code(&self) -> u8 {
+        match self {
+            Self::Firmware { .. } | Self::File { .. } | Self::PathTooLong => 1,
+            Self::NoEfiStub(_) => 7,
+            Self::AppendTooLong { .. } | Self::CmdlineNotUtf8 => 8,
+            Self::FileTooLarge { .. } | Self::NoMemory { .. } => 9,
+            Self::Internal(_) => 11,
+            Self::KernelRefused { .. } => 12,
+            Self::Lib(e) => lib_code(e),
+        }
+    }
+
+    /// The status returned to the firmware.
+    pub fn status(&self) -> Status {
+        match self {
+            Self::Firmware { status, .. }
+            | Self::File { status, .. }
+            | Self::NoMemory { status, .. }
+            | Self::KernelRefused { status, .. }
+                if status.is_error() =>
+            {
+                *status
+            }
+            Self::FileTooLarge { .. } => Status::BAD_BUFFER_SIZE,
+            Self::Lib(e) if matches!(e.class(), ErrorClass::Integrity | ErrorClass::ImageHash) => {
+                Status::SECURITY_VIOLATION
+            }
+            Self::PathTooLong
+            | Self::Firmware { .. }
+            | Self::File { .. }
+            | Self::NoMemory { .. }
+            | Self::KernelRefused { .. }
+            | Self::AppendTooLong { .. }
+            | Self::CmdlineNotUtf8
+            | Self::NoEfiStub(_)
+            | Self::Internal(_)
+            | Self::Lib(_) => Status::LOAD_ERROR,
+        }
+    }
+}
+
+/// Code for each class of library error, as in the PVH stub's table.
+const fn lib_code(e: &Error) -> u8 {
+    match e.class() {
+        ErrorClass::Structure => 2,
+        ErrorClass::Integrity => 3,
+        ErrorClass::KernelSegment => 4,
+        ErrorClass::Decompression => 5,
+        ErrorClass::ImageHash => 6,
+        ErrorClass::BzImage => 7,
+        ErrorClass::Cmdline => 8,
+        ErrorClass::Memory => 9,
+        _ => 10,
+    }
+}
+
+/// A firmware status by its UEFI name.
+pub struct StatusName(pub Status);
+
+impl fmt::Display for StatusName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let name = [
+            (Status::LOAD_ERROR, "EFI_LOAD_ERROR"),
+            (Status::INVALID_PARAMETER, "EFI_INVALID_PARAMETER"),
+            (Status::UNSUPPORTED, "EFI_UNSUPPORTED"),
+            (Status::BAD_BUFFER_SIZE, "EFI_BAD_BUFFER_SIZE"),
+            (Status::BUFFER_TOO_SMALL, "EFI_BUFFER_TOO_SMALL"),
+            (Status::DEVICE_ERROR, "EFI_DEVICE_ERROR"),
+            (Status::OUT_OF_RESOURCES, "EFI_OUT_OF_RESOURCES"),
+            (Status::VOLUME_CORRUPTED, "EFI_VOLUME_CORRUPTED"),
+            (Status::NO_MEDIA, "EFI_NO_MEDIA"),
+            (Status::NOT_FOUND, "EFI_NOT_FOUND"),
+            (Status::ACCESS_DENIED, "EFI_ACCESS_DENIED"),
+            (Status::ABORTED, "EFI_ABORTED"),
+            (Status::SECURITY_VIOLATION, "EFI_SECURITY_VIOLATION"),
+        ]
+        .into_iter()
+        .find(|(st, _)| *st == s)
+        .map(|(_, n)| n);
+        match name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "status {:#x}", s.as_usize()),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Lib(e) => write!(f, "{e}"),
+            Self::Firmware { what, status } => {
+                write!(f, "firmware: {what} failed: {}", StatusName(*status))
+            }
+            Self::File { file, what, status } => {
+                write!(f, "{file}: {what} failed: {}", StatusName(*status))
+            }
+            Self::FileTooLarge { file, size, limit } => write!(
+                f,
+                "{file}: {size} bytes, more than the loader's {limit}-byte limit for it"
+            ),
+            Self::NoMemory {
+                what,
+                bytes,
+                status,
+            } => write!(
+                f,
+                "no memory for the {what} ({bytes} bytes): {}",
+                StatusName(*status)
+            ),
+            Self::PathTooLong => write!(
+                f,
+                "the RVF path in the load options is longer than {} characters",
+                crate::files::PATH_MAX
+            ),
+            Self::AppendTooLong { length } => write!(
+                f,
+                "append.txt holds {length} bytes, more than the loader's {APPEND_MAX}-byte limit"
+            ),
+            Self::CmdlineNotUtf8 => f.write_str(
+                "kernel command line: not UTF-8 (Linux's EFI stub takes UTF-16 load options)",
+            ),
+            Self::NoEfiStub(why) => write!(
+                f,
+                "the kernel has no EFI stub ({why}): rvf-boot.efi starts Linux only through its EFI stub"
+            ),
+            Self::KernelRefused { what, status } => write!(
+                f,
+                "the verified kernel was not started: {what} returned {}",
+                StatusName(*status)
+            ),
+            Self::Internal(what) => write!(f, "loader bug: {what}"),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Lib(e)
+    }
+}
