@@ -18,7 +18,7 @@ ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
-require_tools qemu-system-x86_64:qemu-system-x86 node:nodejs timeout:coreutils
+require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_uefi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -117,7 +117,7 @@ run_case() {
         # the firmware's next boot option is never reached because the loader
         # exits QEMU (qemu-debug-exit on the ESP).
         need_debian || { fail flip "could not build the RVF"; return; }
-        node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        testkit mutate "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
         expect_refusal flip 3 "does not match content_hash" --initrd "$initramfs" "$work/flip.rvf"
         ;;
     fallback)
@@ -125,7 +125,7 @@ run_case() {
         # an error status, the firmware reports it and starts its next boot
         # option (the UEFI shell, whose startup.nsh powers off).
         need_debian || { fail fallback "could not build the RVF"; return; }
-        [ -f "$work/flip.rvf" ] || node "$QEMU_DIR/mutate-rvf.js" "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
+        [ -f "$work/flip.rvf" ] || testkit mutate "$ruvbot" "$work/flip.rvf" flip-stored >/dev/null
         boot fallback --fallback-shutdown --initrd "$initramfs" "$work/flip.rvf"
         local log="$work/fallback.log" n
         n=$(grep -c '^rvf-boot: error: ' "$log")
