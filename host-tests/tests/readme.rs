@@ -171,13 +171,11 @@ fn enums() -> BTreeMap<(String, String), Variants> {
             } else if let Some(f) = line
                 .strip_prefix("        ")
                 .filter(|l| !l.starts_with("//"))
+                && let (Some(v), Some((field, ty))) = (&variant, f.split_once(':'))
+                && is_ident(field)
             {
-                if let (Some(v), Some((field, ty))) = (&variant, f.split_once(':')) {
-                    if is_ident(field) {
-                        let ty = ty.trim().trim_end_matches(',').to_string();
-                        variants.get_mut(v).unwrap().insert(field.to_string(), ty);
-                    }
-                }
+                let ty = ty.trim().trim_end_matches(',').to_string();
+                variants.get_mut(v).unwrap().insert(field.to_string(), ty);
             }
         }
     }
