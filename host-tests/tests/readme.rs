@@ -10,6 +10,8 @@
 //!   value is a `&'static str` field, and every `Type::Variant` it names is a
 //!   variant of that enum in `src/`.
 //! - Every `Error::Variant` named anywhere in those documents exists.
+//! - Every library path the README names (`memory::is_usable`,
+//!   `Container::kernel_at`, `gzip::InflateState::SIZE`) exists in `src/`.
 //! - The README's Rust example is, line for line, the doctest in `src/lib.rs`
 //!   (which compiles and runs on a golden file), so it cannot drift.
 
@@ -424,4 +426,81 @@ fn the_readme_example_is_the_crate_doctest() {
         readme, lib,
         "README.md's Rust example differs from the doctest in src/lib.rs"
     );
+}
+
+/// Every library path the README names in code (`memory::is_usable`,
+/// `gzip::InflateState::SIZE`, `Container::kernel_at()`) exists: a
+/// `module::item` is a public item of `src/module.rs`, a `Type::member` a
+/// function, constant or field of that public type somewhere in `src/`.
+#[test]
+fn every_library_path_in_the_readme_exists() {
+    let sources: BTreeMap<String, String> = std::fs::read_dir(root().join("src"))
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let m = p.file_stem().unwrap().to_string_lossy().into_owned();
+            (m, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    let all: String = sources.values().cloned().collect();
+    // `text` occurs in `src` followed by a character that ends an identifier.
+    let declares = |src: &str, text: &str| {
+        src.match_indices(text).any(|(i, _)| {
+            src[i + text.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+        })
+    };
+    let public_item = |src: &str, name: &str| {
+        [
+            "fn", "const fn", "const", "struct", "enum", "type", "trait", "mod",
+        ]
+        .iter()
+        .any(|k| declares(src, &format!("pub {k} {name}")))
+    };
+    let is_type = |name: &str| {
+        is_type_name(name)
+            && ["struct", "enum"]
+                .iter()
+                .any(|k| declares(&all, &format!("pub {k} {name}")))
+    };
+    let member = |name: &str| {
+        [
+            format!("fn {name}("),
+            format!("fn {name}<"),
+            format!("const {name}:"),
+            format!("pub {name}:"),
+        ]
+        .iter()
+        .any(|p| all.contains(p.as_str()))
+    };
+    let enums = enums();
+    let (mut problems, mut checked) = (Vec::new(), 0);
+    for (line, span) in code_spans(&read("README.md")) {
+        let path = span.split('(').next().unwrap_or_default();
+        let path = path.strip_prefix("rvf_boot::").unwrap_or(path);
+        if path.contains(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            || !path.contains("::")
+        {
+            continue;
+        }
+        let parts: Vec<&str> = path.split("::").collect();
+        for pair in parts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let ok = if let Some(src) = sources.get(a) {
+                public_item(src, b)
+            } else if is_type(a) {
+                member(b) || enums.values().any(|v| v.contains_key(b))
+            } else {
+                continue; // std (`usize::MAX`), clippy lints, `file::test`
+            };
+            checked += 1;
+            if !ok {
+                problems.push(format!("README.md:{line}: `{span}`: no `{a}::{b}` in src/"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 30, "only {checked} paths checked");
 }
