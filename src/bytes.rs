@@ -27,7 +27,13 @@ pub(crate) fn range(bytes: &[u8], off: u64, len: u64) -> Option<&[u8]> {
 
 /// `bytes[off .. off + len]`, or [`Error::Truncated`] naming `structure` at
 /// `base + off` (so callers report absolute file offsets).
-pub(crate) fn slice(bytes: &[u8], base: u64, off: u64, len: u64, structure: Structure) -> Result<&[u8]> {
+pub(crate) fn slice(
+    bytes: &[u8],
+    base: u64,
+    off: u64,
+    len: u64,
+    structure: Structure,
+) -> Result<&[u8]> {
     range(bytes, off, len).ok_or_else(|| Error::Truncated {
         structure,
         offset: base.saturating_add(off),

@@ -23,7 +23,7 @@ use core::fmt;
 
 /// What counts as verified. The default is the strictest policy.
 ///
-/// The roadmap adds trusted Ed25519 keys for signed root pages and pinned
+/// Planned next: trusted Ed25519 keys for signed root pages and pinned
 /// kernel digests here; new fields arrive with defaults that keep old
 /// callers strict.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

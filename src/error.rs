@@ -329,7 +329,7 @@ pub enum Error {
         magic: u32,
     },
 
-    // ---- extraction (gzip.rs, extract.rs) ----
+    // ---- extraction (gzip.rs, image.rs) ----
     /// The caller's output buffer cannot hold the image.
     BufferTooSmall {
         /// Bytes needed.

@@ -14,6 +14,28 @@
 //! one memory vocabulary ([`memory`]: address ranges, the e820 map, limits, the
 //! usable-RAM predicate) with every loader shell.
 //!
+//! # Example
+//!
+//! Verify a file and inflate its kernel (a golden file from the repository;
+//! on a loader, `file` is the RVF in memory and `out` a reserved region):
+//!
+//! ```rust
+//! use rvf_boot::gzip::InflateState;
+//! use rvf_boot::image::{buffer_size, extract};
+//! use rvf_boot::{Container, Policy};
+//!
+//! let file = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/host-tests/golden/ruvbot/small.rvf"));
+//! let rvf = Container::parse(file, Policy::default())?; // walk, newest manifest, directory checks
+//! let kernel = rvf.selected_kernel()?; // first KERNEL_SEG listed, its content hash checked
+//! let mut out = vec![0u8; usize::try_from(buffer_size(&kernel))?]; // image_size (bounded) for gzip, 0 for raw
+//! let mut state = InflateState::new(); // InflateState::SIZE bytes (about 11 KiB), yours to place
+//! let image = extract(&kernel, &mut out, &mut state)?; // VerifiedImage: gzip CRC/ISIZE, size, image_hash checked
+//! assert_eq!(u64::try_from(image.bytes().len())?, kernel.image_size());
+//! let cmdline: &[u8] = kernel.cmdline(); // borrowed from the file, checked by cmdline::write at boot
+//! assert!(!cmdline.is_empty());
+//! Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
 #![no_std]

@@ -900,7 +900,7 @@ fn measure_append_changes_pcr8_only_and_initrd_extends_pcr9() {
     assert_ne!(v["pcrs"]["8"], base["pcrs"]["8"]);
     assert_eq!(v["pcrs"]["9"], base["pcrs"]["9"]);
     assert_eq!(v["events"][2]["data"], format!("kernel_cmdline: {line}"));
-    // An empty --append adds no space (write_cmdline), so nothing changes.
+    // An empty --append adds no space (cmdline::write), so nothing changes.
     let (v, _) = measure(&[p, "--append".as_ref(), "".as_ref()]);
     assert_eq!(v, base);
     // An initrd: one more PCR 9 event after the kernel; PCR 8 unchanged.
