@@ -1,8 +1,10 @@
 //! Shared helpers for the host tests: the fuzz targets' invariants (one
-//! source for fuzzing and property tests) and the golden files.
+//! source for fuzzing and property tests), the golden files and the
+//! worst-case files of the bounded-work test and bench ([`worst`]).
 
 #[path = "../../fuzz/src/invariants.rs"]
 pub mod invariants;
+pub mod worst;
 
 use std::path::PathBuf;
 
