@@ -13,10 +13,7 @@ use std::io::Write as _;
 /// A valid, minimal bzImage (protocol 2.15, non-relocatable, 16 MiB
 /// pref_address, 1 KiB setup, 2 KiB protected-mode part): the test kit's.
 use rvf_testkit::build::{bzimage, file_with};
-
-fn u32_at(p: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(p[o..o + 4].try_into().unwrap())
-}
+use rvf_testkit::le::u32_at;
 
 /// Found by `fuzz/fuzz_targets/bzimage.rs` in its first minute (crash
 /// `crash-314ca63a…`, 1220 bytes; minimized by hand to the three header
