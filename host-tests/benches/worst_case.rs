@@ -16,15 +16,10 @@
     clippy::as_conversions
 )]
 
-use host_tests::worst;
+use host_tests::{median, worst};
 use rvf_boot::segment::Work;
 use rvf_boot::{Container, Policy};
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// One inspect-like pass; returns the work counted (`Err` text for a refused file).
 fn run(file: &[u8]) -> Result<Work, String> {
