@@ -432,6 +432,7 @@ pub fn check_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rvf_testkit::build::noise;
     use std::vec::Vec;
 
     /// §4.4 verbatim.
@@ -451,19 +452,6 @@ mod tests {
             *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
         }
         o
-    }
-
-    /// xorshift64*, deterministic.
-    fn noise(seed: u64, n: usize) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect()
     }
 
     #[test]

@@ -271,21 +271,10 @@ pub(crate) mod tests {
     use super::*;
     use std::vec::Vec;
 
-    /// A manifest payload listing `(id, offset, len, type)` entries.
+    /// A manifest payload listing `(id, offset, len, type)` entries (the test
+    /// kit's builder).
     pub(crate) fn payload(epoch: u32, entries: &[(u64, u64, u64, u8)]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&epoch.to_le_bytes());
-        v.extend_from_slice(&[0; 2 + 8]);
-        v.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-        v.extend_from_slice(&[0x42, 0, 0, 0]);
-        for &(id, off, len, ty) in entries {
-            v.extend_from_slice(&id.to_le_bytes());
-            v.extend_from_slice(&off.to_le_bytes());
-            v.extend_from_slice(&len.to_le_bytes());
-            v.push(ty);
-        }
-        v.extend_from_slice(&0u32.to_le_bytes());
-        v
+        rvf_testkit::build::manifest_epoch(epoch, entries)
     }
 
     #[test]

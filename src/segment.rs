@@ -571,24 +571,10 @@ pub(crate) mod tests {
     use super::*;
     use std::vec::Vec;
 
-    /// Builds a segment: header + payload (+ zero padding when `pad`).
+    /// Builds a segment: header + payload (+ zero padding when `pad`), content
+    /// hash unset (the test kit's builder).
     pub(crate) fn seg(ty: u8, id: u64, payload: &[u8], pad: bool) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&SEGMENT_MAGIC.to_le_bytes());
-        v.push(1);
-        v.push(ty);
-        v.extend_from_slice(&[0, 0]);
-        v.extend_from_slice(&id.to_le_bytes());
-        v.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        v.extend_from_slice(&[0; 8]);
-        v.extend_from_slice(&[0; 24]); // algo, compression, reserved, hash (unset)
-        v.extend_from_slice(&[0; 4]);
-        let total = 64 + payload.len();
-        let padlen = if pad { (64 - total % 64) % 64 } else { 0 };
-        v.extend_from_slice(&(padlen as u32).to_le_bytes());
-        v.extend_from_slice(payload);
-        v.resize(v.len() + padlen, 0);
-        v
+        rvf_testkit::build::raw_segment(ty, id, payload, pad)
     }
 
     fn offsets(body: &[u8]) -> (Vec<(u64, bool)>, u64, WalkEnd) {

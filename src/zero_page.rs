@@ -293,19 +293,10 @@ mod tests {
     use crate::bzimage::BzImage;
     use crate::bzimage::tests::image;
     use crate::memory::E820Type;
+    use rvf_testkit::le::{u16_at, u32_at, u64_at};
     use std::string::ToString;
 
     const MIB: u64 = 0x10_0000;
-
-    fn u16_at(p: &[u8], o: usize) -> u16 {
-        u16::from_le_bytes(p[o..o + 2].try_into().unwrap())
-    }
-    fn u32_at(p: &[u8], o: usize) -> u32 {
-        u32::from_le_bytes(p[o..o + 4].try_into().unwrap())
-    }
-    fn u64_at(p: &[u8], o: usize) -> u64 {
-        u64::from_le_bytes(p[o..o + 8].try_into().unwrap())
-    }
 
     fn map() -> [MemoryRegion; 3] {
         [

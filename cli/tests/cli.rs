@@ -1,6 +1,8 @@
 //! The `rvf-boot` command line: its names, JSON keys and exit codes are a
 //! contract other tools rely on.
 
+use rvf_testkit::build::sha256_16;
+use rvf_testkit::mutate::{Damage, mutate};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -296,10 +298,7 @@ fn extract_failure_writes_nothing() {
     let bad = d.join("bad.rvf");
     let mut f = std::fs::read(golden("ruvbot/small.rvf")).unwrap();
     // Corrupt the image hash and fix up the segment hash: only image_hash catches it.
-    f[64 + 0x30] ^= 1;
-    let payload_len = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
-    let h = sha2_16(&f[64..64 + payload_len]);
-    f[0x28..0x38].copy_from_slice(&h);
+    assert_eq!(mutate(&mut f, Damage::ImageHash, true), Ok(64 + 0x30));
     std::fs::write(&bad, &f).unwrap();
     let k = d.join("vmlinuz");
     let out = run(&[
@@ -335,11 +334,6 @@ fn extract_failure_writes_nothing() {
     assert!(!k.exists());
 }
 
-fn sha2_16(b: &[u8]) -> [u8; 16] {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)[..16].try_into().unwrap()
-}
-
 // ---- issue 9: a CLI that cannot be turned against its user ----
 
 fn run_os(args: &[&std::ffi::OsStr]) -> Output {
@@ -366,7 +360,7 @@ fn one_object(out: &Output) -> Value {
 /// Recomputes the SHA-256[0..16] content hash of the RuvBot segment at 0.
 fn reseal_first_segment(f: &mut [u8]) {
     let payload_len = u64::from_le_bytes(f[16..24].try_into().unwrap()) as usize;
-    let h = sha2_16(&f[64..64 + payload_len]);
+    let h = sha256_16(&f[64..64 + payload_len]);
     f[0x28..0x38].copy_from_slice(&h);
 }
 

@@ -1,7 +1,8 @@
 //! The invariants every `Ok` of rvf-boot must satisfy, checked with plain
 //! `assert!`s. Shared by the fuzz targets (`fuzz/src/lib.rs`) and the property
 //! tests (`host-tests/tests/properties.rs` includes this file by `#[path]`),
-//! so it depends on nothing but `rvf_boot` and `std`.
+//! so it depends on nothing but `rvf_boot`, the test kit (`rvf_testkit`) and
+//! `std`.
 //!
 //! Each `check_*` function runs one layer on its input and, whatever the
 //! result, checks that an `Ok` is consistent with the bytes it came from and
@@ -29,6 +30,7 @@ use rvf_boot::root_page::{RootPage, SigAlgo};
 use rvf_boot::segment::{self, MAX_SEGMENTS, Segment, Walk, WalkEnd, seg_type};
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 use rvf_boot::{Container, Error, Policy, gzip};
+use rvf_testkit::le::{u16_at, u32_at, u64_at};
 
 /// The largest output buffer the checks allocate for an extraction.
 pub const MAX_EXTRACT: u64 = 1 << 20;
@@ -1009,16 +1011,6 @@ pub fn known_bug(what: &str) {
     if std::env::var_os("RVF_FUZZ_ALLOW_KNOWN_BUGS").is_none() {
         panic!("known bug: {what}");
     }
-}
-
-fn u16_at(p: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes(p[o..o + 2].try_into().unwrap())
-}
-fn u32_at(p: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(p[o..o + 4].try_into().unwrap())
-}
-fn u64_at(p: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(p[o..o + 8].try_into().unwrap())
 }
 
 fn check_zero_page(

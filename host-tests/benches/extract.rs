@@ -60,6 +60,7 @@
     clippy::as_conversions
 )]
 
+use host_tests::median;
 use miniz_oxide::inflate::core::DecompressorOxide;
 use rvf_boot::gzip::{self, InflateState};
 use rvf_boot::image_hash::{Candidates, ImageHash, ImageHasher, digest};
@@ -68,11 +69,6 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3

@@ -2,7 +2,7 @@
 //!
 //! Times what `rvf-boot inspect` asks of the library (`Container::parse`,
 //! `verify_segments`, every listed kernel, the selected kernel, `kernel_at`)
-//! on each 32 MiB worst case of `tests/worst/mod.rs` beside the normal file of
+//! on each 32 MiB worst case of `src/worst.rs` beside the normal file of
 //! the same size (one 32 MiB kernel), and prints the median, the ratio to the
 //! normal file and the counted work (`Container::work()`). Bounded work means
 //! every ratio stays near or below 1: a worst case costs no more than hashing
@@ -16,17 +16,10 @@
     clippy::as_conversions
 )]
 
-#[path = "../tests/worst/mod.rs"]
-mod worst;
-
+use host_tests::{median, worst};
 use rvf_boot::segment::Work;
 use rvf_boot::{Container, Policy};
 use std::time::{Duration, Instant};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// One inspect-like pass; returns the work counted (`Err` text for a refused file).
 fn run(file: &[u8]) -> Result<Work, String> {

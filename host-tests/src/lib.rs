@@ -1,10 +1,22 @@
 //! Shared helpers for the host tests: the fuzz targets' invariants (one
-//! source for fuzzing and property tests) and the golden files.
+//! source for fuzzing and property tests), the golden files and the
+//! worst-case files of the bounded-work test and bench ([`worst`]).
 
 #[path = "../../fuzz/src/invariants.rs"]
 pub mod invariants;
+pub mod worst;
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// The median of the benches' samples (the upper one of an even count).
+///
+/// # Panics
+/// On no samples.
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
 
 /// The folders under `golden/` whose `.rvf` files the writers' tests pin.
 pub const GOLDEN_DIRS: [&str; 4] = ["ruvbot", "runtime-03", "runtime-05", "mixed"];

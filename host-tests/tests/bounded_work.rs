@@ -2,14 +2,13 @@
 //! entries) with small constants, counted with `Container::work()` (header
 //! reads, fill bytes scanned, payload bytes hashed), never timed.
 //!
-//! The worst cases (`tests/worst/mod.rs`, shared with `benches/worst_case.rs`)
+//! The worst cases (`src/worst.rs`, shared with `benches/worst_case.rs`)
 //! are 32 MiB each: 1024 directory entries naming one segment before a zero
 //! tail (refused: duplicate entries), a zero tail after the manifest, a zero
 //! tail ending in a torn byte, 1024 tiny segments (unpadded, with a zero tail,
 //! and padded with the maximal 63 fill bytes each), a 32 MiB manifest.
 
-mod worst;
-
+use host_tests::worst;
 use rvf_boot::container::Container;
 use rvf_boot::segment::{SEGMENT_HEADER_SIZE, Work};
 use rvf_boot::{Error, Policy};

@@ -10,6 +10,7 @@ use flate2::{Compression, GzBuilder, write::GzEncoder};
 use rvf_boot::Error;
 use rvf_boot::gzip::{self, CHUNK, GzipInfo, InflateFailure, InflateState, MemberPart};
 use rvf_boot::image_hash::{self, Candidates, ImageHash, ImageHashCheck, ImageHasher};
+use rvf_testkit::build::noise;
 use sha2::Digest as _;
 use std::io::Write as _;
 
@@ -17,19 +18,6 @@ fn gz(data: &[u8], level: u32) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::new(level));
     e.write_all(data).unwrap();
     e.finish().unwrap()
-}
-
-/// xorshift64* bytes.
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-        })
-        .collect()
 }
 
 fn text(n: usize) -> Vec<u8> {

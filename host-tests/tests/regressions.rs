@@ -3,22 +3,17 @@
 //! behaviour the library documents.
 
 use rvf_boot::bzimage::BzImage;
-use rvf_boot::checksum::ContentHash;
 use rvf_boot::kernel::{ImageSizeLimit, KERNEL_MAGIC};
 use rvf_boot::memory::{E820Type, MemoryRegion};
 use rvf_boot::plan::BootPlan;
-use rvf_boot::segment::SEGMENT_MAGIC;
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 use rvf_boot::{Container, Error, Policy};
 use std::io::Write as _;
 
 /// A valid, minimal bzImage (protocol 2.15, non-relocatable, 16 MiB
 /// pref_address, 1 KiB setup, 2 KiB protected-mode part): the test kit's.
-use rvf_testkit::build::bzimage;
-
-fn u32_at(p: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(p[o..o + 4].try_into().unwrap())
-}
+use rvf_testkit::build::{bzimage, file_with};
+use rvf_testkit::le::u32_at;
 
 /// Found by `fuzz/fuzz_targets/bzimage.rs` in its first minute (crash
 /// `crash-314ca63a…`, 1220 bytes; minimized by hand to the three header
@@ -74,19 +69,6 @@ fn zero_page_never_passes_the_images_initrd_or_cmdline_pointers() {
     assert_eq!(u32_at(&page, 0x0C8), 0);
 }
 
-/// A legacy segment with a SHA-256[0..16] content hash.
-fn seg(ty: u8, id: u64, payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0u8; 64];
-    s[0..4].copy_from_slice(&SEGMENT_MAGIC.to_le_bytes());
-    s[4] = 1;
-    s[5] = ty;
-    s[8..16].copy_from_slice(&id.to_le_bytes());
-    s[0x10..0x18].copy_from_slice(&(payload.len() as u64).to_le_bytes());
-    s[0x28..0x38].copy_from_slice(&ContentHash::Sha256Trunc.digest(payload));
-    s.extend_from_slice(payload);
-    s
-}
-
 /// Issue 9 §2: a 349-byte file whose kernel header declares a 6 GiB image
 /// made `inspect` and `extract` reserve and zero 6 GiB before inflating. A
 /// 21-byte gzip member can inflate to at most (21 − 18) × 1032 = 3096 bytes,
@@ -111,18 +93,8 @@ fn image_size_beyond_what_the_stored_member_can_produce_is_refused_at_selection(
     k[0x78..0x7C].copy_from_slice(&(cmdline.len() as u32).to_le_bytes());
     k.extend_from_slice(&stored);
     k.extend_from_slice(&cmdline);
-    // Manifest listing the kernel at offset 0.
-    let mut m = 1u32.to_le_bytes().to_vec();
-    m.extend_from_slice(&[0; 10]);
-    m.extend_from_slice(&1u32.to_le_bytes());
-    m.extend_from_slice(&[0x42, 0, 0, 0]);
-    m.extend_from_slice(&1u64.to_le_bytes());
-    m.extend_from_slice(&0u64.to_le_bytes());
-    m.extend_from_slice(&(k.len() as u64).to_le_bytes());
-    m.push(0x0E);
-    m.extend_from_slice(&0u32.to_le_bytes());
-    let mut file = seg(0x0E, 1, &k);
-    file.extend(seg(0x05, 2, &m));
+    // KERNEL_SEG at 0, then a manifest listing it.
+    let file = file_with(&k, None);
     assert_eq!(file.len(), 349);
 
     let c = Container::parse(&file, Policy::default()).expect("the container itself is valid");

@@ -6,10 +6,12 @@
 //!   (`host-tests/tests/ruvbot_writer.rs`).
 //! - [`build`]: segments, manifests, kernel payloads and a minimal bzImage.
 //! - [`mutate`]: damaged copies for the refusal tests.
+//! - [`le`]: little-endian field readers.
 //!
 //! The `rvf-testkit` binary exposes the writer and the mutations to the QEMU
 //! scripts and benches (`rvf-testkit --help`).
 
 pub mod build;
+pub mod le;
 pub mod mutate;
 pub mod ruvbot;

@@ -1,8 +1,6 @@
 //! Broken copies of a RuvBot RVF for negative tests (the QEMU refusal cases).
 //! Segments are walked unpadded (the RuvBot dialect).
 
-use sha2::{Digest, Sha256};
-
 /// What to damage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Damage {
@@ -62,8 +60,8 @@ pub fn mutate(rvf: &mut [u8], damage: Damage, rehash: bool) -> Result<usize, Str
                 rvf[k + 0x20]
             ));
         }
-        let d = Sha256::digest(&rvf[payload..payload + len]);
-        rvf[k + 0x28..k + 0x38].copy_from_slice(&d[..16]);
+        let h = crate::build::sha256_16(&rvf[payload..payload + len]);
+        rvf[k + 0x28..k + 0x38].copy_from_slice(&h);
     }
     Ok(at)
 }
