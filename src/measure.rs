@@ -39,9 +39,9 @@
 //!   verifier holding a signed root page can tie it to the measured manifest.
 //!   The root page itself carries a signature, which is not identity. The
 //!   manifest is small (bounded by its directory), so hashing it costs little.
-//! * **The kernel image's SHA-256 is an input**: verification already
-//!   computed it (see [`kernel_sha256`]); measuring adds no pass over the
-//!   kernel.
+//! * **The kernel image's SHA-256 is an input**: verification computes it
+//!   in its single pass over the image, whatever the `image_hash` algorithm
+//!   (see [`kernel_sha256`]); measuring adds no pass over the kernel.
 //! * **Event type `EV_IPL` (0x0D) for every event.** It is what GRUB and shim
 //!   use for PCR 8 and 9, the type Linux-side tools expect there:
 //!   `tpm2_eventlog` verifies PCR 8 `EV_IPL` events from their data and
@@ -71,8 +71,6 @@
 use crate::bytes::{range, u64_from};
 use crate::container::Container;
 use crate::image::VerifiedImage;
-use crate::image_hash::{ImageHash, ImageHashCheck};
-use crate::kernel::KernelSegment;
 use crate::segment::SEGMENT_HEADER_SIZE;
 use core::fmt;
 use sha2::{Digest as _, Sha256};
@@ -199,18 +197,12 @@ pub fn manifest_digest(container: &Container<'_>) -> Result<Digest, MeasureError
         .ok_or(MeasureError::ManifestOutsideFile { offset: seg.offset })
 }
 
-/// The verified image's SHA-256 without hashing it again: `Some` when
-/// verification checked the kernel header's `image_hash` *as SHA-256* (the
-/// RuvBot dialect), then that field is the image's SHA-256. `None` for the
-/// other image hashes (SHA3-256, rvf-runtime's additive checksum) and for
-/// an unset hash, or when `image` did not come from `kernel`: the caller then
-/// hashes [`VerifiedImage::bytes`] itself (a second pass, until verification
-/// also computes SHA-256 for those dialects in its single pass).
+/// The verified image's SHA-256 without hashing it again: verification
+/// computed it in its single pass over the image, whatever the `image_hash`
+/// algorithm ([`VerifiedImage::sha256`]).
 #[must_use]
-pub fn kernel_sha256(kernel: &KernelSegment<'_>, image: &VerifiedImage<'_>) -> Option<Digest> {
-    (image.image_hash() == ImageHashCheck::Verified(ImageHash::Sha256)
-        && image.kernel_offset() == kernel.segment_offset())
-    .then(|| *kernel.image_hash())
+pub const fn kernel_sha256(image: &VerifiedImage<'_>) -> Digest {
+    image.sha256()
 }
 
 /// One `TCG_PCR_EVENT2` entry with a SHA-256 digest. Its event data is a
@@ -639,12 +631,37 @@ mod tests {
         let mut out = std::vec![0u8; 16_384];
         let mut state = InflateState::new();
         let v = extract(&k, &mut out, &mut state).unwrap();
-        let sha = kernel_sha256(&k, &v).unwrap();
+        let sha = kernel_sha256(&v);
         assert_eq!(
             sha,
             unhex("9a654047f2421af741410746e8ffffa420791946c575e0089c2bfd840b309302")
         );
         assert_eq!(sha, h(&[v.bytes()]));
+    }
+
+    #[test]
+    fn kernel_digest_of_every_golden_layout_is_its_sha256() {
+        use crate::Policy;
+        use crate::gzip::InflateState;
+        use crate::image::extract;
+        use crate::image_hash::{ImageHash, ImageHashCheck};
+        let files: [&[u8]; 3] = [
+            include_bytes!("../host-tests/golden/runtime-05/embed-kernel.rvf"),
+            include_bytes!("../host-tests/golden/runtime-05/embed-kernel-binding.rvf"),
+            include_bytes!("../host-tests/golden/real-bzimage/testkernel.rvf"),
+        ];
+        for file in files {
+            let c = Container::parse(file, Policy::default()).unwrap();
+            let k = c.selected_kernel().unwrap();
+            let mut out = std::vec![0u8; crate::image::buffer_size(&k) as usize];
+            let mut state = std::boxed::Box::new(InflateState::new());
+            let v = extract(&k, &mut out, &mut state).unwrap();
+            assert_eq!(kernel_sha256(&v), h(&[v.bytes()]));
+            // The measurement never turns into an image_hash verdict.
+            if v.image_hash() == ImageHashCheck::Verified(ImageHash::Sha256) {
+                assert_eq!(k.layout(), crate::kernel::KernelLayout::RuvBot);
+            }
+        }
     }
 
     #[test]
