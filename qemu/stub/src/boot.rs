@@ -10,6 +10,7 @@ use rvf_boot::bzimage::BzImage;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
@@ -20,6 +21,7 @@ use crate::hw::{self, FwCfg, Serial};
 use crate::memmap::{self, BEYOND_IDENTITY_MAP};
 use crate::place::{self, ImageBuffer, Reserved};
 use crate::pvh::StartInfo;
+use crate::tpm;
 
 /// The fw_cfg file that carries the optional initramfs.
 const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
@@ -83,6 +85,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
     let container = Container::parse(rvf, Policy::default())?;
+    let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
     let mut fw = FwCfg::probe()?;
     let kernel = container.selected_kernel()?;
@@ -103,6 +106,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         verified,
         extra,
         info: &info,
+        manifest,
         times: [t0, t1, t2],
     };
     boot(serial, &mut reserved, &mut fw, &input)
@@ -115,6 +119,8 @@ struct PlacedImage<'a> {
     image: &'a [u8],
     /// Which `image_hash` algorithm matched.
     hash: &'static str,
+    /// Its SHA-256, from verification's own pass (the measurement).
+    sha256: Digest,
     /// The buffer it was inflated into (`None`: raw, inside the RVF).
     buffer: Option<ImageBuffer>,
 }
@@ -143,6 +149,7 @@ fn verify_image<'a>(
     Ok(PlacedImage {
         image: verified.bytes(),
         hash: verified.image_hash().name(),
+        sha256: verified.sha256(),
         buffer,
     })
 }
@@ -159,6 +166,8 @@ struct Input<'a, 'k> {
     extra: &'a [u8],
     /// The PVH start info.
     info: &'a StartInfo,
+    /// The RVF's measurement (`measure::manifest_digest`).
+    manifest: Digest,
     /// TSC at entry, after the container was checked, after the image was.
     times: [u64; 3],
 }
@@ -176,6 +185,7 @@ fn boot(
         verified,
         extra,
         info,
+        manifest,
         times: [t0, t1, t2],
     } = *input;
     let bz = BzImage::parse(verified.image)?;
@@ -185,6 +195,7 @@ fn boot(
     let window = plan.window();
 
     // ---- the initramfs, straight from fw_cfg to its place
+    let mut initrd_sha256 = None;
     let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
         Some(file) if file.size > 0 => {
             let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
@@ -194,6 +205,8 @@ fn boot(
             // slice over it.
             let dst = unsafe { ram_mut(range) };
             fw.read(file.select, 0, dst)?;
+            // Measured as loaded.
+            initrd_sha256 = Some(measure::sha256(dst));
             Some(range)
         }
         _ => None,
@@ -245,6 +258,16 @@ fn boot(
         // source afterwards: the zero page was built above.
         unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
     }
+    // ---- measured boot: the events `rvf-boot measure` predicts, extended
+    // and logged before the jump
+    let events = measure::boot_events(&BootInputs {
+        manifest,
+        kernel_image: verified.sha256,
+        initrd: initrd_sha256,
+        cmdline: cmdline_buf.get(..cmdline_len).unwrap_or(&[]),
+    })?;
+    tpm::measure(serial, info.rsdp_paddr, reserved, &events)?;
+
     let entry = plan.entry_64();
     let t3 = hw::rdtsc();
     let _ = writeln!(
