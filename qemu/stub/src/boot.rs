@@ -26,6 +26,12 @@ use crate::tpm;
 /// The fw_cfg file that carries the optional initramfs.
 const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
 
+/// The fw_cfg file that carries the RVF when QEMU passed no `-initrd`
+/// (`boot.sh --tpm`: QEMU puts `-initrd` 160 KiB below the top of low RAM,
+/// where SeaBIOS keeps its ACPI tables and, with a TPM, the 64 KiB TCG log
+/// that no longer fits there).
+const RVF_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/rvf";
+
 /// Size of the buffer the final command line is assembled in (the library's,
 /// shared with `rvf-boot measure`); a kernel with a larger `cmdline_size` is
 /// still limited to this.
@@ -69,25 +75,33 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let mut reserved = Reserved::new();
     reserved.add(BEYOND_IDENTITY_MAP)?;
     reserved.add(stub)?;
-    let module = memmap::check_module(memory, info.module)?;
-    reserved.add(module)?;
 
     // ---- -append (copied into the stub before anything is placed)
     let mut append = [0u8; APPEND_MAX];
     let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
 
+    let mut fw = FwCfg::probe()?;
+    let module = match info.module {
+        Some(m) => {
+            let module = memmap::check_module(memory, m)?;
+            reserved.add(module)?;
+            module
+        }
+        None => rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
+    };
+
     // ---- the RVF, verified
     let module_len = usize::try_from(module.size).unwrap_or(0);
     // SAFETY: `module` is usable RAM below 4 GiB clear of the stub
-    // (check_module), reserved so no later placement or mutable slice
-    // overlaps it, and nothing else writes it: QEMU loaded it before the
-    // stub started.
+    // (check_module, or placed so by the library), reserved so no later
+    // placement or mutable slice overlaps it, and nothing else writes it:
+    // QEMU loaded it before the stub started, or `rvf_from_fw_cfg` did and
+    // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
     let container = Container::parse(rvf, Policy::default())?;
     let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
-    let mut fw = FwCfg::probe()?;
     let kernel = container.selected_kernel()?;
     let verified = verify_image(memory, &mut reserved, &kernel)?;
     let t2 = hw::rdtsc();
@@ -110,6 +124,34 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         times: [t0, t1, t2],
     };
     boot(serial, &mut reserved, &mut fw, &input)
+}
+
+/// The RVF from the fw_cfg file [`RVF_FW_CFG_NAME`], read into a buffer
+/// the library places top-down below 4 GiB, clear of everything reserved,
+/// and reserved itself.
+fn rvf_from_fw_cfg(
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    fw: &mut FwCfg,
+) -> Result<PhysRange, Failure> {
+    let Some(file) = fw.find(RVF_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
+        return Err(Failure::Pvh(crate::pvh::PvhError::NoModule));
+    };
+    let range = rvf_boot::plan::place_high(
+        memory,
+        reserved.as_slice(),
+        rvf_boot::plan::BootItem::RvfFile,
+        u64::from(file.size),
+        0x1000,
+        rvf_boot::memory::FOUR_GIB,
+    )?;
+    reserved.add(range)?;
+    // SAFETY: placed by the library in usable RAM below 4 GiB, overlapping
+    // no reservation (the stub), now reserved; the only slice over it until
+    // it is read, after which it is only read.
+    let dst = unsafe { ram_mut(range) };
+    fw.read(file.select, 0, dst)?;
+    Ok(range)
 }
 
 /// Where the verified image ended up.

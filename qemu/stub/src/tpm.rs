@@ -274,9 +274,9 @@ impl Tis {
 
     /// The current `burstCount`, waiting for it to be non-zero.
     fn burst(&self, what: &'static str) -> Result<usize, MeasureFailure> {
-        let sts = self.wait(STS, what, |s: u32| {
-            s & STS_VALID != 0 && (s >> 8) & 0xFFFF != 0
-        })?;
+        // stsValid is not set before the first command byte: only the
+        // count matters here (as in Linux's tpm_tis get_burstcount).
+        let sts = self.wait(STS, what, |s: u32| (s >> 8) & 0xFFFF != 0)?;
         Ok(((sts >> 8) & 0xFFFF) as usize)
     }
 
