@@ -73,6 +73,11 @@ if [ "${tpm:-0}" = 1 ]; then
         rm -rf "$tpm_dir"
     }
     trap stop_swtpm EXIT
+    # Only the SHA-256 bank active (RVF_BOOT_SWTPM_BANKS, not part of the
+    # stable interface, overrides it): the stub extends and logs SHA-256
+    # only and refuses a TPM with more banks (qemu/README.md).
+    swtpm_setup --tpm2 --tpmstate "$tpm_dir" --pcr-banks "${RVF_BOOT_SWTPM_BANKS:-sha256}" \
+        > "$tpm_dir/setup.log" 2>&1 || { echo "error: swtpm_setup failed" >&2; cat "$tpm_dir/setup.log" >&2; exit 2; }
     # --terminate: swtpm also exits when QEMU closes its control channel.
     swtpm socket --tpm2 --tpmstate dir="$tpm_dir" --ctrl type=unixio,path="$tpm_dir/sock" \
         --terminate --log file="$tpm_dir/log" &

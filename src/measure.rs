@@ -147,6 +147,14 @@ pub enum MeasureError {
     /// The firmware's log does not declare the SHA-256 bank with 32-byte
     /// digests: entries carrying only a SHA-256 digest would not parse.
     LogNoSha256,
+    /// The firmware's log declares other PCR banks besides SHA-256: every
+    /// entry must then carry a digest for each (Linux stops reading the log
+    /// at an entry that does not), and those banks would stay unextended.
+    /// rvf-boot computes SHA-256 only (in verification's pass).
+    LogOtherBanks {
+        /// Banks the Spec ID event declares.
+        banks: u32,
+    },
     /// The log area has no room left for the events.
     LogAreaFull {
         /// Bytes the events need.
@@ -217,6 +225,10 @@ impl fmt::Display for MeasureError {
             Self::LogNoSha256 => {
                 f.write_str("measured boot: the firmware's TCG event log has no SHA-256 bank")
             }
+            Self::LogOtherBanks { banks } => write!(
+                f,
+                "measured boot: the TPM has {banks} PCR banks active; rvf-boot extends and logs the SHA-256 bank only (activate only SHA-256, e.g. swtpm_setup --pcr-banks sha256)"
+            ),
             Self::LogAreaFull { needed, available } => write!(
                 f,
                 "measured boot: the firmware's TCG event log area has {available} bytes left, the events need {needed}"
@@ -536,7 +548,10 @@ const LEGACY_HEADER_LEN: usize = 4 + 4 + 20 + 4;
 /// [`MeasureError::LogMalformed`] naming the offset and the problem (no
 /// Spec ID event, an entry running past the area, an algorithm the Spec ID
 /// event did not declare, more digests than declared algorithms);
-/// [`MeasureError::LogNoSha256`] when SHA-256 (32 bytes) is not declared.
+/// [`MeasureError::LogNoSha256`] when SHA-256 (32 bytes) is not declared;
+/// [`MeasureError::LogOtherBanks`] when other banks are declared too (each
+/// entry must carry every declared bank's digest: the TCG PC Client
+/// profile says so and Linux stops reading at an entry that does not).
 pub fn log_end(area: &[u8]) -> Result<usize, MeasureError> {
     let bad = |at: usize, what| MeasureError::LogMalformed {
         at: u64_from(at),
@@ -578,6 +593,11 @@ pub fn log_end(area: &[u8]) -> Result<usize, MeasureError> {
     let algs = algs.get(..count).unwrap_or(&[]);
     if !algs.contains(&(TPM_ALG_SHA256, 32)) {
         return Err(MeasureError::LogNoSha256);
+    }
+    if count != 1 {
+        return Err(MeasureError::LogOtherBanks {
+            banks: u32::try_from(count).unwrap_or(u32::MAX),
+        });
     }
     // ---- TCG_PCR_EVENT2 entries
     let mut at = LEGACY_HEADER_LEN.saturating_add(size);
@@ -1131,17 +1151,19 @@ mod tests {
 
     // ------------------------------------------------ firmware log, TPM, ACPI
 
-    /// A SeaBIOS-style log: the Spec ID event declaring SHA-1 and SHA-256,
-    /// then `n` TCG_PCR_EVENT2 entries carrying both digests; returns the
-    /// bytes and where each entry starts.
-    fn firmware_log(n: usize) -> (Vec<u8>, Vec<usize>) {
+    /// A SeaBIOS-style log: the Spec ID event declaring `algs` (id, digest
+    /// size), then `n` TCG_PCR_EVENT2 entries carrying a digest for each;
+    /// returns the bytes and where each entry starts.
+    fn firmware_log_with(n: usize, algs: &[(u16, u16)]) -> (Vec<u8>, Vec<usize>) {
         let mut spec = Vec::new();
         spec.extend_from_slice(b"Spec ID Event03\0");
         spec.extend_from_slice(&0u32.to_le_bytes()); // platformClass
         spec.extend_from_slice(&[0, 2, 0, 2]); // minor, major, errata, uintnSize
-        spec.extend_from_slice(&2u32.to_le_bytes());
-        spec.extend_from_slice(&[0x04, 0x00, 20, 0]); // SHA-1, 20 bytes
-        spec.extend_from_slice(&[0x0B, 0x00, 32, 0]); // SHA-256, 32 bytes
+        spec.extend_from_slice(&(algs.len() as u32).to_le_bytes());
+        for &(id, len) in algs {
+            spec.extend_from_slice(&id.to_le_bytes());
+            spec.extend_from_slice(&len.to_le_bytes());
+        }
         spec.push(0); // vendorInfoSize
         let mut log = Vec::new();
         log.extend_from_slice(&0u32.to_le_bytes());
@@ -1154,11 +1176,11 @@ mod tests {
             starts.push(log.len());
             log.extend_from_slice(&(i as u32).to_le_bytes()); // PCR
             log.extend_from_slice(&8u32.to_le_bytes()); // EV_S_CRTM_VERSION
-            log.extend_from_slice(&2u32.to_le_bytes());
-            log.extend_from_slice(&[0x04, 0x00]);
-            log.extend_from_slice(&[0x11; 20]);
-            log.extend_from_slice(&[0x0B, 0x00]);
-            log.extend_from_slice(&[0x22; 32]);
+            log.extend_from_slice(&(algs.len() as u32).to_le_bytes());
+            for &(id, len) in algs {
+                log.extend_from_slice(&id.to_le_bytes());
+                log.extend(std::iter::repeat_n(0x11, usize::from(len)));
+            }
             let data = std::format!("event {i}");
             log.extend_from_slice(&(data.len() as u32).to_le_bytes());
             log.extend_from_slice(data.as_bytes());
@@ -1166,15 +1188,20 @@ mod tests {
         (log, starts)
     }
 
+    /// A SeaBIOS log of a TPM with only the SHA-256 bank active.
+    fn firmware_log(n: usize) -> (Vec<u8>, Vec<usize>) {
+        firmware_log_with(n, &[(0x000B, 32)])
+    }
+
     #[test]
     fn log_end_of_a_firmware_log() {
         let (mut log, starts) = firmware_log(3);
-        // Spec ID event: 32-byte header + 16+4+4+4+8+1 = 37 bytes of data.
-        assert_eq!(starts[0], 32 + 37);
-        // Each entry: 12 + (2+20) + (2+32) + 4 + 7 = 79 bytes.
-        assert_eq!(starts[1] - starts[0], 79);
+        // Spec ID event: 32-byte header + 16+4+4+4+4+1 = 33 bytes of data.
+        assert_eq!(starts[0], 32 + 33);
+        // Each entry: 12 + (2+32) + 4 + 7 = 57 bytes.
+        assert_eq!(starts[1] - starts[0], 57);
         let end = log.len();
-        assert_eq!(end, 69 + 3 * 79);
+        assert_eq!(end, 65 + 3 * 57);
         // Exactly full, and with a zero-filled rest.
         assert_eq!(log_end(&log), Ok(end));
         log.resize(end + 1000, 0);
@@ -1231,8 +1258,16 @@ mod tests {
         );
         // No SHA-256 bank: declare SHA-384 instead.
         let mut l = good.clone();
-        l[32 + 32] = 0x0C;
+        l[32 + 28] = 0x0C;
         assert_eq!(log_end(&l), Err(MeasureError::LogNoSha256));
+        // Other banks besides SHA-256: our entries could not carry their
+        // digests (Linux would stop reading the log there).
+        let (two, _) = firmware_log_with(1, &[(0x0004, 20), (0x000B, 32)]);
+        assert_eq!(log_end(&two), Err(MeasureError::LogOtherBanks { banks: 2 }));
+        assert_eq!(
+            MeasureError::LogOtherBanks { banks: 2 }.to_string(),
+            "measured boot: the TPM has 2 PCR banks active; rvf-boot extends and logs the SHA-256 bank only (activate only SHA-256, e.g. swtpm_setup --pcr-banks sha256)"
+        );
         // Too many algorithms declared.
         let mut l = good.clone();
         l[32 + 24] = 17;
@@ -1266,7 +1301,7 @@ mod tests {
             malformed(starts[1] as u64, "entry past the log area")
         );
         let mut l = good.clone();
-        let size_at = starts[1] + 12 + 22 + 34;
+        let size_at = starts[1] + 12 + 34;
         l[size_at..size_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
             log_end(&l),
