@@ -1179,7 +1179,7 @@ mod tests {
             log.extend_from_slice(&(algs.len() as u32).to_le_bytes());
             for &(id, len) in algs {
                 log.extend_from_slice(&id.to_le_bytes());
-                log.extend(std::iter::repeat_n(0x11, usize::from(len)));
+                log.extend(core::iter::repeat_n(0x11, usize::from(len)));
             }
             let data = std::format!("event {i}");
             log.extend_from_slice(&(data.len() as u32).to_le_bytes());
