@@ -68,6 +68,7 @@ if [ "${tpm:-0}" = 1 ]; then
     require_tools swtpm:swtpm swtpm_setup:swtpm-tools
     tpm_dir="$(mktemp -d)"
     tpm_pid=""
+    # shellcheck disable=SC2317  # run by the EXIT trap
     stop_swtpm() {
         [ -z "$tpm_pid" ] || { kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; }
         rm -rf "$tpm_dir"
@@ -84,6 +85,7 @@ if [ "${tpm:-0}" = 1 ]; then
     tpm_pid=$!
     for _ in $(seq 100); do [ -S "$tpm_dir/sock" ] && break; sleep 0.05; done
     [ -S "$tpm_dir/sock" ] || { echo "error: swtpm did not start" >&2; cat "$tpm_dir/log" >&2; exit 2; }
+    # shellcheck disable=SC2054  # QEMU's comma-separated option values
     args+=(-chardev "socket,id=chrtpm,path=$tpm_dir/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
            -device tpm-tis,tpmdev=tpm0)
     # The RVF through fw_cfg instead of -initrd: QEMU puts -initrd 160 KiB

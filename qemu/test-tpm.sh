@@ -197,15 +197,15 @@ run_case() {
     tpm-banks)
         # swtpm with all four banks (SHA-1, -256, -384, -512): the stub
         # cannot give its entries every bank's digest, so it refuses before
-        # extending anything (code 12); the kernel never runs.
+        # extending anything (code 13); the kernel never runs.
         need_debian || { fail tpm-banks "could not build the RVF"; return; }
         RVF_BOOT_SWTPM_BANKS=sha1,sha256,sha384,sha512 boot tpm-banks --tpm --initrd "$initramfs" "$ruvbot"
         local log="$work/tpm-banks.log" want="rvf-boot: error: measured boot: the TPM has 4 PCR banks active"
-        if [ "$rc" != 12 ]; then fail tpm-banks "exit status $rc, want 12" "$log"
+        if [ "$rc" != 13 ]; then fail tpm-banks "exit status $rc, want 13" "$log"
         elif [ "$(grep -c '^rvf-boot: error: ' "$log")" != 1 ]; then fail tpm-banks "want exactly one error line" "$log"
         elif ! grep -q "^$want" "$log"; then fail tpm-banks "the error line does not say '$want'" "$log"
         elif grep -q -e 'rvf-boot: entering kernel' -e '^RVF-TPM' -e 'Linux version' "$log"; then fail tpm-banks "the kernel ran" "$log"
-        else pass tpm-banks "code 12: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-70).. ($secs)"
+        else pass tpm-banks "code 13: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-70).. ($secs)"
         fi
         ;;
     *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;

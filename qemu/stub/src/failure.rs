@@ -2,7 +2,7 @@
 //!
 //! Library errors keep the library's classification (`Error::class`); the
 //! stub's own failures are about what the firmware handed over (code 1), the
-//! `-append` string (code 8), measured boot (code 12: the TPM failed or the
+//! `-append` string (code 8), measured boot (code 13: the TPM failed or the
 //! event log cannot take the events) and the stub itself (code 11). The table is in
 //! `qemu/README.md`.
 
@@ -92,7 +92,7 @@ impl Failure {
             Self::Pvh(_) | Self::FwCfg(_) | Self::Handover { .. } | Self::TableFull => 1,
             Self::AppendTooLong => 8,
             Self::Internal(_) => 11,
-            Self::Measure(_) => 12,
+            Self::Measure(_) => 13,
             Self::Lib(e) => lib_code(e),
         }
     }

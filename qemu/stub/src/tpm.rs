@@ -27,7 +27,7 @@
 //!   `rvf-boot: no TPM: nothing measured`, and the boot goes on.
 //! * A TPM that fails (an error response code, a malformed response, a
 //!   timeout) or a log the events cannot be appended to refuses the boot
-//!   ([`MeasureFailure`], exit code 12).
+//!   ([`MeasureFailure`], exit code 13).
 //!
 //! Every firmware range the stub reads or writes (ACPI tables, the log
 //! area) must be non-empty, below the 4 GiB identity map and clear of every
@@ -75,7 +75,7 @@ const STS_FAMILY_TPM2: u32 = 1;
 /// model; swtpm answers a `PCR_Extend` in well under a million).
 pub const POLL_LIMIT: u32 = 20_000_000;
 
-/// Why measured boot refused the boot (exit code 12).
+/// Why measured boot refused the boot (exit code 13).
 #[derive(Clone, Copy, Debug)]
 pub enum MeasureFailure {
     /// The library refused a response, the ACPI tables or the log.
