@@ -73,7 +73,9 @@ if [ "${tpm:-0}" = 1 ]; then
         [ -z "$tpm_pid" ] || { kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; }
         rm -rf "$tpm_dir"
     }
-    trap stop_swtpm EXIT
+    # Chained to whatever EXIT trap the script set before (its own cleanup).
+    tpm_prev_trap="$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT\$/\1/")"
+    trap 'stop_swtpm; eval "$tpm_prev_trap"' EXIT
     # Only the SHA-256 bank active (RVF_BOOT_SWTPM_BANKS, not part of the
     # stable interface, overrides it): the stub extends and logs SHA-256
     # only and refuses a TPM with more banks (qemu/README.md).
