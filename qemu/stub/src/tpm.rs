@@ -183,6 +183,11 @@ fn measure_inner(
     // to refuses the boot with the PCRs untouched.
     let at = measure::log_append_offset(area, events)?;
     tis.request_locality()?;
+    if !tis.is_tpm2() {
+        // A TPM 1.2: nothing this stub can extend.
+        tis.release_locality();
+        return Ok(Outcome::NoTpm);
+    }
     let result = extend_all(&mut tis, events);
     tis.release_locality();
     result?;
@@ -207,7 +212,7 @@ fn extend_all(tis: &mut Tis, events: &EventLog<'_>) -> Result<(), MeasureFailure
 
 // ---------------------------------------------------------------- TIS
 
-/// The TIS registers of locality 0 (present, TPM 2.0).
+/// The TIS registers of locality 0 (a TPM answers there).
 struct Tis(());
 
 /// Read a TIS register.
@@ -224,7 +229,8 @@ fn reg_read<T: Copy>(offset: u64) -> T {
 /// Write a TIS register.
 fn reg_write<T: Copy>(offset: u64, value: T) {
     // SAFETY: as for `reg_read`; only called once `Tis::probe` found a
-    // TPM 2.0 at TIS_BASE, with ACCESS, STS or DATA_FIFO.
+    // TPM answering at TIS_BASE, with ACCESS, STS or DATA_FIFO: the writes
+    // change TPM state only, never memory.
     unsafe { core::ptr::write_volatile((TIS_BASE + offset) as usize as *mut T, value) };
 }
 
@@ -235,11 +241,14 @@ impl Tis {
         if access == 0xFF || access & ACCESS_VALID == 0 {
             return None;
         }
-        let sts: u32 = reg_read(STS);
-        if sts == u32::MAX || (sts >> 26) & 3 != STS_FAMILY_TPM2 {
-            return None;
-        }
         Some(Self(()))
+    }
+
+    /// Whether the TPM is a TPM 2.0 (`TPM_STS.tpmFamily`). Needs the
+    /// locality: the registers of an inactive one read as all-ones.
+    fn is_tpm2(&self) -> bool {
+        let sts: u32 = reg_read(STS);
+        sts != u32::MAX && (sts >> 26) & 3 == STS_FAMILY_TPM2
     }
 
     /// Poll `done` on the register value until it holds.
