@@ -128,7 +128,7 @@ impl fmt::Display for Failure {
                 "PVH memory map has {n} entries, the stub keeps at most {E820_MAX_ENTRIES}"
             ),
             Self::Pvh(PvhError::NoModule) => {
-                f.write_str("no RVF file: QEMU was started without -initrd FILE.rvf")
+                f.write_str("no RVF file: QEMU was started without -initrd FILE.rvf (or -fw_cfg name=opt/rvf-boot/rvf,file=FILE.rvf)")
             }
             Self::FwCfg(FwCfgError::Absent) => f.write_str("fw_cfg interface not found"),
             Self::FwCfg(FwCfgError::NoDma) => f.write_str("fw_cfg has no DMA interface"),
