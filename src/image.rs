@@ -4,7 +4,9 @@
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
 //! already did), inflates a gzip'd image into the caller's buffer while
 //! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
-//! the exact `image_size`, and the header's `image_hash`. Only then does it
+//! the exact `image_size`, and the header's `image_hash`; the image's
+//! SHA-256 (its measurement, [`VerifiedImage::sha256`]) is computed in that
+//! same pass whatever the `image_hash` algorithm. Only then does it
 //! return a [`VerifiedImage`], which has no public constructor: holding one is
 //! the proof that every check passed. A raw (uncompressed) image is not
 //! copied: the verified image borrows the file.
@@ -26,6 +28,7 @@ pub struct VerifiedImage<'a> {
     content_hash: HashCheck,
     image_hash: ImageHashCheck,
     gzip_crc32: Option<u32>,
+    sha256: [u8; 32],
 }
 
 impl<'a> VerifiedImage<'a> {
@@ -57,6 +60,14 @@ impl<'a> VerifiedImage<'a> {
     #[must_use]
     pub const fn gzip_crc32(&self) -> Option<u32> {
         self.gzip_crc32
+    }
+
+    /// SHA-256 of [`VerifiedImage::bytes`], computed in verification's own
+    /// pass over the image whatever the `image_hash` algorithm (the
+    /// measured-boot digest, `crate::measure`).
+    #[must_use]
+    pub const fn sha256(&self) -> [u8; 32] {
+        self.sha256
     }
 }
 
@@ -115,10 +126,11 @@ pub fn extract<'o, 'f: 'o>(
         Candidates::for_layout(kernel.layout())
     };
     let stored = kernel.stored_unverified();
-    let (bytes, image_hash, gzip_crc32): (&'o [u8], _, _) = match kernel.format() {
+    let (bytes, image_hash, gzip_crc32, sha256): (&'o [u8], _, _, _) = match kernel.format() {
         StoredFormat::Raw => {
-            let check = image_hash::check_image(expected, stored, candidates, offset)?;
-            (stored, check, None)
+            let (check, sha256) =
+                image_hash::check_image_measured(expected, stored, candidates, offset)?;
+            (stored, check, None, sha256)
         }
         StoredFormat::Gzip => {
             // One pass: the output is hashed chunk by chunk as it is produced,
@@ -131,13 +143,14 @@ pub fn extract<'o, 'f: 'o>(
                 state,
                 &mut |c: &[u8]| hasher.update(c),
             )?;
-            let check = image_hash::check(expected, &hasher.finalize(), offset)?;
+            let (digests, sha256) = hasher.finalize_measured();
+            let check = image_hash::check(expected, &digests, offset)?;
             let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);
             let image = out.get(..len).ok_or(Error::BufferTooSmall {
                 needed: info.image_size,
                 available: crate::bytes::u64_from(out.len()),
             })?;
-            (image, check, Some(info.crc32))
+            (image, check, Some(info.crc32), sha256)
         }
     };
     Ok(VerifiedImage {
@@ -146,5 +159,6 @@ pub fn extract<'o, 'f: 'o>(
         content_hash,
         image_hash,
         gzip_crc32,
+        sha256,
     })
 }

@@ -17,6 +17,13 @@
 //! can narrow it: RuvBot files carry SHA-256, crate files the toy checksum or
 //! SHA3-256 ([`Candidates::for_layout`]). SHA3-256 is the slowest of the
 //! three by far; computing it on every RuvBot boot would buy nothing.
+//!
+//! SHA-256 of the image is computed in the same pass whatever the
+//! candidates ([`ImageHasher::finalize_measured`], [`check_image_measured`]):
+//! it is the image's measurement (`crate::measure`), so measured boot adds
+//! no pass over the kernel. It counts for the `image_hash` check only when
+//! [`ImageHash::Sha256`] is a candidate: a crate-layout kernel is never
+//! "verified as SHA-256".
 
 use crate::error::{Error, Result};
 use crate::kernel::KernelLayout;
@@ -276,7 +283,8 @@ impl ImageDigests {
 }
 
 /// Computes a set of [`Candidates`] over an image fed in chunks (for
-/// example from [`crate::gzip::inflate`]'s sink).
+/// example from [`crate::gzip::inflate`]'s sink), and always SHA-256 (the
+/// image's measurement, [`ImageHasher::finalize_measured`]).
 #[derive(Clone, Debug)]
 pub struct ImageHasher {
     candidates: Candidates,
@@ -305,9 +313,8 @@ impl ImageHasher {
 
     /// Absorb the next chunk of the image.
     pub fn update(&mut self, chunk: &[u8]) {
-        if self.candidates.contains(ImageHash::Sha256) {
-            self.sha256.update(chunk);
-        }
+        // Always: the measurement, whatever the candidates.
+        self.sha256.update(chunk);
         if self.candidates.contains(ImageHash::Sha3_256) {
             self.sha3_256.update(chunk);
         }
@@ -316,23 +323,35 @@ impl ImageHasher {
         }
     }
 
-    /// The digests of everything absorbed.
+    /// The digests of everything absorbed, for the candidates only.
     #[must_use]
     pub fn finalize(self) -> ImageDigests {
+        self.finalize_measured().0
+    }
+
+    /// The digests of the candidates (SHA-256 among them only if it is
+    /// one: only those count for [`check`]), and the SHA-256 of everything
+    /// absorbed, which is always computed.
+    #[must_use]
+    pub fn finalize_measured(self) -> (ImageDigests, [u8; 32]) {
         let c = self.candidates;
-        ImageDigests {
-            sha256: c
-                .contains(ImageHash::Sha256)
-                .then(|| self.sha256.finalize().into()),
+        let sha256: [u8; 32] = self.sha256.finalize().into();
+        let digests = ImageDigests {
+            sha256: c.contains(ImageHash::Sha256).then_some(sha256),
             sha3_256: c
                 .contains(ImageHash::Sha3_256)
                 .then(|| self.sha3_256.finalize().into()),
             rvf_runtime: c
                 .contains(ImageHash::RvfRuntimeChecksum)
                 .then(|| self.rvf_runtime.finalize()),
-        }
+        };
+        (digests, sha256)
     }
 }
+
+/// Chunk size of [`check_image_measured`]'s pass: small enough that each
+/// chunk is still in cache for the second algorithm.
+const MEASURE_CHUNK: usize = 16 * 1024;
 
 /// The digest of `image` under `h`, in one call.
 #[must_use]
@@ -423,6 +442,53 @@ pub fn check_image(
         if candidates.contains(h) && bool::from(digest(h, image).ct_eq(expected)) {
             return Ok(ImageHashCheck::Verified(h));
         }
+    }
+    Err(Error::ImageHashMismatch {
+        offset: kernel_offset,
+    })
+}
+
+/// [`check_image`] that also returns the image's SHA-256, computed in the
+/// same pass as the first candidates: one chunked pass computes SHA-256
+/// and, if a candidate, the rvf-runtime checksum (checked first, then
+/// SHA-256 if a candidate); SHA3-256, if a candidate and nothing matched
+/// yet, takes a second pass, as in [`check_image`]. An unset `expected`
+/// checks nothing but the SHA-256 is still computed.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_image_measured(
+    expected: &[u8; 32],
+    image: &[u8],
+    candidates: Candidates,
+    kernel_offset: u64,
+) -> Result<(ImageHashCheck, [u8; 32])> {
+    let unset = crate::bytes::all_zero(expected);
+    let first = if unset {
+        Candidates::NONE
+    } else {
+        Candidates(candidates.0 & !ImageHash::Sha3_256.bit())
+    };
+    let mut hasher = ImageHasher::new(first);
+    for chunk in image.chunks(MEASURE_CHUNK) {
+        hasher.update(chunk);
+    }
+    let (digests, sha256) = hasher.finalize_measured();
+    if unset {
+        return Ok((ImageHashCheck::Unset, sha256));
+    }
+    for h in [ImageHash::RvfRuntimeChecksum, ImageHash::Sha256] {
+        if digests
+            .get(h)
+            .is_some_and(|d| bool::from(d.ct_eq(expected)))
+        {
+            return Ok((ImageHashCheck::Verified(h), sha256));
+        }
+    }
+    if candidates.contains(ImageHash::Sha3_256)
+        && bool::from(digest(ImageHash::Sha3_256, image).ct_eq(expected))
+    {
+        return Ok((ImageHashCheck::Verified(ImageHash::Sha3_256), sha256));
     }
     Err(Error::ImageHashMismatch {
         offset: kernel_offset,
@@ -595,6 +661,65 @@ mod tests {
         assert_eq!(
             check_image(&sha, &img, Candidates::CRATE, 9),
             Err(Error::ImageHashMismatch { offset: 9 })
+        );
+    }
+
+    #[test]
+    fn sha256_is_always_measured_but_accepted_only_as_a_candidate() {
+        let img = noise(43, 40_000);
+        let sha = digest(ImageHash::Sha256, &img);
+        for c in [
+            Candidates::NONE,
+            Candidates::CRATE,
+            Candidates::RUVBOT,
+            Candidates::ALL,
+        ] {
+            let mut h = ImageHasher::new(c);
+            for part in img.chunks(999) {
+                h.update(part);
+            }
+            let (d, measured) = h.finalize_measured();
+            assert_eq!(measured, sha, "{c:?}");
+            assert_eq!(d.sha256.is_some(), c.contains(ImageHash::Sha256), "{c:?}");
+        }
+        // A crate kernel whose header holds the image's SHA-256 is still a
+        // mismatch: the measurement is not a candidate.
+        let mut h = ImageHasher::new(Candidates::CRATE);
+        h.update(&img);
+        let (d, measured) = h.finalize_measured();
+        assert_eq!(
+            check(&measured, &d, 3),
+            Err(Error::ImageHashMismatch { offset: 3 })
+        );
+        assert_eq!(
+            check_image_measured(&sha, &img, Candidates::CRATE, 3),
+            Err(Error::ImageHashMismatch { offset: 3 })
+        );
+        for a in ImageHash::ALL {
+            let c = Candidates::for_layout(if a == ImageHash::Sha256 {
+                KernelLayout::RuvBot
+            } else {
+                KernelLayout::Simple
+            });
+            assert_eq!(
+                check_image_measured(&digest(a, &img), &img, c, 3),
+                Ok((ImageHashCheck::Verified(a), sha)),
+                "{a:?}"
+            );
+        }
+        assert_eq!(
+            check_image_measured(&[0; 32], &img, Candidates::CRATE, 3),
+            Ok((ImageHashCheck::Unset, sha))
+        );
+        let mut bad = sha;
+        bad[0] ^= 1;
+        assert_eq!(
+            check_image_measured(&bad, &img, Candidates::ALL, 3),
+            Err(Error::ImageHashMismatch { offset: 3 })
+        );
+        assert_eq!(
+            check_image_measured(&[1; 32], &[], Candidates::ALL, 3),
+            Err(Error::ImageHashMismatch { offset: 3 })
         );
     }
 }

@@ -40,6 +40,8 @@ pub enum BootItem {
     Initrd,
     /// The kernel command line.
     Cmdline,
+    /// The RVF file, when a loader reads it in itself.
+    RvfFile,
 }
 
 impl BootItem {
@@ -51,6 +53,7 @@ impl BootItem {
             Self::ImageBuffer => "decompressed kernel",
             Self::Initrd => "initrd",
             Self::Cmdline => "cmdline",
+            Self::RvfFile => "RVF file",
         }
     }
 }

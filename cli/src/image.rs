@@ -5,7 +5,6 @@ use rvf_boot::bzimage::BzImage;
 use rvf_boot::cmdline;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image::{buffer_size, extract};
-use rvf_boot::image_hash::{ImageHash, ImageHashCheck};
 use rvf_boot::kernel::KernelSegment;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -15,6 +14,8 @@ use std::borrow::Cow;
 pub struct CheckedImage<'a> {
     /// The image bytes.
     pub image: Cow<'a, [u8]>,
+    /// SHA-256 of the image (the library's, from verification's pass).
+    pub sha256: [u8; 32],
     /// Hex SHA-256 of the image.
     pub sha256_hex: String,
     /// The algorithm that verified `image_hash` ("unset" if none).
@@ -38,8 +39,8 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 }
 
 /// Runs the library's verified extraction for `kernel`, without copying the
-/// image again and without a second SHA-256 pass when the library already
-/// verified the image's SHA-256.
+/// image again and without a second SHA-256 pass: the library computes the
+/// image's SHA-256 in its verification pass.
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce
 /// or that exceeds its cap when the kernel header is parsed, so `need` is
@@ -50,7 +51,7 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
     let mut state = Box::<InflateState>::default();
     let v = extract(kernel, &mut out, &mut state)?;
     let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
-    let len = v.bytes().len();
+    let (len, sha256) = (v.bytes().len(), v.sha256());
     let image: Cow<'a, [u8]> = if need > 0 {
         out.truncate(len);
         Cow::Owned(out)
@@ -58,14 +59,10 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
         // A raw image is verified where it lies in the file.
         Cow::Borrowed(kernel.stored_unverified())
     };
-    let sha256_hex = match image_hash {
-        // image_hash verified as SHA-256: it is the image's SHA-256.
-        ImageHashCheck::Verified(ImageHash::Sha256) => hex(kernel.image_hash()),
-        _ => hex(&Sha256::digest(&image)),
-    };
     Ok(CheckedImage {
         image,
-        sha256_hex,
+        sha256,
+        sha256_hex: hex(&sha256),
         image_hash: image_hash.name(),
         content_hash,
     })

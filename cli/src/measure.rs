@@ -13,7 +13,7 @@ use crate::image;
 use crate::output;
 use rvf_boot::bzimage::BzImage;
 use rvf_boot::cmdline;
-use rvf_boot::measure::{self, BootInputs, Digest, EV_IPL, EventLog};
+use rvf_boot::measure::{self, BootInputs, EV_IPL, EventLog};
 use rvf_boot::{Container, Policy};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -105,8 +105,7 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
     };
     let inputs = BootInputs {
         manifest: measure::manifest_digest(&c).map_err(|e| failed(&e))?,
-        kernel_image: unhex(&x.sha256_hex)
-            .ok_or_else(|| Failure::Failed("internal: image digest is not hex".to_owned()))?,
+        kernel_image: x.sha256,
         initrd,
         cmdline,
     };
@@ -149,19 +148,6 @@ fn write_log(log: &EventLog<'_>, p: &Path) -> Result<(String, usize), String> {
 /// `s` as a JSON string literal (quoted and escaped by serde_json).
 fn js(s: &str) -> String {
     serde_json::Value::from(s).to_string()
-}
-
-/// 64 hex digits to a digest.
-fn unhex(s: &str) -> Option<Digest> {
-    let b = s.as_bytes();
-    if b.len() != 64 {
-        return None;
-    }
-    let mut d = [0u8; 32];
-    for (o, pair) in d.iter_mut().zip(b.chunks_exact(2)) {
-        *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(d)
 }
 
 impl Measured {
@@ -213,20 +199,5 @@ impl Measured {
             );
         }
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unhex_is_exact() {
-        let h = "00ff".repeat(16);
-        let d = unhex(&h).unwrap();
-        assert_eq!(d[0..2], [0x00, 0xff]);
-        assert_eq!(image::hex(&d), h);
-        assert!(unhex("00").is_none());
-        assert!(unhex(&"zz".repeat(32)).is_none());
     }
 }

@@ -10,6 +10,7 @@ use rvf_boot::bzimage::BzImage;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
@@ -20,9 +21,16 @@ use crate::hw::{self, FwCfg, Serial};
 use crate::memmap::{self, BEYOND_IDENTITY_MAP};
 use crate::place::{self, ImageBuffer, Reserved};
 use crate::pvh::StartInfo;
+use crate::tpm;
 
 /// The fw_cfg file that carries the optional initramfs.
 const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
+
+/// The fw_cfg file that carries the RVF when QEMU passed no `-initrd`
+/// (`boot.sh --tpm`: QEMU puts `-initrd` 160 KiB below the top of low RAM,
+/// where SeaBIOS keeps its ACPI tables and, with a TPM, the 64 KiB TCG log
+/// that no longer fits there).
+const RVF_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/rvf";
 
 /// Size of the buffer the final command line is assembled in (the library's,
 /// shared with `rvf-boot measure`); a kernel with a larger `cmdline_size` is
@@ -67,24 +75,33 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let mut reserved = Reserved::new();
     reserved.add(BEYOND_IDENTITY_MAP)?;
     reserved.add(stub)?;
-    let module = memmap::check_module(memory, info.module)?;
-    reserved.add(module)?;
 
     // ---- -append (copied into the stub before anything is placed)
     let mut append = [0u8; APPEND_MAX];
     let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
 
+    let mut fw = FwCfg::probe()?;
+    let module = match info.module {
+        Some(m) => {
+            let module = memmap::check_module(memory, m)?;
+            reserved.add(module)?;
+            module
+        }
+        None => rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
+    };
+
     // ---- the RVF, verified
     let module_len = usize::try_from(module.size).unwrap_or(0);
     // SAFETY: `module` is usable RAM below 4 GiB clear of the stub
-    // (check_module), reserved so no later placement or mutable slice
-    // overlaps it, and nothing else writes it: QEMU loaded it before the
-    // stub started.
+    // (check_module, or placed so by the library), reserved so no later
+    // placement or mutable slice overlaps it, and nothing else writes it:
+    // QEMU loaded it before the stub started, or `rvf_from_fw_cfg` did and
+    // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
     let container = Container::parse(rvf, Policy::default())?;
+    let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
-    let mut fw = FwCfg::probe()?;
     let kernel = container.selected_kernel()?;
     let verified = verify_image(memory, &mut reserved, &kernel)?;
     let t2 = hw::rdtsc();
@@ -103,9 +120,38 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         verified,
         extra,
         info: &info,
+        manifest,
         times: [t0, t1, t2],
     };
     boot(serial, &mut reserved, &mut fw, &input)
+}
+
+/// The RVF from the fw_cfg file [`RVF_FW_CFG_NAME`], read into a buffer
+/// the library places top-down below 4 GiB, clear of everything reserved,
+/// and reserved itself.
+fn rvf_from_fw_cfg(
+    memory: &[MemoryRegion],
+    reserved: &mut Reserved,
+    fw: &mut FwCfg,
+) -> Result<PhysRange, Failure> {
+    let Some(file) = fw.find(RVF_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
+        return Err(Failure::Pvh(crate::pvh::PvhError::NoModule));
+    };
+    let range = rvf_boot::plan::place_high(
+        memory,
+        reserved.as_slice(),
+        rvf_boot::plan::BootItem::RvfFile,
+        u64::from(file.size),
+        0x1000,
+        rvf_boot::memory::FOUR_GIB,
+    )?;
+    reserved.add(range)?;
+    // SAFETY: placed by the library in usable RAM below 4 GiB, overlapping
+    // no reservation (the stub), now reserved; the only slice over it until
+    // it is read, after which it is only read.
+    let dst = unsafe { ram_mut(range) };
+    fw.read(file.select, 0, dst)?;
+    Ok(range)
 }
 
 /// Where the verified image ended up.
@@ -115,6 +161,8 @@ struct PlacedImage<'a> {
     image: &'a [u8],
     /// Which `image_hash` algorithm matched.
     hash: &'static str,
+    /// Its SHA-256, from verification's own pass (the measurement).
+    sha256: Digest,
     /// The buffer it was inflated into (`None`: raw, inside the RVF).
     buffer: Option<ImageBuffer>,
 }
@@ -143,6 +191,7 @@ fn verify_image<'a>(
     Ok(PlacedImage {
         image: verified.bytes(),
         hash: verified.image_hash().name(),
+        sha256: verified.sha256(),
         buffer,
     })
 }
@@ -159,6 +208,8 @@ struct Input<'a, 'k> {
     extra: &'a [u8],
     /// The PVH start info.
     info: &'a StartInfo,
+    /// The RVF's measurement (`measure::manifest_digest`).
+    manifest: Digest,
     /// TSC at entry, after the container was checked, after the image was.
     times: [u64; 3],
 }
@@ -176,6 +227,7 @@ fn boot(
         verified,
         extra,
         info,
+        manifest,
         times: [t0, t1, t2],
     } = *input;
     let bz = BzImage::parse(verified.image)?;
@@ -185,6 +237,7 @@ fn boot(
     let window = plan.window();
 
     // ---- the initramfs, straight from fw_cfg to its place
+    let mut initrd_sha256 = None;
     let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
         Some(file) if file.size > 0 => {
             let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
@@ -194,6 +247,8 @@ fn boot(
             // slice over it.
             let dst = unsafe { ram_mut(range) };
             fw.read(file.select, 0, dst)?;
+            // Measured as loaded.
+            initrd_sha256 = Some(measure::sha256(dst));
             Some(range)
         }
         _ => None,
@@ -245,6 +300,16 @@ fn boot(
         // source afterwards: the zero page was built above.
         unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
     }
+    // ---- measured boot: the events `rvf-boot measure` predicts, extended
+    // and logged before the jump
+    let events = measure::boot_events(&BootInputs {
+        manifest,
+        kernel_image: verified.sha256,
+        initrd: initrd_sha256,
+        cmdline: cmdline_buf.get(..cmdline_len).unwrap_or(&[]),
+    })?;
+    tpm::measure(serial, info.rsdp_paddr, reserved, &events)?;
+
     let entry = plan.entry_64();
     let t3 = hw::rdtsc();
     let _ = writeln!(

@@ -2,7 +2,8 @@
 //!
 //! Library errors keep the library's classification (`Error::class`); the
 //! stub's own failures are about what the firmware handed over (code 1), the
-//! `-append` string (code 8) and the stub itself (code 11). The table is in
+//! `-append` string (code 8), measured boot (code 13: the TPM failed or the
+//! event log cannot take the events) and the stub itself (code 11). The table is in
 //! `qemu/README.md`.
 
 use core::fmt;
@@ -14,6 +15,7 @@ use rvf_boot::memory::{E820_MAX_ENTRIES, PhysRange, RangeProblem};
 use crate::cmdline::APPEND_MAX;
 use crate::hw::FwCfgError;
 use crate::pvh::PvhError;
+use crate::tpm::MeasureFailure;
 
 /// Everything that stops the boot, with the exit code of its class.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +38,9 @@ pub enum Failure {
     },
     /// The `-append` string is longer than [`APPEND_MAX`] bytes.
     AppendTooLong,
+    /// Measured boot failed: the TPM answered an error or broke the
+    /// protocol, or the event log cannot take the events.
+    Measure(MeasureFailure),
     /// The stub's fixed reservation table is full.
     TableFull,
     /// A condition the stub's own logic rules out (a bug if ever seen).
@@ -87,6 +92,7 @@ impl Failure {
             Self::Pvh(_) | Self::FwCfg(_) | Self::Handover { .. } | Self::TableFull => 1,
             Self::AppendTooLong => 8,
             Self::Internal(_) => 11,
+            Self::Measure(_) => 13,
             Self::Lib(e) => lib_code(e),
         }
     }
@@ -122,7 +128,7 @@ impl fmt::Display for Failure {
                 "PVH memory map has {n} entries, the stub keeps at most {E820_MAX_ENTRIES}"
             ),
             Self::Pvh(PvhError::NoModule) => {
-                f.write_str("no RVF file: QEMU was started without -initrd FILE.rvf")
+                f.write_str("no RVF file: QEMU was started without -initrd FILE.rvf (or -fw_cfg name=opt/rvf-boot/rvf,file=FILE.rvf)")
             }
             Self::FwCfg(FwCfgError::Absent) => f.write_str("fw_cfg interface not found"),
             Self::FwCfg(FwCfgError::NoDma) => f.write_str("fw_cfg has no DMA interface"),
@@ -142,6 +148,7 @@ impl fmt::Display for Failure {
                 "the -append string is longer than the stub's {APPEND_MAX}-byte limit"
             ),
             Self::TableFull => f.write_str("too many reservations for the stub's table"),
+            Self::Measure(m) => write!(f, "{m}"),
             Self::Internal(what) => write!(f, "stub bug: {what}"),
         }
     }
@@ -150,6 +157,18 @@ impl fmt::Display for Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         Self::Lib(e)
+    }
+}
+
+impl From<MeasureFailure> for Failure {
+    fn from(e: MeasureFailure) -> Self {
+        Self::Measure(e)
+    }
+}
+
+impl From<rvf_boot::measure::MeasureError> for Failure {
+    fn from(e: rvf_boot::measure::MeasureError) -> Self {
+        Self::Measure(MeasureFailure::Lib(e))
     }
 }
 

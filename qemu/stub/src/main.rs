@@ -15,7 +15,10 @@
 //! 4. validates the bzImage header and plans the load address with the
 //!    library's `BootPlan`,
 //! 5. reads the initramfs, builds the zero page and the command line,
-//! 6. moves the protected-mode part to the load address if it is not there
+//! 6. with a TPM 2.0, extends the library's measured-boot events (RVF
+//!    manifest, kernel image, initrd into PCR 9; the final command line into
+//!    PCR 8) and appends them to the firmware's TCG event log ([`tpm`]),
+//! 7. moves the protected-mode part to the load address if it is not there
 //!    yet and jumps to load + 0x200 with RSI = zero page, interrupts off.
 //!
 //! On any failure it prints exactly one line `rvf-boot: error: <message>` on
@@ -55,6 +58,7 @@ mod memmap;
 mod place;
 mod pvh;
 mod rt;
+mod tpm;
 
 use core::fmt::Write;
 

@@ -75,7 +75,8 @@ pub enum PvhError {
     NoMemmap,
     /// More map entries than the stub keeps.
     MemmapTooLarge(u32),
-    /// No module: QEMU was started without `-initrd FILE.rvf`.
+    /// No module: QEMU was started without `-initrd FILE.rvf` (and no
+    /// fw_cfg file `opt/rvf-boot/rvf` either).
     NoModule,
 }
 
@@ -84,8 +85,9 @@ pub struct StartInfo {
     /// The memory map (e820 semantics), at most [`E820_MAX_ENTRIES`]
     /// entries.
     memmap: Vec<MemmapEntry, E820_MAX_ENTRIES>,
-    /// Module 0 (the .rvf): physical start and size, unchecked.
-    pub module: PhysRange,
+    /// Module 0 (the .rvf): physical start and size, unchecked; `None`
+    /// when QEMU passed no `-initrd` (the RVF may then come through fw_cfg).
+    pub module: Option<PhysRange>,
     /// `-append` string address, 0 if none.
     pub cmdline_paddr: u64,
     /// ACPI RSDP address, 0 if none.
@@ -121,18 +123,20 @@ impl StartInfo {
             memmap.push(entry).map_err(|_| too_large)?;
             at = at.wrapping_add(24);
         }
-        if raw.nr_modules == 0 || raw.modlist_paddr == 0 {
-            return Err(PvhError::NoModule);
-        }
-        // SAFETY: nr_modules >= 1 entries of 32 bytes live at modlist_paddr
-        // (written by the PVH option ROM); plain integers.
-        let module: RawModule = unsafe { read_phys(raw.modlist_paddr) };
-        Ok(Self {
-            memmap,
-            module: PhysRange {
+        let module = if raw.nr_modules == 0 || raw.modlist_paddr == 0 {
+            None
+        } else {
+            // SAFETY: nr_modules >= 1 entries of 32 bytes live at
+            // modlist_paddr (written by the PVH option ROM); plain integers.
+            let module: RawModule = unsafe { read_phys(raw.modlist_paddr) };
+            Some(PhysRange {
                 base: module.paddr,
                 size: module.size,
-            },
+            })
+        };
+        Ok(Self {
+            memmap,
+            module,
             cmdline_paddr: raw.cmdline_paddr,
             rsdp_paddr: raw.rsdp_paddr,
         })
