@@ -57,6 +57,7 @@ mod fw;
 mod initrd;
 mod pe;
 mod rt;
+mod tcg2;
 mod text;
 
 use core::sync::atomic::{AtomicPtr, Ordering};
