@@ -204,7 +204,7 @@ start_swtpm() {
     tpm_pid=$!
     for _ in $(seq 100); do [ -S "$tpm_dir/sock" ] && break; sleep 0.05; done
     [ -S "$tpm_dir/sock" ] || { echo "error: swtpm did not start" >&2; cat "$tpm_dir/log" >&2; exit 2; }
-    # shellcheck disable=SC2054  # QEMU's comma-separated option values
+    # shellcheck disable=SC2054,SC2034  # QEMU's comma-separated values; read by the caller
     SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$tpm_dir/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
                 -device tpm-tis,tpmdev=tpm0)
 }

@@ -1,7 +1,8 @@
 //! The boot sequence, the PVH stub's library calls in the same order:
 //! `Container::parse`, `selected_kernel`, `image::buffer_size`,
-//! `image::extract`, `BzImage::parse`, `cmdline::write`; then the EFI stub
-//! check, the initrd device, `LoadImage`, `StartImage`. Library work and
+//! `image::extract`, `BzImage::parse`, `cmdline::write`, `measure::boot_events`;
+//! then the EFI stub check, measured boot through `EFI_TCG2_PROTOCOL`, the
+//! initrd device, `LoadImage`, `StartImage`. Library work and
 //! formatting run masked ([`Firmware::masked`]); firmware calls do not.
 
 use core::fmt::Write;
@@ -137,15 +138,18 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         };
         Ok::<_, Failure>((events, sources))
     })?;
+    let t3 = crate::fw::rdtsc();
     let outcome = tcg2::measure(fw, &events, &sources)?;
+    let t4 = crate::fw::rdtsc();
     let line = fw.masked(|| {
         let mut l = Line::new();
         let _ = match outcome {
             tcg2::Outcome::NoTpm => write!(l, "rvf-boot: no TPM: nothing measured"),
             tcg2::Outcome::Measured { events, banks } => write!(
                 l,
-                "rvf-boot: measured {events} events into PCRs 9 and 8 through EFI_TCG2_PROTOCOL (PCR banks: {})",
-                tcg2::Banks(banks)
+                "rvf-boot: measured {events} events into PCRs 9 and 8 through EFI_TCG2_PROTOCOL (PCR banks: {}); Mcycles {}",
+                tcg2::Banks(banks),
+                t4.wrapping_sub(t3) / 1_000_000
             ),
         };
         l
