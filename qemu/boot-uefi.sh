@@ -2,7 +2,7 @@
 # Boot the Linux kernel inside an RVF file under QEMU (TCG) with OVMF and
 # rvf-boot.efi, streaming the serial console to stdout.
 #
-#   qemu/boot-uefi.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] FILE.rvf
+#   qemu/boot-uefi.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm] FILE.rvf
 #
 # It builds rvf-boot.efi if needed and makes a FAT EFI system partition image
 # holding
@@ -12,6 +12,10 @@
 #   \EFI\rvf\append.txt        --append ARGS (added to the RVF's cmdline)
 #   \EFI\rvf\qemu-debug-exit   empty: refusals also exit QEMU (test convenience)
 # and boots it with OVMF (a scratch copy of OVMF_VARS), -no-reboot, no network.
+#
+# --tpm: attach a fresh software TPM 2.0 (swtpm, tpm-tis; start_swtpm in
+# common.sh, as boot.sh --tpm); OVMF's EFI_TCG2_PROTOCOL drives it and the
+# loader measures the boot through it (qemu/README.md, UEFI section).
 #
 # Extra options (not part of the stable interface): --memory MIB (default
 # 512), --smp N (default 1), --keep-esp DIR (leave the ESP image there),
@@ -32,16 +36,17 @@
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] FILE.rvf" >&2
+    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] FILE.rvf" >&2
     exit 2
 }
 
-initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf_path="" rvf=""
+initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf_path="" rvf="" tpm=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
         --append) [ $# -ge 2 ] || usage; append="$2"; have_append=1; shift 2 ;;
         --timeout) [ $# -ge 2 ] || usage; timeout_s="$2"; shift 2 ;;
+        --tpm) tpm=1; shift ;;
         --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
         --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
         --keep-esp) [ $# -ge 2 ] || usage; keep="$2"; shift 2 ;;
@@ -126,6 +131,11 @@ args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monit
       -drive "if=pflash,format=raw,unit=1,file=$(esc "$work/vars.fd")"
       -drive "if=none,id=esp,format=raw,file=$(esc "$esp")" -device virtio-blk-pci,drive=esp)
 [ "$smp" = 1 ] || args+=(-smp "$smp")
+# ---- --tpm: a fresh swtpm for this boot only, removed afterwards
+if [ "$tpm" = 1 ]; then
+    start_swtpm
+    args+=("${SWTPM_ARGS[@]}")
+fi
 # shellcheck disable=SC2206
 [ -z "${RVF_BOOT_QEMU_ARGS:-}" ] || args+=($RVF_BOOT_QEMU_ARGS)
 

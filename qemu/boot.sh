@@ -93,31 +93,8 @@ args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monit
 
 # ---- --tpm: a fresh swtpm for this boot only, removed afterwards
 if [ "${tpm:-0}" = 1 ]; then
-    require_tools swtpm:swtpm swtpm_setup:swtpm-tools
-    tpm_dir="$(mktemp -d)"
-    tpm_pid=""
-    # shellcheck disable=SC2317  # run by the EXIT trap
-    stop_swtpm() {
-        [ -z "$tpm_pid" ] || { kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; }
-        rm -rf "$tpm_dir"
-    }
-    # Chained to whatever EXIT trap the script set before (its own cleanup).
-    tpm_prev_trap="$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT\$/\1/")"
-    trap 'stop_swtpm; eval "$tpm_prev_trap"' EXIT
-    # Only the SHA-256 bank active (RVF_BOOT_SWTPM_BANKS, not part of the
-    # stable interface, overrides it): the stub extends and logs SHA-256
-    # only and refuses a TPM with more banks (qemu/README.md).
-    swtpm_setup --tpm2 --tpmstate "$tpm_dir" --pcr-banks "${RVF_BOOT_SWTPM_BANKS:-sha256}" \
-        > "$tpm_dir/setup.log" 2>&1 || { echo "error: swtpm_setup failed" >&2; cat "$tpm_dir/setup.log" >&2; exit 2; }
-    # --terminate: swtpm also exits when QEMU closes its control channel.
-    swtpm socket --tpm2 --tpmstate dir="$tpm_dir" --ctrl type=unixio,path="$tpm_dir/sock" \
-        --terminate --log file="$tpm_dir/log" &
-    tpm_pid=$!
-    for _ in $(seq 100); do [ -S "$tpm_dir/sock" ] && break; sleep 0.05; done
-    [ -S "$tpm_dir/sock" ] || { echo "error: swtpm did not start" >&2; cat "$tpm_dir/log" >&2; exit 2; }
-    # shellcheck disable=SC2054  # QEMU's comma-separated option values
-    args+=(-chardev "socket,id=chrtpm,path=$tpm_dir/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
-           -device tpm-tis,tpmdev=tpm0)
+    start_swtpm
+    args+=("${SWTPM_ARGS[@]}")
     # The RVF through fw_cfg instead of -initrd: QEMU puts -initrd 160 KiB
     # below the top of low RAM, but SeaBIOS's tables plus the TPM's 64 KiB
     # event log take 196 KiB there, so the RVF would overwrite the log (the

@@ -173,6 +173,85 @@ make_initramfs() {
     printf '%s\n' "$out"
 }
 
+# start_swtpm — a fresh software TPM 2.0 for one boot (boot.sh --tpm,
+# boot-uefi.sh --tpm): swtpm_setup on a new state directory, then `swtpm
+# socket` on a control socket in it; sets SWTPM_ARGS to QEMU's -chardev,
+# -tpmdev emulator and -device tpm-tis arguments, and chains an EXIT trap
+# (after the caller's own) that stops swtpm and removes the directory. Exits
+# the script with status 2 when swtpm cannot be set up or started.
+start_swtpm() {
+    require_tools swtpm:swtpm swtpm_setup:swtpm-tools
+    tpm_dir="$(mktemp -d)"
+    tpm_pid=""
+    # shellcheck disable=SC2317  # run by the EXIT trap
+    stop_swtpm() {
+        [ -z "$tpm_pid" ] || { kill "$tpm_pid" 2>/dev/null; wait "$tpm_pid" 2>/dev/null; }
+        rm -rf "$tpm_dir"
+    }
+    # Chained to whatever EXIT trap the script set before (its own cleanup).
+    tpm_prev_trap="$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT\$/\1/")"
+    trap 'stop_swtpm; eval "$tpm_prev_trap"' EXIT
+    # Only the SHA-256 bank active (RVF_BOOT_SWTPM_BANKS, not part of the
+    # stable interface, overrides it): the stub extends and logs SHA-256
+    # only and refuses a TPM with more banks (qemu/README.md); under OVMF
+    # the firmware's log entries then carry the SHA-256 digest alone, as
+    # `rvf-boot measure --event-log` writes them.
+    swtpm_setup --tpm2 --tpmstate "$tpm_dir" --pcr-banks "${RVF_BOOT_SWTPM_BANKS:-sha256}" \
+        > "$tpm_dir/setup.log" 2>&1 || { echo "error: swtpm_setup failed" >&2; cat "$tpm_dir/setup.log" >&2; exit 2; }
+    # --terminate: swtpm also exits when QEMU closes its control channel.
+    swtpm socket --tpm2 --tpmstate dir="$tpm_dir" --ctrl type=unixio,path="$tpm_dir/sock" \
+        --terminate --log file="$tpm_dir/log" &
+    tpm_pid=$!
+    for _ in $(seq 100); do [ -S "$tpm_dir/sock" ] && break; sleep 0.05; done
+    [ -S "$tpm_dir/sock" ] || { echo "error: swtpm did not start" >&2; cat "$tpm_dir/log" >&2; exit 2; }
+    # shellcheck disable=SC2054,SC2034  # QEMU's comma-separated values; read by the caller
+    SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$tpm_dir/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
+                -device tpm-tis,tpmdev=tpm0)
+}
+
+# build_tpm_initramfs — a busybox initramfs whose /init mounts sysfs and
+# securityfs and prints
+#   RVF-TPM PCR8 <hex of /sys/class/tpm/tpm0/pcr-sha256/8>
+#   RVF-TPM PCR9 <hex of .../9>
+#   RVF-TPM LOGSIZE <bytes of /sys/kernel/security/tpm0/binary_bios_measurements>
+#   RVF-TPM-B64 <line>...   (the binary log, base64)
+#   RVF-TPM END
+# then powers off (qemu/test-tpm.sh, qemu/test-uefi.sh). Cached; prints its
+# path.
+build_tpm_initramfs() {
+    local out="$CACHE_DIR/initramfs-tpm-v1.cpio.gz"
+    if [ -s "$out" ]; then printf '%s\n' "$out"; return 0; fi
+    require_tools busybox-static:busybox-static cpio:cpio gzip:gzip
+    local bb=/bin/busybox root
+    file_is_static "$bb" || die "$bb is not static: install busybox-static"
+    root="$(mktemp -d)"
+    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
+    cp "$bb" "$root/bin/busybox"
+    ln -s busybox "$root/bin/sh"
+    cat > "$root/init" <<'INIT'
+#!/bin/busybox sh
+bb=/bin/busybox
+$bb mount -t proc proc /proc
+$bb mount -t sysfs sysfs /sys
+$bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
+$bb mount -t securityfs securityfs /sys/kernel/security
+say() { echo "$1" > /dev/console 2>/dev/null || echo "$1"; }
+say "RVF-TPM PCR8 $($bb cat /sys/class/tpm/tpm0/pcr-sha256/8)"
+say "RVF-TPM PCR9 $($bb cat /sys/class/tpm/tpm0/pcr-sha256/9)"
+log=/sys/kernel/security/tpm0/binary_bios_measurements
+say "RVF-TPM LOGSIZE $($bb cat $log | $bb wc -c)"
+$bb cat $log | $bb base64 | while read -r line; do say "RVF-TPM-B64 $line"; done
+say "RVF-TPM END"
+$bb poweroff -f
+INIT
+    chmod 755 "$root/init"
+    mkdir -p "$CACHE_DIR"
+    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9 > "$out.tmp") &&
+        mv "$out.tmp" "$out"
+    rm -rf "$root"
+    printf '%s\n' "$out"
+}
+
 # build_testkit — cargo build --release -p rvf-testkit (the test kit's RuvBot
 # writer and mutations, host-tests/testkit); cargo decides what is stale.
 build_testkit() {

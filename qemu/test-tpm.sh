@@ -43,42 +43,6 @@ fail() {
     if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
 }
 
-# build_tpm_initramfs — the busybox initramfs described above. Cached;
-# prints its path.
-build_tpm_initramfs() {
-    local out="$CACHE_DIR/initramfs-tpm-v1.cpio.gz"
-    if [ -s "$out" ]; then printf '%s\n' "$out"; return 0; fi
-    require_tools busybox-static:busybox-static cpio:cpio gzip:gzip
-    local bb=/bin/busybox root
-    file_is_static "$bb" || die "$bb is not static: install busybox-static"
-    root="$(mktemp -d)"
-    mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
-    cp "$bb" "$root/bin/busybox"
-    ln -s busybox "$root/bin/sh"
-    cat > "$root/init" <<'INIT'
-#!/bin/busybox sh
-bb=/bin/busybox
-$bb mount -t proc proc /proc
-$bb mount -t sysfs sysfs /sys
-$bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
-$bb mount -t securityfs securityfs /sys/kernel/security
-say() { echo "$1" > /dev/console 2>/dev/null || echo "$1"; }
-say "RVF-TPM PCR8 $($bb cat /sys/class/tpm/tpm0/pcr-sha256/8)"
-say "RVF-TPM PCR9 $($bb cat /sys/class/tpm/tpm0/pcr-sha256/9)"
-log=/sys/kernel/security/tpm0/binary_bios_measurements
-say "RVF-TPM LOGSIZE $($bb cat $log | $bb wc -c)"
-$bb cat $log | $bb base64 | while read -r line; do say "RVF-TPM-B64 $line"; done
-say "RVF-TPM END"
-$bb poweroff -f
-INIT
-    chmod 755 "$root/init"
-    mkdir -p "$CACHE_DIR"
-    (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9 > "$out.tmp") &&
-        mv "$out.tmp" "$out"
-    rm -rf "$root"
-    printf '%s\n' "$out"
-}
-
 # boot NAME ARGS... — boot.sh with the test timeout; log in $work/NAME.log
 # (CRs removed), status in $rc, wall time in $secs.
 boot() {

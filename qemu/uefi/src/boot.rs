@@ -1,7 +1,8 @@
 //! The boot sequence, the PVH stub's library calls in the same order:
 //! `Container::parse`, `selected_kernel`, `image::buffer_size`,
-//! `image::extract`, `BzImage::parse`, `cmdline::write`; then the EFI stub
-//! check, the initrd device, `LoadImage`, `StartImage`. Library work and
+//! `image::extract`, `BzImage::parse`, `cmdline::write`, `measure::boot_events`;
+//! then the EFI stub check, measured boot through `EFI_TCG2_PROTOCOL`, the
+//! initrd device, `LoadImage`, `StartImage`. Library work and
 //! formatting run masked ([`Firmware::masked`]); firmware calls do not.
 
 use core::fmt::Write;
@@ -11,13 +12,15 @@ use rvf_boot::bzimage::BzImage;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot::measure::{self, BootInputs, Digest};
+use rvf_boot::segment::SEGMENT_HEADER_SIZE;
 use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
 
 use crate::failure::Failure;
 use crate::files::{self, FileKind, Path};
 use crate::fw::Firmware;
 use crate::text::{self, Line};
-use crate::{initrd, pe};
+use crate::{initrd, pe, tcg2};
 
 /// The command-line buffer (the library's size, shared with `rvf-boot
 /// measure` and the PVH stub).
@@ -68,11 +71,12 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
 
     // ---- the RVF, verified by the library
     let file = rvf.bytes();
-    let (container, kernel, size) = fw.masked(|| {
+    let (container, manifest, kernel, size) = fw.masked(|| {
         let container = Container::parse(file, Policy::default())?;
+        let manifest = measure::manifest_digest(&container)?;
         let kernel = container.selected_kernel()?;
         let size = image::buffer_size(&kernel);
-        Ok::<_, Failure>((container, kernel, size))
+        Ok::<_, Failure>((container, manifest, kernel, size))
     })?;
     let mut buffer = match size {
         0 => None,
@@ -111,6 +115,47 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         fw.print(line);
     }
 
+    // ---- measured boot: the events `rvf-boot measure` predicts (the PVH
+    // stub's), through EFI_TCG2_PROTOCOL, before anything is handed over
+    let initrd_bytes: &[u8] = initramfs.as_ref().map_or(&[], |p| p.bytes());
+    let cmdline_bytes = cmdline.bytes().get(..prepared.cmdline_len).unwrap_or(&[]);
+    let (events, sources) = fw.masked(|| {
+        let manifest_bytes = manifest_bytes(&container)?;
+        tcg2::check_manifest(manifest_bytes, &manifest)?;
+        // Measured as served; an empty initrd is none (the library's rule).
+        let initrd = (!initrd_bytes.is_empty()).then(|| measure::sha256(initrd_bytes));
+        let events = measure::boot_events(&BootInputs {
+            manifest,
+            kernel_image: prepared.sha256,
+            initrd,
+            cmdline: cmdline_bytes,
+        })?;
+        let sources = tcg2::Sources {
+            manifest: manifest_bytes,
+            kernel: prepared.image,
+            initrd: initrd_bytes,
+            cmdline: cmdline_bytes,
+        };
+        Ok::<_, Failure>((events, sources))
+    })?;
+    let t3 = crate::fw::rdtsc();
+    let outcome = tcg2::measure(fw, &events, &sources)?;
+    let t4 = crate::fw::rdtsc();
+    let line = fw.masked(|| {
+        let mut l = Line::new();
+        let _ = match outcome {
+            tcg2::Outcome::NoTpm => write!(l, "rvf-boot: no TPM: nothing measured"),
+            tcg2::Outcome::Measured { events, banks } => write!(
+                l,
+                "rvf-boot: measured {events} events into PCRs 9 and 8 through EFI_TCG2_PROTOCOL (PCR banks: {}); Mcycles {}",
+                tcg2::Banks(banks),
+                t4.wrapping_sub(t3) / 1_000_000
+            ),
+        };
+        l
+    });
+    fw.print(&line);
+
     // ---- hand over: initrd device, LoadImage from the verified buffer,
     // the command line as load options, StartImage
     let served = match initramfs.as_ref() {
@@ -138,6 +183,10 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
 struct Prepared<'o> {
     /// The verified bzImage.
     image: &'o [u8],
+    /// Its SHA-256, from verification's own pass (the measurement).
+    sha256: Digest,
+    /// Bytes of the final command line, without its NUL.
+    cmdline_len: usize,
     /// UCS-2 units of the load options, NUL included.
     options_len: usize,
     /// Lines to print.
@@ -186,6 +235,8 @@ fn prepare<'o, 'f: 'o>(
     );
     Ok(Prepared {
         image: verified.bytes(),
+        sha256: verified.sha256(),
+        cmdline_len: len,
         options_len,
         lines,
     })
@@ -203,4 +254,19 @@ fn append_text(file: &[u8]) -> Result<&[u8], Failure> {
         });
     }
     Ok(t)
+}
+
+/// The winning MANIFEST_SEG as stored, its 64-byte header then its payload:
+/// the bytes `measure::manifest_digest` hashes (checked against it by the
+/// caller), handed to the firmware to hash for the manifest event.
+fn manifest_bytes<'f>(container: &Container<'f>) -> Result<&'f [u8], Failure> {
+    let (seg, _) = container.manifest_segment();
+    let start = usize::try_from(seg.offset).ok();
+    let len = usize::try_from(SEGMENT_HEADER_SIZE)
+        .ok()
+        .and_then(|h| h.checked_add(seg.payload.len()));
+    start
+        .zip(len)
+        .and_then(|(s, n)| container.file().get(s..s.checked_add(n)?))
+        .ok_or(Failure::Internal("the manifest lies outside the file"))
 }

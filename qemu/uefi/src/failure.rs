@@ -6,8 +6,9 @@
 //! the library's classification (`Error::class`, codes 2..10); the loader's
 //! own failures are about the firmware and the ESP's files (1), a kernel
 //! without an EFI stub (7, a bzImage problem), `append.txt` (8), memory (9),
-//! the loader itself (11) and the firmware refusing or the kernel's EFI stub
-//! returning (12).
+//! the loader itself (11), the firmware refusing or the kernel's EFI stub
+//! returning (12) and measured boot (13, the PVH stub's code for TPM
+//! failures).
 
 use core::fmt;
 
@@ -15,6 +16,7 @@ use r_efi::efi::Status;
 use rvf_boot::Error;
 use rvf_boot::cmdline::APPEND_MAX;
 use rvf_boot::error::ErrorClass;
+use rvf_boot::measure::MeasureError;
 
 use crate::files::FileKind;
 
@@ -80,6 +82,32 @@ pub enum Failure {
     },
     /// A condition the loader's own logic rules out (a bug if ever seen).
     Internal(&'static str),
+    /// Measured boot: the library refused to build the events.
+    Measure(MeasureError),
+    /// Measured boot: an `EFI_TCG2_PROTOCOL` call other than an event's
+    /// failed.
+    Tcg2 {
+        /// Which call.
+        what: &'static str,
+        /// Its status.
+        status: Status,
+    },
+    /// Measured boot: `HashLogExtendEvent` of one event failed.
+    Tcg2Event {
+        /// The event's index in the library's list.
+        index: usize,
+        /// Its PCR.
+        pcr: u32,
+        /// What it measures.
+        what: &'static str,
+        /// The firmware's status.
+        status: Status,
+    },
+    /// Measured boot: the TPM's SHA-256 PCR bank is not active.
+    NoSha256Bank {
+        /// The active banks (`EFI_TCG2_EVENT_ALGORITHM_BITMAP`).
+        banks: u32,
+    },
 }
 
 impl Failure {
@@ -92,6 +120,10 @@ impl Failure {
             Self::FileTooLarge { .. } | Self::NoMemory { .. } => 9,
             Self::Internal(_) => 11,
             Self::KernelRefused { .. } => 12,
+            Self::Measure(_)
+            | Self::Tcg2 { .. }
+            | Self::Tcg2Event { .. }
+            | Self::NoSha256Bank { .. } => 13,
             Self::Lib(e) => lib_code(e),
         }
     }
@@ -103,6 +135,8 @@ impl Failure {
             | Self::File { status, .. }
             | Self::NoMemory { status, .. }
             | Self::KernelRefused { status, .. }
+            | Self::Tcg2 { status, .. }
+            | Self::Tcg2Event { status, .. }
                 if status.is_error() =>
             {
                 *status
@@ -116,6 +150,10 @@ impl Failure {
             | Self::File { .. }
             | Self::NoMemory { .. }
             | Self::KernelRefused { .. }
+            | Self::Tcg2 { .. }
+            | Self::Tcg2Event { .. }
+            | Self::Measure(_)
+            | Self::NoSha256Bank { .. }
             | Self::AppendTooLong { .. }
             | Self::CmdlineNotUtf8
             | Self::NoEfiStub(_)
@@ -216,7 +254,35 @@ impl fmt::Display for Failure {
                 StatusName(*status)
             ),
             Self::Internal(what) => write!(f, "loader bug: {what}"),
+            Self::Measure(e) => write!(f, "measured boot: {e}"),
+            Self::Tcg2 { what, status } => write!(
+                f,
+                "measured boot: EFI_TCG2_PROTOCOL.{what} failed: {}",
+                StatusName(*status)
+            ),
+            Self::Tcg2Event {
+                index,
+                pcr,
+                what,
+                status,
+            } => write!(
+                f,
+                "measured boot: EFI_TCG2_PROTOCOL.HashLogExtendEvent of event {} ({what}, PCR {pcr}) failed: {}",
+                index.saturating_add(1),
+                StatusName(*status)
+            ),
+            Self::NoSha256Bank { banks } => write!(
+                f,
+                "measured boot: the TPM's SHA-256 PCR bank is not active (active: {}): rvf-boot measures into SHA-256",
+                crate::tcg2::Banks(*banks)
+            ),
         }
+    }
+}
+
+impl From<MeasureError> for Failure {
+    fn from(e: MeasureError) -> Self {
+        Self::Measure(e)
     }
 }
 

@@ -341,6 +341,23 @@ impl Firmware {
         status
     }
 
+    /// `LocateProtocol(EFI_TCG2_PROTOCOL_GUID)`: the firmware's TCG2
+    /// protocol, `None` when it has none (no TPM).
+    pub fn tcg2(&self) -> Option<Tcg2<'_>> {
+        let mut guid = crate::tcg2::PROTOCOL_GUID;
+        let mut iface: *mut c_void = ptr::null_mut();
+        // SAFETY: LocateProtocol with a GUID and an out pointer that live
+        // across the call, no registration key; it writes only `iface`.
+        let status = unsafe { (self.bs.locate_protocol)(&mut guid, ptr::null_mut(), &mut iface) };
+        if status.is_error() || iface.is_null() {
+            return None;
+        }
+        Some(Tcg2 {
+            _fw: core::marker::PhantomData,
+            proto: iface.cast(),
+        })
+    }
+
     /// `InstallProtocolInterface` on `*handle` (null: a new handle).
     ///
     /// # Safety
@@ -361,6 +378,59 @@ impl Firmware {
         // SAFETY: removes an interface this loader installed (the firmware
         // checks handle, GUID and pointer); the GUID lives across the call.
         unsafe { (self.bs.uninstall_protocol_interface)(handle, &mut guid, iface) }
+    }
+}
+
+/// The firmware's `EFI_TCG2_PROTOCOL` ([`crate::tcg2`]).
+pub struct Tcg2<'f> {
+    _fw: core::marker::PhantomData<&'f Firmware>,
+    proto: *mut crate::tcg2::Protocol,
+}
+
+impl Tcg2<'_> {
+    /// `GetActivePcrBanks`: the active banks' bitmap.
+    pub fn active_pcr_banks(&self) -> Result<u32, Status> {
+        // SAFETY: `proto` is the non-null interface LocateProtocol returned
+        // for EFI_TCG2_PROTOCOL_GUID, whose layout `tcg2::Protocol` follows;
+        // the firmware keeps it while boot services run. Only read.
+        let f = unsafe { (*self.proto).get_active_pcr_banks };
+        let f = f.ok_or(Status::UNSUPPORTED)?;
+        let mut banks = 0u32;
+        // SAFETY: the protocol's own function with its own `this` and an out
+        // pointer living across the call; it writes only `banks`.
+        let status = unsafe { f(self.proto, &mut banks) };
+        if status.is_error() {
+            return Err(status);
+        }
+        Ok(banks)
+    }
+
+    /// `HashLogExtendEvent(flags 0, data, event)`: the firmware hashes
+    /// `data` in every active bank, extends the event's PCR and logs the
+    /// event. `event` is a complete `EFI_TCG2_EVENT` (`tcg2::encode`).
+    pub fn hash_log_extend_event(&self, data: &[u8], event: &mut [u8]) -> Result<(), Status> {
+        // SAFETY: as in `active_pcr_banks`.
+        let f = unsafe { (*self.proto).hash_log_extend_event };
+        let f = f.ok_or(Status::UNSUPPORTED)?;
+        // SAFETY: the protocol's own function with its own `this`; `data`
+        // is `data.len()` readable bytes (identity-mapped under boot
+        // services, so its address is its physical address) that the
+        // firmware only reads; `event` is an EFI_TCG2_EVENT whose Size field
+        // is its length (`tcg2::encode`), living across the call, which the
+        // firmware only reads (it copies it into its log).
+        let status = unsafe {
+            f(
+                self.proto,
+                0,
+                data.as_ptr() as u64,
+                data.len() as u64,
+                event.as_mut_ptr().cast(),
+            )
+        };
+        if status.is_error() {
+            return Err(status);
+        }
+        Ok(())
     }
 }
 

@@ -17,9 +17,11 @@
 //!    Linux's EFI stub (a PE/COFF header for x86_64, [`pe`]),
 //! 4. assembles the command line with `cmdline::write`: the RVF's cmdline
 //!    plus `\EFI\rvf\append.txt` when that file exists,
-//! 5. serves `\EFI\rvf\initrd`, when it exists, through the Linux initrd
+//! 5. measures the PVH stub's events (`measure::boot_events`) through the
+//!    firmware's `EFI_TCG2_PROTOCOL`, where there is one ([`tcg2`]),
+//! 6. serves `\EFI\rvf\initrd`, when it exists, through the Linux initrd
 //!    media device path and `EFI_LOAD_FILE2_PROTOCOL` ([`initrd`]),
-//! 6. `LoadImage`s the verified bzImage from the verified buffer (the
+//! 7. `LoadImage`s the verified bzImage from the verified buffer (the
 //!    firmware copies and relocates it: the bytes loaded are the bytes
 //!    verified), hands it the command line as UCS-2 load options and
 //!    `StartImage`s it: Linux's EFI stub takes over.
@@ -57,6 +59,7 @@ mod fw;
 mod initrd;
 mod pe;
 mod rt;
+mod tcg2;
 mod text;
 
 use core::sync::atomic::{AtomicPtr, Ordering};
