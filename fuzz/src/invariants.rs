@@ -1155,6 +1155,11 @@ pub fn check_wasm(payload: &[u8], offset: u64) {
                     | Error::BundleTruncated { .. }
                     | Error::TooManyBundleFiles { .. }
                     | Error::BundleEntry { .. }
+                    | Error::BundlePath { .. }
+                    | Error::BundleOverlap { .. }
+                    | Error::BundleDuplicatePath { .. }
+                    | Error::BundlePathConflict { .. }
+                    | Error::BundleUnsorted { .. }
             ),
             "WASM error {e:?}"
         ),
@@ -1186,6 +1191,11 @@ pub fn check_bundle(bytes: &[u8]) {
                     Error::BundleTruncated { .. }
                         | Error::TooManyBundleFiles { .. }
                         | Error::BundleEntry { .. }
+                        | Error::BundlePath { .. }
+                        | Error::BundleOverlap { .. }
+                        | Error::BundleDuplicatePath { .. }
+                        | Error::BundlePathConflict { .. }
+                        | Error::BundleUnsorted { .. }
                 ),
                 "bundle error {e:?}"
             );
@@ -1203,7 +1213,7 @@ pub fn check_bundle(bytes: &[u8]) {
 
 fn check_bundle_ok(b: &Bundle<'_>) {
     let bytes = b.bytes();
-    let files: Vec<_> = b.files().collect();
+    let files: Vec<_> = b.files_unverified().collect();
     assert_eq!(
         files.len() as u64,
         u64::from(b.len()),
@@ -1225,6 +1235,8 @@ fn check_bundle_ok(b: &Bundle<'_>) {
             assert_within(bytes, f.data, "bundle data");
         }
         assert_eq!(f.data.len(), data_size);
+        // Every path passed the library's rules.
+        assert!(rvf_boot::bundle::check_path(f.path).is_ok());
         at += 18 + path_len;
     }
 }
