@@ -1,14 +1,15 @@
 //! `rvf-testkit`: the test kit's writer and mutations for scripts.
 //!
 //! ```text
-//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS]
+//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR]
 //! rvf-testkit mutate IN OUT flip-stored [--rehash]
 //! rvf-testkit mutate IN OUT image-hash
 //! ```
 //!
 //! `ruvbot` writes what `build-rvf.js` writes around K (the golden package,
 //! the golden files' pinned clock unless `--now-ms`), with the gzip stream
-//! compressed by flate2. `mutate` damages the first KERNEL_SEG (`flip-stored`:
+//! compressed by flate2; `--package DIR` bundles a package directory
+//! (`package.json`, `dist/`, `bin/`) as build-rvf.js does instead. `mutate` damages the first KERNEL_SEG (`flip-stored`:
 //! one byte in the middle of the stored gzip image; `image-hash`: one byte of
 //! the header's image_hash, content hash always recomputed); `--rehash`
 //! recomputes the content hash so the damage reaches the layer behind it.
@@ -17,7 +18,8 @@ use rvf_testkit::mutate::{self, Damage};
 use rvf_testkit::ruvbot::{self, Inputs, Package};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS]
+const USAGE: &str =
+    "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR]
        rvf-testkit mutate IN OUT flip-stored|image-hash [--rehash]";
 
 fn main() -> ExitCode {
@@ -41,7 +43,8 @@ fn main() -> ExitCode {
 }
 
 fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
-    let (mut kernel, mut output, mut cmdline, mut now) = (None, None, None, None);
+    let (mut kernel, mut output, mut cmdline, mut now, mut package) =
+        (None, None, None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || {
@@ -53,6 +56,7 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
             "--kernel" => kernel = Some(val()?),
             "--output" => output = Some(val()?),
             "--cmdline" => cmdline = Some(val()?),
+            "--package" => package = Some(val()?),
             "--now-ms" => {
                 now = Some(
                     val()?
@@ -66,7 +70,10 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
     let kernel = kernel.ok_or(format!("--kernel is required\n{USAGE}"))?;
     let output = output.ok_or(format!("--output is required\n{USAGE}"))?;
     let raw = std::fs::read(&kernel).map_err(|e| format!("{kernel}: {e}"))?;
-    let pkg = Package::golden(true);
+    let pkg = match &package {
+        Some(d) => Package::from_dir(std::path::Path::new(d)).map_err(|e| format!("{d}: {e}"))?,
+        None => Package::golden(true),
+    };
     let mut inp = Inputs::new(&raw, &pkg);
     if let Some(c) = &cmdline {
         inp.cmdline = c;
