@@ -467,6 +467,13 @@ pub fn manifest(entries: &[(u64, u64, u64, u8)]) -> Vec<u8> {
 
 /// The whole file, as build-rvf.js assembles it.
 pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
+    write_with_bundle(inp, &bundle(inp.package))
+}
+
+/// [`write`] with the WASM_SEG's bundle given as bytes (any bytes: hostile
+/// bundles for the extractor's tests); the WASM header carries their
+/// SHA-256 and META still describes `inp.package`.
+pub fn write_with_bundle(inp: &Inputs<'_>, runtime: &[u8]) -> Vec<u8> {
     let compressed;
     let stored: &[u8] = match inp.gzip {
         Gzip::Compress => {
@@ -480,9 +487,8 @@ pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
     kernel.extend_from_slice(stored);
     kernel.extend_from_slice(cmdline);
 
-    let runtime = bundle(inp.package);
-    let mut wasm = wasm_header(&runtime).to_vec();
-    wasm.extend_from_slice(&runtime);
+    let mut wasm = wasm_header(runtime).to_vec();
+    wasm.extend_from_slice(runtime);
 
     let segments: Vec<(u8, Vec<u8>)> = vec![
         (SEG_KERNEL, kernel),
@@ -491,7 +497,7 @@ pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
         (SEG_PROFILE, PROFILE.as_bytes().to_vec()),
         (
             SEG_WITNESS,
-            witness(inp, &sha256(inp.kernel), &sha256(&runtime)).into_bytes(),
+            witness(inp, &sha256(inp.kernel), &sha256(runtime)).into_bytes(),
         ),
     ];
     let mut dir = Vec::new();
