@@ -127,7 +127,9 @@ fn table(files: &[(&[u8], &[u8])]) -> Vec<u8> {
     v
 }
 
-fn verify(rvf: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+type Files = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn verify(rvf: &[u8]) -> Result<Files, Error> {
     let c = Container::parse(rvf, Policy::default())?;
     let v = VerifiedBundle::from_container(&c)?;
     Ok(v.files()
