@@ -117,10 +117,21 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
     let mut newest_manifest: Option<(u64, u64)> = None;
     let mut at = 0u64;
     let mut segments = 0u32;
+    // The next header, when the window after the previous payload held it.
+    let mut known: Option<[u8; 64]> = None;
     let end = loop {
         let mut h = [0u8; 64];
-        let n = r.read_at(at, &mut h)?;
-        pieces.push((at, h[..n].to_vec()));
+        let n = match known.take() {
+            Some(k) => {
+                h = k;
+                64
+            }
+            None => {
+                let n = r.read_at(at, &mut h)?;
+                pieces.push((at, h[..n].to_vec()));
+                n
+            }
+        };
         // One segment past the limit, so the library reports it.
         if segments >= MAX_SEGMENTS {
             break at.saturating_add(n as u64);
@@ -153,7 +164,13 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
         let next = after_segment(&w, u);
         pieces.push((u, w));
         match next {
-            After::Next { offset, .. } => at = offset,
+            After::Next { offset, .. } => {
+                let k = usize::try_from(offset - u).unwrap_or(usize::MAX);
+                known = pieces
+                    .last()
+                    .and_then(|(_, w)| w.get(k..)?.get(..64)?.try_into().ok());
+                at = offset;
+            }
             After::End { end } => break end,
         }
     };

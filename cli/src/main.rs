@@ -84,7 +84,7 @@ struct ExtractArgs {
     )]
     kernel: Option<PathBuf>,
     /// Where to write the kernel's command line (not the same file as OUT).
-    #[arg(long, value_name = "OUT2", requires = "kernel")]
+    #[arg(long, value_name = "OUT2", conflicts_with = "bundle")]
     cmdline: Option<PathBuf>,
     /// Write the runtime (RuvBot's Node bundle, or `module.wasm`) and the
     /// META/PROFILE/WITNESS payloads (under `DIR/.rvf/`) into the new
@@ -93,13 +93,13 @@ struct ExtractArgs {
     #[arg(long, value_name = "DIR")]
     bundle: Option<PathBuf>,
     /// With --bundle: print each file with its size and SHA-256, write nothing.
-    #[arg(long, requires = "bundle")]
+    #[arg(long)]
     list: bool,
     /// With --bundle: replace DIR even if it is not an empty directory.
-    #[arg(long, requires = "bundle")]
+    #[arg(long)]
     force: bool,
     /// With --bundle: print exactly one JSON object (also on every error).
-    #[arg(long, requires = "bundle")]
+    #[arg(long)]
     json: bool,
 }
 
@@ -208,6 +208,14 @@ fn extract_cmd(a: &ExtractArgs) -> ExitCode {
     let (Some(kernel), None) = (&a.kernel, &a.bundle) else {
         return bundle_cmd(a, policy);
     };
+    if a.json || a.list || a.force {
+        let e = "--json, --list and --force work with --bundle DIR, not with --kernel";
+        if a.json {
+            emit(&format!("{}\n", json!({ "error": e })));
+        }
+        eprintln!("rvf-boot: {e}");
+        return ExitCode::from(USAGE_ERROR);
+    }
     match extract::run(&a.file, kernel, a.cmdline.as_deref(), policy) {
         Ok(summary) => {
             emit(&summary);
