@@ -1,7 +1,7 @@
 //! `rvf-testkit`: the test kit's writer and mutations for scripts.
 //!
 //! ```text
-//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR]
+//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR] [--raw-bundle FILE]
 //! rvf-testkit mutate IN OUT flip-stored [--rehash]
 //! rvf-testkit mutate IN OUT image-hash
 //! ```
@@ -9,7 +9,9 @@
 //! `ruvbot` writes what `build-rvf.js` writes around K (the golden package,
 //! the golden files' pinned clock unless `--now-ms`), with the gzip stream
 //! compressed by flate2; `--package DIR` bundles a package directory
-//! (`package.json`, `dist/`, `bin/`) as build-rvf.js does instead. `mutate` damages the first KERNEL_SEG (`flip-stored`:
+//! (`package.json`, `dist/`, `bin/`) as build-rvf.js does instead;
+//! `--raw-bundle FILE` stores FILE's bytes as the bundle (hostile bundles for
+//! the extractor's tests; the WASM header carries their SHA-256). `mutate` damages the first KERNEL_SEG (`flip-stored`:
 //! one byte in the middle of the stored gzip image; `image-hash`: one byte of
 //! the header's image_hash, content hash always recomputed); `--rehash`
 //! recomputes the content hash so the damage reaches the layer behind it.
@@ -19,7 +21,7 @@ use rvf_testkit::ruvbot::{self, Inputs, Package};
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR]
+    "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR] [--raw-bundle FILE]
        rvf-testkit mutate IN OUT flip-stored|image-hash [--rehash]";
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
 fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
     let (mut kernel, mut output, mut cmdline, mut now, mut package) =
         (None, None, None, None, None);
+    let mut raw_bundle = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || {
@@ -57,6 +60,7 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
             "--output" => output = Some(val()?),
             "--cmdline" => cmdline = Some(val()?),
             "--package" => package = Some(val()?),
+            "--raw-bundle" => raw_bundle = Some(val()?),
             "--now-ms" => {
                 now = Some(
                     val()?
@@ -81,7 +85,13 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
     if let Some(n) = now {
         inp.now_ms = n;
     }
-    let rvf = ruvbot::write(&inp);
+    let rvf = match &raw_bundle {
+        Some(f) => {
+            let b = std::fs::read(f).map_err(|e| format!("{f}: {e}"))?;
+            ruvbot::write_with_bundle(&inp, &b)
+        }
+        None => ruvbot::write(&inp),
+    };
     let tmp = format!("{output}.rvf-testkit.tmp");
     std::fs::write(&tmp, &rvf).map_err(|e| format!("{tmp}: {e}"))?;
     std::fs::rename(&tmp, &output).map_err(|e| format!("{output}: {e}"))?;
