@@ -154,7 +154,10 @@ expect_extraction() {
     elif [ -z "$got" ]; then fail "$name" "no RVF-BUNDLE marker from /init" "$log"
     elif [ "$got" != "$want" ]; then fail "$name" "guest '$got', host '$want'" "$log"
     elif [[ "$got" != "RVF-BUNDLE rc=0 files=$want_files "* ]]; then fail "$name" "want rc=0 and $want_files files: '$got'" "$log"
-    else pass "$name" "guest extraction from /dev/vda = host's: ${got#RVF-BUNDLE }"
+    else
+        local read
+        read="$(grep -m1 '^RVF-BUNDLE-OUT read: ' "$log" | sed 's/^RVF-BUNDLE-OUT //')"
+        pass "$name" "guest extraction from /dev/vda = host's: ${got#RVF-BUNDLE } ($read)"
     fi
 }
 
