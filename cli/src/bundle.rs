@@ -501,3 +501,71 @@ fn write_file(root: &OwnedFd, path: &[u8], data: &[u8], mode: u32) -> io::Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn small() -> Vec<u8> {
+        fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-tests/golden/ruvbot/small.rvf"),
+        )
+        .unwrap()
+    }
+
+    /// Bytes `load` reads from `file`: the first header, after each payload
+    /// the window up to the next header's end (≤ 127 bytes, fewer at the end
+    /// of the device), the WASM, META, PROFILE, WITNESS and manifest
+    /// payloads, and the 4-byte root-page probe.
+    fn expected(file: &[u8], device: u64) -> u64 {
+        let c = Container::parse(file, Policy::default()).unwrap();
+        let mut n = 64;
+        for s in c.segments() {
+            let u = s.payload_end();
+            n += after_window(u).min(device - u);
+            if matches!(
+                s.seg_type(),
+                seg_type::WASM
+                    | seg_type::META
+                    | seg_type::PROFILE
+                    | seg_type::WITNESS
+                    | seg_type::MANIFEST
+            ) {
+                n += s.payload_length();
+            }
+        }
+        // The root-page probe: 4 bytes where a page would fit.
+        if file.len() as u64 + ROOT_PAGE_SIZE <= device {
+            n += 4;
+        }
+        n
+    }
+
+    #[test]
+    fn reads_headers_windows_and_used_payloads_only() {
+        let file = small();
+        let mut r = Counting::new(Cursor::new(file.clone()));
+        let l = load(&mut r).unwrap();
+        assert_eq!(l.bytes_read, expected(&file, file.len() as u64));
+        assert_eq!(l.bytes_read, 2519);
+        assert_eq!(l.bytes.len(), file.len());
+        // The kernel payload was never read: zeros in the buffer.
+        assert!(l.bytes[64 + 128..16_000].iter().all(|&b| b == 0));
+        // 64 MiB of garbage after it: one more window, nothing else.
+        let mut dev = file.clone();
+        dev.extend((0..64u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 | 1));
+        let device = dev.len() as u64;
+        let mut r = Counting::new(Cursor::new(dev));
+        let l = load(&mut r).unwrap();
+        assert_eq!(l.bytes.len(), file.len());
+        assert_eq!(l.device_size, file.len() as u64 + (64 << 20));
+        // The window after the manifest (45 bytes to the boundary + 64) and
+        // the root-page probe.
+        assert_eq!(l.bytes_read, expected(&file, device));
+        assert_eq!(l.bytes_read, 2519 + 109 + 4);
+        let c = Container::parse(&l.bytes, Policy::default()).unwrap();
+        let v = VerifiedBundle::from_container(&c).unwrap();
+        assert_eq!(v.len(), 3);
+    }
+}
