@@ -68,6 +68,7 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["kernel", "bundle"])))]
 struct ExtractArgs {
     /// Accept all-zero (unset) content and image hashes.
     #[arg(long)]
