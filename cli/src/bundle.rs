@@ -568,4 +568,54 @@ mod tests {
         let v = VerifiedBundle::from_container(&c).unwrap();
         assert_eq!(v.len(), 3);
     }
+
+    #[test]
+    fn every_golden_file_loads_to_the_same_container_and_runtime() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-tests/golden");
+        let mut n = 0;
+        for sub in [
+            "ruvbot",
+            "runtime-03",
+            "runtime-05",
+            "mixed",
+            "real-bzimage",
+        ] {
+            for e in fs::read_dir(root.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_none_or(|x| x != "rvf") {
+                    continue;
+                }
+                let full = fs::read(&p).unwrap();
+                let mut r = Counting::new(Cursor::new(full.clone()));
+                let l = load(&mut r).unwrap();
+                let policy = Policy::allowing_unset_hash(true);
+                let a = Container::parse(&full, policy).unwrap();
+                let b = Container::parse(&l.bytes, policy).unwrap();
+                assert_eq!(a.dialect(), b.dialect(), "{}", p.display());
+                assert_eq!(
+                    a.manifest_segment().0.offset,
+                    b.manifest_segment().0.offset,
+                    "{}",
+                    p.display()
+                );
+                assert_eq!(
+                    a.root_page_offset(),
+                    b.root_page_offset(),
+                    "{}",
+                    p.display()
+                );
+                let files = |c: &Container<'_>| {
+                    VerifiedBundle::from_container(c).map(|v| {
+                        v.files()
+                            .map(|f| (f.path.to_vec(), f.data.to_vec()))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                assert_eq!(files(&a), files(&b), "{}", p.display());
+                assert!(l.bytes_read <= full.len() as u64, "{}", p.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 15, "{n}");
+    }
 }
