@@ -7,7 +7,7 @@
 //! beside the code that reports it), so returning it costs nothing and needs no
 //! heap, and callers match on types, not strings.
 
-use crate::bundle::EntryField;
+use crate::bundle::{BytecodeHash, EntryField, PathProblem};
 use crate::bzimage::BzCheck;
 use crate::checksum::ContentHash;
 use crate::cmdline::CmdlineProblem;
@@ -449,6 +449,63 @@ pub enum Error {
         /// Byte offset of the entry within the bundle.
         at: u64,
     },
+    /// A bundle path that could escape the extraction directory or cannot be
+    /// a file name ([`crate::bundle::check_path`]).
+    BundlePath {
+        /// The entry's index in the file table.
+        entry: u32,
+        /// Byte offset of the entry within the bundle.
+        at: u64,
+        /// What is wrong with it.
+        problem: PathProblem,
+    },
+    /// A file's data starts before the previous file's data (or the file
+    /// table) ends: files overlap, or are not stored in table order.
+    BundleOverlap {
+        /// The entry's index in the file table.
+        entry: u32,
+        /// Its `data_offset`.
+        data_offset: u64,
+        /// Where the previous file's data (or the table) ends.
+        previous_end: u64,
+    },
+    /// Two entries name the same path.
+    BundleDuplicatePath {
+        /// The later entry.
+        entry: u32,
+        /// The earlier entry.
+        first: u32,
+    },
+    /// An entry's path runs through another entry's path, which is a file
+    /// (`a` and `a/b`).
+    BundlePathConflict {
+        /// The entry whose path goes through the file.
+        entry: u32,
+        /// The entry that is the file.
+        file: u32,
+    },
+    /// The file table is not made of at most
+    /// [`crate::bundle::MAX_BUNDLE_RUNS`] runs sorted by path.
+    BundleUnsorted {
+        /// The entry that starts one run too many.
+        entry: u32,
+        /// The limit.
+        limit: usize,
+    },
+    /// The WASM header's `bytecode_hash` does not match the body.
+    BytecodeHashMismatch {
+        /// Header offset of the WASM_SEG.
+        offset: u64,
+        /// The algorithm the body's layout calls for.
+        algo: BytecodeHash,
+    },
+    /// The WASM header's `bytecode_hash` is all zeros and the policy refuses that.
+    BytecodeHashUnset {
+        /// Header offset of the WASM_SEG.
+        offset: u64,
+    },
+    /// The winning manifest lists no WASM_SEG: there is no runtime to extract.
+    NoRuntime,
 
     // ---- x86 boot (bzimage.rs, cmdline.rs, plan.rs, zero_page.rs) ----
     /// The bzImage real-mode header fails a boot-protocol check.
@@ -551,13 +608,21 @@ impl Error {
             | Self::WasmBodySize { .. }
             | Self::BundleTruncated { .. }
             | Self::TooManyBundleFiles { .. }
-            | Self::BundleEntry { .. } => ErrorClass::Structure,
+            | Self::BundleEntry { .. }
+            | Self::BundlePath { .. }
+            | Self::BundleOverlap { .. }
+            | Self::BundleDuplicatePath { .. }
+            | Self::BundlePathConflict { .. }
+            | Self::BundleUnsorted { .. }
+            | Self::NoRuntime => ErrorClass::Structure,
             Self::UnknownChecksumAlgo { .. }
             | Self::ContentHashMismatch { .. }
             | Self::ContentHashUnset { .. }
             | Self::ContentHashOtherWriter { .. }
             | Self::RootPageCrc { .. }
-            | Self::RootPageSignature { .. } => ErrorClass::Integrity,
+            | Self::RootPageSignature { .. }
+            | Self::BytecodeHashMismatch { .. }
+            | Self::BytecodeHashUnset { .. } => ErrorClass::Integrity,
             Self::NoKernel
             | Self::NoKernelAt { .. }
             | Self::KernelLayout { .. }
@@ -868,6 +933,39 @@ impl fmt::Display for Error {
                 f,
                 "runtime bundle entry {entry}: invalid {field} at bundle byte {at}"
             ),
+            Self::BundlePath { entry, at, problem } => write!(
+                f,
+                "runtime bundle entry {entry} (bundle byte {at}): path {problem}"
+            ),
+            Self::BundleOverlap {
+                entry,
+                data_offset,
+                previous_end,
+            } => write!(
+                f,
+                "runtime bundle entry {entry}: data starts at bundle byte {data_offset}, before byte {previous_end} where the previous file (or the file table) ends: files overlap or are out of table order"
+            ),
+            Self::BundleDuplicatePath { entry, first } => write!(
+                f,
+                "runtime bundle entry {entry}: same path as entry {first}"
+            ),
+            Self::BundlePathConflict { entry, file } => write!(
+                f,
+                "runtime bundle entry {entry}: its path goes through entry {file}'s path, which is a file"
+            ),
+            Self::BundleUnsorted { entry, limit } => write!(
+                f,
+                "runtime bundle entry {entry} starts a sorted run of paths beyond the reader's limit of {limit} runs"
+            ),
+            Self::BytecodeHashMismatch { offset, algo } => write!(
+                f,
+                "WASM_SEG at byte {offset}: bytecode_hash does not match the body ({algo})"
+            ),
+            Self::BytecodeHashUnset { offset } => write!(
+                f,
+                "WASM_SEG at byte {offset}: bytecode_hash is unset (all zeros) and the policy refuses unset hashes"
+            ),
+            Self::NoRuntime => write!(f, "the manifest lists no WASM_SEG: no runtime to extract"),
             Self::BzImage { check, value } => write!(
                 f,
                 "bzImage header: {} is {value:#x}, must be {}",

@@ -566,6 +566,106 @@ impl<'a> Iterator for Walk<'a> {
     }
 }
 
+/// Parses the 64-byte segment header at the start of `bytes` (at file offset
+/// `offset`, for messages): magic and version, as the walk reads them. For
+/// readers that fetch a file header by header (a block device) before they
+/// hold its bytes; [`SegmentHeader::payload_length`] then says where the
+/// payload ends, and [`after_segment`] where the next header starts.
+///
+/// # Errors
+/// [`Error::Truncated`] (fewer than 64 bytes), [`Error::BadMagic`],
+/// [`Error::UnsupportedVersion`].
+pub fn read_header(bytes: &[u8], offset: u64) -> Result<&SegmentHeader, Error> {
+    let truncated = Error::Truncated {
+        structure: Structure::SegmentHeader,
+        offset,
+        needed: SEGMENT_HEADER_SIZE,
+        available: u64_from(bytes.len()),
+    };
+    let hb = range(bytes, 0, SEGMENT_HEADER_SIZE).ok_or(truncated)?;
+    let header = SegmentHeader::ref_from_bytes(hb).map_err(|_| truncated)?;
+    if header.magic.get() != SEGMENT_MAGIC {
+        return Err(Error::BadMagic {
+            structure: Structure::SegmentHeader,
+            offset,
+            found: header.magic.get(),
+        });
+    }
+    if header.version != SEGMENT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            structure: Structure::SegmentHeader,
+            offset,
+            version: u16::from(header.version),
+        });
+    }
+    Ok(header)
+}
+
+/// What follows a segment whose payload ends at `u` ([`after_segment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    /// A header (right magic) starts at `offset`; `padded` when zero fill up
+    /// to a 64-byte boundary came first.
+    Next {
+        /// Where the next header starts.
+        offset: u64,
+        /// Whether zero fill padded the segment before it.
+        padded: bool,
+    },
+    /// No header follows: the segments end at `end` (`u`, or the 64-byte
+    /// boundary after it when zero fill reaches it), as [`Walk::end`] says.
+    End {
+        /// Offset just past the last segment and its padding.
+        end: u64,
+    },
+}
+
+/// How many bytes from `u` on [`after_segment`] wants: the fill up to the
+/// next 64-byte boundary and one header after it (64..=127).
+#[must_use]
+pub fn after_window(u: u64) -> u64 {
+    align64(u)
+        .unwrap_or(u)
+        .saturating_sub(u)
+        .saturating_add(SEGMENT_HEADER_SIZE)
+}
+
+/// Where the walk goes after a segment whose payload ends at `u`, decided
+/// from `window`: the file's bytes from `u` on, [`after_window`]`(u)` of
+/// them, or fewer where the file ends. The same choice [`Walk`] makes (the
+/// padded position when the fill is zero and a header is there, else the
+/// unpadded one, else the end), for readers that fetch a file piece by piece:
+/// a block device's reader walks the headers with this and
+/// [`read_header`], then reads only the RVF's extent, never the rest of the
+/// disk. Reads only `window`: no scan of what follows.
+#[must_use]
+pub fn after_segment(window: &[u8], u: u64) -> After {
+    let p = align64(u).unwrap_or(u);
+    let gap = usize_from(p.saturating_sub(u)).unwrap_or(usize::MAX);
+    let fill = window.get(..gap);
+    let fill_zero = fill.is_some_and(|f| f.iter().all(|&b| b == 0));
+    let magic_at = |at: usize| {
+        window
+            .get(at..)
+            .and_then(|w| w.get(..64))
+            .is_some_and(|h| le_u32(h, 0) == Some(SEGMENT_MAGIC))
+    };
+    if gap != 0 && fill_zero && magic_at(gap) {
+        return After::Next {
+            offset: p,
+            padded: true,
+        };
+    }
+    if magic_at(0) {
+        return After::Next {
+            offset: u,
+            padded: false,
+        };
+    }
+    let end = if gap != 0 && fill_zero { p } else { u };
+    After::End { end }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -779,5 +879,83 @@ pub(crate) mod tests {
         assert_eq!(p.map(<[u8]>::len), Some(4096));
         // Too short to hold a segment before it: not a page.
         assert!(split_root_page(&page).1.is_none());
+    }
+
+    /// The header-by-header walk ([`read_header`] + [`after_segment`] on
+    /// windows) as a device reader runs it: offsets and end.
+    fn streamed(body: &[u8]) -> (Vec<(u64, bool)>, u64) {
+        let mut out = Vec::new();
+        let mut at = 0u64;
+        loop {
+            let Some(h) = body
+                .get(at as usize..)
+                .and_then(|b| read_header(b, at).ok())
+            else {
+                return (out, at);
+            };
+            let u = at + 64 + h.payload_length.get();
+            if u > body.len() as u64 {
+                return (out, at);
+            }
+            out.push((at, false));
+            let w = &body[u as usize..(u + after_window(u)).min(body.len() as u64) as usize];
+            match after_segment(w, u) {
+                After::Next { offset, padded } => {
+                    out.last_mut().unwrap().1 = padded;
+                    at = offset;
+                }
+                After::End { end } => {
+                    out.last_mut().unwrap().1 = end != u;
+                    return (out, end);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_walk_matches_the_walk() {
+        let a = seg(1, 1, b"abc", false);
+        let b = seg(2, 2, b"defgh", true);
+        let c = seg(5, 3, &[7; 70], false);
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        bodies.push([a.clone(), b.clone(), c.clone()].concat());
+        bodies.push([b.clone(), b.clone(), a.clone()].concat());
+        // Legacy then zero fill then padded (mixed).
+        let mut mixed = a.clone();
+        mixed.resize(128, 0);
+        mixed.extend_from_slice(&b);
+        bodies.push(mixed.clone());
+        // A zero tail, a garbage tail, a torn segment, a padded last segment.
+        bodies.push([a.clone(), std::vec![0; 1000]].concat());
+        bodies.push([a.clone(), std::vec![0x55; 10]].concat());
+        bodies.push([b.clone(), c[..100].to_vec()].concat());
+        bodies.push([a.clone(), b.clone()].concat());
+        bodies.push([b.clone(), std::vec![0; 3]].concat());
+        for body in &bodies {
+            let (want, end, _) = offsets(body);
+            assert_eq!(streamed(body), (want, end), "{body:?}");
+        }
+        assert_eq!(after_window(0), 64);
+        assert_eq!(after_window(1), 127);
+        assert_eq!(after_window(64), 64);
+        assert_eq!(
+            read_header(&a[..63], 9).unwrap_err(),
+            Error::Truncated {
+                structure: Structure::SegmentHeader,
+                offset: 9,
+                needed: 64,
+                available: 63
+            }
+        );
+        let mut v = a.clone();
+        v[4] = 2;
+        assert_eq!(
+            read_header(&v, 0).unwrap_err(),
+            Error::UnsupportedVersion {
+                structure: Structure::SegmentHeader,
+                offset: 0,
+                version: 2
+            }
+        );
     }
 }

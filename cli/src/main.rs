@@ -16,6 +16,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bundle;
 mod extract;
 mod image;
 mod measure;
@@ -39,7 +40,8 @@ enum Command {
     /// Exit 0 only when the file is valid and every hash verifies (whether
     /// the kernel would boot on x86_64 is reported, not part of the code).
     Inspect(InspectArgs),
-    /// Write the verified kernel image (and its cmdline) to files.
+    /// Write the verified kernel image (and its cmdline) to files, or
+    /// (`--bundle DIR`) the runtime bundle and metadata into a directory.
     ///
     /// Nothing is written unless everything verifies; every output is
     /// replaced, or none is.
@@ -66,6 +68,7 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).args(["kernel", "bundle"])))]
 struct ExtractArgs {
     /// Accept all-zero (unset) content and image hashes.
     #[arg(long)]
@@ -74,11 +77,31 @@ struct ExtractArgs {
     #[arg(value_name = "FILE")]
     file: PathBuf,
     /// Where to write the verified kernel image.
-    #[arg(long, value_name = "OUT")]
-    kernel: PathBuf,
+    #[arg(
+        long,
+        value_name = "OUT",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
+    kernel: Option<PathBuf>,
     /// Where to write the kernel's command line (not the same file as OUT).
-    #[arg(long, value_name = "OUT2")]
+    #[arg(long, value_name = "OUT2", conflicts_with = "bundle")]
     cmdline: Option<PathBuf>,
+    /// Write the runtime (RuvBot's Node bundle, or `module.wasm`) and the
+    /// META/PROFILE/WITNESS payloads (under `DIR/.rvf/`) into the new
+    /// directory DIR, all or nothing. FILE may be a block device: only the
+    /// RVF's headers and the payloads used are read.
+    #[arg(long, value_name = "DIR")]
+    bundle: Option<PathBuf>,
+    /// With --bundle: print each file with its size and SHA-256, write nothing.
+    #[arg(long)]
+    list: bool,
+    /// With --bundle: replace DIR even if it is not an empty directory.
+    #[arg(long)]
+    force: bool,
+    /// With --bundle: print exactly one JSON object (also on every error).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -183,7 +206,18 @@ fn inspect(a: &InspectArgs) -> ExitCode {
 
 fn extract_cmd(a: &ExtractArgs) -> ExitCode {
     let policy = Policy::allowing_unset_hash(a.allow_unset_hash);
-    match extract::run(&a.file, &a.kernel, a.cmdline.as_deref(), policy) {
+    let (Some(kernel), None) = (&a.kernel, &a.bundle) else {
+        return bundle_cmd(a, policy);
+    };
+    if a.json || a.list || a.force {
+        let e = "--json, --list and --force work with --bundle DIR, not with --kernel";
+        if a.json {
+            emit(&format!("{}\n", json!({ "error": e })));
+        }
+        eprintln!("rvf-boot: {e}");
+        return ExitCode::from(USAGE_ERROR);
+    }
+    match extract::run(&a.file, kernel, a.cmdline.as_deref(), policy) {
         Ok(summary) => {
             emit(&summary);
             ExitCode::SUCCESS
@@ -197,6 +231,32 @@ fn extract_cmd(a: &ExtractArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn bundle_cmd(a: &ExtractArgs, policy: Policy) -> ExitCode {
+    let Some(dir) = a.bundle.as_deref() else {
+        return ExitCode::from(USAGE_ERROR);
+    };
+    let req = bundle::Request {
+        file: &a.file,
+        dir,
+        list: a.list,
+        force: a.force,
+        policy,
+    };
+    let (code, e) = match bundle::run(&req, a.json) {
+        Ok(out) => {
+            emit(&out);
+            return ExitCode::SUCCESS;
+        }
+        Err(bundle::Failure::Usage(e)) => (ExitCode::from(USAGE_ERROR), e),
+        Err(bundle::Failure::Failed(e)) => (ExitCode::FAILURE, e),
+    };
+    if a.json {
+        emit(&format!("{}\n", json!({ "error": e, "written": false })));
+    }
+    eprintln!("rvf-boot: {e}");
+    code
 }
 
 fn measure_cmd(a: &MeasureArgs) -> ExitCode {

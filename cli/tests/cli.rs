@@ -1075,3 +1075,462 @@ fn measure_refuses_what_the_stub_refuses_and_writes_nothing() {
         assert!(text.contains(s), "{s}: {text}");
     }
 }
+
+// ---- issue 12: extract --bundle DIR (the runtime bundle, safely) ----
+
+fn bundle_out(args: &[&str]) -> Output {
+    let mut a = vec!["extract"];
+    a.extend_from_slice(args);
+    run(&a)
+}
+
+/// Every entry under `d` (not following symlinks): relative path, mode
+/// (type bits included) and, for files, the SHA-256.
+fn tree(d: &Path) -> Vec<(String, u32, String)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut out = Vec::new();
+    let mut stack = vec![d.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap() {
+            let e = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&e).unwrap();
+            let rel = e.strip_prefix(d).unwrap().to_string_lossy().into_owned();
+            let sha = if m.file_type().is_file() {
+                sha256_hex(&std::fs::read(&e).unwrap())
+            } else {
+                String::new()
+            };
+            if m.file_type().is_dir() {
+                stack.push(e.clone());
+            }
+            out.push((rel, m.permissions().mode(), sha));
+        }
+    }
+    out.sort();
+    out
+}
+
+const SMALL_PACKAGE_JSON_SHA: &str =
+    "e20b8872c97c0350d51d36e4598d6f4a2a1aa003ff30c7c00d74adf2033cf66a";
+
+#[test]
+fn bundle_extraction_writes_every_file_with_its_mode() {
+    let d = tmpdir("bundle-ok");
+    let app = d.join("app");
+    let out = bundle_out(&[
+        golden("ruvbot/small.rvf").to_str().unwrap(),
+        "--bundle",
+        app.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let t = tree(&app);
+    let names: Vec<(&str, u32)> = t.iter().map(|(p, m, _)| (p.as_str(), *m)).collect();
+    assert_eq!(
+        names,
+        [
+            (".rvf", 0o40755),
+            (".rvf/meta.json", 0o100644),
+            (".rvf/profile.json", 0o100644),
+            (".rvf/witness.json", 0o100644),
+            ("bin", 0o40755),
+            ("bin/ruvbot.js", 0o100755),
+            ("index.js", 0o100644),
+            ("package.json", 0o100644),
+        ]
+    );
+    assert_eq!(
+        std::fs::metadata(&app).unwrap().permissions().mode() & 0o7777,
+        0o755
+    );
+    let pkg = rvf_testkit::ruvbot::Package::golden(true);
+    assert_eq!(
+        std::fs::read(app.join("bin/ruvbot.js")).unwrap(),
+        pkg.files[1].1
+    );
+    assert_eq!(
+        std::fs::read(app.join("package.json")).unwrap(),
+        pkg.package_json().as_bytes()
+    );
+    assert_eq!(t[7].2, SMALL_PACKAGE_JSON_SHA);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!("package.json sha256: {SMALL_PACKAGE_JSON_SHA}")),
+        "{stdout}"
+    );
+    // The packed bundle cannot run: one warning line.
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("rvf-boot: warning: bin/ruvbot.js requires '../dist/...'"),
+        "{stderr}"
+    );
+    // Nothing but DIR beside it: the staging directory is gone.
+    assert_eq!(dir_names(&d), ["app"]);
+    use std::os::unix::fs::PermissionsExt as _;
+}
+
+#[test]
+fn bundle_list_and_json_write_nothing() {
+    let d = tmpdir("bundle-list");
+    let app = d.join("app");
+    let file = golden("ruvbot/small.rvf");
+    let (f, a) = (file.to_str().unwrap(), app.to_str().unwrap());
+    let out = bundle_out(&[f, "--bundle", a, "--list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "        99  0644  {SMALL_PACKAGE_JSON_SHA}  package.json\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("6 files, 1616 bytes (nothing written)"),
+        "{text}"
+    );
+    assert!(dir_names(&d).is_empty());
+    let out = bundle_out(&[f, "--bundle", a, "--list", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = one_object(&out);
+    assert_eq!(v["written"], false);
+    assert_eq!(v["runtime"], "node-bundle");
+    assert_eq!(v["segment_offset"], 16657);
+    assert_eq!(v["content_hash"], "sha256-16");
+    assert_eq!(v["bytecode_hash"], "sha256");
+    assert_eq!(v["error"], Value::Null);
+    let files = v["files"].as_array().unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        [
+            "index.js",
+            "bin/ruvbot.js",
+            "package.json",
+            ".rvf/meta.json",
+            ".rvf/profile.json",
+            ".rvf/witness.json"
+        ]
+    );
+    assert_eq!(files[1]["mode"], "0755");
+    assert_eq!(files[2]["sha256"], SMALL_PACKAGE_JSON_SHA);
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+    assert!(dir_names(&d).is_empty());
+    // A WASM module (rvf-runtime): module.wasm, its checksum checked.
+    let out = bundle_out(&[
+        golden("runtime-05/embed-wasm.rvf").to_str().unwrap(),
+        "--bundle",
+        a,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = one_object(&out);
+    assert_eq!(v["runtime"], "wasm-module");
+    assert_eq!(v["bytecode_hash"], "rvf-runtime-checksum");
+    assert_eq!(
+        std::fs::read(app.join("module.wasm")).unwrap(),
+        [0, 0x61, 0x73, 0x6D, 1, 0, 0, 0]
+    );
+    // Usage: --list without --bundle, --bundle with --kernel.
+    for args in [
+        &["extract", f, "--list", "--json"][..],
+        &["extract", f, "--bundle", a, "--kernel", "k", "--json"],
+        &["extract", f, "--bundle", a, "--cmdline", "c", "--json"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(one_object(&out)["error"].is_string());
+    }
+}
+
+/// A RuvBot RVF (test kit, bzimage-600 kernel) whose WASM_SEG holds `bundle`.
+fn rvf_with_bundle(d: &Path, name: &str, bundle: &[u8]) -> PathBuf {
+    let pkg = rvf_testkit::ruvbot::Package::golden(true);
+    let kernel = std::fs::read(golden("inputs/bzimage-600.bin")).unwrap();
+    let inp = rvf_testkit::ruvbot::Inputs::new(&kernel, &pkg);
+    let p = d.join(name);
+    std::fs::write(&p, rvf_testkit::ruvbot::write_with_bundle(&inp, bundle)).unwrap();
+    p
+}
+
+fn bundle_table(files: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let t: usize = files.iter().map(|(p, _)| 18 + p.len()).sum();
+    let mut v = (files.len() as u32).to_le_bytes().to_vec();
+    let mut at = (4 + t) as u64;
+    for (p, d) in files {
+        v.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        v.extend_from_slice(&at.to_le_bytes());
+        v.extend_from_slice(&(d.len() as u64).to_le_bytes());
+        v.extend_from_slice(p);
+        at += d.len() as u64;
+    }
+    for (_, d) in files {
+        v.extend_from_slice(d);
+    }
+    v
+}
+
+#[test]
+fn hostile_bundles_write_nothing() {
+    let src = tmpdir("bundle-hostile-src");
+    let big = vec![b'p'; 65_535];
+    let mut overlap = bundle_table(&[(b"a", b"xyz"), (b"b", b"uvw")]);
+    overlap[25..33].copy_from_slice(&43u64.to_le_bytes());
+    let mut count = bundle_table(&[(b"a", b"x")]);
+    count[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut past = bundle_table(&[(b"a", b"xy")]);
+    past[6..14].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "abs",
+            bundle_table(&[(b"/tmp/evil", b"x")]),
+            "entry 0 (bundle byte 4): path is absolute",
+        ),
+        (
+            "dotdot",
+            bundle_table(&[(b"..", b"x")]),
+            "path has a '..' component",
+        ),
+        (
+            "climb",
+            bundle_table(&[(b"a/../../evil", b"x")]),
+            "path has a '..' component",
+        ),
+        ("empty", bundle_table(&[(b"", b"x")]), "path is empty"),
+        (
+            "nul",
+            bundle_table(&[(b"a\0b", b"x")]),
+            "path contains a NUL byte",
+        ),
+        (
+            "long",
+            bundle_table(&[(&big, b"x")]),
+            "path is longer than 4095 bytes",
+        ),
+        (
+            "dup",
+            bundle_table(&[
+                (b"package.json", b"1"),
+                (b"x", b"2"),
+                (b"package.json", b"3"),
+            ]),
+            "runtime bundle entry 2: same path as entry 0",
+        ),
+        (
+            "count",
+            count,
+            "lists 4294967295 files, more than the reader's limit of 65536",
+        ),
+        (
+            "past",
+            past,
+            "runtime bundle entry 0: invalid data_offset/data_size at bundle byte 4",
+        ),
+        (
+            "overlap",
+            overlap,
+            "entry 1: data starts at bundle byte 43, before byte 45",
+        ),
+    ];
+    for (name, bundle, msg) in cases {
+        let file = rvf_with_bundle(&src, &format!("{name}.rvf"), &bundle);
+        let d = tmpdir(&format!("bundle-hostile-{name}"));
+        let app = d.join("app");
+        let out = bundle_out(&[file.to_str().unwrap(), "--bundle", app.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(msg), "{name}: {stderr}");
+        assert!(dir_names(&d).is_empty(), "{name}: {:?}", dir_names(&d));
+        let out = bundle_out(&[
+            file.to_str().unwrap(),
+            "--bundle",
+            app.to_str().unwrap(),
+            "--json",
+        ]);
+        let v = one_object(&out);
+        assert!(v["error"].as_str().unwrap().contains(msg), "{name}: {v}");
+        assert_eq!(v["written"], false);
+    }
+    // A wrong bundle SHA-256 in the WASM header (segment hash resealed).
+    let good = std::fs::read(golden("ruvbot/small.rvf")).unwrap();
+    let mut bad = good.clone();
+    let w = 16657usize;
+    bad[w + 64 + 0x1C] ^= 1;
+    let len = u64::from_le_bytes(bad[w + 16..w + 24].try_into().unwrap()) as usize;
+    let h = sha256_16(&bad[w + 64..w + 64 + len]);
+    bad[w + 0x28..w + 0x38].copy_from_slice(&h);
+    let file = src.join("sha.rvf");
+    std::fs::write(&file, &bad).unwrap();
+    let d = tmpdir("bundle-hostile-sha");
+    let out = bundle_out(&[
+        file.to_str().unwrap(),
+        "--bundle",
+        d.join("app").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("WASM_SEG at byte 16657: bytecode_hash does not match the body (sha256)"),
+        "{out:?}"
+    );
+    assert!(dir_names(&d).is_empty());
+}
+
+#[test]
+fn an_existing_dir_or_symlink_is_replaced_only_with_force() {
+    use std::os::unix::fs::symlink;
+    let file = golden("ruvbot/small.rvf");
+    let f = file.to_str().unwrap();
+    let d = tmpdir("bundle-exists");
+    let app = d.join("app");
+    // An empty directory is taken as it is.
+    std::fs::create_dir(&app).unwrap();
+    let out = bundle_out(&[f, "--bundle", app.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Not empty now: refused, untouched.
+    std::fs::write(app.join("mine.txt"), b"keep").unwrap();
+    let before = tree(&app);
+    let out = bundle_out(&[f, "--bundle", app.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exists and is not an empty directory"),
+        "{out:?}"
+    );
+    assert_eq!(tree(&app), before);
+    assert_eq!(dir_names(&d), ["app"]);
+    // --force: replaced as a whole (mine.txt is gone), nothing left beside it.
+    let out = bundle_out(&[f, "--bundle", app.to_str().unwrap(), "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!app.join("mine.txt").exists());
+    assert!(app.join("package.json").is_file());
+    assert_eq!(dir_names(&d), ["app"]);
+    // A symlink at DIR's place: refused, then replaced, never followed.
+    let victim = d.join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("v.txt"), b"v").unwrap();
+    let link = d.join("link");
+    symlink(&victim, &link).unwrap();
+    let out = bundle_out(&[f, "--bundle", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(dir_names(&victim), ["v.txt"]);
+    let out = bundle_out(&[f, "--bundle", link.to_str().unwrap(), "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_dir()
+    );
+    assert_eq!(dir_names(&victim), ["v.txt"]);
+    assert_eq!(dir_names(&d), ["app", "link", "victim"]);
+}
+
+#[test]
+fn a_device_sized_file_is_read_only_as_far_as_the_rvf() {
+    // The RVF, then 64 MiB of zeros (sparse), or of garbage then zeros.
+    let d = tmpdir("bundle-tail");
+    let small = std::fs::read(golden("ruvbot/small.rvf")).unwrap();
+    let read = |p: &Path| {
+        let out = bundle_out(&[
+            p.to_str().unwrap(),
+            "--bundle",
+            d.join("x").to_str().unwrap(),
+            "--list",
+            "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let v = one_object(&out);
+        (
+            v["bytes_read"].as_u64().unwrap(),
+            v["rvf_size"].as_u64().unwrap(),
+            v["device_size"].as_u64().unwrap(),
+            v["files"][2]["sha256"].as_str().unwrap().to_string(),
+        )
+    };
+    let (plain, size, _, sha) = read(&golden("ruvbot/small.rvf"));
+    assert_eq!(size, 18899);
+    assert_eq!(sha, SMALL_PACKAGE_JSON_SHA);
+    // Headers, the ≤ 127-byte windows, and the WASM, META, PROFILE,
+    // WITNESS and manifest payloads: not the 16 KiB kernel.
+    assert!(plain < 3000, "{plain}");
+    for (name, garbage) in [("zeros", 0usize), ("garbage", 1 << 20)] {
+        let p = d.join(format!("{name}.img"));
+        let mut bytes = small.clone();
+        bytes.extend((0..garbage).map(|i| (i * 7 + 3) as u8));
+        std::fs::write(&p, &bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(small.len() as u64 + (64 << 20))
+            .unwrap();
+        let (n, size, device, sha) = read(&p);
+        // Zeros after the last payload are its padding up to 64 bytes (as
+        // the library's walk reads them); garbage is not.
+        let want = if garbage == 0 { 18944 } else { 18899 };
+        assert_eq!((size, device), (want, 18899 + (64 << 20)), "{name}");
+        assert_eq!(sha, SMALL_PACKAGE_JSON_SHA);
+        // Only the window after the last payload (≤ 127 bytes) and the
+        // 4-byte root-page probe are new.
+        assert!(n > plain && n <= plain + 127 + 4, "{name}: {n} vs {plain}");
+    }
+}
+
+/// Runs `f` on a fresh tmpfs of `opts`, or says why it cannot.
+fn on_tmpfs(name: &str, opts: &str, f: impl FnOnce(&Path)) {
+    let mnt = tmpdir(name);
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", opts, "tmpfs", mnt.to_str().unwrap()])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        println!("note: {name} skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mnt)));
+    let _ = Command::new("umount").arg(&mnt).output();
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn a_full_or_read_only_disk_leaves_nothing_behind() {
+    let src = tmpdir("bundle-disk-src");
+    let mut pkg = rvf_testkit::ruvbot::Package::golden(true);
+    pkg.files.push(("big.js".into(), vec![b'x'; 200 << 10]));
+    let kernel = std::fs::read(golden("inputs/bzimage-600.bin")).unwrap();
+    let rvf = src.join("big.rvf");
+    std::fs::write(
+        &rvf,
+        rvf_testkit::ruvbot::write(&rvf_testkit::ruvbot::Inputs::new(&kernel, &pkg)),
+    )
+    .unwrap();
+    on_tmpfs("bundle-full", "size=64k", |mnt| {
+        let out = bundle_out(&[
+            rvf.to_str().unwrap(),
+            "--bundle",
+            mnt.join("app").to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+        assert!(dir_names(mnt).is_empty(), "{:?}", dir_names(mnt));
+    });
+    on_tmpfs("bundle-ro", "ro,size=64k", |mnt| {
+        let out = bundle_out(&[
+            rvf.to_str().unwrap(),
+            "--bundle",
+            mnt.join("app").to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Read-only file system"), "{stderr}");
+        assert!(dir_names(mnt).is_empty());
+    });
+}

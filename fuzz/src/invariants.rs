@@ -1147,6 +1147,11 @@ pub fn check_wasm(payload: &[u8], offset: u64) {
                     | Error::BundleTruncated { .. }
                     | Error::TooManyBundleFiles { .. }
                     | Error::BundleEntry { .. }
+                    | Error::BundlePath { .. }
+                    | Error::BundleOverlap { .. }
+                    | Error::BundleDuplicatePath { .. }
+                    | Error::BundlePathConflict { .. }
+                    | Error::BundleUnsorted { .. }
             ),
             "WASM error {e:?}"
         ),
@@ -1178,6 +1183,11 @@ pub fn check_bundle(bytes: &[u8]) {
                     Error::BundleTruncated { .. }
                         | Error::TooManyBundleFiles { .. }
                         | Error::BundleEntry { .. }
+                        | Error::BundlePath { .. }
+                        | Error::BundleOverlap { .. }
+                        | Error::BundleDuplicatePath { .. }
+                        | Error::BundlePathConflict { .. }
+                        | Error::BundleUnsorted { .. }
                 ),
                 "bundle error {e:?}"
             );
@@ -1195,7 +1205,7 @@ pub fn check_bundle(bytes: &[u8]) {
 
 fn check_bundle_ok(b: &Bundle<'_>) {
     let bytes = b.bytes();
-    let files: Vec<_> = b.files().collect();
+    let files: Vec<_> = b.files_unverified().collect();
     assert_eq!(
         files.len() as u64,
         u64::from(b.len()),
@@ -1217,6 +1227,8 @@ fn check_bundle_ok(b: &Bundle<'_>) {
             assert_within(bytes, f.data, "bundle data");
         }
         assert_eq!(f.data.len(), data_size);
+        // Every path passed the library's rules.
+        assert!(rvf_boot::bundle::check_path(f.path).is_ok());
         at += 18 + path_len;
     }
 }

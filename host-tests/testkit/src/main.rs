@@ -1,14 +1,17 @@
 //! `rvf-testkit`: the test kit's writer and mutations for scripts.
 //!
 //! ```text
-//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS]
+//! rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR] [--raw-bundle FILE]
 //! rvf-testkit mutate IN OUT flip-stored [--rehash]
 //! rvf-testkit mutate IN OUT image-hash
 //! ```
 //!
 //! `ruvbot` writes what `build-rvf.js` writes around K (the golden package,
 //! the golden files' pinned clock unless `--now-ms`), with the gzip stream
-//! compressed by flate2. `mutate` damages the first KERNEL_SEG (`flip-stored`:
+//! compressed by flate2; `--package DIR` bundles a package directory
+//! (`package.json`, `dist/`, `bin/`) as build-rvf.js does instead;
+//! `--raw-bundle FILE` stores FILE's bytes as the bundle (hostile bundles for
+//! the extractor's tests; the WASM header carries their SHA-256). `mutate` damages the first KERNEL_SEG (`flip-stored`:
 //! one byte in the middle of the stored gzip image; `image-hash`: one byte of
 //! the header's image_hash, content hash always recomputed); `--rehash`
 //! recomputes the content hash so the damage reaches the layer behind it.
@@ -17,7 +20,8 @@ use rvf_testkit::mutate::{self, Damage};
 use rvf_testkit::ruvbot::{self, Inputs, Package};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS]
+const USAGE: &str =
+    "usage: rvf-testkit ruvbot --kernel K --output O [--cmdline S] [--now-ms MS] [--package DIR] [--raw-bundle FILE]
        rvf-testkit mutate IN OUT flip-stored|image-hash [--rehash]";
 
 fn main() -> ExitCode {
@@ -41,7 +45,9 @@ fn main() -> ExitCode {
 }
 
 fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
-    let (mut kernel, mut output, mut cmdline, mut now) = (None, None, None, None);
+    let (mut kernel, mut output, mut cmdline, mut now, mut package) =
+        (None, None, None, None, None);
+    let mut raw_bundle = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = || {
@@ -53,6 +59,8 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
             "--kernel" => kernel = Some(val()?),
             "--output" => output = Some(val()?),
             "--cmdline" => cmdline = Some(val()?),
+            "--package" => package = Some(val()?),
+            "--raw-bundle" => raw_bundle = Some(val()?),
             "--now-ms" => {
                 now = Some(
                     val()?
@@ -66,7 +74,10 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
     let kernel = kernel.ok_or(format!("--kernel is required\n{USAGE}"))?;
     let output = output.ok_or(format!("--output is required\n{USAGE}"))?;
     let raw = std::fs::read(&kernel).map_err(|e| format!("{kernel}: {e}"))?;
-    let pkg = Package::golden(true);
+    let pkg = match &package {
+        Some(d) => Package::from_dir(std::path::Path::new(d)).map_err(|e| format!("{d}: {e}"))?,
+        None => Package::golden(true),
+    };
     let mut inp = Inputs::new(&raw, &pkg);
     if let Some(c) = &cmdline {
         inp.cmdline = c;
@@ -74,7 +85,13 @@ fn ruvbot_cmd(args: &[String]) -> Result<(), String> {
     if let Some(n) = now {
         inp.now_ms = n;
     }
-    let rvf = ruvbot::write(&inp);
+    let rvf = match &raw_bundle {
+        Some(f) => {
+            let b = std::fs::read(f).map_err(|e| format!("{f}: {e}"))?;
+            ruvbot::write_with_bundle(&inp, &b)
+        }
+        None => ruvbot::write(&inp),
+    };
     let tmp = format!("{output}.rvf-testkit.tmp");
     std::fs::write(&tmp, &rvf).map_err(|e| format!("{tmp}: {e}"))?;
     std::fs::rename(&tmp, &output).map_err(|e| format!("{output}: {e}"))?;

@@ -60,6 +60,9 @@ pub struct Package {
     /// directory's names in byte order (node's `readdirSync` sorts).
     /// `package.json` is appended by the writer.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The `package.json` bytes as read from a package directory
+    /// ([`Package::from_dir`]); `None`: [`Package::package_json`] writes them.
+    pub package_json_bytes: Option<Vec<u8>>,
 }
 
 impl Package {
@@ -88,7 +91,45 @@ impl Package {
             description: "golden test".into(),
             dependencies: vec![("undici".into(), "^6.0.0".into())],
             files,
+            package_json_bytes: None,
         }
+    }
+
+    /// Reads a package directory the way build-rvf.js does: `package.json`
+    /// (its bytes are bundled as they are; `name`, `version`, `description`
+    /// and the `dependencies` names feed META, dependencies in key order),
+    /// `dist/**` without the `dist/` prefix, then `bin/**` as `bin/…`, each
+    /// directory's names in byte order (node's `readdirSync` sorts), regular
+    /// files only (symlinks are followed, as node's `statSync`).
+    pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Self> {
+        use std::io::{Error, ErrorKind};
+        let raw = std::fs::read(dir.join("package.json"))?;
+        let v: serde_json::Value = serde_json::from_slice(&raw)
+            .map_err(|e| Error::new(ErrorKind::InvalidData, format!("package.json: {e}")))?;
+        let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let dependencies = v["dependencies"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut files = Vec::new();
+        for (sub, prefix) in [("dist", ""), ("bin", "bin/")] {
+            let d = dir.join(sub);
+            if d.exists() {
+                collect(&d, prefix, &mut files)?;
+            }
+        }
+        Ok(Package {
+            name: field("name"),
+            version: field("version"),
+            description: field("description"),
+            dependencies,
+            files,
+            package_json_bytes: Some(raw),
+        })
     }
 
     /// The `package.json` text: compact JSON plus a newline, as the golden
@@ -287,11 +328,38 @@ pub fn kernel_header(raw: &[u8], stored_len: usize, cmdline_len: usize, now_ms: 
     h
 }
 
+/// build-rvf.js's `collectFiles`: names in byte order, directories recursed
+/// in place.
+fn collect(
+    dir: &std::path::Path,
+    prefix: &str,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> std::io::Result<()> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for name in names {
+        let full = dir.join(&name);
+        let rel = format!("{prefix}{}", name.to_string_lossy());
+        let md = std::fs::metadata(&full)?;
+        if md.is_dir() {
+            collect(&full, &format!("{rel}/"), out)?;
+        } else if md.is_file() {
+            out.push((rel, std::fs::read(&full)?));
+        }
+    }
+    Ok(())
+}
+
 /// The Node file bundle (§5): `file_count u32`, per file `{path_len u16,
 /// data_offset u64, data_size u64, path}`, then the data; `package.json`
 /// last.
 pub fn bundle(pkg: &Package) -> Vec<u8> {
-    let pj = pkg.package_json().into_bytes();
+    let pj = pkg
+        .package_json_bytes
+        .clone()
+        .unwrap_or_else(|| pkg.package_json().into_bytes());
     let mut files: Vec<(&str, &[u8])> = pkg
         .files
         .iter()
@@ -399,6 +467,13 @@ pub fn manifest(entries: &[(u64, u64, u64, u8)]) -> Vec<u8> {
 
 /// The whole file, as build-rvf.js assembles it.
 pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
+    write_with_bundle(inp, &bundle(inp.package))
+}
+
+/// [`write`] with the WASM_SEG's bundle given as bytes (any bytes: hostile
+/// bundles for the extractor's tests); the WASM header carries their
+/// SHA-256 and META still describes `inp.package`.
+pub fn write_with_bundle(inp: &Inputs<'_>, runtime: &[u8]) -> Vec<u8> {
     let compressed;
     let stored: &[u8] = match inp.gzip {
         Gzip::Compress => {
@@ -412,9 +487,8 @@ pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
     kernel.extend_from_slice(stored);
     kernel.extend_from_slice(cmdline);
 
-    let runtime = bundle(inp.package);
-    let mut wasm = wasm_header(&runtime).to_vec();
-    wasm.extend_from_slice(&runtime);
+    let mut wasm = wasm_header(runtime).to_vec();
+    wasm.extend_from_slice(runtime);
 
     let segments: Vec<(u8, Vec<u8>)> = vec![
         (SEG_KERNEL, kernel),
@@ -423,7 +497,7 @@ pub fn write(inp: &Inputs<'_>) -> Vec<u8> {
         (SEG_PROFILE, PROFILE.as_bytes().to_vec()),
         (
             SEG_WITNESS,
-            witness(inp, &sha256(inp.kernel), &sha256(&runtime)).into_bytes(),
+            witness(inp, &sha256(inp.kernel), &sha256(runtime)).into_bytes(),
         ),
     ];
     let mut dir = Vec::new();

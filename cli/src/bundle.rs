@@ -1,0 +1,622 @@
+//! `rvf-boot extract FILE --bundle DIR`: write the RVF's verified runtime
+//! (RuvBot's Node bundle, or a crate's WASM module) and its META, PROFILE and
+//! WITNESS payloads into DIR, all of it or nothing.
+//!
+//! Reading: FILE may be a block device or a file with anything after the RVF.
+//! The headers are walked first (64-byte reads, and at most 127 bytes after
+//! each payload to find the next header: the library's `read_header` and
+//! `after_segment`, the walk's own rule), which gives the RVF's extent: its
+//! segments and an RVM0 root page right after them. Nothing past the extent is
+//! read. A buffer of the extent's size is reserved (fallibly) and filled with
+//! the headers, the fill windows, the root page and only the payloads used
+//! (the newest MANIFEST_SEG, every WASM, META, PROFILE and WITNESS segment);
+//! other payloads (the kernel) stay zero and are never looked at: the
+//! container hashes only what it hands out. Memory: the extent (≤ the device).
+//!
+//! Writing: everything is verified and planned before the first byte is
+//! written. The files go into a staging directory created exclusively with an
+//! unpredictable name beside DIR (`tempfile`, mode 0700 until it is
+//! complete). Inside it, directories are made with `mkdirat` and entered with
+//! `openat(O_DIRECTORY | O_NOFOLLOW)`, files created with
+//! `openat(O_CREAT | O_EXCL | O_NOFOLLOW)`: no symlink is ever followed, no
+//! file is opened twice. One `syncfs` makes it all durable before the rename. Modes are set exactly (0644; 0755 for the entry point
+//! META names when it starts with `#!`; directories 0755). Then the staging
+//! directory is renamed to DIR: over nothing or an empty directory in one
+//! step; with `--force`, whatever is at DIR (directory, file or symlink, never
+//! followed) is renamed aside first, the new tree renamed in, the old one
+//! removed (put back if the second rename fails). Any failure removes the
+//! staging directory: DIR is never half-written.
+
+use rustix::fs::{Mode, OFlags};
+use rvf_boot::bundle::{RESERVED_DIR, VerifiedBundle};
+use rvf_boot::segment::{
+    After, MAX_SEGMENTS, ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, after_segment,
+    after_window, read_header, seg_type,
+};
+use rvf_boot::{Container, Policy};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write as _};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Why `extract --bundle` wrote nothing.
+pub enum Failure {
+    /// The arguments cannot work (exit 2).
+    Usage(String),
+    /// The file, the bundle or the output failed (exit 1).
+    Failed(String),
+}
+
+/// What the command was asked to do.
+pub struct Request<'a> {
+    /// The RVF file or block device.
+    pub file: &'a Path,
+    /// The directory to create.
+    pub dir: &'a Path,
+    /// Only list, write nothing.
+    pub list: bool,
+    /// Replace whatever is at `dir`.
+    pub force: bool,
+    /// The verification policy.
+    pub policy: Policy,
+}
+
+/// A reader that counts the bytes it returned (the bound the tests check).
+pub struct Counting<R> {
+    inner: R,
+    /// Bytes read so far.
+    pub read: u64,
+}
+
+impl<R: Read + Seek> Counting<R> {
+    /// Wraps `inner`.
+    pub const fn new(inner: R) -> Self {
+        Self { inner, read: 0 }
+    }
+
+    /// Fills `buf` from `offset`, or as much of it as there is before the end.
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.seek(SeekFrom::Start(offset))?;
+        let mut got = 0;
+        while got < buf.len() {
+            match self.inner.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.read += got as u64;
+        Ok(got)
+    }
+}
+
+/// The RVF's bytes as far as the extraction needs them.
+pub struct Loaded {
+    /// The extent (unread payloads are zero).
+    pub bytes: Vec<u8>,
+    /// Bytes read from the device.
+    pub bytes_read: u64,
+    /// The size of FILE (the device).
+    pub device_size: u64,
+}
+
+/// Walks the headers of the RVF at the start of `r`, then reads its extent's
+/// headers and the payloads the extraction uses (see the module doc).
+///
+/// # Errors
+/// I/O errors, and an extent whose buffer cannot be reserved.
+pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
+    let device_size = r.inner.seek(SeekFrom::End(0))?;
+    // (offset, bytes) pieces already read, and the payloads to read.
+    let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut wanted: Vec<(u64, u64)> = Vec::new();
+    let mut newest_manifest: Option<(u64, u64)> = None;
+    let mut at = 0u64;
+    let mut segments = 0u32;
+    // The next header, when the window after the previous payload held it.
+    let mut known: Option<[u8; 64]> = None;
+    let end = loop {
+        let mut h = [0u8; 64];
+        let n = match known.take() {
+            Some(k) => {
+                h = k;
+                64
+            }
+            None => {
+                let n = r.read_at(at, &mut h)?;
+                pieces.push((at, h[..n].to_vec()));
+                n
+            }
+        };
+        // One segment past the limit, so the library reports it.
+        if segments >= MAX_SEGMENTS {
+            break at.saturating_add(n as u64);
+        }
+        let Ok(header) = read_header(&h[..n], at) else {
+            // Not a segment: the library reports it (at offset 0: not an RVF).
+            break if at == 0 { n as u64 } else { at };
+        };
+        let len = header.payload_length.get();
+        let ty = header.seg_type;
+        let Some(u) = at
+            .checked_add(SEGMENT_HEADER_SIZE)
+            .and_then(|p| p.checked_add(len))
+            .filter(|&u| u <= device_size)
+        else {
+            break at; // a torn segment: the RVF ends before it
+        };
+        segments += 1;
+        let payload = (at + SEGMENT_HEADER_SIZE, len);
+        match ty {
+            seg_type::MANIFEST => newest_manifest = Some(payload),
+            seg_type::WASM | seg_type::META | seg_type::PROFILE | seg_type::WITNESS => {
+                wanted.push(payload);
+            }
+            _ => {}
+        }
+        let mut w = vec![0u8; after_window(u).min(device_size - u) as usize];
+        let n = r.read_at(u, &mut w)?;
+        w.truncate(n);
+        let next = after_segment(&w, u);
+        pieces.push((u, w));
+        match next {
+            After::Next { offset, .. } => {
+                let k = usize::try_from(offset - u).unwrap_or(usize::MAX);
+                known = pieces
+                    .last()
+                    .and_then(|(_, w)| w.get(k..)?.get(..64)?.try_into().ok());
+                at = offset;
+            }
+            After::End { end } => break end,
+        }
+    };
+    wanted.extend(newest_manifest);
+    // A root page right after the segments (signed stores).
+    let mut extent = end;
+    let mut magic = [0u8; 4];
+    if end.saturating_add(ROOT_PAGE_SIZE) <= device_size
+        && r.read_at(end, &mut magic)? == 4
+        && u32::from_le_bytes(magic) == ROOT_PAGE_MAGIC
+    {
+        wanted.push((end, ROOT_PAGE_SIZE));
+        extent = end + ROOT_PAGE_SIZE;
+    }
+    let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| {
+        io::Error::other(format!(
+            "cannot reserve {extent} bytes for the RVF's extent"
+        ))
+    })?;
+    bytes.resize(len, 0);
+    for (off, data) in pieces {
+        let o = off as usize;
+        let n = data.len().min(len.saturating_sub(o));
+        bytes[o..o + n].copy_from_slice(&data[..n]);
+    }
+    for (off, size) in wanted {
+        let (o, s) = (off as usize, size as usize);
+        r.read_at(off, &mut bytes[o..o + s])?;
+    }
+    Ok(Loaded {
+        bytes,
+        bytes_read: r.read,
+        device_size,
+    })
+}
+
+/// One output file.
+struct Planned<'a> {
+    path: Vec<u8>,
+    data: &'a [u8],
+    mode: u32,
+}
+
+/// Runs the command; returns the text or JSON to print.
+///
+/// # Errors
+/// A usage problem or what failed; nothing was written.
+pub fn run(req: &Request<'_>, json_out: bool) -> Result<String, Failure> {
+    let Some((parent, _)) = crate::output::place(req.dir) else {
+        return Err(Failure::Usage(format!(
+            "{}: --bundle must name a directory",
+            req.dir.display()
+        )));
+    };
+    let failed =
+        |e: &dyn std::fmt::Display| Failure::Failed(format!("{}: {e}", req.file.display()));
+    let f = File::open(req.file).map_err(|e| failed(&e))?;
+    let mut r = Counting::new(f);
+    let loaded = load(&mut r).map_err(|e| failed(&e))?;
+    let c = Container::parse(&loaded.bytes, req.policy).map_err(|e| failed(&e))?;
+    let v = VerifiedBundle::from_container(&c).map_err(|e| failed(&e))?;
+    // The metadata payloads, each through the gate.
+    let mut meta_json: Option<Value> = None;
+    let mut metadata: Vec<(Vec<u8>, &[u8])> = Vec::new();
+    for (ty, name) in [
+        (seg_type::META, "meta"),
+        (seg_type::PROFILE, "profile"),
+        (seg_type::WITNESS, "witness"),
+    ] {
+        if let Some(seg) = c.listed(ty).next() {
+            let seg = seg.map_err(|e| failed(&e))?;
+            let parsed = serde_json::from_slice::<Value>(seg.payload).ok();
+            let ext = if parsed.is_some() { "json" } else { "bin" };
+            if ty == seg_type::META {
+                meta_json = parsed;
+            }
+            let mut p = RESERVED_DIR.to_vec();
+            p.extend_from_slice(format!("/{name}.{ext}").as_bytes());
+            metadata.push((p, seg.payload));
+        }
+    }
+    let entry = meta_json
+        .as_ref()
+        .and_then(|m| m["entrypoint"].as_str())
+        .map(str::as_bytes);
+    let mut plan: Vec<Planned<'_>> = v
+        .files()
+        .map(|f| Planned {
+            path: f.path.to_vec(),
+            data: f.data,
+            mode: if Some(f.path) == entry && f.data.starts_with(b"#!") {
+                0o755
+            } else {
+                0o644
+            },
+        })
+        .collect();
+    plan.extend(metadata.into_iter().map(|(path, data)| Planned {
+        path,
+        data,
+        mode: 0o644,
+    }));
+    let warnings = warnings(&v);
+    for w in &warnings {
+        eprintln!("rvf-boot: warning: {w}");
+    }
+    if !req.list {
+        write_tree(req, &parent, &plan).map_err(Failure::Failed)?;
+    }
+    let files: Vec<(String, usize, String, u32)> = plan
+        .iter()
+        .map(|p| {
+            (
+                String::from_utf8_lossy(&p.path).into_owned(),
+                p.data.len(),
+                hex(&Sha256::digest(p.data)),
+                p.mode,
+            )
+        })
+        .collect();
+    let total: usize = plan.iter().map(|p| p.data.len()).sum();
+    let runtime = if v.is_node_bundle() {
+        "node-bundle"
+    } else {
+        "wasm-module"
+    };
+    if json_out {
+        let list: Vec<Value> = files
+            .iter()
+            .map(|(p, size, sha, mode)| {
+                json!({"path": p, "size": size, "sha256": sha, "mode": format!("{mode:04o}")})
+            })
+            .collect();
+        let obj = json!({
+            "file": req.file.to_string_lossy(),
+            "dir": req.dir.to_string_lossy(),
+            "written": !req.list,
+            "runtime": runtime,
+            "segment_offset": v.segment_offset(),
+            "content_hash": v.segment_hash().name(),
+            "bytecode_hash": v.bytecode_hash().name(),
+            "files": list,
+            "total_size": total,
+            "warnings": warnings,
+            "rvf_size": loaded.bytes.len(),
+            "device_size": loaded.device_size,
+            "bytes_read": loaded.bytes_read,
+            "error": null,
+        });
+        return Ok(format!("{obj}\n"));
+    }
+    let mut s = String::new();
+    if req.list {
+        for (p, size, sha, mode) in &files {
+            let _ = writeln!(s, "{size:>10}  {mode:04o}  {sha}  {p}");
+        }
+        let _ = writeln!(s, "{} files, {total} bytes (nothing written)", files.len());
+    } else {
+        let _ = writeln!(
+            s,
+            "bundle: {} ({} files, {total} bytes; {runtime} from WASM_SEG at byte {})",
+            req.dir.display(),
+            files.len(),
+            v.segment_offset()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "checked: content hash {}, bytecode hash {}, {} paths",
+        v.segment_hash().name(),
+        v.bytecode_hash().name(),
+        v.len()
+    );
+    if let Some(pj) = v.file(b"package.json") {
+        let _ = writeln!(s, "package.json sha256: {}", hex(&Sha256::digest(pj)));
+    }
+    let _ = writeln!(
+        s,
+        "read: {} bytes of {} (RVF extent {} bytes)",
+        loaded.bytes_read,
+        loaded.device_size,
+        loaded.bytes.len()
+    );
+    Ok(s)
+}
+
+/// Known reasons a bundle does not run as packed, one line each.
+fn warnings(v: &VerifiedBundle<'_>) -> Vec<String> {
+    let has_dist = v.files().any(|f| f.path.starts_with(b"dist/"));
+    let needle = b"../dist/";
+    let flattened = v
+        .files()
+        .find(|f| f.path.starts_with(b"bin/") && f.data.windows(needle.len()).any(|w| w == needle));
+    match flattened {
+        Some(f) if !has_dist => vec![format!(
+            "{} requires '../dist/...', but RuvBot's writer (build-rvf.js) stored dist/ at the bundle's root: it will not run as packed",
+            String::from_utf8_lossy(f.path)
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}
+
+/// Stages every file, then puts the tree at `req.dir` (see the module doc).
+fn write_tree(req: &Request<'_>, parent: &Path, plan: &[Planned<'_>]) -> Result<(), String> {
+    let dir = req.dir;
+    let shown = dir.display();
+    // What is at DIR now.
+    let existing = match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{shown}: {e}")),
+        Ok(m) => Some(m),
+    };
+    let empty_dir = existing.as_ref().is_some_and(|m| {
+        m.file_type().is_dir() && fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
+    });
+    if existing.is_some() && !empty_dir && !req.force {
+        return Err(format!(
+            "{shown} exists and is not an empty directory (--force replaces it)"
+        ));
+    }
+    let stage = tempfile::Builder::new()
+        .prefix(".rvf-boot-")
+        .suffix(".tmp")
+        .tempdir_in(parent)
+        .map_err(|e| {
+            format!(
+                "{}: cannot create a staging directory: {e}",
+                parent.display()
+            )
+        })?;
+    let root = rustix::fs::open(
+        stage.path(),
+        OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", stage.path().display()))?;
+    for p in plan {
+        write_file(&root, &p.path, p.data, p.mode).map_err(|e| {
+            format!(
+                "{shown}/{}: {e} (nothing written)",
+                String::from_utf8_lossy(&p.path)
+            )
+        })?;
+    }
+    // Every file and directory entry durable before the rename publishes
+    // them: one syncfs instead of an fsync per file and directory.
+    rustix::fs::fchmod(&root, Mode::from_raw_mode(0o755))
+        .and_then(|()| rustix::fs::syncfs(&root))
+        .map_err(|e| format!("{}: {e}", stage.path().display()))?;
+    let staged = stage.path().to_path_buf();
+    if existing.is_none() || (empty_dir && !req.force) {
+        fs::rename(&staged, dir).map_err(|e| format!("{shown}: {e} (nothing written)"))?;
+        let _ = stage.keep();
+    } else {
+        // Move the old entry aside (never following it), the new tree in.
+        let aside = tempfile::Builder::new()
+            .prefix(".rvf-boot-")
+            .suffix(".old")
+            .make_in(parent, |p| fs::rename(dir, p))
+            .map_err(|e| format!("{shown}: cannot move it aside: {e} (nothing written)"))?;
+        let aside: PathBuf = aside.path().to_path_buf();
+        if let Err(e) = fs::rename(&staged, dir) {
+            let back = fs::rename(&aside, dir);
+            return Err(match back {
+                Ok(()) => format!("{shown}: {e} (left as it was)"),
+                Err(b) => format!(
+                    "{shown}: {e}; and the old entry could not be put back from {}: {b}",
+                    aside.display()
+                ),
+            });
+        }
+        let _ = stage.keep();
+        let gone = match fs::symlink_metadata(&aside) {
+            Ok(m) if m.file_type().is_dir() => fs::remove_dir_all(&aside),
+            Ok(_) => fs::remove_file(&aside),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = gone {
+            eprintln!(
+                "rvf-boot: warning: the replaced {shown} is left at {}: {e}",
+                aside.display()
+            );
+        }
+    }
+    let _ = File::open(parent).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Creates `path` (checked by the library: relative, no `.`/`..`/empty
+/// components) under `root` with `data` and `mode`, making its directories;
+/// never follows a symlink, never opens an existing file.
+fn write_file(root: &OwnedFd, path: &[u8], data: &[u8], mode: u32) -> io::Result<()> {
+    let dir_flags = OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::RDONLY | OFlags::CLOEXEC;
+    let mut parts = path.split(|&b| b == b'/').peekable();
+    let mut cur: Option<OwnedFd> = None;
+    while let Some(part) = parts.next() {
+        let at = cur.as_ref().map_or(root.as_fd(), AsFd::as_fd);
+        if parts.peek().is_some() {
+            let made = match rustix::fs::mkdirat(at, part, Mode::from_raw_mode(0o700)) {
+                Ok(()) => true,
+                Err(rustix::io::Errno::EXIST) => false,
+                Err(e) => return Err(e.into()),
+            };
+            let d = rustix::fs::openat(at, part, dir_flags, Mode::empty())?;
+            if made {
+                rustix::fs::fchmod(&d, Mode::from_raw_mode(0o755))?;
+            }
+            cur = Some(d);
+        } else {
+            let fd = rustix::fs::openat(
+                at,
+                part,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?;
+            let mut file = File::from(fd);
+            file.write_all(data)?;
+            rustix::fs::fchmod(&file, Mode::from_raw_mode(mode))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn small() -> Vec<u8> {
+        fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-tests/golden/ruvbot/small.rvf"),
+        )
+        .unwrap()
+    }
+
+    /// Bytes `load` reads from `file`: the first header, after each payload
+    /// the window up to the next header's end (≤ 127 bytes, fewer at the end
+    /// of the device), the WASM, META, PROFILE, WITNESS and manifest
+    /// payloads, and the 4-byte root-page probe.
+    fn expected(file: &[u8], device: u64) -> u64 {
+        let c = Container::parse(file, Policy::default()).unwrap();
+        let mut n = 64;
+        for s in c.segments() {
+            let u = s.payload_end();
+            n += after_window(u).min(device - u);
+            if matches!(
+                s.seg_type(),
+                seg_type::WASM
+                    | seg_type::META
+                    | seg_type::PROFILE
+                    | seg_type::WITNESS
+                    | seg_type::MANIFEST
+            ) {
+                n += s.payload_length();
+            }
+        }
+        // The root-page probe: 4 bytes where a page would fit.
+        if file.len() as u64 + ROOT_PAGE_SIZE <= device {
+            n += 4;
+        }
+        n
+    }
+
+    #[test]
+    fn reads_headers_windows_and_used_payloads_only() {
+        let file = small();
+        let mut r = Counting::new(Cursor::new(file.clone()));
+        let l = load(&mut r).unwrap();
+        assert_eq!(l.bytes_read, expected(&file, file.len() as u64));
+        assert_eq!(l.bytes_read, 2519);
+        assert_eq!(l.bytes.len(), file.len());
+        // The kernel payload was never read: zeros in the buffer.
+        assert!(l.bytes[64 + 128..16_000].iter().all(|&b| b == 0));
+        // 64 MiB of garbage after it: one more window, nothing else.
+        let mut dev = file.clone();
+        dev.extend((0..64u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 | 1));
+        let device = dev.len() as u64;
+        let mut r = Counting::new(Cursor::new(dev));
+        let l = load(&mut r).unwrap();
+        assert_eq!(l.bytes.len(), file.len());
+        assert_eq!(l.device_size, file.len() as u64 + (64 << 20));
+        // The window after the manifest (45 bytes to the boundary + 64) and
+        // the root-page probe.
+        assert_eq!(l.bytes_read, expected(&file, device));
+        assert_eq!(l.bytes_read, 2519 + 109 + 4);
+        let c = Container::parse(&l.bytes, Policy::default()).unwrap();
+        let v = VerifiedBundle::from_container(&c).unwrap();
+        assert_eq!(v.len(), 3);
+    }
+
+    #[test]
+    fn every_golden_file_loads_to_the_same_container_and_runtime() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host-tests/golden");
+        let mut n = 0;
+        for sub in [
+            "ruvbot",
+            "runtime-03",
+            "runtime-05",
+            "mixed",
+            "real-bzimage",
+        ] {
+            for e in fs::read_dir(root.join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().is_none_or(|x| x != "rvf") {
+                    continue;
+                }
+                let full = fs::read(&p).unwrap();
+                let mut r = Counting::new(Cursor::new(full.clone()));
+                let l = load(&mut r).unwrap();
+                let policy = Policy::allowing_unset_hash(true);
+                let a = Container::parse(&full, policy).unwrap();
+                let b = Container::parse(&l.bytes, policy).unwrap();
+                assert_eq!(a.dialect(), b.dialect(), "{}", p.display());
+                assert_eq!(
+                    a.manifest_segment().0.offset,
+                    b.manifest_segment().0.offset,
+                    "{}",
+                    p.display()
+                );
+                assert_eq!(
+                    a.root_page_offset(),
+                    b.root_page_offset(),
+                    "{}",
+                    p.display()
+                );
+                let files = |c: &Container<'_>| {
+                    VerifiedBundle::from_container(c).map(|v| {
+                        v.files()
+                            .map(|f| (f.path.to_vec(), f.data.to_vec()))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                assert_eq!(files(&a), files(&b), "{}", p.display());
+                assert!(l.bytes_read <= full.len() as u64, "{}", p.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 15, "{n}");
+    }
+}
