@@ -16,6 +16,7 @@ use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
 use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
 use crate::manifest::ManifestField;
 use crate::plan::BootItem;
+use crate::policy::AuthProblem;
 use crate::root_page::{PageField, SignatureProblem};
 use crate::segment::SegmentField;
 use crate::zero_page::AddressProblem;
@@ -280,6 +281,10 @@ pub enum Error {
         problem: SignatureProblem,
     },
 
+    // ---- authentication (policy.rs) ----
+    /// The file or the boot does not satisfy the policy's signature or pins.
+    Auth(AuthProblem),
+
     // ---- kernel segment (kernel.rs) ----
     /// The winning manifest's directory lists no KERNEL_SEG.
     NoKernel,
@@ -508,6 +513,8 @@ pub enum ErrorClass {
     Cmdline,
     /// Memory: buffers, the memory map, room for the kernel, addresses.
     Memory,
+    /// The policy's signature or pinned digests are not satisfied.
+    Authentication,
 }
 
 impl ErrorClass {
@@ -523,6 +530,7 @@ impl ErrorClass {
             Self::BzImage => "bzImage header",
             Self::Cmdline => "command line",
             Self::Memory => "memory",
+            Self::Authentication => "authentication",
         }
     }
 }
@@ -580,6 +588,7 @@ impl Error {
             | Self::BufferTooSmall { .. }
             | Self::BufferUnavailable { .. }
             | Self::BootAddress { .. } => ErrorClass::Memory,
+            Self::Auth(_) => ErrorClass::Authentication,
         }
     }
 }
@@ -750,6 +759,7 @@ impl fmt::Display for Error {
                 f,
                 "RVM0 root page at byte {offset}: signature rejected: {problem}"
             ),
+            Self::Auth(problem) => write!(f, "not authenticated: {problem}"),
             Self::NoKernel => f.write_str("the manifest lists no KERNEL_SEG"),
             Self::NoKernelAt { offset } => write!(
                 f,
