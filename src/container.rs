@@ -14,7 +14,7 @@ use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
 use crate::manifest::{DirectoryEntry, Manifest};
-use crate::policy::{AuthProblem, Signed, SignaturePolicy, WriterField};
+use crate::policy::{AuthProblem, SignaturePolicy, Signed, WriterField};
 use crate::root_page::RootPage;
 use crate::segment::{
     MAX_SEGMENTS, SEGMENT_MAGIC, Segment, Walk, WalkEnd, Work, seg_type, split_root_page,
@@ -266,7 +266,10 @@ impl<'a> Container<'a> {
             if let Some(minimum) = sp.min_epoch
                 && epoch < minimum
             {
-                return Err(Error::Auth(AuthProblem::EpochBelowMinimum { epoch, minimum }));
+                return Err(Error::Auth(AuthProblem::EpochBelowMinimum {
+                    epoch,
+                    minimum,
+                }));
             }
             // The header check proved alignment_pad pads to 64 bytes.
             let signed_end = manifest_segment
@@ -820,7 +823,11 @@ fn check_writer_header(seg: &Segment<'_>, payload_hash: &[u8; 16]) -> Result<()>
             0,
         ),
         (WriterField::Timestamp, h.timestamp_ns.get(), 0),
-        (WriterField::AlignmentPad, u64::from(h.alignment_pad.get()), pad),
+        (
+            WriterField::AlignmentPad,
+            u64::from(h.alignment_pad.get()),
+            pad,
+        ),
     ];
     if let Some((field, value, _)) = fields.into_iter().find(|&(_, v, want)| v != want) {
         return Err(Error::Auth(AuthProblem::Header {

@@ -393,9 +393,9 @@ pub enum AuthProblem {
 impl fmt::Display for AuthProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Unsigned { root_page: None } => {
-                f.write_str("the file is unsigned (no RVM0 root page) and the policy requires a signature")
-            }
+            Self::Unsigned { root_page: None } => f.write_str(
+                "the file is unsigned (no RVM0 root page) and the policy requires a signature",
+            ),
             Self::Unsigned {
                 root_page: Some(at),
             } => write!(

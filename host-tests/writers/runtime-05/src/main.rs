@@ -1,7 +1,10 @@
 //! `rvf-writer-05 SCENARIO OUT.rvf [INPUT]`: writes one RVF test file with the
 //! real rvf-runtime 0.5.0 (wire dialect). Scenarios: vectors, embed-kernel,
 //! embed-kernel-binding, embed-wasm, two-kernels, signed, append-kernel
-//! (`append-kernel IN OUT`: copies IN to OUT, reopens OUT, appends a kernel).
+//! (`append-kernel IN OUT`: copies IN to OUT, reopens OUT, appends a kernel),
+//! signed-kernel (`signed-kernel OUT IMAGE CMDLINE SEED`: `create_signed` with
+//! the Ed25519 secret key `[SEED; 32]` (SEED 0..=255) around IMAGE with
+//! CMDLINE; prints the kernel's segment id and the public key in hex).
 
 #[path = "../../common.rs"]
 mod common;
@@ -55,6 +58,29 @@ fn main() {
             let id = embed(&mut store, &image, CMDLINE2);
             println!("kernel segment_id {id}");
             ok(store.close(), "close");
+        }
+        "signed-kernel" => {
+            // signed-kernel OUT IMAGE CMDLINE SEED
+            let usage = "signed-kernel OUT IMAGE CMDLINE SEED";
+            let (image, cmdline, seed) = match (args.get(2), args.get(3), args.get(4)) {
+                (Some(i), Some(c), Some(s)) => (i, c, s),
+                _ => die(usage),
+            };
+            let seed: u8 = seed.parse().unwrap_or_else(|_| die(usage));
+            let secret = [seed; 32];
+            let out = Path::new(&out);
+            fresh(out);
+            let mut store = ok(
+                RvfStore::create_signed(out, opts(), &secret),
+                "create_signed",
+            );
+            let image = ok(std::fs::read(image), "read image");
+            let id = embed(&mut store, &image, cmdline);
+            ok(store.close(), "close");
+            let pk = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
+            let hex: String = pk.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            println!("kernel segment_id {id}");
+            println!("public key {hex}");
         }
         other => die(&format!("unknown scenario {other}")),
     }
