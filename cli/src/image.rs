@@ -21,6 +21,8 @@ pub struct CheckedImage<'a> {
     pub image_hash: &'static str,
     /// The algorithm that verified the segment's content hash.
     pub content_hash: &'static str,
+    /// The image's SHA-256 when the kernel's policy pins it (and it matched).
+    pub kernel_pin: Option<[u8; 32]>,
 }
 
 /// A zeroed buffer of `bytes` bytes, or the library's
@@ -49,6 +51,8 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
     let mut out = alloc_buffer(need)?;
     let mut state = Box::<InflateState>::default();
     let v = extract(kernel, &mut out, &mut state)?;
+    // The pin is compared on the bytes that would be handed to the kernel.
+    let kernel_pin = kernel.policy().check_kernel(&v)?;
     let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
     let len = v.bytes().len();
     let image: Cow<'a, [u8]> = if need > 0 {
@@ -68,6 +72,7 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
         sha256_hex,
         image_hash: image_hash.name(),
         content_hash,
+        kernel_pin,
     })
 }
 
