@@ -12,7 +12,7 @@ use rvf_boot::image;
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::{self, Handoff};
-use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
+use rvf_boot::{Container, cmdline as kernel_cmdline};
 
 use crate::cmdline::{APPEND_MAX, copy_append};
 use crate::failure::Failure;
@@ -82,7 +82,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // stub started.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
-    let container = Container::parse(rvf, Policy::default())?;
+    let container = Container::parse(rvf, crate::policy::policy())?;
     let t1 = hw::rdtsc();
     let mut fw = FwCfg::probe()?;
     let kernel = container.selected_kernel()?;
@@ -98,6 +98,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         kernel.image_size()
     );
     let input = Input {
+        container: &container,
         memory,
         kernel: &kernel,
         verified,
@@ -117,6 +118,8 @@ struct PlacedImage<'a> {
     hash: &'static str,
     /// The buffer it was inflated into (`None`: raw, inside the RVF).
     buffer: Option<ImageBuffer>,
+    /// The library's proof, for the policy's pins.
+    proof: image::VerifiedImage<'a>,
 }
 
 /// Verify the selected kernel's image with the library's [`image::extract`], whose
@@ -144,11 +147,14 @@ fn verify_image<'a>(
         image: verified.bytes(),
         hash: verified.image_hash().name(),
         buffer,
+        proof: verified,
     })
 }
 
 /// What [`run`] found out before the kernel is placed.
 struct Input<'a, 'k> {
+    /// The verified RVF (its policy and signer).
+    container: &'a Container<'k>,
     /// The firmware memory map, as the library wants it.
     memory: &'a [MemoryRegion],
     /// The selected, content-hash-checked kernel.
@@ -171,6 +177,7 @@ fn boot(
     input: &Input<'_, '_>,
 ) -> Result<Never, Failure> {
     let Input {
+        container,
         memory,
         kernel,
         verified,
@@ -206,6 +213,12 @@ fn boot(
     let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
     let cmdline_len =
         kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
+    // The policy's pins, on exactly what the kernel gets.
+    let line = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
+    let auth = rvf_boot::policy::authenticate(container, &verified.proof, line)?;
+    if crate::policy::is_strict() {
+        log_authenticated(serial, &auth);
+    }
     let cmdline = PhysRange {
         base: cmdline_buf.as_ptr() as u64,
         size: cmdline_len as u64 + 1,
@@ -286,4 +299,27 @@ fn boot(
     unsafe {
         core::arch::asm!("cli", "jmp {entry}", entry = in(reg) entry, in("rsi") zp_addr, options(noreturn));
     }
+}
+
+/// One line saying what the policy authenticated.
+fn log_authenticated(serial: &mut Serial, auth: &rvf_boot::policy::Authenticated) {
+    let _ = write!(serial, "rvf-boot: authenticated:");
+    if let Some(s) = auth.signed {
+        let _ = write!(serial, " signed by ");
+        for b in s.fingerprint {
+            let _ = write!(serial, "{b:02x}");
+        }
+        let _ = write!(
+            serial,
+            " (trusted key #{}), epoch {};",
+            s.key_index, s.epoch
+        );
+    }
+    if auth.kernel_sha256.is_some() {
+        let _ = write!(serial, " kernel sha256 pinned;");
+    }
+    if auth.cmdline_sha256.is_some() {
+        let _ = write!(serial, " cmdline sha256 pinned;");
+    }
+    let _ = writeln!(serial);
 }

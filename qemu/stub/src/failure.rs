@@ -104,6 +104,7 @@ const fn lib_code(e: &Error) -> u8 {
         ErrorClass::BzImage => 7,
         ErrorClass::Cmdline => 8,
         ErrorClass::Memory => 9,
+        ErrorClass::Authentication => 13,
         _ => 10,
     }
 }

@@ -53,6 +53,7 @@ mod failure;
 mod hw;
 mod memmap;
 mod place;
+mod policy;
 mod pvh;
 mod rt;
 
