@@ -457,3 +457,80 @@ impl fmt::Display for AuthProblem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    static KEYS: [[u8; 32]; 1] = [[1; 32]];
+    static PIN: [u8; 32] = [0xAB; 32];
+
+    #[test]
+    fn builders_compose_and_need_a_signature_for_its_options() {
+        let p = Policy::default()
+            .with_min_epoch(3)
+            .serving_signed_prefix(true);
+        assert_eq!(p, Policy::default(), "no signature policy, nothing to set");
+        let p = Policy::allowing_unset_hash(true)
+            .requiring_signature(&KEYS)
+            .with_min_epoch(3)
+            .serving_signed_prefix(true)
+            .pinning_kernel_sha256(&PIN);
+        let s = p.signature.unwrap();
+        assert_eq!(s.trusted_keys, &KEYS[..]);
+        assert_eq!((s.min_epoch, s.serve_signed_prefix), (Some(3), true));
+        assert_eq!(p.pins.kernel_sha256, Some(&PIN));
+        assert_eq!(p.pins.cmdline_sha256, None);
+        assert!(p.allow_unset_hash);
+    }
+
+    #[test]
+    fn cmdline_pin_is_on_the_exact_line() {
+        let line = b"console=ttyS0 quiet";
+        let d = sha256(line);
+        let pin: &'static [u8; 32] = std::boxed::Box::leak(std::boxed::Box::new(d));
+        let p = Policy::default().pinning_cmdline_sha256(pin);
+        assert_eq!(p.check_cmdline(line), Ok(Some(d)));
+        assert_eq!(
+            p.check_cmdline(b"console=ttyS0 quiet "),
+            Err(Error::Auth(AuthProblem::CmdlinePin {
+                length: 20,
+                computed_first8: first8(&sha256(b"console=ttyS0 quiet ")),
+                pinned_first8: first8(&d),
+            }))
+        );
+        assert_eq!(Policy::default().check_cmdline(b"x"), Ok(None));
+    }
+
+    #[test]
+    fn messages() {
+        let e = Error::Auth(AuthProblem::EpochBelowMinimum {
+            epoch: 1,
+            minimum: 2,
+        });
+        assert_eq!(e.class(), crate::error::ErrorClass::Authentication);
+        assert_eq!(
+            e.to_string(),
+            "not authenticated: signed store: manifest epoch 1 is below the minimum 2 (rollback)"
+        );
+        assert_eq!(
+            AuthProblem::KernelPin {
+                offset: 64,
+                computed_first8: 0x0123_4567_89ab_cdef,
+                pinned_first8: 0,
+            }
+            .to_string(),
+            "kernel image (KERNEL_SEG at byte 64): SHA-256 0123456789abcdef... is not the pinned 0000000000000000..."
+        );
+        assert_eq!(
+            AuthProblem::Header {
+                offset: 192,
+                field: WriterField::Timestamp,
+                value: 1
+            }
+            .to_string(),
+            "signed store: segment at byte 192: timestamp_ns is 0x1, not what the signing writer emits"
+        );
+    }
+}
