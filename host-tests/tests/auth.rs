@@ -521,6 +521,22 @@ fn an_unsigned_tail_is_refused_unless_the_signed_prefix_is_served() {
     assert!(boot(&h, served).is_ok());
 }
 
+/// Bytes after the page itself: the file no longer ends in a root page, so
+/// it is unsigned (as for rvf-runtime, whose page is the file's last 4096
+/// bytes); serving the signed prefix does not change that.
+#[test]
+fn bytes_after_the_page_leave_the_file_unsigned() {
+    let mut g = signed_store();
+    g.extend_from_slice(&[0u8; 64]);
+    let policy = signed_policy(&[public(SEED)]);
+    for p in [policy, policy.serving_signed_prefix(true)] {
+        assert_eq!(
+            auth(Container::parse(&g, p).unwrap_err()),
+            AuthProblem::Unsigned { root_page: None }
+        );
+    }
+}
+
 #[test]
 fn an_epoch_below_the_minimum_is_refused() {
     let f = signed_store();
