@@ -87,6 +87,8 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let mut fw = FwCfg::probe()?;
     let kernel = container.selected_kernel()?;
     let verified = verify_image(memory, &mut reserved, &kernel)?;
+    // The policy's kernel pin, on the verified bytes, before anything uses them.
+    let kernel_pin = container.policy().check_kernel(&verified.proof)?;
     let t2 = hw::rdtsc();
     let _ = writeln!(
         serial,
@@ -99,6 +101,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     );
     let input = Input {
         container: &container,
+        kernel_pin,
         memory,
         kernel: &kernel,
         verified,
@@ -155,6 +158,8 @@ fn verify_image<'a>(
 struct Input<'a, 'k> {
     /// The verified RVF (its policy and signer).
     container: &'a Container<'k>,
+    /// The kernel image's SHA-256 when the policy pins it (matched).
+    kernel_pin: Option<[u8; 32]>,
     /// The firmware memory map, as the library wants it.
     memory: &'a [MemoryRegion],
     /// The selected, content-hash-checked kernel.
@@ -178,6 +183,7 @@ fn boot(
 ) -> Result<Never, Failure> {
     let Input {
         container,
+        kernel_pin,
         memory,
         kernel,
         verified,
@@ -213,11 +219,11 @@ fn boot(
     let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
     let cmdline_len =
         kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
-    // The policy's pins, on exactly what the kernel gets.
+    // The policy's cmdline pin, on exactly the line the kernel gets.
     let line = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
-    let auth = rvf_boot::policy::authenticate(container, &verified.proof, line)?;
+    let cmdline_pin = container.policy().check_cmdline(line)?;
     if crate::policy::is_strict() {
-        log_authenticated(serial, &auth);
+        log_authenticated(serial, container.signed(), kernel_pin, cmdline_pin);
     }
     let cmdline = PhysRange {
         base: cmdline_buf.as_ptr() as u64,
@@ -302,9 +308,14 @@ fn boot(
 }
 
 /// One line saying what the policy authenticated.
-fn log_authenticated(serial: &mut Serial, auth: &rvf_boot::policy::Authenticated) {
+fn log_authenticated(
+    serial: &mut Serial,
+    signed: Option<rvf_boot::policy::Signed>,
+    kernel_pin: Option<[u8; 32]>,
+    cmdline_pin: Option<[u8; 32]>,
+) {
     let _ = write!(serial, "rvf-boot: authenticated:");
-    if let Some(s) = auth.signed {
+    if let Some(s) = signed {
         let _ = write!(serial, " signed by ");
         for b in s.fingerprint {
             let _ = write!(serial, "{b:02x}");
@@ -315,10 +326,10 @@ fn log_authenticated(serial: &mut Serial, auth: &rvf_boot::policy::Authenticated
             s.key_index, s.epoch
         );
     }
-    if auth.kernel_sha256.is_some() {
+    if kernel_pin.is_some() {
         let _ = write!(serial, " kernel sha256 pinned;");
     }
-    if auth.cmdline_sha256.is_some() {
+    if cmdline_pin.is_some() {
         let _ = write!(serial, " cmdline sha256 pinned;");
     }
     let _ = writeln!(serial);

@@ -2,8 +2,9 @@
 //! `RVF_BOOT_TRUSTED_KEYS`, `RVF_BOOT_PIN_KERNEL_SHA256` and
 //! `RVF_BOOT_PIN_CMDLINE_SHA256`; `qemu/boot.sh --trusted-key` /
 //! `--expect-kernel-sha256` build such a stub). Checked only by the library:
-//! `Container::parse` (signature), the container's kernel (SHDG), and
-//! `policy::authenticate` on the image and command line handed over.
+//! `Container::parse` (signature), the container's kernel (SHDG),
+//! `Policy::check_kernel` on the verified image right after extraction and
+//! `Policy::check_cmdline` on the final command line.
 
 use rvf_boot::Policy;
 
