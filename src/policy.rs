@@ -37,6 +37,11 @@
 //!   image (the bytes handed to the kernel) and of the final command line (as
 //!   [`crate::cmdline::write`] produced it) with the caller's digests.
 //!
+//! The signature part is enforced by the [`Container`] (parse, and each
+//! segment it hands out); a kernel parsed with
+//! [`crate::kernel::KernelSegment::parse_unverified`] is not authenticated
+//! by anything, whatever policy it carries.
+//!
 //! Keys and digests are `&'static`: a loader embeds them (the QEMU stub's come
 //! from its build), a std tool leaks the parsed ones once. No heap.
 
