@@ -2,10 +2,17 @@
 # Boot the Linux kernel inside an RVF file under QEMU (TCG) through the
 # rvf-boot stub, streaming the serial console to stdout.
 #
-#   qemu/boot.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm] FILE.rvf
+#   qemu/boot.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm]
+#                [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf
 #
 # --tpm: attach a fresh software TPM 2.0 (swtpm, tpm-tis) for this boot; the
 # stub measures the boot into it (qemu/README.md, "Measured boot").
+#
+# --trusted-key (repeatable) and --expect-kernel-sha256 boot through a stub
+# built with that policy (RVF_BOOT_TRUSTED_KEYS / RVF_BOOT_PIN_KERNEL_SHA256,
+# qemu/stub/build.rs; its own target dir per policy, so the default stub is
+# not rebuilt): it refuses an unsigned file, an untrusted signer, a tampered
+# file or another kernel image with one error line and its code.
 #
 # Extra options (not part of the stable interface): --memory MIB (default 256),
 # --cpu MODEL (default: QEMU's), --smp N (default 1; the stub runs on the boot
@@ -35,10 +42,11 @@
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] FILE.rvf" >&2
+    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf" >&2
     exit 2
 }
 
+trusted_keys=() pin_kernel=""
 initrd="" append="" have_append=0 timeout_s=60 memory=256 cpu="" smp=1 rvf=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -49,6 +57,8 @@ while [ $# -gt 0 ]; do
         --cpu) [ $# -ge 2 ] || usage; cpu="$2"; shift 2 ;;
         --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
         --tpm) tpm=1; shift ;;
+        --trusted-key) [ $# -ge 2 ] || usage; trusted_keys+=("$2"); shift 2 ;;
+        --expect-kernel-sha256) [ $# -ge 2 ] || usage; pin_kernel="$2"; shift 2 ;;
         -h|--help) usage ;;
         --) shift; [ $# -eq 1 ] || usage; rvf="$1"; shift ;;
         -*) echo "unknown option $1" >&2; usage ;;
@@ -61,10 +71,25 @@ done
 case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
 case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
 case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
+for h in "${trusted_keys[@]}" ${pin_kernel:+"$pin_kernel"}; do
+    [[ "$h" =~ ^[0-9a-fA-F]{64}$ ]] || { echo "error: $h is not 64 hex digits" >&2; exit 2; }
+done
 
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
+if [ ${#trusted_keys[@]} -gt 0 ] || [ -n "$pin_kernel" ]; then
+    # A stub with this policy embedded, in a target dir of its own.
+    keys_csv="$(IFS=,; printf '%s' "${trusted_keys[*]}" | tr 'A-F' 'a-f')"
+    pin_kernel="$(printf '%s' "$pin_kernel" | tr 'A-F' 'a-f')"
+    policy_tag="$(printf '%s|%s' "$keys_csv" "$pin_kernel" | sha256sum | cut -c1-16)"
+    export CARGO_TARGET_DIR="$STUB_DIR/target/policy-$policy_tag"
+    export RVF_BOOT_TRUSTED_KEYS="$keys_csv" RVF_BOOT_PIN_KERNEL_SHA256="$pin_kernel"
+    STUB_BIN="$CARGO_TARGET_DIR/release/rvf-boot-stub"
+    unset RVF_BOOT_PIN_CMDLINE_SHA256
+else
+    unset RVF_BOOT_TRUSTED_KEYS RVF_BOOT_PIN_KERNEL_SHA256 RVF_BOOT_PIN_CMDLINE_SHA256
+fi
 build_stub
 
 work="$(mktemp -d)"

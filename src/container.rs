@@ -14,6 +14,7 @@ use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
 use crate::manifest::{DirectoryEntry, Manifest};
+use crate::policy::{AuthProblem, SignaturePolicy, Signed, WriterField};
 use crate::root_page::RootPage;
 use crate::segment::{
     MAX_SEGMENTS, SEGMENT_MAGIC, Segment, Walk, WalkEnd, Work, seg_type, split_root_page,
@@ -21,28 +22,7 @@ use crate::segment::{
 use core::cell::Cell;
 use core::fmt;
 
-/// What counts as verified. The default is the strictest policy.
-///
-/// Planned next: trusted Ed25519 keys for signed root pages and pinned
-/// kernel digests here; new fields arrive with defaults that keep old
-/// callers strict.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Policy {
-    /// Accept segments (and kernel images) whose stored hash is all zeros,
-    /// i.e. carry no hash at all. Off by default.
-    pub allow_unset_hash: bool,
-}
-
-impl Policy {
-    /// The default policy with `allow_unset_hash` set as given.
-    #[must_use]
-    pub const fn allowing_unset_hash(allow: bool) -> Self {
-        Self {
-            allow_unset_hash: allow,
-        }
-    }
-}
+pub use crate::policy::Policy;
 
 /// What the walk met where complete segments end, when no complete manifest
 /// was found ([`Error::NoCompleteManifest`]).
@@ -158,6 +138,7 @@ pub struct Container<'a> {
     algo0: ContentHash,
     trailing: Option<(u64, u64)>,
     policy: Policy,
+    signed: Option<Signed>,
     work: Cell<Work>,
     verified: Cell<[u64; VERIFIED_WORDS]>,
 }
@@ -196,46 +177,75 @@ impl<'a> Container<'a> {
                 file_size,
             });
         }
+        let page_at = u64_from(body.len());
+        // Under a signature policy the page names the manifest (rvf-runtime:
+        // newer lookalikes are never consulted); remember it during the walk.
+        let named_at = policy
+            .signature
+            .and(page)
+            .and_then(|p| crate::bytes::le_u64(p, 0x08));
         let mut walk = Walk::new(body);
         let mut layout = Layout::default();
         let mut newest = None;
+        let mut named = None;
         for s in walk.by_ref() {
             layout.see(&s);
             if s.seg_type() == seg_type::MANIFEST {
                 newest = Some(s);
+                if Some(s.offset) == named_at {
+                    named = Some(s);
+                }
             }
         }
         *work = walk.work();
+        // Signature policy, steps 1-2: a signed page, by a trusted key.
+        let signer = match policy.signature {
+            Some(sp) => Some(check_signature(page, page_at, &sp)?),
+            None => None,
+        };
         let no_manifest = |stopped_by| Error::NoCompleteManifest {
             walk_end: walk.end(),
             file_size,
             stopped_by,
         };
-        let (trailing, stopped_by) = match walk.stop() {
+        let (mut trailing, stopped_by) = match walk.stop() {
             WalkEnd::Clean => (None, StoppedBy::EndOfFile),
             WalkEnd::Limit(e) => return Err(e),
             WalkEnd::Torn(e) => {
-                // A torn MANIFEST_SEG is the newest manifest and it is incomplete.
-                if torn_manifest_header(body, walk.end()) {
+                // A torn MANIFEST_SEG is the newest manifest and it is incomplete
+                // (under a signature policy: an unsigned tail, or no signed manifest).
+                if signer.is_none() && torn_manifest_header(body, walk.end()) {
                     return Err(no_manifest(StoppedBy::TornManifest));
                 }
                 let len = u64_from(body.len()).saturating_sub(walk.end());
                 (Some((walk.end(), len)), StoppedBy::from_torn(&e))
             }
         };
-        let manifest_segment = newest.ok_or_else(|| no_manifest(stopped_by))?;
-        let walked = usize_from(walk.end())
+        let manifest_segment = match signer {
+            // Step 3: the manifest the page commits to, or nothing.
+            Some(_) => named.ok_or(Error::Auth(AuthProblem::Commitment {
+                root_page: page_at,
+                field: crate::root_page::PageField::ManifestOffset,
+                value: named_at.unwrap_or(0),
+            }))?,
+            None => newest.ok_or_else(|| no_manifest(stopped_by))?,
+        };
+        let mut walked = usize_from(walk.end())
             .and_then(|end| body.get(..end))
             .unwrap_or(body);
-        manifest_segment.check_fields()?;
-        let manifest_hash = match check_any(&manifest_segment, &mut work.hashed)? {
-            HashCheck::Unset if !policy.allow_unset_hash => {
-                return Err(Error::ContentHashUnset {
-                    index: manifest_segment.index,
-                    offset: manifest_segment.offset,
-                });
+        let manifest_hash = if let Some((rp, _)) = &signer {
+            check_signed_manifest(rp, &manifest_segment, &mut work.hashed)?
+        } else {
+            manifest_segment.check_fields()?;
+            match check_any(&manifest_segment, &mut work.hashed)? {
+                HashCheck::Unset if !policy.allow_unset_hash => {
+                    return Err(Error::ContentHashUnset {
+                        index: manifest_segment.index,
+                        offset: manifest_segment.offset,
+                    });
+                }
+                check => check,
             }
-            check => check,
         };
         // The manifest's algorithm-0 hash names the file's writer; a manifest
         // hashed otherwise (wire, or unset) leaves algorithm 0 to the only
@@ -245,10 +255,55 @@ impl<'a> Container<'a> {
             _ => ContentHash::Crc32Rot4,
         };
         let manifest = Manifest::parse(manifest_segment.payload, manifest_segment.offset)?;
-        if let Some(page) = page {
+        let mut signed = None;
+        if let (Some((rp, key_index)), Some(sp)) = (signer, policy.signature) {
+            // Steps 4-6: the SHDG table, the epoch, an unsigned tail.
+            let offset = manifest_segment.offset;
+            if manifest.segment_hashes().is_none() {
+                return Err(Error::Auth(AuthProblem::NoSegmentHashes { offset }));
+            }
+            let epoch = manifest.epoch();
+            if let Some(minimum) = sp.min_epoch
+                && epoch < minimum
+            {
+                return Err(Error::Auth(AuthProblem::EpochBelowMinimum {
+                    epoch,
+                    minimum,
+                }));
+            }
+            // The header check proved alignment_pad pads to 64 bytes.
+            let signed_end = manifest_segment
+                .payload_end()
+                .saturating_add(u64::from(manifest_segment.header.alignment_pad.get()));
+            let tail = page_at.saturating_sub(signed_end);
+            let unsigned_tail = (tail > 0).then_some((signed_end, tail));
+            if let Some((offset, length)) = unsigned_tail {
+                if !sp.serve_signed_prefix {
+                    return Err(Error::Auth(AuthProblem::UnsignedTail { offset, length }));
+                }
+                // Served past, never read: walks end at the signed manifest.
+                walked = usize_from(signed_end)
+                    .and_then(|end| body.get(..end))
+                    .unwrap_or(walked);
+                trailing = None;
+            }
+            let mut fingerprint = [0u8; 16];
+            fingerprint
+                .iter_mut()
+                .zip(rp.signer_fingerprint())
+                .for_each(|(o, i)| *o = *i);
+            signed = Some(Signed {
+                fingerprint,
+                key_index,
+                epoch,
+                manifest_offset: offset,
+                root_page: page_at,
+                unsigned_tail,
+            });
+        } else if let Some(page) = page {
             let shake = (manifest_hash == HashCheck::Verified(ContentHash::Shake256_128))
                 .then_some(&manifest_segment.header.content_hash);
-            RootPage::parse(page, u64_from(body.len()))?.check_commits_to_counting(
+            RootPage::parse(page, page_at)?.check_commits_to_counting(
                 &manifest_segment,
                 shake,
                 &mut work.hashed,
@@ -271,6 +326,7 @@ impl<'a> Container<'a> {
             algo0,
             trailing,
             policy,
+            signed,
             work: Cell::new(*work),
             verified: Cell::new(verified),
         };
@@ -357,6 +413,13 @@ impl<'a> Container<'a> {
         self.trailing
     }
 
+    /// Who signed the file, when the policy required a signature (it
+    /// verified: otherwise there is no container).
+    #[must_use]
+    pub const fn signed(&self) -> Option<Signed> {
+        self.signed
+    }
+
     /// The policy this container was parsed with.
     #[must_use]
     pub const fn policy(&self) -> Policy {
@@ -431,8 +494,9 @@ impl<'a> Container<'a> {
     pub fn listed(&self, ty: u8) -> impl Iterator<Item = Result<Segment<'a>>> + '_ {
         self.directory()
             .filter(move |(_, e, _)| e.seg_type == ty)
-            .map(|(_, _, seg)| {
+            .map(|(entry, _, seg)| {
                 let seg = seg?;
+                self.committed(entry, &seg)?;
                 self.gate(&seg)?;
                 Ok(seg)
             })
@@ -443,7 +507,7 @@ impl<'a> Container<'a> {
     pub fn kernels(&self) -> impl Iterator<Item = Result<KernelSegment<'a>>> + '_ {
         self.directory()
             .filter(|(_, e, _)| e.seg_type == seg_type::KERNEL)
-            .map(|(_, _, seg)| self.load_kernel(seg?))
+            .map(|(entry, _, seg)| self.load_kernel(entry, seg?))
     }
 
     /// The kernel to boot by default: the first KERNEL_SEG in directory order
@@ -467,13 +531,51 @@ impl<'a> Container<'a> {
                 Err(Error::NoKernelAt {
                     offset: header_offset,
                 }),
-                |(_, _, seg)| self.load_kernel(seg?),
+                |(entry, _, seg)| self.load_kernel(entry, seg?),
             )
     }
 
-    fn load_kernel(&self, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+    fn load_kernel(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+        self.committed(entry, &seg)?;
         let check = self.gate(&seg)?;
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
+    }
+
+    /// Signature policy, on use: directory entry `entry` (`seg`) has the
+    /// header the signing writer emits and its payload hashes to its SHDG
+    /// entry (the header hash was compared with that entry at parse). The
+    /// payload is hashed once and then counts as verified for [`Self::gate`].
+    fn committed(&self, entry: u32, seg: &Segment<'a>) -> Result<()> {
+        if self.signed.is_none() {
+            return Ok(());
+        }
+        let committed = self
+            .manifest
+            .segment_hashes()
+            .and_then(|h| h.get(usize_from(u64::from(entry))?))
+            .map(|h| h.content_hash)
+            .ok_or(Error::Auth(AuthProblem::NoSegmentHashes {
+                offset: self.manifest_segment.offset,
+            }))?;
+        check_writer_header(seg, &committed)?;
+        let mut set = self.verified.get();
+        if !is_marked(&set, seg.index) {
+            self.add_work(Work {
+                hashed: u64_from(seg.payload.len()),
+                ..Work::default()
+            });
+            let actual = crate::checksum::shake256(seg.payload);
+            if !crate::checksum::ct_eq(&actual, &committed) {
+                return Err(Error::Auth(AuthProblem::SegmentHash {
+                    offset: seg.offset,
+                    segment_id: seg.segment_id(),
+                }));
+            }
+            // The header carries the same hash (checked above): verified.
+            mark(&mut set, seg.index);
+            self.verified.set(set);
+        }
+        Ok(())
     }
 
     /// The directory merged with one walk ([`Directory`]).
@@ -631,6 +733,117 @@ impl<'a> Iterator for Directory<'_, 'a> {
         };
         Some((entry, e, found))
     }
+}
+
+/// Signature policy, steps 1-2: the page exists and is signed (`sig_algo`
+/// checked before the CRC, as rvf-runtime), parses, and verifies under a
+/// trusted key. Returns the page and the key's index.
+fn check_signature<'a>(
+    page: Option<&'a [u8]>,
+    page_at: u64,
+    sp: &SignaturePolicy,
+) -> Result<(RootPage<'a>, usize)> {
+    let Some(bytes) = page else {
+        return Err(Error::Auth(AuthProblem::Unsigned { root_page: None }));
+    };
+    if crate::bytes::le_u16(bytes, 0x98) == Some(0) {
+        return Err(Error::Auth(AuthProblem::Unsigned {
+            root_page: Some(page_at),
+        }));
+    }
+    let rp = RootPage::parse(bytes, page_at)?;
+    let index = rp.verify_signature(sp.trusted_keys).map_err(|e| match e {
+        Error::RootPageSignature { offset, problem } => Error::Auth(AuthProblem::Signature {
+            root_page: offset,
+            problem,
+        }),
+        other => other,
+    })?;
+    Ok((rp, index))
+}
+
+/// Signature policy, step 3: the manifest is the one the page commits to
+/// (length, segment id, SHAKE-256-128; the offset chose it) and its header is
+/// what the signing writer emits. The payload is hashed once.
+fn check_signed_manifest(
+    rp: &RootPage<'_>,
+    manifest: &Segment<'_>,
+    hashed: &mut u64,
+) -> Result<HashCheck> {
+    let commitment = |field, value| {
+        Error::Auth(AuthProblem::Commitment {
+            root_page: rp.offset(),
+            field,
+            value,
+        })
+    };
+    let len = crate::segment::SEGMENT_HEADER_SIZE.saturating_add(manifest.payload_length());
+    if rp.manifest_length() != len {
+        return Err(commitment(
+            crate::root_page::PageField::ManifestLength,
+            rp.manifest_length(),
+        ));
+    }
+    if rp.manifest_segment_id() != manifest.segment_id() {
+        return Err(commitment(
+            crate::root_page::PageField::SegmentId,
+            rp.manifest_segment_id(),
+        ));
+    }
+    *hashed = hashed.saturating_add(u64_from(manifest.payload.len()));
+    let actual = crate::checksum::shake256(manifest.payload);
+    if !crate::checksum::ct_eq(rp.manifest_content_hash(), &actual) {
+        let first8 = crate::bytes::le_u64(rp.manifest_content_hash(), 0).unwrap_or(0);
+        return Err(commitment(
+            crate::root_page::PageField::ContentHashFirst8,
+            first8,
+        ));
+    }
+    check_writer_header(manifest, &actual)?;
+    Ok(HashCheck::Verified(ContentHash::Shake256_128))
+}
+
+/// A signed store's segment header is exactly what rvf-runtime's signing
+/// writer emits: SHAKE-256-128 `content_hash` equal to `payload_hash`, every
+/// other field fixed (rvf-runtime `Committed::header_ok`).
+fn check_writer_header(seg: &Segment<'_>, payload_hash: &[u8; 16]) -> Result<()> {
+    let h = seg.header;
+    let pad = crate::bytes::align64(seg.payload_end())
+        .map_or(u64::MAX, |end| end.saturating_sub(seg.payload_end()));
+    let fields = [
+        (WriterField::ChecksumAlgo, u64::from(h.checksum_algo), 2),
+        (WriterField::Alignment, seg.offset & 63, 0),
+        (WriterField::Flags, u64::from(h.flags.get()), 0),
+        (WriterField::Compression, u64::from(h.compression), 0),
+        (WriterField::Reserved0, u64::from(h.reserved_0.get()), 0),
+        (WriterField::Reserved1, u64::from(h.reserved_1.get()), 0),
+        (
+            WriterField::UncompressedLen,
+            u64::from(h.uncompressed_len.get()),
+            0,
+        ),
+        (WriterField::Timestamp, h.timestamp_ns.get(), 0),
+        (
+            WriterField::AlignmentPad,
+            u64::from(h.alignment_pad.get()),
+            pad,
+        ),
+    ];
+    if let Some((field, value, _)) = fields.into_iter().find(|&(_, v, want)| v != want) {
+        return Err(Error::Auth(AuthProblem::Header {
+            offset: seg.offset,
+            field,
+            value,
+        }));
+    }
+    if !crate::checksum::ct_eq(&h.content_hash, payload_hash) {
+        return Err(Error::Auth(AuthProblem::Header {
+            offset: seg.offset,
+            field: WriterField::ContentHash,
+            value: crate::bytes::le_u64(&h.content_hash, 0).unwrap_or(0),
+        }));
+    }
+    Ok(())
 }
 
 /// Whether the bytes at `at` start a MANIFEST_SEG header (magic and type)

@@ -16,6 +16,7 @@ use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
 use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
 use crate::manifest::ManifestField;
 use crate::plan::BootItem;
+use crate::policy::AuthProblem;
 use crate::root_page::{PageField, SignatureProblem};
 use crate::segment::SegmentField;
 use crate::zero_page::AddressProblem;
@@ -279,6 +280,10 @@ pub enum Error {
         /// What failed.
         problem: SignatureProblem,
     },
+
+    // ---- authentication (policy.rs) ----
+    /// The file or the boot does not satisfy the policy's signature or pins.
+    Auth(AuthProblem),
 
     // ---- kernel segment (kernel.rs) ----
     /// The winning manifest's directory lists no KERNEL_SEG.
@@ -565,6 +570,8 @@ pub enum ErrorClass {
     Cmdline,
     /// Memory: buffers, the memory map, room for the kernel, addresses.
     Memory,
+    /// The policy's signature or pinned digests are not satisfied.
+    Authentication,
 }
 
 impl ErrorClass {
@@ -580,6 +587,27 @@ impl ErrorClass {
             Self::BzImage => "bzImage header",
             Self::Cmdline => "command line",
             Self::Memory => "memory",
+            Self::Authentication => "authentication",
+        }
+    }
+
+    /// The exit code every loader shell reports for this class (the PVH
+    /// stub through isa-debug-exit, `rvf-boot.efi` in tests; the table in
+    /// `qemu/README.md`). One table, so a code means the same whichever
+    /// loader refused; codes 1 and 11–13 belong to the shells themselves
+    /// (hand-over, shell bug, firmware refusal, measured boot).
+    #[must_use]
+    pub const fn exit_code(self) -> u8 {
+        match self {
+            Self::Structure => 2,
+            Self::Integrity => 3,
+            Self::KernelSegment => 4,
+            Self::Decompression => 5,
+            Self::ImageHash => 6,
+            Self::BzImage => 7,
+            Self::Cmdline => 8,
+            Self::Memory => 9,
+            Self::Authentication => 14,
         }
     }
 }
@@ -645,6 +673,7 @@ impl Error {
             | Self::BufferTooSmall { .. }
             | Self::BufferUnavailable { .. }
             | Self::BootAddress { .. } => ErrorClass::Memory,
+            Self::Auth(_) => ErrorClass::Authentication,
         }
     }
 }
@@ -815,6 +844,7 @@ impl fmt::Display for Error {
                 f,
                 "RVM0 root page at byte {offset}: signature rejected: {problem}"
             ),
+            Self::Auth(problem) => write!(f, "not authenticated: {problem}"),
             Self::NoKernel => f.write_str("the manifest lists no KERNEL_SEG"),
             Self::NoKernelAt { offset } => write!(
                 f,

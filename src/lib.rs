@@ -101,6 +101,7 @@ pub mod manifest;
 pub mod measure;
 pub mod memory;
 pub mod plan;
+pub mod policy;
 pub mod root_page;
 pub mod segment;
 pub mod zero_page;

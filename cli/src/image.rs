@@ -22,6 +22,8 @@ pub struct CheckedImage<'a> {
     pub image_hash: &'static str,
     /// The algorithm that verified the segment's content hash.
     pub content_hash: &'static str,
+    /// The image's SHA-256 when the kernel's policy pins it (and it matched).
+    pub kernel_pin: Option<[u8; 32]>,
 }
 
 /// A zeroed buffer of `bytes` bytes, or the library's
@@ -50,6 +52,8 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
     let mut out = alloc_buffer(need)?;
     let mut state = Box::<InflateState>::default();
     let v = extract(kernel, &mut out, &mut state)?;
+    // The pin is compared on the bytes that would be handed to the kernel.
+    let kernel_pin = kernel.policy().check_kernel(&v)?;
     let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
     let (len, sha256) = (v.bytes().len(), v.sha256());
     let image: Cow<'a, [u8]> = if need > 0 {
@@ -65,6 +69,7 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
         sha256_hex: hex(&sha256),
         image_hash: image_hash.name(),
         content_hash,
+        kernel_pin,
     })
 }
 

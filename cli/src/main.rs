@@ -22,6 +22,7 @@ mod image;
 mod measure;
 mod output;
 mod report;
+mod verify;
 
 /// Verify the Linux kernel inside an RVF (RuVector Format) file, inspect
 /// the file, extract the kernel, predict its measured boot.
@@ -52,6 +53,39 @@ enum Command {
     /// PCR 9 <- the winning manifest, the verified kernel image, the initrd;
     /// PCR 8 <- the final kernel command line (SHA-256 bank, EV_IPL events).
     Measure(MeasureArgs),
+    /// Verify FILE under a policy: hashes (as inspect), and optionally a
+    /// signature by a trusted Ed25519 key and pinned digests.
+    ///
+    /// Exit 0 only when the file verifies and the policy holds; prints what
+    /// was checked and what was authenticated.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The RVF file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Require a signature by this Ed25519 public key (64 hex digits);
+    /// repeat for several.
+    #[arg(long = "trusted-key", value_name = "HEX", value_parser = verify::parse_key)]
+    trusted_keys: Vec<[u8; 32]>,
+    /// Require this SHA-256 (64 hex digits) of the uncompressed kernel image.
+    #[arg(long, value_name = "HEX", value_parser = verify::parse_hex32)]
+    expect_kernel_sha256: Option<[u8; 32]>,
+    /// Require this kernel command line (the RVF's, exactly).
+    #[arg(long, value_name = "STR")]
+    expect_cmdline: Option<OsString>,
+    /// Refuse a signed manifest whose epoch is below N (needs --trusted-key).
+    #[arg(long, value_name = "N", requires = "trusted_keys")]
+    min_epoch: Option<u32>,
+    /// Serve the signed prefix when unsigned bytes follow the signed
+    /// manifest, instead of refusing (needs --trusted-key).
+    #[arg(long, requires = "trusted_keys")]
+    allow_unsigned_tail: bool,
+    /// Print exactly one JSON object (also on every error).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -141,6 +175,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => inspect(&a),
         Command::Extract(a) => extract_cmd(&a),
         Command::Measure(a) => measure_cmd(&a),
+        Command::Verify(a) => verify_cmd(&a),
     }
 }
 
@@ -283,4 +318,36 @@ fn measure_cmd(a: &MeasureArgs) -> ExitCode {
     }
     eprintln!("rvf-boot: {e}");
     code
+}
+
+fn verify_cmd(a: &VerifyArgs) -> ExitCode {
+    use std::os::unix::ffi::OsStrExt as _;
+    let req = verify::Request {
+        trusted_keys: a.trusted_keys.clone(),
+        kernel_sha256: a.expect_kernel_sha256,
+        cmdline: a.expect_cmdline.as_ref().map(|s| s.as_bytes().to_vec()),
+        min_epoch: a.min_epoch,
+        allow_unsigned_tail: a.allow_unsigned_tail,
+    };
+    let path = a.file.display();
+    let (report, readable) = match std::fs::read(&a.file) {
+        Ok(bytes) => (verify::report(&bytes, &req), true),
+        Err(e) => (report::Report::unreadable(format!("{path}: {e}")), false),
+    };
+    if a.json {
+        emit(&format!("{}\n", verify::to_json(&report, &req)));
+    } else if readable {
+        emit(&verify::to_table(&report, &req));
+    }
+    match &report.error {
+        None => ExitCode::SUCCESS,
+        Some(e) => {
+            if readable {
+                eprintln!("rvf-boot: {path}: {e}");
+            } else {
+                eprintln!("rvf-boot: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -19,8 +19,36 @@ pub struct Report {
     pub container: Option<ContainerFacts>,
     /// The kernels the manifest lists (those that parsed), directory order.
     pub kernels: Vec<KernelRow>,
+    /// The signed root page, if the file ends in one.
+    pub signature: Option<SignatureFacts>,
+    /// What the policy's signature and pins authenticated (when they hold).
+    pub authenticated: Option<AuthFacts>,
     /// The first error: the file is valid (under the policy) iff `None`.
     pub error: Option<String>,
+}
+
+/// A signed store's root page, as `inspect` shows it: who claims to have
+/// signed it. Only a policy with trusted keys (`verify --trusted-key`) can
+/// say whether that signer is trusted.
+pub struct SignatureFacts {
+    /// Hex SHAKE-256-128 fingerprint of the signer's public key.
+    pub signer_fingerprint: String,
+    /// The epoch of the manifest the page signs.
+    pub epoch: u32,
+    /// Index of the trusted key that verified it; `None` when no trusted key
+    /// was given (the signature cannot be checked without one).
+    pub verified_by: Option<usize>,
+}
+
+/// What a policy authenticated.
+pub struct AuthFacts {
+    /// The signature, when required: fingerprint, trusted-key index, epoch,
+    /// the unsigned tail served past.
+    pub signed: Option<rvf_boot::policy::Signed>,
+    /// The kernel image's SHA-256, when pinned.
+    pub kernel_sha256: Option<[u8; 32]>,
+    /// The cmdline's SHA-256, when pinned.
+    pub cmdline_sha256: Option<[u8; 32]>,
 }
 
 /// One walked segment and how its gate (header fields + content hash) went.
@@ -83,6 +111,8 @@ impl Report {
             segments: Vec::new(),
             container: None,
             kernels: Vec::new(),
+            signature: None,
+            authenticated: None,
             error: Some(error),
         }
     }
@@ -125,8 +155,12 @@ impl Report {
             segments,
             container: None,
             kernels: Vec::new(),
+            signature: None,
+            authenticated: None,
             error: None,
         };
+        let mut pins = (None, None);
+        let container_signed = container.as_ref().ok().and_then(Container::signed);
         match container {
             Err(e) => note(e.to_string()),
             Ok(c) => {
@@ -139,6 +173,14 @@ impl Report {
                     root_page: c.root_page_offset(),
                     trailing: c.trailing(),
                 });
+                report.signature = c
+                    .root_page()
+                    .filter(|p| p.sig_algo() == rvf_boot::root_page::SigAlgo::Ed25519)
+                    .map(|p| SignatureFacts {
+                        signer_fingerprint: image::hex(p.signer_fingerprint()),
+                        epoch: m.epoch(),
+                        verified_by: c.signed().map(|s| s.key_index),
+                    });
                 for (i, k) in kernels.into_iter().enumerate() {
                     let k = match k {
                         Ok(k) => k,
@@ -151,6 +193,12 @@ impl Report {
                     let (image, boot) = if selected {
                         match image::verify(&k) {
                             Ok(x) => {
+                                pins.0 = x.kernel_pin;
+                                // No extra arguments: the final line is the RVF's.
+                                match policy.check_cmdline(k.cmdline()) {
+                                    Ok(d) => pins.1 = d,
+                                    Err(e) => note(e.to_string()),
+                                }
                                 let boot = image::boot_check(&x.image, k.cmdline())
                                     .map_err(|e| e.to_string());
                                 (Some((x.sha256_hex, x.image_hash)), boot)
@@ -185,6 +233,17 @@ impl Report {
                     });
                 }
             }
+        }
+        let p = policy;
+        let asked = p.signature.is_some()
+            || p.pins.kernel_sha256.is_some()
+            || p.pins.cmdline_sha256.is_some();
+        if asked && first_error.is_none() {
+            report.authenticated = Some(AuthFacts {
+                signed: container_signed,
+                kernel_sha256: pins.0,
+                cmdline_sha256: pins.1,
+            });
         }
         report.error = first_error;
         report
@@ -251,8 +310,70 @@ impl Report {
             "root_page": c.and_then(|c| c.root_page).map(|o| json!({"offset": o})),
             "trailing": c.and_then(|c| c.trailing).map(|(o, l)| json!({"offset": o, "length": l})),
             "kernels": kernels,
+            "signature": self.signature.as_ref().map(|g| json!({
+                "algorithm": "ed25519",
+                "signer_fingerprint": g.signer_fingerprint,
+                "epoch": g.epoch,
+                // Without a trusted key nothing can say the signature is good.
+                "verified": g.verified_by.is_some(),
+                "trusted_key": g.verified_by,
+            })),
             "error": self.error,
         })
+    }
+
+    /// The `authenticated` object of `verify --json` (`null` unless a policy
+    /// beyond hashes was asked for and held).
+    pub fn authenticated_json(&self) -> Value {
+        self.authenticated.as_ref().map_or(Value::Null, |a| {
+            json!({
+                "signer_fingerprint": a.signed.map(|s| image::hex(&s.fingerprint)),
+                "trusted_key": a.signed.map(|s| s.key_index),
+                "epoch": a.signed.map(|s| s.epoch),
+                "unsigned_tail": a.signed.and_then(|s| s.unsigned_tail)
+                    .map(|(o, l)| json!({"offset": o, "length": l})),
+                "kernel_sha256": a.kernel_sha256.map(|d| image::hex(&d)),
+                "cmdline_sha256": a.cmdline_sha256.map(|d| image::hex(&d)),
+            })
+        })
+    }
+
+    /// The `authenticated` lines of `verify`'s table.
+    pub fn authenticated_table(&self) -> String {
+        let mut t = String::new();
+        let Some(a) = &self.authenticated else {
+            return t;
+        };
+        if let Some(s) = a.signed {
+            let _ = writeln!(
+                t,
+                "authenticated: signed by {} (trusted key #{}), manifest epoch {}",
+                image::hex(&s.fingerprint),
+                s.key_index,
+                s.epoch
+            );
+            if let Some((o, l)) = s.unsigned_tail {
+                let _ = writeln!(
+                    t,
+                    "authenticated: served the signed prefix; {l} unsigned bytes at offset {o} ignored"
+                );
+            }
+        }
+        if let Some(d) = a.kernel_sha256 {
+            let _ = writeln!(
+                t,
+                "authenticated: kernel image sha256 {} (pinned)",
+                image::hex(&d)
+            );
+        }
+        if let Some(d) = a.cmdline_sha256 {
+            let _ = writeln!(
+                t,
+                "authenticated: cmdline sha256 {} (pinned)",
+                image::hex(&d)
+            );
+        }
+        t
     }
 
     /// The human-readable table.
@@ -290,6 +411,20 @@ impl Report {
             );
             if let Some(o) = c.root_page {
                 let _ = writeln!(t, "root page: offset {o}");
+            }
+            if let Some(g) = &self.signature {
+                let _ = match g.verified_by {
+                    Some(i) => writeln!(
+                        t,
+                        "signature: ed25519 by {}, epoch {}: verified under trusted key #{i}",
+                        g.signer_fingerprint, g.epoch
+                    ),
+                    None => writeln!(
+                        t,
+                        "signature: ed25519 by {}, epoch {}: not verified (no trusted key given; `rvf-boot verify --trusted-key HEX` checks it)",
+                        g.signer_fingerprint, g.epoch
+                    ),
+                };
             }
             if let Some((o, l)) = c.trailing {
                 let _ = writeln!(t, "trailing: {l} bytes at offset {o} (torn, uncommitted)");

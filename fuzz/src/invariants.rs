@@ -329,6 +329,7 @@ pub fn check_extract(k: &KernelSegment<'_>, state: &mut InflateState) -> Option<
 /// selection, extraction, listed WASM segments, and the boot chain on an
 /// extracted image.
 pub fn check_whole_file(file: &[u8]) {
+    check_auth(file);
     let strict = Container::parse(file, Policy::default());
     let lax = Container::parse(file, Policy::allowing_unset_hash(true));
     match (&strict, &lax) {
@@ -1239,6 +1240,163 @@ pub const SIGNED_PUBKEY: [u8; 32] = [
     0xea, 0x4a, 0x6c, 0x63, 0xe2, 0x9c, 0x52, 0x0a, 0xbe, 0xf5, 0x50, 0x7b, 0x13, 0x2e, 0xc5, 0xf9,
     0x95, 0x47, 0x76, 0xae, 0xbe, 0xbe, 0x7b, 0x92, 0x42, 0x1e, 0xea, 0x69, 0x14, 0x46, 0xd2, 0x2c,
 ];
+
+static TRUSTED: [[u8; 32]; 1] = [SIGNED_PUBKEY];
+static UNTRUSTED: [[u8; 32]; 2] = [[0x42; 32], [0x24; 32]];
+/// A pin no image's SHA-256 has.
+static NO_IMAGE: [u8; 32] = [0; 32];
+
+/// The signature and pin paths (issue 10) on any file: under the golden
+/// signer's key, an untrusted key, a minimum epoch and the signed-prefix
+/// option, and wrong pins. A signature policy accepts only what the
+/// integrity reading also accepts (same manifest, unless an unsigned tail is
+/// served past), says who signed, and never accepts an untrusted key.
+pub fn check_auth(file: &[u8]) {
+    use rvf_boot::policy::{AuthProblem, authenticate};
+    let signed = Policy::default().requiring_signature(&TRUSTED);
+    let served = signed.serving_signed_prefix(true);
+    match Container::parse(file, Policy::default().requiring_signature(&UNTRUSTED)) {
+        Ok(_) => panic!("an untrusted key authenticated a file"),
+        Err(e) => assert!(
+            !matches!(
+                e,
+                Error::Auth(
+                    AuthProblem::EpochBelowMinimum { .. } | AuthProblem::UnsignedTail { .. }
+                )
+            ),
+            "steps after the signature ran without one: {e:?}"
+        ),
+    }
+    check_pins(file);
+    let strict = Container::parse(file, signed);
+    let prefix = Container::parse(file, served);
+    match (&strict, &prefix) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.signed(), b.signed());
+            assert_eq!(a.signed().and_then(|s| s.unsigned_tail), None);
+        }
+        (Err(Error::Auth(AuthProblem::UnsignedTail { offset, length })), Ok(b)) => {
+            assert_eq!(
+                b.signed().and_then(|s| s.unsigned_tail),
+                Some((*offset, *length))
+            );
+        }
+        // Past the tail, the served prefix meets the later checks.
+        (Err(Error::Auth(AuthProblem::UnsignedTail { .. })), Err(_)) => {}
+        (Err(a), Err(b)) => assert_eq!(a, b, "the prefix option changes only the tail"),
+        (a, b) => panic!(
+            "prefix option: {:?} vs {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        ),
+    }
+    let Ok(c) = prefix else { return };
+    let who = c.signed().expect("a signature policy says who signed");
+    assert_eq!(
+        who.fingerprint,
+        rvf_boot::checksum::shake256(&SIGNED_PUBKEY)
+    );
+    assert_eq!(who.key_index, 0);
+    assert_eq!(who.root_page + 4096, file.len() as u64);
+    assert_eq!(who.manifest_offset, c.manifest().offset());
+    assert_eq!(who.epoch, c.manifest().epoch());
+    assert!(c.manifest().segment_hashes().is_some());
+    if who.unsigned_tail.is_none() {
+        let plain = Container::parse(file, Policy::default())
+            .expect("a signed file without a tail verifies as integrity");
+        assert_eq!(plain.manifest().offset(), c.manifest().offset());
+    }
+    match Container::parse(file, served.with_min_epoch(who.epoch.saturating_add(1))) {
+        Err(Error::Auth(AuthProblem::EpochBelowMinimum { epoch, minimum })) => {
+            assert_eq!((epoch, minimum), (who.epoch, who.epoch + 1));
+        }
+        other if who.epoch == u32::MAX => assert!(other.is_ok()),
+        other => panic!("epoch: {:?}", other.err()),
+    }
+    // The kernel the boot reads is the one the SHDG table commits to, and a
+    // wrong pin is refused on the bytes handed over.
+    if let Ok(k) = c.selected_kernel() {
+        let committed = c.manifest().segment_hashes().and_then(|h| {
+            c.manifest()
+                .entries()
+                .iter()
+                .position(|e| e.offset.get() == k.segment_offset())
+                .and_then(|i| h.get(i))
+        });
+        assert_eq!(
+            committed.map(|h| h.content_hash),
+            Some(rvf_boot::checksum::shake256(k.segment().payload))
+        );
+        if image::buffer_size(&k) <= 1 << 20 {
+            let mut out = vec![0u8; image::buffer_size(&k) as usize];
+            let mut state = Box::<InflateState>::default();
+            if let Ok(img) = image::extract(&k, &mut out, &mut state) {
+                let a = authenticate(&c, &img, k.cmdline()).expect("no pins: authenticated");
+                assert_eq!(a.signed, Some(who));
+                let pinned = Container::parse(
+                    file,
+                    served
+                        .pinning_kernel_sha256(&NO_IMAGE)
+                        .pinning_cmdline_sha256(&NO_IMAGE),
+                )
+                .expect("pins do not change the parse");
+                let pk = pinned.selected_kernel().expect("same kernel");
+                let img = image::extract(&pk, &mut out, &mut state).expect("same image");
+                assert!(matches!(
+                    authenticate(&pinned, &img, k.cmdline()),
+                    Err(Error::Auth(AuthProblem::KernelPin {
+                        pinned_first8: 0,
+                        ..
+                    }))
+                ));
+            }
+        }
+    }
+}
+
+/// Pins on any dialect: a pin no image has is refused after extraction,
+/// naming the image's own digest; the cmdline pin likewise.
+fn check_pins(file: &[u8]) {
+    use rvf_boot::policy::{AuthProblem, authenticate};
+    let policy = Policy::allowing_unset_hash(true)
+        .pinning_kernel_sha256(&NO_IMAGE)
+        .pinning_cmdline_sha256(&NO_IMAGE);
+    let Ok(c) = Container::parse(file, policy) else {
+        return;
+    };
+    assert_eq!(c.signed(), None, "no signature policy, no signer");
+    let Ok(k) = c.selected_kernel() else { return };
+    match policy.check_cmdline(k.cmdline()) {
+        Err(Error::Auth(AuthProblem::CmdlinePin {
+            length,
+            pinned_first8: 0,
+            ..
+        })) => {
+            assert_eq!(length, k.cmdline().len() as u64);
+        }
+        other => panic!("cmdline pin: {other:?}"),
+    }
+    if image::buffer_size(&k) > 1 << 20 {
+        return;
+    }
+    let mut out = vec![0u8; image::buffer_size(&k) as usize];
+    let mut state = Box::<InflateState>::default();
+    let Ok(img) = image::extract(&k, &mut out, &mut state) else {
+        return;
+    };
+    let digest = image_hash::digest(image_hash::ImageHash::Sha256, img.bytes());
+    match authenticate(&c, &img, k.cmdline()) {
+        Err(Error::Auth(AuthProblem::KernelPin {
+            offset,
+            computed_first8,
+            pinned_first8: 0,
+        })) => {
+            assert_eq!(offset, k.segment_offset());
+            assert_eq!(computed_first8.to_be_bytes(), digest[..8]);
+        }
+        other => panic!("kernel pin: {other:?}"),
+    }
+}
 
 /// `RootPage::parse` on a 4096-byte page (or any bytes), the signed message
 /// and signature verification against the golden signer and a wrong key.

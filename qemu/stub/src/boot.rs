@@ -13,7 +13,7 @@ use rvf_boot::kernel::KernelSegment;
 use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::{self, Handoff};
-use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
+use rvf_boot::{Container, cmdline as kernel_cmdline};
 
 use crate::cmdline::{APPEND_MAX, copy_append};
 use crate::failure::Failure;
@@ -99,11 +99,13 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
-    let container = Container::parse(rvf, Policy::default())?;
+    let container = Container::parse(rvf, crate::policy::policy())?;
     let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
     let kernel = container.selected_kernel()?;
     let verified = verify_image(memory, &mut reserved, &kernel)?;
+    // The policy's kernel pin, on the verified bytes, before anything uses them.
+    let kernel_pin = container.policy().check_kernel(&verified.proof)?;
     let t2 = hw::rdtsc();
     let _ = writeln!(
         serial,
@@ -115,6 +117,8 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         kernel.image_size()
     );
     let input = Input {
+        container: &container,
+        kernel_pin,
         memory,
         kernel: &kernel,
         verified,
@@ -165,6 +169,8 @@ struct PlacedImage<'a> {
     sha256: Digest,
     /// The buffer it was inflated into (`None`: raw, inside the RVF).
     buffer: Option<ImageBuffer>,
+    /// The library's proof, for the policy's pins.
+    proof: image::VerifiedImage<'a>,
 }
 
 /// Verify the selected kernel's image with the library's [`image::extract`], whose
@@ -193,11 +199,16 @@ fn verify_image<'a>(
         hash: verified.image_hash().name(),
         sha256: verified.sha256(),
         buffer,
+        proof: verified,
     })
 }
 
 /// What [`run`] found out before the kernel is placed.
 struct Input<'a, 'k> {
+    /// The verified RVF (its policy and signer).
+    container: &'a Container<'k>,
+    /// The kernel image's SHA-256 when the policy pins it (matched).
+    kernel_pin: Option<[u8; 32]>,
     /// The firmware memory map, as the library wants it.
     memory: &'a [MemoryRegion],
     /// The selected, content-hash-checked kernel.
@@ -222,6 +233,8 @@ fn boot(
     input: &Input<'_, '_>,
 ) -> Result<Never, Failure> {
     let Input {
+        container,
+        kernel_pin,
         memory,
         kernel,
         verified,
@@ -261,6 +274,12 @@ fn boot(
     let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
     let cmdline_len =
         kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
+    // The policy's cmdline pin, on exactly the line the kernel gets.
+    let line = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
+    let cmdline_pin = container.policy().check_cmdline(line)?;
+    if crate::policy::is_strict() {
+        log_authenticated(serial, container.signed(), kernel_pin, cmdline_pin);
+    }
     let cmdline = PhysRange {
         base: cmdline_buf.as_ptr() as u64,
         size: cmdline_len as u64 + 1,
@@ -351,4 +370,32 @@ fn boot(
     unsafe {
         core::arch::asm!("cli", "jmp {entry}", entry = in(reg) entry, in("rsi") zp_addr, options(noreturn));
     }
+}
+
+/// One line saying what the policy authenticated.
+fn log_authenticated(
+    serial: &mut Serial,
+    signed: Option<rvf_boot::policy::Signed>,
+    kernel_pin: Option<[u8; 32]>,
+    cmdline_pin: Option<[u8; 32]>,
+) {
+    let _ = write!(serial, "rvf-boot: authenticated:");
+    if let Some(s) = signed {
+        let _ = write!(serial, " signed by ");
+        for b in s.fingerprint {
+            let _ = write!(serial, "{b:02x}");
+        }
+        let _ = write!(
+            serial,
+            " (trusted key #{}), epoch {};",
+            s.key_index, s.epoch
+        );
+    }
+    if kernel_pin.is_some() {
+        let _ = write!(serial, " kernel sha256 pinned;");
+    }
+    if cmdline_pin.is_some() {
+        let _ = write!(serial, " cmdline sha256 pinned;");
+    }
+    let _ = writeln!(serial);
 }

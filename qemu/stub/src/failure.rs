@@ -9,7 +9,6 @@
 use core::fmt;
 
 use rvf_boot::Error;
-use rvf_boot::error::ErrorClass;
 use rvf_boot::memory::{E820_MAX_ENTRIES, PhysRange, RangeProblem};
 
 use crate::cmdline::APPEND_MAX;
@@ -93,24 +92,8 @@ impl Failure {
             Self::AppendTooLong => 8,
             Self::Internal(_) => 11,
             Self::Measure(_) => 13,
-            Self::Lib(e) => lib_code(e),
+            Self::Lib(e) => e.class().exit_code(),
         }
-    }
-}
-
-/// Exit code for each class of library error (see qemu/README.md); the
-/// classification itself is the library's (`Error::class`).
-const fn lib_code(e: &Error) -> u8 {
-    match e.class() {
-        ErrorClass::Structure => 2,
-        ErrorClass::Integrity => 3,
-        ErrorClass::KernelSegment => 4,
-        ErrorClass::Decompression => 5,
-        ErrorClass::ImageHash => 6,
-        ErrorClass::BzImage => 7,
-        ErrorClass::Cmdline => 8,
-        ErrorClass::Memory => 9,
-        _ => 10,
     }
 }
 

@@ -56,6 +56,7 @@ mod failure;
 mod hw;
 mod memmap;
 mod place;
+mod policy;
 mod pvh;
 mod rt;
 mod tpm;

@@ -124,7 +124,7 @@ impl Failure {
             | Self::Tcg2 { .. }
             | Self::Tcg2Event { .. }
             | Self::NoSha256Bank { .. } => 13,
-            Self::Lib(e) => lib_code(e),
+            Self::Lib(e) => e.class().exit_code(),
         }
     }
 
@@ -142,7 +142,12 @@ impl Failure {
                 *status
             }
             Self::FileTooLarge { .. } => Status::BAD_BUFFER_SIZE,
-            Self::Lib(e) if matches!(e.class(), ErrorClass::Integrity | ErrorClass::ImageHash) => {
+            Self::Lib(e)
+                if matches!(
+                    e.class(),
+                    ErrorClass::Integrity | ErrorClass::ImageHash | ErrorClass::Authentication
+                ) =>
+            {
                 Status::SECURITY_VIOLATION
             }
             Self::PathTooLong
@@ -160,21 +165,6 @@ impl Failure {
             | Self::Internal(_)
             | Self::Lib(_) => Status::LOAD_ERROR,
         }
-    }
-}
-
-/// Code for each class of library error, as in the PVH stub's table.
-const fn lib_code(e: &Error) -> u8 {
-    match e.class() {
-        ErrorClass::Structure => 2,
-        ErrorClass::Integrity => 3,
-        ErrorClass::KernelSegment => 4,
-        ErrorClass::Decompression => 5,
-        ErrorClass::ImageHash => 6,
-        ErrorClass::BzImage => 7,
-        ErrorClass::Cmdline => 8,
-        ErrorClass::Memory => 9,
-        _ => 10,
     }
 }
 

@@ -1,7 +1,14 @@
 //! `rvf-writer-05 SCENARIO OUT.rvf [INPUT]`: writes one RVF test file with the
 //! real rvf-runtime 0.5.0 (wire dialect). Scenarios: vectors, embed-kernel,
 //! embed-kernel-binding, embed-wasm, two-kernels, signed, append-kernel
-//! (`append-kernel IN OUT`: copies IN to OUT, reopens OUT, appends a kernel).
+//! (`append-kernel IN OUT`: copies IN to OUT, reopens OUT, appends a kernel),
+//! signed-kernel (`signed-kernel OUT IMAGE CMDLINE SEED`: `create_signed` with
+//! the Ed25519 secret key `[SEED; 32]` (SEED 0..=255) around IMAGE with
+//! CMDLINE; prints the kernel's segment id and the public key in hex),
+//! tamper-signed (`tamper-signed IN OUT`: one byte of IN's kernel image
+//! flipped with the image hash, content hash, SHDG entry, manifest hash, page
+//! commitment and page CRC all re-done, the signature left as it was: only
+//! the signature can tell).
 
 #[path = "../../common.rs"]
 mod common;
@@ -56,6 +63,89 @@ fn main() {
             println!("kernel segment_id {id}");
             ok(store.close(), "close");
         }
+        "signed-kernel" => {
+            // signed-kernel OUT IMAGE CMDLINE SEED
+            let usage = "signed-kernel OUT IMAGE CMDLINE SEED";
+            let (image, cmdline, seed) = match (args.get(2), args.get(3), args.get(4)) {
+                (Some(i), Some(c), Some(s)) => (i, c, s),
+                _ => die(usage),
+            };
+            let seed: u8 = seed.parse().unwrap_or_else(|_| die(usage));
+            let secret = [seed; 32];
+            let out = Path::new(&out);
+            fresh(out);
+            let mut store = ok(
+                RvfStore::create_signed(out, opts(), &secret),
+                "create_signed",
+            );
+            let image = ok(std::fs::read(image), "read image");
+            let id = embed(&mut store, &image, cmdline);
+            ok(store.close(), "close");
+            let pk = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
+            let hex: String = pk.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            println!("kernel segment_id {id}");
+            println!("public key {hex}");
+        }
+        "tamper-signed" => {
+            let dst = args.get(2).unwrap_or_else(|| die("tamper-signed IN OUT"));
+            let mut f = ok(std::fs::read(&out), "read IN");
+            tamper_signed(&mut f);
+            ok(std::fs::write(dst, &f), "write OUT");
+        }
         other => die(&format!("unknown scenario {other}")),
     }
+}
+
+/// See the module documentation (`tamper-signed`).
+fn tamper_signed(f: &mut [u8]) {
+    use rvf_boot::checksum::shake256;
+    use rvf_boot::image_hash::{digest, ImageHash};
+    use rvf_boot::{Container, Policy};
+    let at = |inner: &[u8], whole: &[u8]| inner.as_ptr() as usize - whole.as_ptr() as usize;
+    let (kpay, image, img_hash_at, manifest, mpay, page) = {
+        let c = ok(Container::parse(f, Policy::default()), "parse IN");
+        let k = ok(c.selected_kernel(), "kernel");
+        let stored = k.stored_unverified();
+        let ih = k.image_hash();
+        let m = c.manifest_segment().0;
+        (
+            at(k.segment().payload, f),
+            (at(stored, f), stored.len()),
+            at(ih, f),
+            m.offset as usize,
+            (at(m.payload, f), m.payload.len()),
+            c.root_page_offset()
+                .unwrap_or_else(|| die("IN is not signed")) as usize,
+        )
+    };
+    // The image byte, then the kernel header's image hash (rvf-runtime's).
+    f[image.0 + image.1 / 2] ^= 0x01;
+    let ih = digest(
+        ImageHash::RvfRuntimeChecksum,
+        &f[image.0..image.0 + image.1],
+    );
+    f[img_hash_at..img_hash_at + 32].copy_from_slice(&ih);
+    // The segment's content hash.
+    let plen = u64::from_le_bytes(f[kpay - 64 + 0x10..kpay - 64 + 0x18].try_into().unwrap());
+    let h = shake256(&f[kpay..kpay + plen as usize]);
+    f[kpay - 64 + 0x28..kpay - 64 + 0x38].copy_from_slice(&h);
+    // Its SHDG entry (by segment id).
+    let id = u64::from_le_bytes(f[kpay - 64 + 0x08..kpay - 64 + 0x10].try_into().unwrap());
+    let payload = &f[mpay.0..mpay.0 + mpay.1];
+    let tag = payload
+        .windows(4)
+        .rposition(|w| w == b"SHDG")
+        .unwrap_or_else(|| die("no SHDG"));
+    let count = u32::from_le_bytes(payload[tag + 4..tag + 8].try_into().unwrap()) as usize;
+    let entry = (0..count)
+        .map(|i| mpay.0 + tag + 8 + 24 * i)
+        .find(|&e| u64::from_le_bytes(f[e..e + 8].try_into().unwrap()) == id)
+        .unwrap_or_else(|| die("no SHDG entry"));
+    f[entry + 8..entry + 24].copy_from_slice(&h);
+    // The manifest's content hash and the page's commitment and CRC.
+    let mh = shake256(&f[mpay.0..mpay.0 + mpay.1]);
+    f[manifest + 0x28..manifest + 0x38].copy_from_slice(&mh);
+    f[page + 0xFD0..page + 0xFE0].copy_from_slice(&mh);
+    let crc = rvf_boot::root_page::CRC32C.checksum(&f[page..page + 0xFFC]);
+    f[page + 0xFFC..page + 0x1000].copy_from_slice(&crc.to_le_bytes());
 }
