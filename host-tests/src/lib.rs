@@ -1,9 +1,11 @@
 //! Shared helpers for the host tests: the fuzz targets' invariants (one
-//! source for fuzzing and property tests), the golden files and the
-//! worst-case files of the bounded-work test and bench ([`worst`]).
+//! source for fuzzing and property tests), the golden files, the worst-case
+//! files of the bounded-work test and bench ([`worst`]) and the stack and
+//! allocation meters ([`measure`]).
 
 #[path = "../../fuzz/src/invariants.rs"]
 pub mod invariants;
+pub mod measure;
 pub mod worst;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! (`rvf-writer-05 signed-kernel`), and pins on RuvBot, legacy and wire files.
 //! Every refusal asserts its exact error.
 
+use host_tests::measure::high_water;
 use rvf_boot::checksum::shake256;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image::extract;
@@ -652,43 +653,6 @@ fn messages_name_what_failed() {
 /// SHA-512 and the 4 KiB signed message (README, "Measurements").
 const STACK_BOUND_RELEASE: usize = 24 * 1024;
 const STACK_BOUND_DEBUG: usize = 96 * 1024;
-const PAINT: usize = 128 * 1024;
-const PATTERN: u64 = 0xC3A5_5A3C_E1F0_0F1E;
-
-#[inline(never)]
-fn paint() -> usize {
-    let mut buf = [0u64; PAINT / 8];
-    for w in buf.iter_mut() {
-        // SAFETY: `w` is a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(w, PATTERN) };
-    }
-    std::hint::black_box(&mut buf);
-    buf.as_ptr() as usize
-}
-
-/// Stack bytes `f` used below the measuring frame (painted-stack scan).
-fn high_water(f: fn()) -> usize {
-    std::thread::Builder::new()
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let marker = 0u8;
-            let top = std::hint::black_box(&marker) as *const u8 as usize;
-            let low = paint();
-            assert!(low < top && top - low < PAINT + 4096);
-            std::hint::black_box(f)();
-            let mut p = low;
-            // SAFETY: [low, top) lies inside this thread's mapped stack
-            // (painted above, below the live frame); aligned volatile loads.
-            while p + 8 <= top && unsafe { std::ptr::read_volatile(p as *const u64) } == PATTERN {
-                p += 8;
-            }
-            top - p
-        })
-        .unwrap()
-        .join()
-        .unwrap()
-}
-
 type Bufs = (
     Vec<u8>,
     Box<InflateState>,

@@ -3,33 +3,10 @@
 //! several-hundred-file bundle in three sorted runs (the merge path) and for
 //! a crate-written WASM module. (One test per binary: the counter is global.)
 
+use host_tests::measure::{Counting, allocations};
 use rvf_boot::bundle::VerifiedBundle;
 use rvf_boot::{Container, Policy};
 use rvf_testkit::ruvbot::{self, Inputs, Package};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -53,7 +30,7 @@ fn verified_bundle_allocates_nothing() {
     let many = ruvbot::write(&Inputs::new(&kernel, &pkg));
     let module = std::fs::read(format!("{dir}/runtime-05/embed-wasm.rvf")).unwrap();
     for (bytes, want) in [(&many, 502), (&module, 1)] {
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         let c = Container::parse(bytes, Policy::default()).unwrap();
         let v = VerifiedBundle::from_container(&c).unwrap();
         let (mut n, mut total) = (0, 0);
@@ -61,7 +38,7 @@ fn verified_bundle_allocates_nothing() {
             n += 1;
             total += f.data.len();
         }
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
+        let after = allocations();
         assert_eq!(after - before, 0, "allocated");
         assert_eq!(n, want);
         assert!(total > 0);

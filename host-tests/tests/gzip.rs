@@ -7,6 +7,7 @@
 )]
 
 use flate2::{Compression, GzBuilder, write::GzEncoder};
+use host_tests::measure::high_water;
 use rvf_boot::Error;
 use rvf_boot::gzip::{self, CHUNK, GzipInfo, InflateFailure, InflateState, MemberPart};
 use rvf_boot::image_hash::{self, Candidates, ImageHash, ImageHashCheck, ImageHasher};
@@ -455,59 +456,6 @@ fn debian_kernel_roundtrip_if_cached() {
 /// separate, looser bound so `cargo test` still guards against regressions.
 const STACK_BOUND_RELEASE: usize = 4096;
 const STACK_BOUND_DEBUG: usize = 32 * 1024;
-
-const PAINT: usize = 128 * 1024;
-const PATTERN: u64 = 0xC3A5_5A3C_E1F0_0F1E;
-
-/// Fill `PAINT` bytes of stack just below this frame with `PATTERN`, and
-/// return the lowest painted address. The frame is dead afterwards, but the
-/// memory keeps the pattern until something deeper overwrites it.
-#[inline(never)]
-fn paint() -> usize {
-    let mut buf = [0u64; PAINT / 8];
-    for w in buf.iter_mut() {
-        // SAFETY: `w` is a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(w, PATTERN) };
-    }
-    std::hint::black_box(&mut buf);
-    buf.as_ptr() as usize
-}
-
-/// Run `f` on a fresh thread and return how many bytes of stack it used
-/// below the measuring frame.
-///
-/// Method: paint a large region below the current frame, call `f` (never
-/// inlined, so its frames and its callees' live in the painted region), then
-/// scan the region upward from its lowest address for the first word that
-/// no longer holds the pattern. Everything above that word, up to the
-/// measuring frame, counts as used. This over-counts by at most the part of
-/// the measuring frame below `top` (tens of bytes) and can under-count only
-/// if the deepest word written happens to equal the 64-bit pattern. Stack
-/// space a callee reserves but never writes is not counted (it cannot be
-/// corrupted either). The thread has a known 1 MiB stack, far beyond the
-/// painted region, so the scan never leaves mapped memory.
-fn high_water(f: fn()) -> usize {
-    std::thread::Builder::new()
-        .stack_size(1 << 20)
-        .spawn(move || {
-            let marker = 0u8;
-            let top = std::hint::black_box(&marker) as *const u8 as usize;
-            let low = paint();
-            assert!(low < top && top - low < PAINT + 4096);
-            std::hint::black_box(f)();
-            let mut p = low;
-            // SAFETY: [low, top) lies inside this thread's mapped stack
-            // (painted above, and below the live frame); reads are aligned
-            // u64 volatile loads of plain memory.
-            while p + 8 <= top && unsafe { std::ptr::read_volatile(p as *const u64) } == PATTERN {
-                p += 8;
-            }
-            top - p
-        })
-        .unwrap()
-        .join()
-        .unwrap()
-}
 
 fn fixture() -> &'static (Vec<u8>, Vec<u8>) {
     static F: std::sync::OnceLock<(Vec<u8>, Vec<u8>)> = std::sync::OnceLock::new();

@@ -2,33 +2,10 @@
 //! allocator sees zero allocations between "buffers ready" and "image
 //! verified", for every golden file with a kernel (gzip'd and raw).
 
+use host_tests::measure::{Counting, allocations};
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image::{buffer_size, extract};
 use rvf_boot::{Container, Policy};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -49,14 +26,14 @@ fn verify_and_extract_allocate_nothing() {
         let bytes = std::fs::read(format!("{dir}/{name}")).unwrap();
         let mut out = vec![0u8; 1 << 20];
         let mut state = Box::<InflateState>::default();
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         let c = Container::parse(&bytes, Policy::default()).unwrap();
         c.verify_segments().unwrap();
         let k = c.selected_kernel().unwrap();
         assert!(buffer_size(&k) <= out.len() as u64);
         let image = extract(&k, &mut out, &mut state).unwrap();
         let len = image.bytes().len() as u64;
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
+        let after = allocations();
         assert_eq!(after - before, 0, "{name} allocated");
         assert_eq!(len, k.image_size(), "{name}");
         checked += 1;
