@@ -4,8 +4,9 @@
 use rvf_boot::bzimage::BzImage;
 use rvf_boot::cmdline;
 use rvf_boot::gzip::InflateState;
-use rvf_boot::image::{buffer_size, extract};
+use rvf_boot::image::{buffer_size, extract_with};
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot_cli::engine::{Choice, FastEngine};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -40,7 +41,9 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 
 /// Runs the library's verified extraction for `kernel`, without copying the
 /// image again and without a second SHA-256 pass: the library computes the
-/// image's SHA-256 in its verification pass.
+/// image's SHA-256 in its verification pass. The inflate and CRC-32 engine
+/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]; `RVF_BOOT_ENGINE`
+/// chooses, see [`Choice`]); the checks and errors are the library's.
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce
 /// or that exceeds its cap when the kernel header is parsed, so `need` is
@@ -48,10 +51,14 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_boot::Error> {
     let need = buffer_size(kernel);
     let mut out = alloc_buffer(need)?;
-    let mut state = Box::<InflateState>::default();
-    let v = extract(kernel, &mut out, &mut state)?;
-    let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
-    let (len, sha256) = (v.bytes().len(), v.sha256());
+    let ((image_hash, content_hash), (len, sha256)) = match Choice::from_env() {
+        Choice::ZlibRs => summary(&extract_with(kernel, &mut out, &mut FastEngine::new())?),
+        Choice::Miniz => summary(&extract_with(
+            kernel,
+            &mut out,
+            &mut *Box::<InflateState>::default(),
+        )?),
+    };
     let image: Cow<'a, [u8]> = if need > 0 {
         out.truncate(len);
         Cow::Owned(out)
@@ -66,6 +73,19 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
         image_hash: image_hash.name(),
         content_hash,
     })
+}
+
+/// What [`verify`] keeps of a verified image once its buffer is owned again.
+fn summary(
+    v: &rvf_boot::image::VerifiedImage<'_>,
+) -> (
+    (rvf_boot::image_hash::ImageHashCheck, &'static str),
+    (usize, [u8; 32]),
+) {
+    (
+        (v.image_hash(), v.content_hash().name()),
+        (v.bytes().len(), v.sha256()),
+    )
 }
 
 /// The checks the stub runs before it plans the boot, in its order: the
