@@ -184,6 +184,14 @@ pub trait Inflater {
         crc32_update(crc, bytes)
     }
 
+    /// Whether the engine keeps its own window (a step never reads
+    /// `out[..out_pos]`): then [`inflate_joined`] may give each step only its
+    /// chunk and hash the previous chunk meanwhile. `false` by default
+    /// ([`InflateState`] reads back-references from the caller's buffer).
+    fn owns_window(&self) -> bool {
+        false
+    }
+
     /// The library's own engine, which names the error when this one fails;
     /// `None` for the reference itself.
     fn reference(&mut self) -> Option<&mut InflateState> {
@@ -577,6 +585,77 @@ where
     E: Inflater + ?Sized,
     F: FnMut(&[u8]) + ?Sized,
 {
+    member(stored, out, image_size, engine, |e, body, out, at| {
+        run_engine(e, body, out, at, sink)
+    })
+}
+
+/// Runs two pieces of work and returns when both have finished, possibly at
+/// once on two CPUs: a std build implements it with a scoped thread (the
+/// CLI's `Threads`); [`Sequential`] runs them one after the other.
+pub trait Join {
+    /// Runs `side` (possibly on another CPU) and `main` (on this one).
+    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M);
+}
+
+/// [`Join`] on one CPU: `main`, then `side`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sequential;
+
+impl Join for Sequential {
+    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+        main();
+        side();
+    }
+}
+
+/// [`inflate_with`] with the sink on a second CPU: while the engine inflates
+/// chunk k, `join` runs the sink (the image hashes) over chunk k − 1. The
+/// same checks, the same chunks in the same order, the same errors; nothing
+/// is accepted before the last chunk is hashed and the trailer checked.
+///
+/// Pipelining needs an engine with its own window ([`Inflater::owns_window`]:
+/// each step is given only its chunk); with any other engine this is
+/// [`inflate_with`].
+///
+/// # Errors
+/// As [`inflate`].
+pub fn inflate_joined<'a, E, F, J>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    sink: &mut F,
+    join: &J,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + Send + ?Sized,
+    J: Join + ?Sized,
+{
+    if !engine.owns_window() {
+        return inflate_with(stored, out, image_size, engine, sink);
+    }
+    member(stored, out, image_size, engine, |e, body, out, at| {
+        run_pipelined(e, body, out, at, sink, join)
+    })
+}
+
+/// The member around an inflate loop `run` (which returns the deflate bytes
+/// consumed, the bytes produced and their CRC-32): the buffer and header
+/// checks first, the trailer checks after; a plugged engine's failure is
+/// named by the reference engine.
+fn member<'a, E, R>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    run: R,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    R: FnOnce(&mut E, &[u8], &mut [u8], u64) -> Result<(usize, usize, u32)>,
+{
     let too_small = Error::BufferTooSmall {
         needed: image_size,
         available: u64_from(out.len()),
@@ -589,7 +668,7 @@ where
         .and_then(|h| stored.get(h..))
         .unwrap_or(&[]);
 
-    let (in_pos, out_pos, computed) = match run_engine(engine, body, out, header.len, sink) {
+    let (in_pos, out_pos, computed) = match run(engine, body, out, header.len) {
         Ok(done) => done,
         Err(e) => {
             // Only the library's own engine names an inflate failure: a
@@ -704,6 +783,92 @@ where
         };
         match step.status {
             StepStatus::Done => return Ok((in_pos, out_pos, crc)),
+            StepStatus::OutputFull if out_pos >= image_len => {
+                return Err(Error::ImageOverflow {
+                    image_size: u64_from(image_len),
+                });
+            }
+            StepStatus::OutputFull if n_in != 0 || n_out != 0 => {}
+            StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
+            StepStatus::Failed(reason) => return Err(inflate_err(reason)),
+        }
+    }
+}
+
+/// [`run_engine`] with the sink of chunk k − 1 run by `join` beside the
+/// step producing chunk k. Each step gets only its chunk (the engine keeps
+/// its own window), so the chunk being hashed and the one being written are
+/// disjoint slices of `out`.
+fn run_pipelined<E, F, J>(
+    engine: &mut E,
+    body: &[u8],
+    out: &mut [u8],
+    header_len: u64,
+    sink: &mut F,
+    join: &J,
+) -> Result<(usize, usize, u32)>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + Send + ?Sized,
+    J: Join + ?Sized,
+{
+    let image_len = out.len();
+    let chunk = engine.chunk_size().max(1);
+    engine.reset();
+    let mut crc: u32 = 0;
+    let mut in_pos: usize = 0;
+    let mut out_pos: usize = 0;
+    // Produced and CRC'd, not yet given to the sink.
+    let mut pending: &[u8] = &[];
+    let mut rest: &mut [u8] = out;
+    loop {
+        let input = body.get(in_pos..).unwrap_or(&[]);
+        let room = rest.len().min(chunk);
+        let mut step = Step {
+            status: StepStatus::Failed(InflateFailure::Decompressor),
+            consumed: 0,
+            produced: 0,
+        };
+        {
+            let dst = rest.get_mut(..room).unwrap_or(&mut []);
+            let sink = &mut *sink;
+            let engine = &mut *engine;
+            let hashed = pending;
+            join.join(
+                move || {
+                    if !hashed.is_empty() {
+                        sink(hashed);
+                    }
+                },
+                || step = engine.step(input, dst, 0, room),
+            );
+        }
+        let n_in = step.consumed.min(input.len());
+        let n_out = step.produced.min(room);
+        let Some((piece, tail)) = core::mem::take(&mut rest).split_at_mut_checked(n_out) else {
+            return Err(Error::Inflate {
+                reason: InflateFailure::Decompressor,
+                input_offset: header_len.saturating_add(u64_from(in_pos)),
+                output_offset: u64_from(out_pos),
+            });
+        };
+        crc = engine.crc32_update(crc, piece);
+        pending = piece;
+        rest = tail;
+        in_pos = in_pos.saturating_add(n_in);
+        out_pos = out_pos.saturating_add(n_out);
+        let inflate_err = |reason| Error::Inflate {
+            reason,
+            input_offset: header_len.saturating_add(u64_from(in_pos)),
+            output_offset: u64_from(out_pos),
+        };
+        match step.status {
+            StepStatus::Done => {
+                if !pending.is_empty() {
+                    sink(pending);
+                }
+                return Ok((in_pos, out_pos, crc));
+            }
             StepStatus::OutputFull if out_pos >= image_len => {
                 return Err(Error::ImageOverflow {
                     image_size: u64_from(image_len),

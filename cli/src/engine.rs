@@ -10,19 +10,23 @@
 //! error is the same as without this engine (`host-tests/tests/engines.rs`
 //! runs the golden and negative files through both).
 
-use rvf_boot::gzip::{InflateFailure, InflateState, Inflater, Step, StepStatus};
+use rvf_boot::gzip::{InflateFailure, InflateState, Inflater, Join, Step, StepStatus};
 
 /// Bytes of output per step: larger than the library's 64 KiB, since zlib
 /// copies the last 32 KiB of every step into its window.
 pub const CHUNK: usize = 256 * 1024;
 
 /// Which engine `rvf-boot` uses (environment variable `RVF_BOOT_ENGINE`:
-/// unset or `zlib-rs`, the default; anything else, e.g. `miniz`: the
-/// library's own). For comparisons; every engine verifies the same way.
+/// unset or `zlib-rs`, the default; `zlib-rs-1cpu`; anything else, e.g.
+/// `miniz`: the library's own). For comparisons; every engine verifies the
+/// same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {
-    /// zlib-rs + crc32fast ([`FastEngine`]).
+    /// zlib-rs + crc32fast ([`FastEngine`]), the image hashes on a second
+    /// thread ([`Threads`], `rvf_boot::image::extract_joined`).
     ZlibRs,
+    /// zlib-rs + crc32fast on one thread (`rvf_boot::image::extract_with`).
+    ZlibRsOneCpu,
     /// The library's default, miniz_oxide + `crc` ([`InflateState`]).
     Miniz,
 }
@@ -33,6 +37,7 @@ impl Choice {
     pub fn from_env() -> Self {
         match std::env::var("RVF_BOOT_ENGINE").as_deref() {
             Err(_) | Ok("zlib-rs") => Self::ZlibRs,
+            Ok("zlib-rs-1cpu") => Self::ZlibRsOneCpu,
             Ok(_) => Self::Miniz,
         }
     }
@@ -42,15 +47,24 @@ impl Choice {
 pub struct FastEngine {
     inflate: zlib_rs::Inflate,
     reference: Box<InflateState>,
+    chunk: usize,
 }
 
 impl FastEngine {
     /// A new engine (allocates zlib-rs's state and the reference's).
     #[must_use]
     pub fn new() -> Self {
+        Self::with_chunk_size(CHUNK)
+    }
+
+    /// A new engine producing `chunk`-byte steps (0 is treated as 1; for
+    /// tests of chunk boundaries).
+    #[must_use]
+    pub fn with_chunk_size(chunk: usize) -> Self {
         Self {
             inflate: zlib_rs::Inflate::new(false, 15),
             reference: Box::default(),
+            chunk: chunk.max(1),
         }
     }
 }
@@ -97,7 +111,12 @@ impl Inflater for FastEngine {
     }
 
     fn chunk_size(&self) -> usize {
-        CHUNK
+        self.chunk
+    }
+
+    fn owns_window(&self) -> bool {
+        // zlib keeps its own 32 KiB window: a step reads only its input.
+        true
     }
 
     fn crc32_update(&self, crc: u32, bytes: &[u8]) -> u32 {
@@ -108,6 +127,22 @@ impl Inflater for FastEngine {
 
     fn reference(&mut self) -> Option<&mut InflateState> {
         Some(&mut self.reference)
+    }
+}
+
+/// [`Join`] on two threads: `side` on a scoped thread, `main` on this one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Threads;
+
+impl Join for Threads {
+    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+        std::thread::scope(|s| {
+            let h = s.spawn(side);
+            main();
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p);
+            }
+        });
     }
 }
 

@@ -1,6 +1,8 @@
 //! Every inflate engine gives the same results and the same errors (issue
-//! 13): the library's own (`InflateState`: miniz_oxide + `crc`) and the CLI's
-//! plugged one (`rvf_boot_cli::engine::FastEngine`: zlib-rs + crc32fast), on
+//! 13): the library's own (`InflateState`: miniz_oxide + `crc`), the CLI's
+//! plugged one (`rvf_boot_cli::engine::FastEngine`: zlib-rs + crc32fast), and
+//! that one with the image hashes on a second thread (`inflate_joined` /
+//! `extract_joined` with the CLI's `Threads`, and with `Sequential`), on
 //! the golden files, on damaged copies of them (stored bytes flipped behind a
 //! recomputed content hash) and on damaged gzip members (truncated at every
 //! length, every byte of a member flipped, trailer/size/bomb cases).
@@ -11,10 +13,10 @@
 )]
 
 use flate2::{Compression, write::GzEncoder};
-use rvf_boot::gzip::{self, InflateState, Inflater};
+use rvf_boot::gzip::{self, InflateState, Inflater, Join, Sequential};
 use rvf_boot::image::{self, VerifiedImage};
 use rvf_boot::{Container, Error, Policy};
-use rvf_boot_cli::engine::FastEngine;
+use rvf_boot_cli::engine::{FastEngine, Threads};
 use rvf_testkit::build::noise;
 use rvf_testkit::mutate::{Damage, mutate};
 use std::io::Write as _;
@@ -38,7 +40,24 @@ fn inflate_with<E: Inflater + ?Sized>(
     Ok((seen, info.crc32, info.header.len))
 }
 
-/// Both engines on one member; returns the common result.
+fn inflate_joined<J: Join>(join: &J, stored: &[u8], image_size: u64, buf: usize) -> Inflated {
+    let mut out = vec![0xEEu8; buf];
+    let mut seen = Vec::new();
+    // A small chunk so that even small members take several steps.
+    let mut e = FastEngine::with_chunk_size(4096);
+    let info = gzip::inflate_joined(
+        stored,
+        &mut out,
+        image_size,
+        &mut e,
+        &mut |c: &[u8]| seen.extend_from_slice(c),
+        join,
+    )?;
+    assert_eq!(seen, out[..image_size as usize]);
+    Ok((seen, info.crc32, info.header.len))
+}
+
+/// Every engine on one member; returns the common result.
 fn same(stored: &[u8], image_size: u64, buf: usize, what: &str) -> Inflated {
     let reference = inflate_with(
         &mut *Box::<InflateState>::default(),
@@ -48,6 +67,10 @@ fn same(stored: &[u8], image_size: u64, buf: usize, what: &str) -> Inflated {
     );
     let fast = inflate_with(&mut FastEngine::new(), stored, image_size, buf);
     assert_eq!(reference, fast, "{what}");
+    let joined = inflate_joined(&Threads, stored, image_size, buf);
+    assert_eq!(reference, joined, "{what} (two threads)");
+    let sequential = inflate_joined(&Sequential, stored, image_size, buf);
+    assert_eq!(reference, sequential, "{what} (joined, one thread)");
     reference
 }
 
@@ -161,6 +184,10 @@ fn extract_both(rvf: &[u8], policy: Policy, what: &str) -> Extracted {
     let mut out2 = vec![0u8; out.len()];
     let fast = image::extract_with(&k, &mut out2, &mut FastEngine::new()).map(|v| summary(&v));
     assert_eq!(reference, fast, "{what}");
+    let mut out3 = vec![0u8; out.len()];
+    let joined =
+        image::extract_joined(&k, &mut out3, &mut FastEngine::new(), &Threads).map(|v| summary(&v));
+    assert_eq!(reference, joined, "{what} (two threads)");
     reference
 }
 
