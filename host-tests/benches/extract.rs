@@ -643,6 +643,29 @@ fn bench(name: &str, tag: &str, image: Vec<u8>, iters: usize, sweep: bool) -> [f
             print!(" {label}={:.2}ms", ms(median(v)));
         }
         println!();
+        // The plugged engine's step size, one thread (E') and two (E").
+        let fast_chunks = [64usize << 10, 256 << 10, 1 << 20, 4 << 20];
+        let mut s: Vec<Vec<Duration>> = vec![Vec::new(); 2 * fast_chunks.len()];
+        for round in 0..=iters {
+            for (i, &c) in fast_chunks.iter().enumerate() {
+                cx.fast = FastEngine::with_chunk_size(c);
+                for (j, v) in [V::E2EFast, V::E2EPar].into_iter().enumerate() {
+                    let t0 = Instant::now();
+                    cx.run(v, gzip::CHUNK);
+                    if round > 0 {
+                        s[2 * i + j].push(t0.elapsed());
+                    }
+                }
+            }
+        }
+        cx.fast = FastEngine::new();
+        print!("plugged-engine step sweep, (E') / (E\"):");
+        let mut s = s.into_iter().map(median);
+        for c in fast_chunks {
+            let (one, two) = (s.next().unwrap(), s.next().unwrap());
+            print!(" {}K={:.2}/{:.2}ms", c >> 10, ms(one), ms(two));
+        }
+        println!();
     }
     [ms(t(V::E2E)), ms(t(V::E2EFast)), ms(t(V::E2EPar)), c]
 }
