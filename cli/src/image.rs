@@ -42,9 +42,9 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 /// Runs the library's verified extraction for `kernel`, without copying the
 /// image again and without a second SHA-256 pass: the library computes the
 /// image's SHA-256 in its verification pass. The inflate and CRC-32 engine
-/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]), with the image
-/// hashes on a second thread ([`Threads`]; `RVF_BOOT_ENGINE` chooses, see
-/// [`Choice`]); the checks and errors are the library's.
+/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]; `RVF_BOOT_ENGINE`
+/// chooses, see [`Choice`], e.g. the image hashes on a second thread,
+/// [`Threads`]); the checks and errors are the library's.
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce
 /// or that exceeds its cap when the kernel header is parsed, so `need` is
@@ -53,13 +53,13 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
     let need = buffer_size(kernel);
     let mut out = alloc_buffer(need)?;
     let ((image_hash, content_hash), (len, sha256)) = match Choice::from_env() {
-        Choice::ZlibRs => summary(&extract_joined(
+        Choice::ZlibRs => summary(&extract_with(kernel, &mut out, &mut FastEngine::new())?),
+        Choice::ZlibRsTwoCpus => summary(&extract_joined(
             kernel,
             &mut out,
             &mut FastEngine::new(),
             &Threads,
         )?),
-        Choice::ZlibRsOneCpu => summary(&extract_with(kernel, &mut out, &mut FastEngine::new())?),
         Choice::Miniz => summary(&extract_with(
             kernel,
             &mut out,
