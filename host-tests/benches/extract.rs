@@ -11,10 +11,15 @@
 //! RuvBot writer (`rvf_testkit::ruvbot`, `build-rvf.js` in Rust, byte-identical
 //! to it given the same gzip stream); every variant uses that stream.
 //!
-//! Reported in one run, medians of `ITERS` runs each:
+//! Reported in one run, medians of interleaved rounds (issue 13's rows first):
 //! (E)  rvf-boot end to end: `Container::parse` (walk, manifest, directory
 //!      checks) + `selected_kernel` (content hash) + `extract` (inflate,
-//!      CRC, ISIZE, image hash) on the RuvBot RVF — the number the goal is about;
+//!      CRC, ISIZE, image hash) on the RuvBot RVF, the library's default
+//!      engine (miniz_oxide + `crc`);
+//! (E') the same through `image::extract_with` and the CLI's plugged engine
+//!      (`rvf_boot_cli::engine::FastEngine`: zlib-rs + crc32fast);
+//! (E") the same through `image::extract_joined` (image hashes on a second
+//!      thread, `rvf_boot_cli::engine::Threads`);
 //! (a)  rvf-boot: gzip inflate + CRC-32 + SHA-256 of the output (one pass,
 //!      in the inflate sink) + SHA-256-16 of the stored bytes (the segment
 //!      content hash) — the end-to-end path minus container parsing;
@@ -24,36 +29,22 @@
 //! (c)  reference: libdeflate gzip inflate (CRC included) + sha2 over the
 //!      stored bytes and the output;
 //! (d)  memcpy of the image;
-//! plus the pieces (CRC-32, SHA-256, SHA3-256, rvf-runtime checksum over the
-//! image) and a chunk-size sweep for (a).
+//! plus the pieces (CRC-32 with `crc` and with crc32fast, SHA-256, SHA3-256,
+//! rvf-runtime checksum over the image, the plugged engine's inflate alone,
+//! reading the RVF, writing + fsyncing the image), the spread of the rounds,
+//! a chunk-size sweep for (a) and a step sweep for (E')/(E"). Then, for the
+//! Debian kernel, the process row: `rvf-boot extract` (release build) against
+//! `benches/peer.py` (the same checks with C zlib + hashlib), and with
+//! `--boot RUNS` the boot row (`qemu/bench.sh RUNS`); last, the headline.
 //!
-//! Arguments: `--iters N` (default 21), `--quick` (5 iterations, no sweep).
+//! Arguments: `--iters N` (default 21), `--quick` (5 iterations, no
+//! sweeps), `--boot RUNS`.
 //!
-//! Results on the development host (2-core AMD EPYC, SHA-NI, shared with
-//! other builds; medians, 11 interleaved rounds, least-loaded run; under load
-//! all times grow ~1.3-1.9x but the ratios hold within ±0.05):
-//!
-//! | | Debian 6.1.0-56 cloud bzImage (14.2 MB → 11.3 MB) | synthetic 14 MB (→ 3.3 MB) |
-//! |---|---:|---:|
-//! | (a) rvf-boot one pass | 68.1 ms | 37.4 ms |
-//! | (a') rvf-boot separate passes | 65.4 ms | 37.6 ms |
-//! | (b) miniz_oxide inflate alone | 48.1 ms | 23.1 ms |
-//! | (c) libdeflate + sha2 ×2 | 47.5 ms | 19.3 ms |
-//! | libdeflate inflate alone (CRC incl.) | 33.2 ms | 9.0 ms |
-//! | (d) memcpy | 1.4 ms | 1.7 ms |
-//! | zlib-rs inflate alone (CRC incl.) | 39.8 ms | 11.3 ms |
-//! | zlib-rs + sha2 ×2 | 52.3 ms | 21.4 ms |
-//! | CRC-32 (crc, slice-by-16) | 4.3 ms | 3.8 ms |
-//! | SHA-256 out / stored | 8.1 / 6.5 ms | 8.3 / 1.9 ms |
-//! | SHA3-256 / rvf-runtime checksum (out) | 43.0 / 5.7 ms | 38.0 / 5.3 ms |
-//! | **(a)/(c)**, (b)/(c), zlib-rs path/(c) | **1.43**, 1.01, 1.10 | **1.94**, 1.20, 1.11 |
-//!
-//! (a) = miniz inflate + CRC + the same two SHA-256 passes as (c), so the
-//! whole gap is the inflate engine. Neither pure-Rust engine reaches 1.0x:
-//! zlib-rs gets to ~1.10x, but its streaming `inflate::inflate` is an
-//! `unsafe fn` (the library is `forbid(unsafe_code)`) and its safe
-//! `decompress_slice` needs a global allocator (the library has no `alloc`).
-//! miniz_oxide stays. Fat LTO + codegen-units=1 did not change (a)/(c) (1.41).
+//! Results: README.md, "Measurements" (issue 13's table). On the shared
+//! 2-core development host, 21 rounds: (E) 1.62x, (E') 1.17x, (E") 1.22x of
+//! (c); the process row 0.31x of the Python peer. The gap left in (E') is the
+//! inflate engine (zlib-rs 42.5 ms vs libdeflate 34.3 ms, CRC included);
+//! both sides hash the same bytes with the same sha2.
 #![allow(
     clippy::print_stdout,
     clippy::cast_precision_loss,
