@@ -20,6 +20,12 @@
 //! [`inflate`] hands every chunk it produces to a caller-supplied sink while
 //! the chunk is still in cache, so the image hash can be computed in the same
 //! pass (see [`CHUNK`]).
+//!
+//! The deflate decoder and the CRC-32 are an engine ([`Inflater`]):
+//! [`InflateState`] (miniz_oxide + the crate `crc`) is the default and the
+//! reference; a std build may plug a faster one into the same checks
+//! ([`inflate_with`]), and run the sink on a second CPU ([`Join`],
+//! [`inflate_joined`]). Everything else above stays this module's.
 
 use crate::bytes::{u64_from, usize_from};
 use crate::error::{Error, Result};
