@@ -658,6 +658,7 @@ fn bench(name: &str, tag: &str, image: Vec<u8>, iters: usize, sweep: bool) -> [f
         }
         println!();
     }
+    let _ = std::fs::remove_file(bench_inputs_dir().join("bench-out.img"));
     [ms(t(V::E2E)), ms(t(V::E2EFast)), ms(t(V::E2EPar)), c]
 }
 
