@@ -3,8 +3,9 @@
 # Debian cloud kernel booted through the rvf-boot stub (fully verified:
 # segment content hashes, inflate + CRC-32, SHA-256 image hash) against
 # QEMU's own `-kernel bzImage -initrd initramfs` boot of the same kernel with
-# the same command line. Runs alternate; prints both medians, the ratio and
-# the stub's size.
+# the same command line. Runs alternate; prints both medians, the ratio, the
+# stub's own cycle counts per phase (medians of its "Mcycles" line: container
+# parse, kernel verify + extract, place + measure + handoff) and its size.
 #
 #   qemu/bench.sh [RUNS]        (default 7)
 #
@@ -32,13 +33,18 @@ common=(-accel tcg "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -se
 direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline")
 stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=${initramfs//,/,,}")
 
-# one_run ARGS... — milliseconds from start to the marker line (or "fail").
+cycles_log="$(mktemp)"
+trap 'rm -f "$cycles_log"' EXIT
+
+# one_run ARGS... — milliseconds from start to the marker line (or "fail");
+# the stub's "Mcycles" line, if any, is appended to $cycles_log.
 one_run() {
     local start ms=fail line
     start=$(date +%s%N)
     while IFS= read -r line; do
         case "$line" in
             *"$MARKER cmdline=$cmdline"*) ms=$(( ($(date +%s%N) - start) / 1000000 )) ;;
+            *"rvf-boot: Mcycles:"*) echo "$line" >> "$cycles_log" ;;
         esac
     done < <(timeout 60 qemu-system-x86_64 "${common[@]}" "$@" < /dev/null 2>&1)
     echo "$ms"
@@ -60,6 +66,15 @@ sm=$(echo "$s_all" | median)
 echo "median qemu -kernel bzImage -initrd: ${dm} ms"
 echo "median rvf-boot stub (RVF, verified): ${sm} ms"
 awk -v s="$sm" -v d="$dm" 'BEGIN { if (d > 0) printf "ratio stub/direct: %.3f (goal <= 1.15)\n", s / d }'
+# The stub's own phases: "Mcycles: container A, kernel verify+extract B,
+# place+handoff C; SHA-NI yes|no".
+phase() { sed -n "s/.*$1 \([0-9]*\).*/\1/p" "$cycles_log" | median; }
+if [ -s "$cycles_log" ]; then
+    echo "stub phases (median Mcycles of $(wc -l < "$cycles_log") runs): container $(phase container)," \
+         "kernel verify+extract $(phase 'verify+extract')," \
+         "place+measure+handoff $(phase 'place+handoff');" \
+         "SHA-NI $(sed -n 's/.*SHA-NI \([a-z]*\).*/\1/p' "$cycles_log" | sort -u | tr '\n' ' ')"
+fi
 read -r filesz memsz < <(LC_ALL=C readelf -lW "$STUB_BIN" | awk '$1 == "LOAD" { print $5, $6; exit }')
 echo "stub: $(stat -c %s "$STUB_BIN") bytes ELF, $((filesz)) bytes loaded, $((memsz)) bytes in memory (.bss: stacks, page tables, zero page, cmdline)"
 echo "qemu flags: -accel tcg ${cpu[*]} -m 256; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -20,6 +20,12 @@
 //! [`inflate`] hands every chunk it produces to a caller-supplied sink while
 //! the chunk is still in cache, so the image hash can be computed in the same
 //! pass (see [`CHUNK`]).
+//!
+//! The deflate decoder and the CRC-32 are an engine ([`Inflater`]):
+//! [`InflateState`] (miniz_oxide + the crate `crc`) is the default and the
+//! reference; a std build may plug a faster one into the same checks
+//! ([`inflate_with`]), and run the sink on a second CPU ([`Join`],
+//! [`inflate_joined`]). Everything else above stays this module's.
 
 use crate::bytes::{u64_from, usize_from};
 use crate::error::{Error, Result};
@@ -120,6 +126,117 @@ impl fmt::Debug for InflateState {
         f.debug_struct("InflateState")
             .field("chunk", &self.chunk)
             .finish_non_exhaustive()
+    }
+}
+
+/// How one [`Inflater::step`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    /// The final deflate block ended.
+    Done,
+    /// The room given was filled (or the engine stopped early but may go
+    /// on): call again with the rest of the input and more room.
+    OutputFull,
+    /// The stream cannot be inflated (the library's own engine names the
+    /// error; a plugged engine's failure is re-run through
+    /// [`Inflater::reference`]).
+    Failed(InflateFailure),
+}
+
+/// What one [`Inflater::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// How the step ended.
+    pub status: StepStatus,
+    /// Deflate bytes consumed from the `input` given.
+    pub consumed: usize,
+    /// Bytes written at `out[out_pos..]` (at most the `room` given).
+    pub produced: usize,
+}
+
+/// A raw deflate engine and a CRC-32 engine, plugged into the library's own
+/// verification ([`inflate`], [`crate::image::extract`]).
+///
+/// The library does everything else itself: the member header, the buffer
+/// and size limits (an engine is never given room past `image_size`), the
+/// CRC-32 over exactly the bytes produced, the trailer, ISIZE, trailing
+/// bytes and every hash; a [`crate::image::VerifiedImage`] is still only made
+/// by [`crate::image::extract`]. [`InflateState`] (miniz_oxide, the crate
+/// `crc`'s slice-by-16 CRC) is the no_std default and the reference: a
+/// plugged engine (a std build's faster one) names no error of its own: when
+/// it fails, [`inflate`] re-runs the member through [`Inflater::reference`],
+/// so every engine reports the same errors (the host tests prove the same
+/// results and the same errors for every engine on the golden and negative
+/// files, `host-tests/tests/engines.rs`).
+pub trait Inflater {
+    /// Start a new raw deflate stream (called once per member).
+    fn reset(&mut self);
+
+    /// Inflate from `input` (the stream from where the previous step
+    /// stopped) into `out[out_pos..out_pos + room]`. `out[..out_pos]` holds
+    /// this stream's output so far (engines may read it for back-references).
+    fn step(&mut self, input: &[u8], out: &mut [u8], out_pos: usize, room: usize) -> Step;
+
+    /// Bytes of output per step (each chunk goes through the CRC-32 and the
+    /// sink while it is in cache).
+    fn chunk_size(&self) -> usize {
+        CHUNK
+    }
+
+    /// CRC-32/IEEE continued over `bytes` from `crc` (zlib's convention: the
+    /// finished CRC of the bytes so far, 0 for none). The default is the
+    /// crate `crc`'s slice-by-16 ([`crc32_update`]).
+    fn crc32_update(&self, crc: u32, bytes: &[u8]) -> u32 {
+        crc32_update(crc, bytes)
+    }
+
+    /// Whether the engine keeps its own window (a step never reads
+    /// `out[..out_pos]`): then [`inflate_joined`] may give each step only its
+    /// chunk and hash the previous chunk meanwhile. `false` by default
+    /// ([`InflateState`] reads back-references from the caller's buffer).
+    fn owns_window(&self) -> bool {
+        false
+    }
+
+    /// The library's own engine, which names the error when this one fails;
+    /// `None` for the reference itself.
+    fn reference(&mut self) -> Option<&mut InflateState> {
+        None
+    }
+}
+
+impl Inflater for InflateState {
+    fn reset(&mut self) {
+        self.decompressor.init();
+    }
+
+    fn step(&mut self, input: &[u8], out: &mut [u8], out_pos: usize, room: usize) -> Step {
+        let (status, consumed, produced) = decompress_with_limit(
+            &mut self.decompressor,
+            input,
+            out,
+            out_pos,
+            room,
+            TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+        );
+        let status = match status {
+            TINFLStatus::Done => StepStatus::Done,
+            TINFLStatus::HasMoreOutput => StepStatus::OutputFull,
+            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
+                StepStatus::Failed(InflateFailure::EndsEarly)
+            }
+            TINFLStatus::Failed => StepStatus::Failed(InflateFailure::InvalidData),
+            _ => StepStatus::Failed(InflateFailure::Decompressor),
+        };
+        Step {
+            status,
+            consumed,
+            produced,
+        }
+    }
+
+    fn chunk_size(&self) -> usize {
+        self.chunk
     }
 }
 
@@ -254,6 +371,18 @@ static CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC)
 #[must_use]
 pub fn crc32(bytes: &[u8]) -> u32 {
     CRC32.checksum(bytes)
+}
+
+/// CRC-32/IEEE continued over `bytes` from `crc`, the finished CRC of the
+/// bytes before them (0 for none): `crc32_update(crc32(a), b) == crc32(a ++ b)`.
+/// The default CRC engine of [`Inflater`].
+#[must_use]
+pub fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
+    // `crc` keeps a reflected algorithm's register bit-reversed from the
+    // `initial` it is given, and finishes with `register ^ 0xFFFF_FFFF`.
+    let mut d = CRC32.digest_with_initial((crc ^ 0xFFFF_FFFF).reverse_bits());
+    d.update(bytes);
+    d.finalize()
 }
 
 /// Whether `stored` starts with the gzip/deflate magic `1F 8B 08` (§4.2: the
@@ -409,10 +538,11 @@ pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
 /// * `image_size` is the kernel header's declared uncompressed size; the
 ///   output must be exactly that long.
 /// * `state` holds the decompressor, which is reset here (so previous
-///   contents are irrelevant), and the chunk size.
+///   contents are irrelevant), and the chunk size ([`inflate_with`] takes
+///   any [`Inflater`]).
 /// * `sink` is called with every produced chunk, in order, exactly once per
 ///   byte, right after the chunk is written and CRC'd (chunks are non-empty
-///   and at most [`InflateState::chunk_size`] bytes). Use it to hash the
+///   and at most [`Inflater::chunk_size`] bytes). Use it to hash the
 ///   image in the same pass. The bytes it sees are **not yet verified**:
 ///   trust anything derived from them only if this function returns `Ok`.
 ///
@@ -441,8 +571,97 @@ pub fn inflate<'a, F>(
 where
     F: FnMut(&[u8]) + ?Sized,
 {
-    let chunk = state.chunk.max(1);
-    let state = &mut state.decompressor;
+    inflate_with(stored, out, image_size, state, sink)
+}
+
+/// [`inflate`] with any engine ([`Inflater`]): the same checks, the same
+/// errors (a plugged engine that fails is re-run through its
+/// [`Inflater::reference`] to name the error).
+///
+/// # Errors
+/// As [`inflate`].
+pub fn inflate_with<'a, E, F>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    sink: &mut F,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + ?Sized,
+{
+    member(stored, out, image_size, engine, |e, body, out, at| {
+        run_engine(e, body, out, at, sink)
+    })
+}
+
+/// Runs two pieces of work and returns when both have finished, possibly at
+/// once on two CPUs: a std build implements it with a scoped thread (the
+/// CLI's `Threads`); [`Sequential`] runs them one after the other.
+pub trait Join {
+    /// Runs `side` (possibly on another CPU) and `main` (on this one).
+    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M);
+}
+
+/// [`Join`] on one CPU: `main`, then `side`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sequential;
+
+impl Join for Sequential {
+    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+        main();
+        side();
+    }
+}
+
+/// [`inflate_with`] with the sink on a second CPU: while the engine inflates
+/// chunk k, `join` runs the sink (the image hashes) over chunk k − 1. The
+/// same checks, the same chunks in the same order, the same errors; nothing
+/// is accepted before the last chunk is hashed and the trailer checked.
+///
+/// Pipelining needs an engine with its own window ([`Inflater::owns_window`]:
+/// each step is given only its chunk); with any other engine this is
+/// [`inflate_with`].
+///
+/// # Errors
+/// As [`inflate`].
+pub fn inflate_joined<'a, E, F, J>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    sink: &mut F,
+    join: &J,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + Send + ?Sized,
+    J: Join + ?Sized,
+{
+    if !engine.owns_window() {
+        return inflate_with(stored, out, image_size, engine, sink);
+    }
+    member(stored, out, image_size, engine, |e, body, out, at| {
+        run_pipelined(e, body, out, at, sink, join)
+    })
+}
+
+/// The member around an inflate loop `run` (which returns the deflate bytes
+/// consumed, the bytes produced and their CRC-32): the buffer and header
+/// checks first, the trailer checks after; a plugged engine's failure is
+/// named by the reference engine.
+fn member<'a, E, R>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    run: R,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    R: FnOnce(&mut E, &[u8], &mut [u8], u64) -> Result<(usize, usize, u32)>,
+{
     let too_small = Error::BufferTooSmall {
         needed: image_size,
         available: u64_from(out.len()),
@@ -455,47 +674,30 @@ where
         .and_then(|h| stored.get(h..))
         .unwrap_or(&[]);
 
-    state.init();
-    let mut digest = CRC32.digest();
-    let mut in_pos: usize = 0;
-    let mut out_pos: usize = 0;
-    loop {
-        let input = body.get(in_pos..).unwrap_or(&[]);
-        let room = image_len.saturating_sub(out_pos).min(chunk);
-        let (status, n_in, n_out) = decompress_with_limit(
-            state,
-            input,
-            out,
-            out_pos,
-            room,
-            TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
-        );
-        let end = out_pos.saturating_add(n_out);
-        if let Some(piece) = out.get(out_pos..end).filter(|p| !p.is_empty()) {
-            digest.update(piece);
-            sink(piece);
+    let (in_pos, out_pos, computed) = match run(engine, body, out, header.len) {
+        Ok(done) => done,
+        Err(e) => {
+            // Only the library's own engine names an inflate failure: a
+            // plugged engine that stops is re-run through the reference
+            // decompressor (no sink: nothing is accepted on this path), so
+            // every engine reports the same error. If the reference accepts
+            // what the plugged engine refused, the engines disagree, which
+            // is refused too.
+            return Err(match engine.reference() {
+                None => e,
+                Some(reference) => {
+                    match run_engine(reference, body, out, header.len, &mut |_: &[u8]| {}) {
+                        Err(e) => e,
+                        Ok((i, o, _)) => Error::Inflate {
+                            reason: InflateFailure::Decompressor,
+                            input_offset: header.len.saturating_add(u64_from(i)),
+                            output_offset: u64_from(o),
+                        },
+                    }
+                }
+            });
         }
-        in_pos = in_pos.saturating_add(n_in);
-        out_pos = end;
-        let inflate_err = |reason| Error::Inflate {
-            reason,
-            input_offset: header.len.saturating_add(u64_from(in_pos)),
-            output_offset: u64_from(out_pos),
-        };
-        match status {
-            TINFLStatus::Done => break,
-            TINFLStatus::HasMoreOutput if out_pos >= image_len => {
-                return Err(Error::ImageOverflow { image_size });
-            }
-            TINFLStatus::HasMoreOutput if n_in != 0 || n_out != 0 => {}
-            TINFLStatus::HasMoreOutput => return Err(inflate_err(InflateFailure::NoProgress)),
-            TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
-                return Err(inflate_err(InflateFailure::EndsEarly));
-            }
-            TINFLStatus::Failed => return Err(inflate_err(InflateFailure::InvalidData)),
-            _ => return Err(inflate_err(InflateFailure::Decompressor)),
-        }
-    }
+    };
     let produced = u64_from(out_pos);
     if produced != image_size {
         return Err(Error::ImageShort {
@@ -524,7 +726,6 @@ where
         });
     }
     let stored_crc = u32::from_le_bytes([c0, c1, c2, c3]);
-    let computed = digest.finalize();
     if stored_crc != computed {
         return Err(Error::GzipCrc {
             stored: stored_crc,
@@ -545,6 +746,145 @@ where
         crc32: computed,
         image_size,
     })
+}
+
+/// The inflate loop: `engine` fills `out` (exactly `image_size` bytes long)
+/// chunk by chunk, each chunk going through the engine's CRC-32 and `sink`.
+/// Returns the deflate bytes consumed, the bytes produced and the CRC-32.
+fn run_engine<E, F>(
+    engine: &mut E,
+    body: &[u8],
+    out: &mut [u8],
+    header_len: u64,
+    sink: &mut F,
+) -> Result<(usize, usize, u32)>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + ?Sized,
+{
+    let image_len = out.len();
+    let chunk = engine.chunk_size().max(1);
+    engine.reset();
+    let mut crc: u32 = 0;
+    let mut in_pos: usize = 0;
+    let mut out_pos: usize = 0;
+    loop {
+        let input = body.get(in_pos..).unwrap_or(&[]);
+        let room = image_len.saturating_sub(out_pos).min(chunk);
+        let step = engine.step(input, out, out_pos, room);
+        // An engine never reports more than it was given.
+        let n_in = step.consumed.min(input.len());
+        let n_out = step.produced.min(room);
+        let end = out_pos.saturating_add(n_out);
+        if let Some(piece) = out.get(out_pos..end).filter(|p| !p.is_empty()) {
+            crc = engine.crc32_update(crc, piece);
+            sink(piece);
+        }
+        in_pos = in_pos.saturating_add(n_in);
+        out_pos = end;
+        let inflate_err = |reason| Error::Inflate {
+            reason,
+            input_offset: header_len.saturating_add(u64_from(in_pos)),
+            output_offset: u64_from(out_pos),
+        };
+        match step.status {
+            StepStatus::Done => return Ok((in_pos, out_pos, crc)),
+            StepStatus::OutputFull if out_pos >= image_len => {
+                return Err(Error::ImageOverflow {
+                    image_size: u64_from(image_len),
+                });
+            }
+            StepStatus::OutputFull if n_in != 0 || n_out != 0 => {}
+            StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
+            StepStatus::Failed(reason) => return Err(inflate_err(reason)),
+        }
+    }
+}
+
+/// [`run_engine`] with the sink of chunk k − 1 run by `join` beside the
+/// step producing chunk k. Each step gets only its chunk (the engine keeps
+/// its own window), so the chunk being hashed and the one being written are
+/// disjoint slices of `out`.
+fn run_pipelined<E, F, J>(
+    engine: &mut E,
+    body: &[u8],
+    out: &mut [u8],
+    header_len: u64,
+    sink: &mut F,
+    join: &J,
+) -> Result<(usize, usize, u32)>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + Send + ?Sized,
+    J: Join + ?Sized,
+{
+    let image_len = out.len();
+    let chunk = engine.chunk_size().max(1);
+    engine.reset();
+    let mut crc: u32 = 0;
+    let mut in_pos: usize = 0;
+    let mut out_pos: usize = 0;
+    // Produced and CRC'd, not yet given to the sink.
+    let mut pending: &[u8] = &[];
+    let mut rest: &mut [u8] = out;
+    loop {
+        let input = body.get(in_pos..).unwrap_or(&[]);
+        let room = rest.len().min(chunk);
+        let mut step = Step {
+            status: StepStatus::Failed(InflateFailure::Decompressor),
+            consumed: 0,
+            produced: 0,
+        };
+        {
+            let dst = rest.get_mut(..room).unwrap_or(&mut []);
+            let sink = &mut *sink;
+            let engine = &mut *engine;
+            let hashed = pending;
+            join.join(
+                move || {
+                    if !hashed.is_empty() {
+                        sink(hashed);
+                    }
+                },
+                || step = engine.step(input, dst, 0, room),
+            );
+        }
+        let n_in = step.consumed.min(input.len());
+        let n_out = step.produced.min(room);
+        let Some((piece, tail)) = core::mem::take(&mut rest).split_at_mut_checked(n_out) else {
+            return Err(Error::Inflate {
+                reason: InflateFailure::Decompressor,
+                input_offset: header_len.saturating_add(u64_from(in_pos)),
+                output_offset: u64_from(out_pos),
+            });
+        };
+        crc = engine.crc32_update(crc, piece);
+        pending = piece;
+        rest = tail;
+        in_pos = in_pos.saturating_add(n_in);
+        out_pos = out_pos.saturating_add(n_out);
+        let inflate_err = |reason| Error::Inflate {
+            reason,
+            input_offset: header_len.saturating_add(u64_from(in_pos)),
+            output_offset: u64_from(out_pos),
+        };
+        match step.status {
+            StepStatus::Done => {
+                if !pending.is_empty() {
+                    sink(pending);
+                }
+                return Ok((in_pos, out_pos, crc));
+            }
+            StepStatus::OutputFull if out_pos >= image_len => {
+                return Err(Error::ImageOverflow {
+                    image_size: u64_from(image_len),
+                });
+            }
+            StepStatus::OutputFull if n_in != 0 || n_out != 0 => {}
+            StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
+            StepStatus::Failed(reason) => return Err(inflate_err(reason)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -614,6 +954,9 @@ mod tests {
     #[test]
     fn crc32_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32_update(0, b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32_update(crc32(b"1234"), b"56789"), 0xCBF4_3926);
+        assert_eq!(crc32_update(0xCBF4_3926, b""), 0xCBF4_3926);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use crate::checksum::{HashCheck, require_content_hash};
 use crate::error::{Error, Result};
-use crate::gzip::{self, InflateState};
+use crate::gzip::{self, Inflater, Join};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
 use crate::kernel::{KernelSegment, StoredFormat};
 
@@ -87,8 +87,10 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 ///
 /// `out` receives a gzip'd image (it must hold `image_size` bytes; a raw image
 /// is borrowed from the file and `out` is untouched). `state` is the inflate
-/// state ([`InflateState::SIZE`] bytes), supplied by the caller so it need
-/// not sit on the stack; its decompressor is reset, its chunk size used.
+/// state ([`gzip::InflateState::SIZE`] bytes), supplied by the caller so it
+/// need not sit on the stack; its decompressor is reset, its chunk size used.
+/// [`extract_with`] takes any [`Inflater`] instead (a std build's faster
+/// engine, plugged into this same verification).
 /// The policy is the kernel's own ([`KernelSegment::policy`]).
 ///
 /// # Errors
@@ -100,8 +102,69 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 pub fn extract<'o, 'f: 'o>(
     kernel: &KernelSegment<'f>,
     out: &'o mut [u8],
-    state: &mut InflateState,
+    state: &mut gzip::InflateState,
 ) -> Result<VerifiedImage<'o>> {
+    extract_with(kernel, out, state)
+}
+
+/// [`extract`] with any inflate engine ([`Inflater`]): the same checks in
+/// the same order, the same errors (a plugged engine's failures are named by
+/// the library's own engine, [`gzip::inflate_with`]).
+///
+/// # Errors
+/// As [`extract`].
+pub fn extract_with<'o, 'f: 'o, E>(
+    kernel: &KernelSegment<'f>,
+    out: &'o mut [u8],
+    state: &mut E,
+) -> Result<VerifiedImage<'o>>
+where
+    E: Inflater + ?Sized,
+{
+    verify(kernel, out, |stored, out, size, hasher| {
+        gzip::inflate_with(stored, out, size, state, &mut |c: &[u8]| hasher.update(c))
+    })
+}
+
+/// [`extract_with`] with the image hashes on a second CPU: `join` (a std
+/// build's scoped thread) hashes each chunk while the engine inflates the
+/// next ([`gzip::inflate_joined`]). The same checks, results and errors;
+/// the image is returned only after every hash and the trailer checked.
+///
+/// # Errors
+/// As [`extract`].
+pub fn extract_joined<'o, 'f: 'o, E, J>(
+    kernel: &KernelSegment<'f>,
+    out: &'o mut [u8],
+    state: &mut E,
+    join: &J,
+) -> Result<VerifiedImage<'o>>
+where
+    E: Inflater + ?Sized,
+    J: Join + ?Sized,
+{
+    verify(kernel, out, |stored, out, size, hasher| {
+        gzip::inflate_joined(
+            stored,
+            out,
+            size,
+            state,
+            &mut |c: &[u8]| hasher.update(c),
+            join,
+        )
+    })
+}
+
+/// Every check of [`extract`], with the gzip inflate (which feeds the
+/// hasher every chunk) given as `inflate`.
+fn verify<'o, 'f: 'o, I>(
+    kernel: &KernelSegment<'f>,
+    out: &'o mut [u8],
+    inflate: I,
+) -> Result<VerifiedImage<'o>>
+where
+    I: for<'s> FnOnce(&'s [u8], &mut [u8], u64, &mut ImageHasher) -> Result<gzip::GzipInfo<'s>>,
+{
     let policy = kernel.policy();
     let offset = kernel.segment_offset();
     let content_hash = match kernel.content_hash() {
@@ -136,13 +199,7 @@ pub fn extract<'o, 'f: 'o>(
             // One pass: the output is hashed chunk by chunk as it is produced,
             // while it is still in cache (see the extract benchmark).
             let mut hasher = ImageHasher::new(candidates);
-            let info = gzip::inflate(
-                stored,
-                out,
-                kernel.image_size(),
-                state,
-                &mut |c: &[u8]| hasher.update(c),
-            )?;
+            let info = inflate(stored, out, kernel.image_size(), &mut hasher)?;
             let (digests, sha256) = hasher.finalize_measured();
             let check = image_hash::check(expected, &digests, offset)?;
             let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);

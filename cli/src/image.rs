@@ -4,8 +4,9 @@
 use rvf_boot::bzimage::BzImage;
 use rvf_boot::cmdline;
 use rvf_boot::gzip::InflateState;
-use rvf_boot::image::{buffer_size, extract};
+use rvf_boot::image::{buffer_size, extract_joined, extract_with};
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot_cli::engine::{Choice, FastEngine, Threads};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
@@ -42,7 +43,10 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 
 /// Runs the library's verified extraction for `kernel`, without copying the
 /// image again and without a second SHA-256 pass: the library computes the
-/// image's SHA-256 in its verification pass.
+/// image's SHA-256 in its verification pass. The inflate and CRC-32 engine
+/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]; `RVF_BOOT_ENGINE`
+/// chooses, see [`Choice`], e.g. the image hashes on a second thread,
+/// [`Threads`]); the checks and errors are the library's.
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce
 /// or that exceeds its cap when the kernel header is parsed, so `need` is
@@ -50,12 +54,27 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_boot::Error> {
     let need = buffer_size(kernel);
     let mut out = alloc_buffer(need)?;
-    let mut state = Box::<InflateState>::default();
-    let v = extract(kernel, &mut out, &mut state)?;
-    // The pin is compared on the bytes that would be handed to the kernel.
-    let kernel_pin = kernel.policy().check_kernel(&v)?;
-    let (image_hash, content_hash) = (v.image_hash(), v.content_hash().name());
-    let (len, sha256) = (v.bytes().len(), v.sha256());
+    let s = match Choice::from_env() {
+        Choice::ZlibRs => summary(
+            kernel,
+            &extract_with(kernel, &mut out, &mut FastEngine::new())?,
+        )?,
+        Choice::ZlibRsTwoCpus => summary(
+            kernel,
+            &extract_joined(kernel, &mut out, &mut FastEngine::new(), &Threads)?,
+        )?,
+        Choice::Miniz => summary(
+            kernel,
+            &extract_with(kernel, &mut out, &mut *Box::<InflateState>::default())?,
+        )?,
+    };
+    let Summary {
+        image_hash,
+        content_hash,
+        len,
+        sha256,
+        kernel_pin,
+    } = s;
     let image: Cow<'a, [u8]> = if need > 0 {
         out.truncate(len);
         Cow::Owned(out)
@@ -70,6 +89,30 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
         image_hash: image_hash.name(),
         content_hash,
         kernel_pin,
+    })
+}
+
+/// What [`verify`] keeps of a verified image once its buffer is owned again.
+struct Summary {
+    image_hash: rvf_boot::image_hash::ImageHashCheck,
+    content_hash: &'static str,
+    len: usize,
+    sha256: [u8; 32],
+    kernel_pin: Option<[u8; 32]>,
+}
+
+/// The facts of `v`, and its kernel pin checked: the pin is compared on the
+/// bytes that would be handed to the kernel.
+fn summary(
+    kernel: &KernelSegment<'_>,
+    v: &rvf_boot::image::VerifiedImage<'_>,
+) -> Result<Summary, rvf_boot::Error> {
+    Ok(Summary {
+        image_hash: v.image_hash(),
+        content_hash: v.content_hash().name(),
+        len: v.bytes().len(),
+        sha256: v.sha256(),
+        kernel_pin: kernel.policy().check_kernel(v)?,
     })
 }
 
