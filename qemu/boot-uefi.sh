@@ -2,7 +2,8 @@
 # Boot the Linux kernel inside an RVF file under QEMU (TCG) with OVMF and
 # rvf-boot.efi, streaming the serial console to stdout.
 #
-#   qemu/boot-uefi.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm] FILE.rvf
+#   qemu/boot-uefi.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm]
+#                     [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf
 #
 # It builds rvf-boot.efi if needed and makes a FAT EFI system partition image
 # holding
@@ -16,6 +17,14 @@
 # --tpm: attach a fresh software TPM 2.0 (swtpm, tpm-tis; start_swtpm in
 # common.sh, as boot.sh --tpm); OVMF's EFI_TCG2_PROTOCOL drives it and the
 # loader measures the boot through it (qemu/README.md, UEFI section).
+#
+# --trusted-key (repeatable) and --expect-kernel-sha256, as boot.sh: boot
+# through an rvf-boot.efi built with that policy (RVF_BOOT_TRUSTED_KEYS /
+# RVF_BOOT_PIN_KERNEL_SHA256, qemu/shell/build.rs, the crate both loaders
+# share; its own target dir per policy, qemu/uefi/target/policy-*, so the
+# default loader is not rebuilt): it refuses an unsigned file, an untrusted
+# signer, a tampered file or another kernel image with one error line and
+# code 14 (EFI_SECURITY_VIOLATION to the firmware).
 #
 # Extra options (not part of the stable interface): --memory MIB (default
 # 512), --smp N (default 1), --keep-esp DIR (leave the ESP image there),
@@ -36,10 +45,11 @@
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] FILE.rvf" >&2
+    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf" >&2
     exit 2
 }
 
+trusted_keys=() pin_kernel=""
 initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf_path="" rvf="" tpm=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -47,6 +57,8 @@ while [ $# -gt 0 ]; do
         --append) [ $# -ge 2 ] || usage; append="$2"; have_append=1; shift 2 ;;
         --timeout) [ $# -ge 2 ] || usage; timeout_s="$2"; shift 2 ;;
         --tpm) tpm=1; shift ;;
+        --trusted-key) [ $# -ge 2 ] || usage; trusted_keys+=("$2"); shift 2 ;;
+        --expect-kernel-sha256) [ $# -ge 2 ] || usage; pin_kernel="$2"; shift 2 ;;
         --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
         --smp) [ $# -ge 2 ] || usage; smp="$2"; shift 2 ;;
         --keep-esp) [ $# -ge 2 ] || usage; keep="$2"; shift 2 ;;
@@ -66,12 +78,18 @@ case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; e
 case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
 case "$rvf_path" in ''|"\\"*) ;; *) echo "error: --rvf-path wants an absolute ESP path (\\...)" >&2; exit 2 ;; esac
 case "$rvf_path" in *[!A-Za-z0-9._\\-]*) echo "error: --rvf-path: letters, digits, . _ - and \\ only" >&2; exit 2 ;; esac
+for h in "${trusted_keys[@]}" ${pin_kernel:+"$pin_kernel"}; do
+    [[ "$h" =~ ^[0-9a-fA-F]{64}$ ]] || { echo "error: $h is not 64 hex digits" >&2; exit 2; }
+done
 
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils mformat:mtools mmd:mtools \
     mcopy:mtools
 find_ovmf
+# A policy: a loader with it embedded, in a target dir of its own.
+set_boot_policy "$pin_kernel" "${trusted_keys[@]}"
+[ -z "$POLICY_DIR" ] || UEFI_EFI="$UEFI_DIR/target/$POLICY_DIR/rvf-boot.efi"
 build_uefi
 
 work="$(mktemp -d)"

@@ -10,7 +10,7 @@
 #
 # --trusted-key (repeatable) and --expect-kernel-sha256 boot through a stub
 # built with that policy (RVF_BOOT_TRUSTED_KEYS / RVF_BOOT_PIN_KERNEL_SHA256,
-# qemu/stub/build.rs; its own target dir per policy, so the default stub is
+# qemu/shell/build.rs; its own target dir per policy, so the default stub is
 # not rebuilt): it refuses an unsigned file, an untrusted signer, a tampered
 # file or another kernel image with one error line and its code.
 #
@@ -78,17 +78,11 @@ done
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
-if [ ${#trusted_keys[@]} -gt 0 ] || [ -n "$pin_kernel" ]; then
-    # A stub with this policy embedded, in a target dir of its own.
-    keys_csv="$(IFS=,; printf '%s' "${trusted_keys[*]}" | tr 'A-F' 'a-f')"
-    pin_kernel="$(printf '%s' "$pin_kernel" | tr 'A-F' 'a-f')"
-    policy_tag="$(printf '%s|%s' "$keys_csv" "$pin_kernel" | sha256sum | cut -c1-16)"
-    export CARGO_TARGET_DIR="$STUB_DIR/target/policy-$policy_tag"
-    export RVF_BOOT_TRUSTED_KEYS="$keys_csv" RVF_BOOT_PIN_KERNEL_SHA256="$pin_kernel"
+# A policy: a stub with it embedded, in a target dir of its own.
+set_boot_policy "$pin_kernel" "${trusted_keys[@]}"
+if [ -n "$POLICY_DIR" ]; then
+    export CARGO_TARGET_DIR="$STUB_DIR/target/$POLICY_DIR"
     STUB_BIN="$CARGO_TARGET_DIR/release/rvf-boot-stub"
-    unset RVF_BOOT_PIN_CMDLINE_SHA256
-else
-    unset RVF_BOOT_TRUSTED_KEYS RVF_BOOT_PIN_KERNEL_SHA256 RVF_BOOT_PIN_CMDLINE_SHA256
 fi
 build_stub
 

@@ -6,6 +6,7 @@ REPO_DIR="$(cd "$QEMU_DIR/.." && pwd)"
 CACHE_DIR="${RVF_BOOT_CACHE:-$QEMU_DIR/.cache}"
 STUB_DIR="$QEMU_DIR/stub"
 STUB_BIN="$STUB_DIR/target/release/rvf-boot-stub"
+SHELL_DIR="$QEMU_DIR/shell"   # rvf-boot-shell: what both loaders share
 TESTKIT_BIN="$REPO_DIR/target/release/rvf-testkit"
 MARKER="RVF-BOOT-MARKER"
 
@@ -43,11 +44,35 @@ file_is_static() {
     ! LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
 }
 
+# set_boot_policy PIN_KERNEL [KEY...] — the build environment of a loader
+# (stub or rvf-boot.efi) with this policy, for qemu/shell/build.rs: exports
+# RVF_BOOT_TRUSTED_KEYS (the KEYs, lower case, comma-separated) and
+# RVF_BOOT_PIN_KERNEL_SHA256 (PIN_KERNEL, lower case; may be empty), unsets
+# RVF_BOOT_PIN_CMDLINE_SHA256, and sets POLICY_DIR to the name of the
+# policy's own target directory, policy-TAG (TAG: the first 16 hex digits of
+# the SHA-256 of "KEYS|PIN_KERNEL"), so that the default loader is not
+# rebuilt. No key and no pin: the default policy, all three unset and
+# POLICY_DIR empty. The caller checked that each value is 64 hex digits.
+set_boot_policy() {
+    local pin keys
+    pin="$(printf '%s' "$1" | tr 'A-F' 'a-f')"; shift
+    keys="$(IFS=,; printf '%s' "$*" | tr 'A-F' 'a-f')"
+    unset RVF_BOOT_PIN_CMDLINE_SHA256
+    if [ -z "$keys" ] && [ -z "$pin" ]; then
+        unset RVF_BOOT_TRUSTED_KEYS RVF_BOOT_PIN_KERNEL_SHA256
+        POLICY_DIR=""
+        return 0
+    fi
+    export RVF_BOOT_TRUSTED_KEYS="$keys" RVF_BOOT_PIN_KERNEL_SHA256="$pin"
+    POLICY_DIR="policy-$(printf '%s|%s' "$keys" "$pin" | sha256sum | cut -c1-16)"
+}
+
 # build_stub — cargo build --release in qemu/stub when any input is newer
 # than the binary (or it does not exist).
 build_stub() {
     if [ -x "$STUB_BIN" ] && [ -z "$(find "$STUB_DIR/src" "$STUB_DIR/Cargo.toml" "$STUB_DIR/build.rs" \
-            "$STUB_DIR/link.ld" "$REPO_DIR/src" "$REPO_DIR/Cargo.toml" -newer "$STUB_BIN" -print -quit)" ]; then
+            "$STUB_DIR/link.ld" "$SHELL_DIR/src" "$SHELL_DIR/Cargo.toml" "$SHELL_DIR/build.rs" \
+            "$REPO_DIR/src" "$REPO_DIR/Cargo.toml" -newer "$STUB_BIN" -print -quit)" ]; then
         return 0
     fi
     command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust (https://rustup.rs) to build the stub"
@@ -303,11 +328,13 @@ require_files() {
     fi
 }
 
-# build_uefi — qemu/uefi/build.sh when any input is newer than rvf-boot.efi
-# (or it does not exist).
+# build_uefi — qemu/uefi/build.sh when any input is newer than $UEFI_EFI
+# (or it does not exist), with the target directory $UEFI_EFI lies in
+# (boot-uefi.sh points it at a policy's own, see set_boot_policy).
 build_uefi() {
     if [ -f "$UEFI_EFI" ] && [ -z "$(find "$UEFI_DIR/src" "$UEFI_DIR/Cargo.toml" "$UEFI_DIR/Cargo.lock" \
-            "$UEFI_DIR/build.sh" "$UEFI_DIR/.cargo" "$REPO_DIR/src" "$REPO_DIR/Cargo.toml" \
+            "$UEFI_DIR/build.sh" "$UEFI_DIR/.cargo" "$SHELL_DIR/src" "$SHELL_DIR/Cargo.toml" \
+            "$SHELL_DIR/build.rs" "$REPO_DIR/src" "$REPO_DIR/Cargo.toml" \
             -newer "$UEFI_EFI" -print -quit)" ]; then
         return 0
     fi
@@ -315,7 +342,8 @@ build_uefi() {
     require_tools ld:binutils objcopy:binutils
     require_files /usr/lib/crt0-efi-x86_64.o:gnu-efi
     log "building rvf-boot.efi (qemu/uefi/build.sh)"
-    "$UEFI_DIR/build.sh" >/dev/null || die "rvf-boot.efi build failed"
+    CARGO_TARGET_DIR="$(dirname "$UEFI_EFI")" "$UEFI_DIR/build.sh" >/dev/null ||
+        die "rvf-boot.efi build failed"
 }
 
 # find_ovmf — sets OVMF_CODE and OVMF_VARS (the Debian package ovmf: the 4 MiB

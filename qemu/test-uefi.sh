@@ -6,11 +6,14 @@
 #
 #   qemu/test-uefi.sh [CASE...]   cases: ruvbot wire flip fallback rvf-path
 #                                 testkernel append-over tpm-pcrs tpm-banks
-#                                 tpm-nosha256 (default: all)
+#                                 tpm-nosha256 signed unsigned pin-wrong
+#                                 (default: all)
 #
 # tpm-pcrs boots with a software TPM (boot-uefi.sh --tpm) and compares the
 # guest's PCRs and event log with `rvf-boot measure` (qemu/README.md, UEFI
-# section, "Measured boot").
+# section, "Measured boot"). signed, unsigned and pin-wrong boot through
+# loaders built with a policy (boot-uefi.sh --trusted-key /
+# --expect-kernel-sha256), as qemu/test-auth.sh does through the PVH stub.
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -19,7 +22,13 @@ TIMEOUT=240
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
 APPEND_MAX=4095                                                           # rvf_boot::cmdline::APPEND_MAX
-ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over tpm-pcrs tpm-banks tpm-nosha256)
+AUTH_CMDLINE="console=ttyS0 rvf.auth=1"                                   # as qemu/test-auth.sh
+SEED=9        # the signing key: Ed25519 secret [9; 32] (qemu/test-auth.sh's)
+# A key that did not sign: rvf-writer-05 `signed`'s (secret [7; 32]).
+OTHER_KEY=ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c
+AUTH_CODE=14  # ErrorClass::Authentication's exit code
+ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over tpm-pcrs tpm-banks tpm-nosha256
+           signed unsigned pin-wrong)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
@@ -72,9 +81,10 @@ expect_refusal() {
 }
 
 # expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
-# carries exactly CMDLINE as /proc/cmdline.
+# carries exactly CMDLINE as /proc/cmdline; with NEED_LINE set (an extended
+# regular expression), exactly one line of the log matches it too.
 expect_marker() {
-    local name="$1" want="$2"; shift 2
+    local name="$1" want="$2" need="${NEED_LINE:-}"; shift 2
     boot "$name" "$@"
     local log="$work/$name.log" got
     got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
@@ -84,6 +94,8 @@ expect_marker() {
     elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "the loader printed an error" "$log"
     elif ! grep -q '^rvf-boot: starting the kernel' "$log"; then fail "$name" "no hand-over line from the loader" "$log"
     elif [ "$(grep -c '^rvf-boot: no TPM: nothing measured$' "$log")" != 1 ]; then fail "$name" "no single 'no TPM' line (no --tpm)" "$log"
+    elif [ -n "$need" ] && [ "$(grep -cE -- "$need" "$log")" != 1 ]; then fail "$name" "no single line matching '$need'" "$log"
+    elif [ -n "$need" ]; then pass "$name" "marker, cmdline '$got'; $(grep -m1 -E -- "$need" "$log" | cut -c11- | cut -c1-80) ($secs)"
     else pass "$name" "marker, cmdline '$got' ($secs)"
     fi
 }
@@ -95,6 +107,24 @@ need_debian() {
     initramfs="$(build_initramfs)" || return 1
     ruvbot="$work/ruvbot-debian.rvf"
     build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
+}
+
+# ---- authenticated boot (boot-uefi.sh --trusted-key / --expect-kernel-sha256)
+
+signed="" pubkey=""
+# need_signed — an rvf-runtime 0.5.0 create_signed store of the Debian
+# kernel (rvf-writer-05 signed-kernel, key from SEED), as qemu/test-auth.sh
+# makes it; sets $signed and $pubkey.
+need_signed() {
+    need_debian || return 1
+    [ -n "$signed" ] && return 0
+    local writer="$REPO_DIR/target/release/rvf-writer-05"
+    (cd "$REPO_DIR" && env -u RUSTFLAGS nice -n 10 cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1 ||
+        { cat "$work/writer.log" >&2; return 1; }
+    "$writer" signed-kernel "$work/signed.rvf" "$kernel" "$AUTH_CMDLINE" "$SEED" >"$work/signed.out" || return 1
+    pubkey="$(sed -n 's/^public key //p' "$work/signed.out")"
+    [[ "$pubkey" =~ ^[0-9a-f]{64}$ ]] || return 1
+    signed="$work/signed.rvf"
 }
 
 # ---- measured boot (boot-uefi.sh --tpm)
@@ -287,6 +317,29 @@ run_case() {
         RVF_BOOT_SWTPM_BANKS=sha1 expect_refusal tpm-nosha256 13 \
             "measured boot: the TPM's SHA-256 PCR bank is not active (active: SHA-1)" \
             --tpm --initrd "$tpm_initramfs" "$ruvbot"
+        ;;
+    signed)
+        # A create_signed store (rvf-runtime 0.5.0) boots under its key, the
+        # second of two trusted keys: one "authenticated" line, the stub's.
+        need_signed || { fail signed "could not build the signed store"; return; }
+        NEED_LINE='^rvf-boot: authenticated: signed by [0-9a-f]{32} \(trusted key #1\), epoch [0-9]+;$' \
+            expect_marker signed "$AUTH_CMDLINE" --trusted-key "$OTHER_KEY" --trusted-key "$pubkey" \
+            --initrd "$initramfs" "$signed"
+        ;;
+    unsigned)
+        # A RuvBot file (no signature) under the same signature policy (the
+        # same loader build): refused by Container::parse, code 14.
+        need_signed || { fail unsigned "could not build the signed store"; return; }
+        expect_refusal unsigned "$AUTH_CODE" "the file is unsigned (no RVM0 root page)" \
+            --trusted-key "$OTHER_KEY" --trusted-key "$pubkey" --initrd "$initramfs" "$ruvbot"
+        ;;
+    pin-wrong)
+        # A RuvBot file under an all-zero kernel pin: its verified image is
+        # refused by Policy::check_kernel, code 14.
+        need_debian || { fail pin-wrong "could not build the RVF"; return; }
+        expect_refusal pin-wrong "$AUTH_CODE" \
+            "kernel image (KERNEL_SEG at byte [0-9]*): SHA-256 .* is not the pinned 0000000000000000" \
+            --expect-kernel-sha256 "$(printf '0%.0s' {1..64})" --initrd "$initramfs" "$ruvbot"
         ;;
     *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;
     esac

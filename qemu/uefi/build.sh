@@ -6,6 +6,11 @@
 #
 #   qemu/uefi/build.sh      -> qemu/uefi/target/rvf-boot.efi
 #
+# With CARGO_TARGET_DIR set, everything goes there instead (DIR/rvf-boot.efi;
+# boot-uefi.sh builds a loader per boot policy that way). The policy itself
+# comes from the environment of the build (RVF_BOOT_TRUSTED_KEYS, ...:
+# qemu/shell/build.rs).
+#
 # Needs the Debian packages gnu-efi and binutils.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,11 +20,14 @@ lds="$GNU_EFI_LIB/elf_x86_64_efi.lds"
 for f in "$crt0" "$lds" "$GNU_EFI_LIB/libgnuefi.a"; do
     [ -f "$f" ] || { echo "error: $f missing: install the Debian package gnu-efi" >&2; exit 2; }
 done
+target="${CARGO_TARGET_DIR:-$here/target}"
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 cd "$here"
-env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS cargo build --release --quiet
-lib="$here/target/release/librvf_boot_efi.a"
-so="$here/target/rvf-boot.so"
-efi="$here/target/rvf-boot.efi"
+env -u RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS CARGO_TARGET_DIR="$target" \
+    cargo build --release --quiet
+lib="$target/release/librvf_boot_efi.a"
+so="$target/rvf-boot.so"
+efi="$target/rvf-boot.efi"
 # -Bsymbolic and -shared: a PIC image whose only dynamic relocations are
 # R_X86_64_RELATIVE, applied by gnu-efi's _relocate at start.
 ld -nostdlib -znocombreloc -T "$lds" -shared -Bsymbolic --no-undefined \

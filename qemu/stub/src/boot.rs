@@ -14,6 +14,7 @@ use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, cmdline as kernel_cmdline};
+use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
 
 use crate::cmdline::{APPEND_MAX, copy_append};
 use crate::failure::Failure;
@@ -99,7 +100,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
-    let container = Container::parse(rvf, crate::policy::policy())?;
+    let container = Container::parse(rvf, rvf_boot_shell::policy())?;
     let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
     let kernel = container.selected_kernel()?;
@@ -109,12 +110,11 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let t2 = hw::rdtsc();
     let _ = writeln!(
         serial,
-        "rvf-boot: {} RVF, kernel at byte {} ({} layout, {}, {} bytes)",
-        container.dialect().name(),
-        kernel.segment_offset(),
-        kernel.layout().name(),
-        kernel.format().name(),
-        kernel.image_size()
+        "{}",
+        KernelLine {
+            container: &container,
+            kernel: &kernel
+        }
     );
     let input = Input {
         container: &container,
@@ -277,8 +277,13 @@ fn boot(
     // The policy's cmdline pin, on exactly the line the kernel gets.
     let line = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
     let cmdline_pin = container.policy().check_cmdline(line)?;
-    if crate::policy::is_strict() {
-        log_authenticated(serial, container.signed(), kernel_pin, cmdline_pin);
+    if rvf_boot_shell::is_strict() {
+        let line = AuthenticatedLine {
+            signed: container.signed(),
+            kernel_pin,
+            cmdline_pin,
+        };
+        let _ = writeln!(serial, "{line}");
     }
     let cmdline = PhysRange {
         base: cmdline_buf.as_ptr() as u64,
@@ -370,32 +375,4 @@ fn boot(
     unsafe {
         core::arch::asm!("cli", "jmp {entry}", entry = in(reg) entry, in("rsi") zp_addr, options(noreturn));
     }
-}
-
-/// One line saying what the policy authenticated.
-fn log_authenticated(
-    serial: &mut Serial,
-    signed: Option<rvf_boot::policy::Signed>,
-    kernel_pin: Option<[u8; 32]>,
-    cmdline_pin: Option<[u8; 32]>,
-) {
-    let _ = write!(serial, "rvf-boot: authenticated:");
-    if let Some(s) = signed {
-        let _ = write!(serial, " signed by ");
-        for b in s.fingerprint {
-            let _ = write!(serial, "{b:02x}");
-        }
-        let _ = write!(
-            serial,
-            " (trusted key #{}), epoch {};",
-            s.key_index, s.epoch
-        );
-    }
-    if kernel_pin.is_some() {
-        let _ = write!(serial, " kernel sha256 pinned;");
-    }
-    if cmdline_pin.is_some() {
-        let _ = write!(serial, " cmdline sha256 pinned;");
-    }
-    let _ = writeln!(serial);
 }

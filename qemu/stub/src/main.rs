@@ -56,14 +56,15 @@ mod failure;
 mod hw;
 mod memmap;
 mod place;
-mod policy;
 mod pvh;
-mod rt;
 mod tpm;
 
 use core::fmt::Write;
 
 use hw::{Serial, exit_qemu};
+// The runtime symbols (`memcpy` & co.) and the boot policy live in the
+// shell crate shared with rvf-boot.efi.
+use rvf_boot_shell as _;
 
 /// Rust entry, called by `pvh_start` in long mode with the start info address.
 #[unsafe(no_mangle)]

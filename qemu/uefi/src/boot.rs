@@ -14,7 +14,8 @@ use rvf_boot::image;
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::segment::SEGMENT_HEADER_SIZE;
-use rvf_boot::{Container, Policy, cmdline as kernel_cmdline};
+use rvf_boot::{Container, cmdline as kernel_cmdline};
+use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
 
 use crate::failure::Failure;
 use crate::files::{self, FileKind, Path};
@@ -72,7 +73,7 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
     // ---- the RVF, verified by the library
     let file = rvf.bytes();
     let (container, manifest, kernel, size) = fw.masked(|| {
-        let container = Container::parse(file, Policy::default())?;
+        let container = Container::parse(file, rvf_boot_shell::policy())?;
         let manifest = measure::manifest_digest(&container)?;
         let kernel = container.selected_kernel()?;
         let size = image::buffer_size(&kernel);
@@ -111,7 +112,11 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         );
         l
     });
-    for line in prepared.lines.iter().chain(core::iter::once(&times)) {
+    let [kernel_line, verified_line] = &prepared.lines;
+    let lines = core::iter::once(kernel_line)
+        .chain(prepared.authenticated.as_ref())
+        .chain([verified_line, &times]);
+    for line in lines {
         fw.print(line);
     }
 
@@ -189,12 +194,18 @@ struct Prepared<'o> {
     cmdline_len: usize,
     /// UCS-2 units of the load options, NUL included.
     options_len: usize,
-    /// Lines to print.
+    /// Lines to print: the kernel, what was verified.
     lines: [Line; 2],
+    /// What a strict policy authenticated (`rvf_boot_shell::is_strict`).
+    authenticated: Option<Line>,
 }
 
 /// The library's work, masked: verify the image, check the bzImage and its
-/// EFI stub, assemble the command line and its UCS-2 load options.
+/// EFI stub, assemble the command line and its UCS-2 load options. The
+/// policy's pins are checked where the PVH stub checks them: the kernel's on
+/// the verified image right after extraction, the command line's on exactly
+/// the line the kernel gets (refusals: `Error::Auth`, code 14,
+/// `EFI_SECURITY_VIOLATION`).
 fn prepare<'o, 'f: 'o>(
     container: &Container<'f>,
     kernel: &KernelSegment<'f>,
@@ -207,24 +218,33 @@ fn prepare<'o, 'f: 'o>(
     let extra = append_text(append_file)?;
     let mut state = InflateState::new();
     let verified = image::extract(kernel, out, &mut state)?;
+    // The policy's kernel pin, on the verified bytes, before anything uses them.
+    let kernel_pin = container.policy().check_kernel(&verified)?;
     let bz = BzImage::parse(verified.bytes())?;
     pe::check_efi_stub(verified.bytes(), bz.setup_size())?;
     let len = kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
     let line = cmdline_buf.get(..len).unwrap_or(&[]);
+    // The policy's cmdline pin, on exactly the line the kernel gets.
+    let cmdline_pin = container.policy().check_cmdline(line)?;
+    let authenticated = rvf_boot_shell::is_strict().then(|| {
+        let mut l = Line::new();
+        let _ = write!(
+            l,
+            "{}",
+            AuthenticatedLine {
+                signed: container.signed(),
+                kernel_pin,
+                cmdline_pin,
+            }
+        );
+        l
+    });
     let line = core::str::from_utf8(line).map_err(|_| Failure::CmdlineNotUtf8)?;
     let options_len =
         text::to_utf16(line, options).ok_or(Failure::Internal("load options buffer too small"))?;
     let mut lines = [Line::new(), Line::new()];
     let [first, second] = &mut lines;
-    let _ = write!(
-        first,
-        "rvf-boot: {} RVF, kernel at byte {} ({} layout, {}, {} bytes)",
-        container.dialect().name(),
-        kernel.segment_offset(),
-        kernel.layout().name(),
-        kernel.format().name(),
-        kernel.image_size()
-    );
+    let _ = write!(first, "{}", KernelLine { container, kernel });
     let _ = write!(
         second,
         "rvf-boot: verified {} image hash; protocol {:#06x}, EFI stub, cmdline \"{}\"{}",
@@ -239,6 +259,7 @@ fn prepare<'o, 'f: 'o>(
         cmdline_len: len,
         options_len,
         lines,
+        authenticated,
     })
 }
 

@@ -58,13 +58,15 @@ mod files;
 mod fw;
 mod initrd;
 mod pe;
-mod rt;
 mod tcg2;
 mod text;
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use r_efi::efi::{Handle, Status, SystemTable};
+// The runtime symbols (`memcpy` & co.) and the boot policy live in the
+// shell crate shared with the PVH stub.
+use rvf_boot_shell as _;
 
 /// The firmware's handover, kept for the panic handler. In `.data`: gnu-efi's
 /// linker script collects only the plain `.bss` section, and zero-initialised

@@ -1,12 +1,13 @@
-//! The few runtime symbols a `no_std` binary on the Linux target needs:
+//! The few runtime symbols a `no_std` build for the Linux target needs:
 //! `memcpy`, `memmove`, `memset`, `memcmp`, `bcmp` (the target's libc would
-//! provide them) and `rust_eh_personality` (referenced by the prebuilt
-//! `core`'s unwind tables, which the linker script discards).
+//! provide them; gnu-efi's `libgnuefi.a` brings only `_relocate`) and
+//! `rust_eh_personality` (referenced by the prebuilt `core`'s unwind tables,
+//! which the stub's linker script discards and gnu-efi's never loads).
 //!
 //! They are written with string instructions in inline assembly, so LLVM
 //! cannot recognise them as a loop idiom and turn them back into a call to
-//! themselves. The direction flag is clear: `pvh_start` executes `cld` and
-//! the System V ABI requires DF = 0 at every call.
+//! themselves. The direction flag is clear at every call: the System V ABI
+//! (the stub: `pvh_start` executes `cld`) and the UEFI ABI both require DF = 0.
 
 use core::arch::asm;
 
@@ -142,6 +143,6 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 }
 
 /// Referenced by the prebuilt `core`'s `.eh_frame`; never called because
-/// every profile uses `panic = "abort"` and the linker discards `.eh_frame`.
+/// every profile of both loaders uses `panic = "abort"`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_eh_personality() {}

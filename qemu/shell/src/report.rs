@@ -1,0 +1,69 @@
+//! The `rvf-boot:` lines both loaders print, formatted in one place so that a
+//! log reads the same whichever shell booted (the tests grep for them).
+//! Each is a `Display` value without the final newline; the shell writes it
+//! to its console (the stub's serial port, the UEFI `ConOut`).
+
+use core::fmt;
+
+use rvf_boot::Container;
+use rvf_boot::kernel::KernelSegment;
+use rvf_boot::policy::Signed;
+
+/// `rvf-boot: <dialect> RVF, kernel at byte N (<layout> layout, <format>, S
+/// bytes)`: which kernel the container handed out.
+pub struct KernelLine<'a, 'f> {
+    /// The verified container.
+    pub container: &'a Container<'f>,
+    /// Its selected kernel.
+    pub kernel: &'a KernelSegment<'f>,
+}
+
+impl fmt::Display for KernelLine<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let k = self.kernel;
+        write!(
+            f,
+            "rvf-boot: {} RVF, kernel at byte {} ({} layout, {}, {} bytes)",
+            self.container.dialect().name(),
+            k.segment_offset(),
+            k.layout().name(),
+            k.format().name(),
+            k.image_size()
+        )
+    }
+}
+
+/// `rvf-boot: authenticated: [signed by <fingerprint> (trusted key #i),
+/// epoch e;] [kernel sha256 pinned;] [cmdline sha256 pinned;]`: what a
+/// strict policy ([`crate::is_strict`]) authenticated, printed once both
+/// pins were checked by the library (`Policy::check_kernel`,
+/// `Policy::check_cmdline`).
+pub struct AuthenticatedLine {
+    /// The container's signature (`Container::signed`), when the policy
+    /// required one.
+    pub signed: Option<Signed>,
+    /// The kernel image's SHA-256, when pinned and matched.
+    pub kernel_pin: Option<[u8; 32]>,
+    /// The final command line's SHA-256, when pinned and matched.
+    pub cmdline_pin: Option<[u8; 32]>,
+}
+
+impl fmt::Display for AuthenticatedLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("rvf-boot: authenticated:")?;
+        if let Some(s) = self.signed {
+            f.write_str(" signed by ")?;
+            for b in s.fingerprint {
+                write!(f, "{b:02x}")?;
+            }
+            write!(f, " (trusted key #{}), epoch {};", s.key_index, s.epoch)?;
+        }
+        if self.kernel_pin.is_some() {
+            f.write_str(" kernel sha256 pinned;")?;
+        }
+        if self.cmdline_pin.is_some() {
+            f.write_str(" cmdline sha256 pinned;")?;
+        }
+        Ok(())
+    }
+}
