@@ -71,19 +71,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$rvf" ] || usage
-[ -f "$rvf" ] || { echo "error: $rvf: no such file" >&2; exit 2; }
-[ -z "$initrd" ] || [ -f "$initrd" ] || { echo "error: $initrd: no such file" >&2; exit 2; }
-case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
-case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
-case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
-case "$rvf_path" in ''|"\\"*) ;; *) echo "error: --rvf-path wants an absolute ESP path (\\...)" >&2; exit 2 ;; esac
-case "$rvf_path" in *[!A-Za-z0-9._\\-]*) echo "error: --rvf-path: letters, digits, . _ - and \\ only" >&2; exit 2 ;; esac
-for h in "${trusted_keys[@]}" ${pin_kernel:+"$pin_kernel"}; do
-    [[ "$h" =~ ^[0-9a-fA-F]{64}$ ]] || { echo "error: $h is not 64 hex digits" >&2; exit 2; }
-done
-
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+check_boot_args
+case "$rvf_path" in ''|"\\"*) ;; *) echo "error: --rvf-path wants an absolute ESP path (\\...)" >&2; exit 2 ;; esac
+case "$rvf_path" in *[!A-Za-z0-9._\\-]*) echo "error: --rvf-path: letters, digits, . _ - and \\ only" >&2; exit 2 ;; esac
+
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils mformat:mtools mmd:mtools \
     mcopy:mtools
 find_ovmf

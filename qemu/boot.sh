@@ -66,17 +66,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$rvf" ] || usage
-[ -f "$rvf" ] || { echo "error: $rvf: no such file" >&2; exit 2; }
-[ -z "$initrd" ] || [ -f "$initrd" ] || { echo "error: $initrd: no such file" >&2; exit 2; }
-case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
-case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
-case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
-for h in "${trusted_keys[@]}" ${pin_kernel:+"$pin_kernel"}; do
-    [[ "$h" =~ ^[0-9a-fA-F]{64}$ ]] || { echo "error: $h is not 64 hex digits" >&2; exit 2; }
-done
-
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+check_boot_args
+
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 # A policy: a stub with it embedded, in a target dir of its own.
 set_boot_policy "$pin_kernel" "${trusted_keys[@]}"

@@ -27,16 +27,39 @@ require_tools() {
         missing_cmds+=("$cmd"); missing_pkgs+=("$pkg")
     done
     [ ${#missing_pkgs[@]} -eq 0 ] && return 0
+    install_packages "${missing_cmds[*]}" "${missing_pkgs[@]}"
+}
+
+# install_packages WHAT PACKAGE... — install Debian packages for the missing
+# WHAT (commands or files) when running as root with apt-get, otherwise stop
+# and name what is missing.
+install_packages() {
+    local what="$1"; shift
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "installing ${missing_pkgs[*]} (missing: ${missing_cmds[*]})"
-        if ! { apt-get install -y --no-install-recommends "${missing_pkgs[@]}" >/dev/null 2>&1 ||
+        log "installing $* (missing: $what)"
+        if ! { apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
                { apt-get update >/dev/null 2>&1 &&
-                 apt-get install -y --no-install-recommends "${missing_pkgs[@]}" >/dev/null 2>&1; }; }; then
-            die "could not install ${missing_pkgs[*]} with apt-get"
+                 apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; }; }; then
+            die "could not install $* with apt-get"
         fi
     else
-        die "missing ${missing_cmds[*]}: install the Debian packages ${missing_pkgs[*]} (e.g. sudo apt-get install ${missing_pkgs[*]})"
+        die "missing $what: install the Debian packages $* (e.g. sudo apt-get install $*)"
     fi
+}
+
+# check_boot_args — the checks boot.sh and boot-uefi.sh make of their common
+# arguments (the variables rvf, initrd, timeout_s, memory, smp, trusted_keys
+# and pin_kernel of the calling script); a bad one is a usage error (exit 2).
+check_boot_args() {
+    [ -f "$rvf" ] || { echo "error: $rvf: no such file" >&2; exit 2; }
+    [ -z "$initrd" ] || [ -f "$initrd" ] || { echo "error: $initrd: no such file" >&2; exit 2; }
+    case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout wants whole seconds" >&2; exit 2 ;; esac
+    case "$memory" in ''|*[!0-9]*) echo "error: --memory wants MiB" >&2; exit 2 ;; esac
+    case "$smp" in ''|*[!0-9]*) echo "error: --smp wants a CPU count" >&2; exit 2 ;; esac
+    local h
+    for h in "${trusted_keys[@]}" ${pin_kernel:+"$pin_kernel"}; do
+        [[ "$h" =~ ^[0-9a-fA-F]{64}$ ]] || { echo "error: $h is not 64 hex digits" >&2; exit 2; }
+    done
 }
 
 file_is_static() {
@@ -316,16 +339,7 @@ require_files() {
         missing+=("$f"); pkgs+=("$pkg")
     done
     [ ${#pkgs[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "installing ${pkgs[*]} (missing: ${missing[*]})"
-        if ! { apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1 ||
-               { apt-get update >/dev/null 2>&1 &&
-                 apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1; }; }; then
-            die "could not install ${pkgs[*]} with apt-get"
-        fi
-    else
-        die "missing ${missing[*]}: install the Debian packages ${pkgs[*]}"
-    fi
+    install_packages "${missing[*]}" "${pkgs[@]}"
 }
 
 # build_uefi — qemu/uefi/build.sh when any input is newer than $UEFI_EFI
