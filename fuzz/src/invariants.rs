@@ -1460,3 +1460,99 @@ fn check_root_page_ok(page: &[u8], rp: &RootPage<'_>) {
         }
     }
 }
+
+/// What the loader shells read from the firmware and the TPM, parsed by the
+/// library (`rvf_boot::measure`): the firmware's TCG event log, TPM response
+/// headers and whole responses, the RSDP, ACPI table headers, RSDT/XSDT
+/// entries and the TPM2 table's log area. Every `Ok` is checked against the
+/// bytes it came from; appending our events where `log_append_offset` says
+/// must leave a log whose end `log_end` finds right after them.
+pub fn check_measure_inputs(data: &[u8]) {
+    use rvf_boot::measure::{
+        self, ACPI_HEADER_LEN, BootInputs, RSDP_LEN, TPM_HEADER_LEN, TPM_RESPONSE_MAX,
+    };
+    // The firmware's event log.
+    if let Ok(end) = measure::log_end(data) {
+        assert!(
+            end <= data.len(),
+            "log end {end} past the {}-byte area",
+            data.len()
+        );
+        let cmdline = data.get(..data.len().min(64)).unwrap_or(&[]);
+        let cmdline: Vec<u8> = cmdline
+            .iter()
+            .map(|&b| if b == 0 { b'x' } else { b })
+            .collect();
+        let inputs = BootInputs {
+            manifest: measure::sha256(b"manifest"),
+            kernel_image: measure::sha256(b"kernel"),
+            initrd: None,
+            cmdline: &cmdline,
+        };
+        if let Ok(log) = measure::boot_events(&inputs) {
+            match measure::log_append_offset(data, &log) {
+                Ok(at) => {
+                    assert_eq!(at, end, "events go right after the last entry");
+                    let mut area = data.to_vec();
+                    let n = log.write(&mut area[at..]).expect("the events fit: checked");
+                    assert_eq!(n, log.encoded_len().unwrap());
+                    // The rest of the area, zeroed, ends the log after our events.
+                    area[at + n..].iter_mut().for_each(|b| *b = 0);
+                    assert_eq!(
+                        measure::log_end(&area),
+                        Ok(at + n),
+                        "our events are walkable"
+                    );
+                }
+                Err(e) => assert!(
+                    matches!(e, measure::MeasureError::LogAreaFull { .. }),
+                    "a walkable log refuses only for room: {e:?}"
+                ),
+            }
+        }
+    }
+    // TPM responses: the header, then the whole response.
+    if let Some(h) = data.get(..TPM_HEADER_LEN) {
+        let h: &[u8; TPM_HEADER_LEN] = h.try_into().unwrap();
+        if let Ok(n) = measure::response_size(h) {
+            assert!((TPM_HEADER_LEN..=TPM_RESPONSE_MAX).contains(&n));
+            assert_eq!(n, u32::from_be_bytes(h[2..6].try_into().unwrap()) as usize);
+        }
+    }
+    if measure::check_response(0x182, data).is_ok() {
+        assert!(data.len() >= TPM_HEADER_LEN && data.len() <= TPM_RESPONSE_MAX);
+        assert_eq!(
+            u32::from_be_bytes(data[2..6].try_into().unwrap()) as usize,
+            data.len()
+        );
+        assert_eq!(
+            u32::from_be_bytes(data[6..10].try_into().unwrap()),
+            0,
+            "success code"
+        );
+    }
+    // ACPI: the RSDP, a table header, the root table's entries, the TPM2 table.
+    if let Some(r) = data.get(..RSDP_LEN) {
+        let _ = measure::rsdp_root(r.try_into().unwrap());
+    }
+    if let Some(h) = data.get(..ACPI_HEADER_LEN)
+        && let Ok((sig, len)) = measure::sdt_length(h.try_into().unwrap())
+    {
+        assert_eq!(&sig[..], &h[..4]);
+        assert!(len >= ACPI_HEADER_LEN);
+    }
+    for xsdt in [false, true] {
+        if let Ok(entries) = measure::sdt_entries(data, xsdt) {
+            assert!(measure::acpi_checksum_ok(data));
+            let width = if xsdt { 8 } else { 4 };
+            assert_eq!(
+                entries.count(),
+                data.len().saturating_sub(ACPI_HEADER_LEN) / width
+            );
+        }
+    }
+    if let Ok((_, laml)) = measure::tpm2_log_area(data) {
+        assert_eq!(&data[..4], b"TPM2");
+        assert!(laml > 0, "an empty log area is refused");
+    }
+}

@@ -419,6 +419,24 @@ fn fuzz_seed_corpora_pass_the_invariants() {
     for (_, d) in seeds("root_page") {
         invariants::check_root_page(&d);
     }
+    for (_, d) in seeds("measure") {
+        invariants::check_measure_inputs(&d);
+    }
+    // The measure seeds reach past the parsers: a SeaBIOS-shaped log our
+    // events append to, a successful PCR_Extend response, a TPM2 table.
+    let seed = |n: &str| std::fs::read(root.join("measure").join(n)).unwrap();
+    let log = seed("seabios-log-4k");
+    // Spec ID event: 32-byte legacy header + 33 bytes (signature, versions,
+    // one algorithm: SHA-256); one TCG_PCR_EVENT2: 12 + 2 + 32 + 4 + 2 bytes.
+    assert_eq!(rvf_boot::measure::log_end(&log), Ok(32 + 33 + 52));
+    assert_eq!(
+        rvf_boot::measure::check_response(0x182, &seed("pcr-extend-response")),
+        Ok(())
+    );
+    assert_eq!(
+        rvf_boot::measure::tpm2_log_area(&seed("tpm2-table")),
+        Ok((0x7fff_0000, 0x10000))
+    );
     // The deep seeds: the test kernel, raw and gzip'd, boots end to end.
     for name in ["testkernel-raw.rvf", "testkernel-gzip.rvf"] {
         let f = std::fs::read(root.join("whole_file").join(name)).unwrap();
