@@ -17,11 +17,11 @@
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=qemu/testlib.sh
+. "$QEMU_DIR/testlib.sh"
 
 TIMEOUT=90
 ALL_CASES=(bundle bundle-many bundle-hostile)
-cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 # Load order (each module's `depends=`): virtio_blk needs virtio and virtio_ring.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk)
 
@@ -29,15 +29,8 @@ require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils busybox-stati
     cpio:cpio gzip:gzip sha256sum:coreutils
 build_stub
 build_testkit
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-passed=0 failed=0
-pass() { passed=$((passed + 1)); printf 'PASS %-14s %s\n' "$1" "$2"; }
-fail() {
-    failed=$((failed + 1)); printf 'FAIL %-14s %s\n' "$1" "$2"
-    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 20; fi
-}
+NAME_WIDTH=14 TAIL_LINES=20
+start_tests "$@"
 
 # The CLI as a static binary (glibc, +crt-static), in its own target dir so
 # the normal build is not invalidated. Used in the guest and on the host.
@@ -123,11 +116,7 @@ setup() {
 # boot_with_disk NAME RVF — boot RVF through the stub with RVF as /dev/vda.
 boot_with_disk() {
     local name="$1" rvf="$2"
-    RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" \
-        "$QEMU_DIR/boot.sh" --timeout "$TIMEOUT" --initrd "$initramfs" "$rvf" \
-        < /dev/null > "$work/$name.log" 2>&1
-    rc=$?
-    tr -d '\r' < "$work/$name.log" > "$work/$name.log.tmp" && mv "$work/$name.log.tmp" "$work/$name.log"
+    RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" boot "$name" --initrd "$initramfs" "$rvf"
 }
 
 # host_marker RVF — what the guest's marker must say, from the host's
@@ -213,6 +202,4 @@ run_case() {
     esac
 }
 
-for c in "${cases[@]}"; do run_case "$c"; done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+run_cases

@@ -17,6 +17,8 @@
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=qemu/testlib.sh
+. "$QEMU_DIR/testlib.sh"
 
 TIMEOUT=240
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js
@@ -29,84 +31,19 @@ OTHER_KEY=ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c
 AUTH_CODE=14  # ErrorClass::Authentication's exit code
 ALL_CASES=(ruvbot wire flip fallback rvf-path testkernel append-over tpm-pcrs tpm-banks tpm-nosha256
            signed unsigned pin-wrong)
-cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_uefi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+BOOT_SCRIPT=boot-uefi.sh HANDOVER="rvf-boot: starting the kernel" LOADER="the loader"
+start_tests "$@"
 
-passed=0 failed=0
-pass() { passed=$((passed + 1)); printf 'PASS %-12s %s\n' "$1" "$2"; }
-fail() {
-    failed=$((failed + 1)); printf 'FAIL %-12s %s\n' "$1" "$2"
-    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
-}
-
-# boot NAME ARGS... — boot-uefi.sh (niced) with the test timeout; log in
-# $work/NAME.log without CRs and the firmware console's escape sequences,
-# status in $rc, wall time in $secs.
-boot() {
-    local name="$1"; shift
-    local t0 t1
-    t0=$(date +%s%N)
-    nice -n 10 "$QEMU_DIR/boot-uefi.sh" --timeout "$TIMEOUT" "$@" < /dev/null > "$work/$name.raw" 2>&1
-    rc=$?
-    t1=$(date +%s%N)
-    secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
-    sed 's/\x1b\[[0-9;=?]*[A-Za-z]//g; s/\r//g' "$work/$name.raw" > "$work/$name.log"
-}
-
-# kernel_never_ran LOG — the loader did not start the kernel and nothing of a
-# kernel or /init appears in the log.
-kernel_never_ran() {
-    ! grep -q -e "rvf-boot: starting the kernel" -e "$MARKER" -e 'Linux version' -e 'RVF-TESTKERNEL' \
-        -e 'EFI stub: ' -e 'reboot: ' "$1"
-}
-
-# expect_refusal NAME CODE PATTERN ARGS... — exactly one error line matching
-# PATTERN, status CODE, the kernel never started.
-expect_refusal() {
-    local name="$1" code="$2" pattern="$3"; shift 3
-    boot "$name" "$@"
-    local log="$work/$name.log" n
-    n=$(grep -c '^rvf-boot: error: ' "$log")
-    if [ "$rc" != "$code" ]; then fail "$name" "exit status $rc, want $code" "$log"
-    elif [ "$n" != 1 ]; then fail "$name" "$n error lines, want exactly 1" "$log"
-    elif ! grep -q "^rvf-boot: error: .*$pattern" "$log"; then fail "$name" "error line does not say '$pattern'" "$log"
-    elif ! kernel_never_ran "$log"; then fail "$name" "the kernel ran" "$log"
-    else pass "$name" "code $code: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-90) ($secs)"
+# The text of expect_marker's PASS line: the cmdline and the NEED_LINE line.
+marker_text() {
+    if [ -n "$3" ]; then
+        printf "marker, cmdline '%s'; %s (%s)" "$2" "$(grep -m1 -E -- "$3" "$4" | cut -c11- | cut -c1-80)" "$secs"
+    else
+        printf "marker, cmdline '%s' (%s)" "$2" "$secs"
     fi
-}
-
-# expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
-# carries exactly CMDLINE as /proc/cmdline; with NEED_LINE set (an extended
-# regular expression), exactly one line of the log matches it too.
-expect_marker() {
-    local name="$1" want="$2" need="${NEED_LINE:-}"; shift 2
-    boot "$name" "$@"
-    local log="$work/$name.log" got
-    got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
-    if [ "$rc" != 0 ]; then fail "$name" "exit status $rc, want 0" "$log"
-    elif ! grep -q "^$MARKER " "$log"; then fail "$name" "no $MARKER line from /init" "$log"
-    elif [ "$got" != "$want" ]; then fail "$name" "/proc/cmdline is '$got', want '$want'" "$log"
-    elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "the loader printed an error" "$log"
-    elif ! grep -q '^rvf-boot: starting the kernel' "$log"; then fail "$name" "no hand-over line from the loader" "$log"
-    elif [ "$(grep -c '^rvf-boot: no TPM: nothing measured$' "$log")" != 1 ]; then fail "$name" "no single 'no TPM' line (no --tpm)" "$log"
-    elif [ -n "$need" ] && [ "$(grep -cE -- "$need" "$log")" != 1 ]; then fail "$name" "no single line matching '$need'" "$log"
-    elif [ -n "$need" ]; then pass "$name" "marker, cmdline '$got'; $(grep -m1 -E -- "$need" "$log" | cut -c11- | cut -c1-80) ($secs)"
-    else pass "$name" "marker, cmdline '$got' ($secs)"
-    fi
-}
-
-kernel="" initramfs="" ruvbot=""
-need_debian() {
-    [ -n "$ruvbot" ] && return 0
-    kernel="$(fetch_kernel)" || return 1
-    initramfs="$(build_initramfs)" || return 1
-    ruvbot="$work/ruvbot-debian.rvf"
-    build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
 }
 
 # ---- authenticated boot (boot-uefi.sh --trusted-key / --expect-kernel-sha256)
@@ -345,6 +282,4 @@ run_case() {
     esac
 }
 
-for c in "${cases[@]}"; do run_case "$c"; done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+run_cases

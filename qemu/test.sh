@@ -13,6 +13,8 @@
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# shellcheck source=qemu/testlib.sh
+. "$QEMU_DIR/testlib.sh"
 
 TIMEOUT=60
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js (and the test kit)
@@ -22,88 +24,12 @@ ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdlin
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095
 ALL_CASES+=(append-max append-over)
-cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 build_testkit
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-passed=0 failed=0
-# Cases on the downloaded Debian kernel name its package version in their line.
-uses_debian=0 debian_version=""
-kver() { [ "$uses_debian" = 0 ] || printf ' [%s]' "$debian_version"; }
-pass() { passed=$((passed + 1)); printf 'PASS %-12s %s%s\n' "$1" "$2" "$(kver)"; }
-fail() {
-    failed=$((failed + 1)); printf 'FAIL %-12s %s%s\n' "$1" "$2" "$(kver)"
-    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -n 15; fi
-}
-
-# boot NAME ARGS... — boot.sh with the test timeout; log in $work/NAME.log,
-# status in $rc, wall time in $secs.
-boot() {
-    local name="$1"; shift
-    local t0 t1
-    t0=$(date +%s%N)
-    "$QEMU_DIR/boot.sh" --timeout "$TIMEOUT" "$@" < /dev/null > "$work/$name.log" 2>&1
-    rc=$?
-    t1=$(date +%s%N)
-    secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
-    tr -d '\r' < "$work/$name.log" > "$work/$name.log.tmp" && mv "$work/$name.log.tmp" "$work/$name.log"
-}
-
-# kernel_never_ran LOG — the stub did not hand off and nothing of a kernel or
-# /init appears in the log.
-kernel_never_ran() {
-    ! grep -q -e 'rvf-boot: entering kernel' -e "$MARKER" -e 'Linux version' -e 'RVF-TESTKERNEL' \
-        -e 'reboot: ' "$1"
-}
-
-# expect_refusal NAME CODE PATTERN ARGS... — a negative boot: exactly one
-# error line matching PATTERN, boot.sh status CODE, kernel never entered.
-expect_refusal() {
-    local name="$1" code="$2" pattern="$3"; shift 3
-    boot "$name" "$@"
-    local log="$work/$name.log" n
-    n=$(grep -c '^rvf-boot: error: ' "$log")
-    if [ "$rc" != "$code" ]; then fail "$name" "exit status $rc, want $code" "$log"
-    elif [ "$n" != 1 ]; then fail "$name" "$n error lines, want exactly 1" "$log"
-    elif ! grep -q "^rvf-boot: error: .*$pattern" "$log"; then fail "$name" "error line does not say '$pattern'" "$log"
-    elif ! kernel_never_ran "$log"; then fail "$name" "the kernel ran" "$log"
-    else pass "$name" "code $code: $(grep '^rvf-boot: error: ' "$log" | cut -c18- | cut -c1-90) ($secs)"
-    fi
-}
-
-# expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
-# carries exactly CMDLINE as /proc/cmdline. With NEED=TEXT in the
-# environment the log must also contain TEXT.
-expect_marker() {
-    local name="$1" want="$2" need="${NEED:-}"; shift 2
-    boot "$name" "$@"
-    local log="$work/$name.log" got
-    got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
-    if [ "$rc" != 0 ]; then fail "$name" "exit status $rc, want 0" "$log"
-    elif ! grep -q "^$MARKER " "$log"; then fail "$name" "no $MARKER line from /init" "$log"
-    elif [ "$got" != "$want" ]; then fail "$name" "/proc/cmdline is '$got', want '$want'" "$log"
-    elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "stub printed an error" "$log"
-    elif [ -n "$need" ] && ! grep -qF -- "$need" "$log"; then fail "$name" "no '$need' in the log" "$log"
-    else pass "$name" "marker, cmdline from the RVF: '$got' ($secs)"
-    fi
-}
-
-kernel="" initramfs="" ruvbot=""
-need_debian() {
-    uses_debian=1
-    [ -n "$ruvbot" ] && return 0
-    kernel="$(fetch_kernel)" || return 1
-    debian_version="$(kernel_version "$kernel")"
-    echo "Debian kernel: $debian_version"
-    initramfs="$(build_initramfs)" || return 1
-    ruvbot="$work/ruvbot-debian.rvf"
-    build_ruvbot_rvf "$kernel" "$ruvbot" || return 1
-}
+DEBIAN_ECHO=1 DEBIAN_TAG=1   # "Debian kernel: <version>", " [<version>]" on its cases' lines
+start_tests "$@"
 
 # run_append_case append-max|append-over — an -append of exactly APPEND_MAX
 # bytes passes the stub's copy and is refused only later, by the library's
@@ -127,7 +53,6 @@ run_append_case() {
 }
 
 run_case() {
-    uses_debian=0
     case "$1" in
     append-max|append-over) run_append_case "$1" ;;
     ruvbot)
@@ -140,7 +65,7 @@ run_case() {
         # (a) with two vCPUs: the stub runs on the boot CPU only and leaves the
         # second one untouched; Linux must bring both up (/init counts them).
         need_debian || { fail ruvbot-smp2 "could not build the RVF"; return; }
-        NEED="RVF-BOOT-CPUS 2" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
+        NEED_LINE="RVF-BOOT-CPUS 2\$" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
         ;;
     wire)
         # (b) wire-dialect RVF written by rvf-runtime 0.5.0 embed_kernel
@@ -246,6 +171,4 @@ run_case() {
     esac
 }
 
-for c in "${cases[@]}"; do run_case "$c"; done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+run_cases
