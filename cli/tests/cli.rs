@@ -1252,63 +1252,50 @@ fn rvf_with_bundle(d: &Path, name: &str, bundle: &[u8]) -> PathBuf {
     p
 }
 
-fn bundle_table(files: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let t: usize = files.iter().map(|(p, _)| 18 + p.len()).sum();
-    let mut v = (files.len() as u32).to_le_bytes().to_vec();
-    let mut at = (4 + t) as u64;
-    for (p, d) in files {
-        v.extend_from_slice(&(p.len() as u16).to_le_bytes());
-        v.extend_from_slice(&at.to_le_bytes());
-        v.extend_from_slice(&(d.len() as u64).to_le_bytes());
-        v.extend_from_slice(p);
-        at += d.len() as u64;
-    }
-    for (_, d) in files {
-        v.extend_from_slice(d);
-    }
-    v
-}
-
 #[test]
 fn hostile_bundles_write_nothing() {
     let src = tmpdir("bundle-hostile-src");
     let big = vec![b'p'; 65_535];
-    let mut overlap = bundle_table(&[(b"a", b"xyz"), (b"b", b"uvw")]);
+    let mut overlap = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"xyz"), (b"b", b"uvw")]);
     overlap[25..33].copy_from_slice(&43u64.to_le_bytes());
-    let mut count = bundle_table(&[(b"a", b"x")]);
+    let mut count = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"x")]);
     count[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-    let mut past = bundle_table(&[(b"a", b"xy")]);
+    let mut past = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"xy")]);
     past[6..14].copy_from_slice(&(1u64 << 40).to_le_bytes());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "abs",
-            bundle_table(&[(b"/tmp/evil", b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"/tmp/evil", b"x")]),
             "entry 0 (bundle byte 4): path is absolute",
         ),
         (
             "dotdot",
-            bundle_table(&[(b"..", b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"..", b"x")]),
             "path has a '..' component",
         ),
         (
             "climb",
-            bundle_table(&[(b"a/../../evil", b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"a/../../evil", b"x")]),
             "path has a '..' component",
         ),
-        ("empty", bundle_table(&[(b"", b"x")]), "path is empty"),
+        (
+            "empty",
+            rvf_testkit::ruvbot::bundle_table(&[(b"", b"x")]),
+            "path is empty",
+        ),
         (
             "nul",
-            bundle_table(&[(b"a\0b", b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"a\0b", b"x")]),
             "path contains a NUL byte",
         ),
         (
             "long",
-            bundle_table(&[(&big, b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(&big, b"x")]),
             "path is longer than 4095 bytes",
         ),
         (
             "dup",
-            bundle_table(&[
+            rvf_testkit::ruvbot::bundle_table(&[
                 (b"package.json", b"1"),
                 (b"x", b"2"),
                 (b"package.json", b"3"),

@@ -1145,15 +1145,7 @@ pub fn check_wasm(payload: &[u8], offset: u64) {
                     | Error::BadMagic { .. }
                     | Error::UnsupportedVersion { .. }
                     | Error::WasmBodySize { .. }
-                    | Error::BundleTruncated { .. }
-                    | Error::TooManyBundleFiles { .. }
-                    | Error::BundleEntry { .. }
-                    | Error::BundlePath { .. }
-                    | Error::BundleOverlap { .. }
-                    | Error::BundleDuplicatePath { .. }
-                    | Error::BundlePathConflict { .. }
-                    | Error::BundleUnsorted { .. }
-            ),
+            ) || is_bundle_table_error(&e),
             "WASM error {e:?}"
         ),
     }
@@ -1170,6 +1162,21 @@ pub fn check_wasm(payload: &[u8], offset: u64) {
     }
 }
 
+/// The errors a RuvBot bundle's file table may give (`Bundle::parse`).
+fn is_bundle_table_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::BundleTruncated { .. }
+            | Error::TooManyBundleFiles { .. }
+            | Error::BundleEntry { .. }
+            | Error::BundlePath { .. }
+            | Error::BundleOverlap { .. }
+            | Error::BundleDuplicatePath { .. }
+            | Error::BundlePathConflict { .. }
+            | Error::BundleUnsorted { .. }
+    )
+}
+
 /// `Bundle::parse` on raw bundle bytes.
 pub fn check_bundle(bytes: &[u8]) {
     match Bundle::parse(bytes) {
@@ -1178,20 +1185,7 @@ pub fn check_bundle(bytes: &[u8]) {
             check_bundle_ok(&b);
         }
         Err(e) => {
-            assert!(
-                matches!(
-                    e,
-                    Error::BundleTruncated { .. }
-                        | Error::TooManyBundleFiles { .. }
-                        | Error::BundleEntry { .. }
-                        | Error::BundlePath { .. }
-                        | Error::BundleOverlap { .. }
-                        | Error::BundleDuplicatePath { .. }
-                        | Error::BundlePathConflict { .. }
-                        | Error::BundleUnsorted { .. }
-                ),
-                "bundle error {e:?}"
-            );
+            assert!(is_bundle_table_error(&e), "bundle error {e:?}");
             if let Error::BundleTruncated { length } = e {
                 assert_eq!(length, bytes.len() as u64);
                 assert!(bytes.len() < 4);

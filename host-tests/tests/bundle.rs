@@ -109,24 +109,6 @@ fn rvf_of(pkg: &Package) -> Vec<u8> {
     ruvbot::write(&Inputs::new(&kernel, pkg))
 }
 
-/// A bundle table from (path, data) pairs, data back to back after the table.
-fn table(files: &[(&[u8], &[u8])]) -> Vec<u8> {
-    let t: usize = files.iter().map(|(p, _)| 18 + p.len()).sum();
-    let mut v = (files.len() as u32).to_le_bytes().to_vec();
-    let mut at = (4 + t) as u64;
-    for (p, d) in files {
-        v.extend_from_slice(&(p.len() as u16).to_le_bytes());
-        v.extend_from_slice(&at.to_le_bytes());
-        v.extend_from_slice(&(d.len() as u64).to_le_bytes());
-        v.extend_from_slice(p);
-        at += d.len() as u64;
-    }
-    for (_, d) in files {
-        v.extend_from_slice(d);
-    }
-    v
-}
-
 type Files = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn verify(rvf: &[u8]) -> Result<Files, Error> {
@@ -274,7 +256,7 @@ fn the_gate_then_the_bytecode_hash_come_before_the_table() {
         BytecodeHash::Unset
     );
     // A hostile table behind a wrong hash: the hash is what is reported.
-    let mut hostile = rvf_with_bundle(&table(&[(b"../evil", b"x")]));
+    let mut hostile = rvf_with_bundle(&rvf_testkit::ruvbot::bundle_table(&[(b"../evil", b"x")]));
     let w = wasm_offset(&hostile);
     hostile[(w + 64 + 0x1C) as usize] ^= 1;
     reseal(&mut hostile, w);
@@ -289,7 +271,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
     let at1 = 4 + 18 + 8; // entry 1 after ("ok.js..": 8-byte path)
     let path_case = |p: &[u8], problem| {
         (
-            table(&[(b"index.js", b"1"), (p, b"x")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"index.js", b"1"), (p, b"x")]),
             Error::BundlePath {
                 entry: 1,
                 at: at1,
@@ -310,15 +292,19 @@ fn hostile_bundles_are_refused_each_with_its_error() {
         path_case(b".rvf/meta.json", PathProblem::Reserved),
         path_case(&big, PathProblem::TooLong),
         (
-            table(&[(b"a.js", b"1"), (b"bin/x", b"2"), (b"a.js", b"3")]),
+            rvf_testkit::ruvbot::bundle_table(&[
+                (b"a.js", b"1"),
+                (b"bin/x", b"2"),
+                (b"a.js", b"3"),
+            ]),
             Error::BundleDuplicatePath { entry: 2, first: 0 },
         ),
         (
-            table(&[(b"bin", b"1"), (b"bin/ruvbot.js", b"2")]),
+            rvf_testkit::ruvbot::bundle_table(&[(b"bin", b"1"), (b"bin/ruvbot.js", b"2")]),
             Error::BundlePathConflict { entry: 1, file: 0 },
         ),
         (
-            table(&[
+            rvf_testkit::ruvbot::bundle_table(&[
                 (b"e", b""),
                 (b"d", b""),
                 (b"c", b""),
@@ -333,7 +319,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
     ];
     // A count that would overflow the table: u32::MAX, and the limit in a
     // one-file table.
-    let mut t = table(&[(b"a", b"x")]);
+    let mut t = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"x")]);
     t[..4].copy_from_slice(&u32::MAX.to_le_bytes());
     cases.push((
         t,
@@ -342,7 +328,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
             limit: MAX_BUNDLE_FILES,
         },
     ));
-    let mut t = table(&[(b"a", b"x")]);
+    let mut t = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"x")]);
     t[..4].copy_from_slice(&MAX_BUNDLE_FILES.to_le_bytes());
     cases.push((
         t,
@@ -353,7 +339,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
         },
     ));
     // Offsets past the end; a size that wraps.
-    let mut t = table(&[(b"a", b"xy")]);
+    let mut t = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"xy")]);
     t[6..14].copy_from_slice(&1000u64.to_le_bytes());
     cases.push((
         t,
@@ -363,7 +349,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
             at: 4,
         },
     ));
-    let mut t = table(&[(b"a", b"xy")]);
+    let mut t = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"xy")]);
     t[14..22].copy_from_slice(&u64::MAX.to_le_bytes());
     cases.push((
         t,
@@ -374,7 +360,7 @@ fn hostile_bundles_are_refused_each_with_its_error() {
         },
     ));
     // Overlapping data: entry 1 starts inside entry 0's.
-    let mut t = table(&[(b"a", b"xyz"), (b"b", b"uvw")]);
+    let mut t = rvf_testkit::ruvbot::bundle_table(&[(b"a", b"xyz"), (b"b", b"uvw")]);
     let first = 4 + 19 + 19;
     t[4 + 19 + 2..4 + 19 + 10].copy_from_slice(&(first as u64 + 1).to_le_bytes());
     t[4 + 19 + 10..4 + 19 + 18].copy_from_slice(&2u64.to_le_bytes());

@@ -366,17 +366,26 @@ pub fn bundle(pkg: &Package) -> Vec<u8> {
         .map(|(p, d)| (p.as_str(), d.as_slice()))
         .collect();
     files.push(("package.json", &pj));
+    let files: Vec<(&[u8], &[u8])> = files.iter().map(|(p, d)| (p.as_bytes(), *d)).collect();
+    bundle_table(&files)
+}
+
+/// A bundle (§5) from `(path, data)` pairs in the given order: `file_count
+/// u32`, per file `{path_len u16, data_offset u64, data_size u64, path}`,
+/// then the data back to back after the table (what build-rvf.js writes;
+/// tests pass hostile paths and orders through it).
+pub fn bundle_table(files: &[(&[u8], &[u8])]) -> Vec<u8> {
     let table: usize = files.iter().map(|(p, _)| 18 + p.len()).sum();
     let mut out = (files.len() as u32).to_le_bytes().to_vec();
     let mut data_off = (4 + table) as u64;
-    for (p, d) in &files {
+    for (p, d) in files {
         out.extend_from_slice(&(p.len() as u16).to_le_bytes());
         out.extend_from_slice(&data_off.to_le_bytes());
         out.extend_from_slice(&(d.len() as u64).to_le_bytes());
-        out.extend_from_slice(p.as_bytes());
+        out.extend_from_slice(p);
         data_off += d.len() as u64;
     }
-    for (_, d) in &files {
+    for (_, d) in files {
         out.extend_from_slice(d);
     }
     out
