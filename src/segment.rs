@@ -413,29 +413,10 @@ impl<'a> Walk<'a> {
     fn read(&mut self, offset: u64) -> Result<(&'a SegmentHeader, &'a [u8]), Error> {
         self.work.header_reads = self.work.header_reads.saturating_add(1);
         let body = self.body;
-        let available = self.body_end().saturating_sub(offset);
-        let truncated = Error::Truncated {
-            structure: Structure::SegmentHeader,
-            offset,
-            needed: SEGMENT_HEADER_SIZE,
-            available,
-        };
-        let hb = range(body, offset, SEGMENT_HEADER_SIZE).ok_or(truncated)?;
-        let header = SegmentHeader::ref_from_bytes(hb).map_err(|_| truncated)?;
-        if header.magic.get() != SEGMENT_MAGIC {
-            return Err(Error::BadMagic {
-                structure: Structure::SegmentHeader,
-                offset,
-                found: header.magic.get(),
-            });
-        }
-        if header.version != SEGMENT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                structure: Structure::SegmentHeader,
-                offset,
-                version: u16::from(header.version),
-            });
-        }
+        let rest = usize_from(offset)
+            .and_then(|o| body.get(o..))
+            .unwrap_or(&[]);
+        let header = read_header(rest, offset)?;
         let len = header.payload_length.get();
         let payload = offset
             .checked_add(SEGMENT_HEADER_SIZE)
