@@ -14,7 +14,6 @@ use crate::error::{Error, Result, Structure};
 use crate::image_hash::RvfRuntimeChecksum;
 use crate::segment::seg_type;
 use core::cmp::Ordering;
-use core::fmt;
 use sha2::{Digest, Sha256};
 
 /// `"RVWM"` as a little-endian u32 (wire bytes `4D 57 56 52`).
@@ -106,11 +105,7 @@ impl PathProblem {
     }
 }
 
-impl fmt::Display for PathProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(PathProblem);
 
 /// Checks one bundle path: relative, components neither empty nor `.` nor
 /// `..`, no NUL, no backslash, at most [`MAX_BUNDLE_PATH`] bytes and
@@ -191,11 +186,7 @@ impl BytecodeHash {
     }
 }
 
-impl fmt::Display for BytecodeHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(BytecodeHash);
 
 impl EntryField {
     /// The field as messages name it.
@@ -211,11 +202,7 @@ impl EntryField {
     }
 }
 
-impl fmt::Display for EntryField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(EntryField);
 
 /// What the WASM_SEG body is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,7 +20,6 @@ use crate::segment::{
     MAX_SEGMENTS, SEGMENT_MAGIC, Segment, Walk, WalkEnd, Work, seg_type, split_root_page,
 };
 use core::cell::Cell;
-use core::fmt;
 
 pub use crate::policy::Policy;
 
@@ -72,11 +71,7 @@ impl StoppedBy {
     }
 }
 
-impl fmt::Display for StoppedBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(StoppedBy);
 
 /// A directory-entry field that disagrees with the segment header at the
 /// entry's offset ([`Error::DirectoryMismatch`]).
@@ -106,11 +101,7 @@ impl DirectoryField {
     }
 }
 
-impl fmt::Display for DirectoryField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(DirectoryField);
 
 /// One bit per segment index ([`MAX_SEGMENTS`] bits): whose content hash verified.
 const VERIFIED_WORDS: usize = 16;

@@ -64,11 +64,7 @@ impl Structure {
     }
 }
 
-impl fmt::Display for Structure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(Structure);
 
 /// Every way reading, verifying, extracting or booting an RVF file can fail.
 ///

@@ -267,11 +267,7 @@ impl HeaderField {
     }
 }
 
-impl fmt::Display for HeaderField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(HeaderField);
 
 /// A part of a gzip member that runs past the end of the stored bytes
 /// ([`Error::GzipTruncated`]).
@@ -308,11 +304,7 @@ impl MemberPart {
     }
 }
 
-impl fmt::Display for MemberPart {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(MemberPart);
 
 /// Why the deflate stream could not be inflated ([`Error::Inflate`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -342,11 +334,7 @@ impl InflateFailure {
     }
 }
 
-impl fmt::Display for InflateFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(InflateFailure);
 
 /// `FLG` bits (RFC 1952 §2.3.1).
 pub mod flg {

@@ -73,11 +73,7 @@ impl HeaderField {
     }
 }
 
-impl fmt::Display for HeaderField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(HeaderField);
 
 /// The limit an `image_size` exceeds ([`Error::ImageSize`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -85,6 +85,18 @@
 // Tests (only) use std; the library itself is no_std and links neither std nor alloc.
 #[rustfmt::skip] #[cfg(test)] extern crate std;
 
+/// `Display` for a field or problem enum: its `name()`, the phrase used in
+/// messages (one definition for every such enum in the crate).
+macro_rules! display_by_name {
+    ($t:ty) => {
+        impl core::fmt::Display for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
 pub mod bundle;
 mod bytes;
 pub mod bzimage;

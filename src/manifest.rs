@@ -7,7 +7,6 @@
 
 use crate::bytes::{le_u32, range, u64_from, usize_from};
 use crate::error::{Error, Result};
-use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
@@ -64,11 +63,7 @@ impl ManifestField {
     }
 }
 
-impl fmt::Display for ManifestField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(ManifestField);
 
 /// The fixed 22-byte part at the start of the payload.
 #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]

@@ -25,7 +25,6 @@
 use crate::bzimage::{BzImage, ENTRY_64_OFFSET};
 use crate::error::{Error, Result};
 use crate::memory::{self, LOW_MEMORY_END, MemoryRegion, PhysRange, blockers};
-use core::fmt;
 
 /// What a placement or a boot-handoff address is about, as named in
 /// [`Error::NoRoom`] and [`Error::BootAddress`].
@@ -58,11 +57,7 @@ impl BootItem {
     }
 }
 
-impl fmt::Display for BootItem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(BootItem);
 
 /// Where and how to start the kernel: the result of placing a [`BzImage`] in
 /// the caller's memory map.

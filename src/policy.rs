@@ -305,11 +305,7 @@ impl WriterField {
     }
 }
 
-impl fmt::Display for WriterField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(WriterField);
 
 /// Why a file or a boot does not satisfy the policy ([`Error::Auth`]). Digest
 /// values are their first 8 bytes, big-endian (as hex prints them).

@@ -10,7 +10,6 @@ use crate::bytes::{le_u16, le_u32, le_u64, range, u64_from};
 use crate::checksum::{ct_eq, shake256};
 use crate::error::{Error, Result, Structure};
 use crate::segment::{ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, Segment};
-use core::fmt;
 use crc::{CRC_32_ISCSI, Crc};
 
 /// CRC32C (Castagnoli), as the page's last four bytes store it.
@@ -56,11 +55,7 @@ impl PageField {
     }
 }
 
-impl fmt::Display for PageField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(PageField);
 
 /// Why a root page's signature was rejected ([`Error::RootPageSignature`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,11 +84,7 @@ impl SignatureProblem {
     }
 }
 
-impl fmt::Display for SignatureProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(SignatureProblem);
 
 /// Signature algorithm codes of the Level-0 page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

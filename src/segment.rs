@@ -10,7 +10,6 @@
 
 use crate::bytes::{align64, le_u32, range, u64_from, usize_from};
 use crate::error::{Error, Structure};
-use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
@@ -159,11 +158,7 @@ impl SegmentField {
     }
 }
 
-impl fmt::Display for SegmentField {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(SegmentField);
 
 /// One complete segment found by the walk: its header and payload, borrowed.
 #[derive(Clone, Copy, Debug)]
