@@ -164,7 +164,12 @@ fn crc_rot4(c: u32) -> [u8; 16] {
 }
 
 /// SHAKE-256 of `data`, first 16 bytes.
+///
+/// Never inlined: its 200-byte sponge state stays out of the frames of
+/// [`ContentHash::digest`] and its callers when they hash otherwise (the
+/// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
 #[must_use]
+#[inline(never)]
 pub fn shake256(data: &[u8]) -> [u8; 16] {
     let mut h = Shake256::default();
     h.update(data);

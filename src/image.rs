@@ -279,18 +279,9 @@ where
                         (info, c)
                     }
                     Content::Deferred { algo0, h } => {
-                        let mut beside = Interleaved::new(seg.payload, h);
-                        let mut done: u64 = 0;
-                        let r = inflate(stored, out, size, &mut |c: &[u8]| {
-                            hasher.update(c);
-                            done = done.saturating_add(crate::bytes::u64_from(c.len()));
-                            beside.advance_to(done, size);
-                        });
-                        *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
-                        let digest = beside.finish();
-                        // The content hash's verdict first, then the inflate's.
-                        let c = verdict_as(seg, algo0, h, &digest, hashed)?;
-                        (r?, c)
+                        hash_beside(kernel, algo0, h, &mut hasher, size, hashed, |sink| {
+                            inflate(stored, out, size, sink)
+                        })?
                     }
                 };
                 let (digests, sha256) = hasher.finalize_measured();
@@ -311,4 +302,38 @@ where
         gzip_crc32,
         sha256,
     })
+}
+
+/// Runs `run` (the inflate) with a sink that hashes each image chunk into
+/// `hasher` and, after d of the image's `size` bytes, the kernel's payload
+/// up to `len × d / size` under `h`; then hashes the rest of the payload and
+/// decides the content hash first (under `algo0`'s convention), the
+/// inflate's result second. Its own frame: the incremental content-hash
+/// state is on the stack only on this path (not on [`extract`]'s).
+#[inline(never)]
+fn hash_beside<T, R>(
+    kernel: &KernelSegment<'_>,
+    algo0: ContentHash,
+    h: ContentHash,
+    hasher: &mut ImageHasher,
+    size: u64,
+    hashed: &mut u64,
+    run: R,
+) -> Result<(T, HashCheck)>
+where
+    R: FnOnce(&mut (dyn FnMut(&[u8]) + Send)) -> Result<T>,
+{
+    let seg = kernel.segment();
+    let mut beside = Interleaved::new(seg.payload, h);
+    let mut done: u64 = 0;
+    let r = run(&mut |c: &[u8]| {
+        hasher.update(c);
+        done = done.saturating_add(crate::bytes::u64_from(c.len()));
+        beside.advance_to(done, size);
+    });
+    *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+    let digest = beside.finish();
+    // The content hash's verdict first, then the inflate's.
+    let c = verdict_as(seg, algo0, h, &digest, hashed)?;
+    Ok((r?, c))
 }
