@@ -43,11 +43,13 @@
 //! Arguments: `--iters N` (default 21), `--quick` (5 iterations, no
 //! sweeps), `--boot RUNS`.
 //!
-//! Results: README.md, "Measurements" (issue 13's table). On the shared
-//! 2-core development host, 21 rounds: (E) 1.62x, (E') 1.17x, (E") 1.22x of
-//! (c); the process row 0.31x of the Python peer. The gap left in (E') is the
-//! inflate engine (zlib-rs 42.5 ms vs libdeflate 34.3 ms, CRC included);
-//! both sides hash the same bytes with the same sha2.
+//! Results: README.md, "Measurements" (issue 13's table). On the idle
+//! 2-core development host, 21 rounds: (E) 1.42x, (E') 1.08x, (E") 0.79x of
+//! (c) (34.5 vs 43.8 ms); the process row 0.34x of the Python peer (69.4 vs
+//! 206.9 ms). (E") is the inflate alone (zlib-rs 33.6 ms, CRC included)
+//! plus about 1 ms: both SHA-256 passes run on the second core. One thread,
+//! the gap in (E') is the inflate engine (zlib-rs 33.6 ms vs libdeflate
+//! 30.2 ms, CRC included); both sides hash the same bytes with the same sha2.
 #![allow(
     clippy::print_stdout,
     clippy::cast_precision_loss,
