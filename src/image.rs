@@ -2,7 +2,8 @@
 //! to obtain kernel image bytes, and [`VerifiedImage`] what it returns.
 //!
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
-//! already did), inflates a gzip'd image into the caller's buffer while
+//! already did; under the file's algorithm-0 convention for a kernel from
+//! [`crate::Container::selected_kernel_unverified`]), inflates a gzip'd image into the caller's buffer while
 //! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
 //! the exact `image_size`, and the header's `image_hash`; the image's
 //! SHA-256 (its measurement, [`VerifiedImage::sha256`]) is computed in that
@@ -98,7 +99,9 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 ///
 /// # Errors
 /// The content-hash errors ([`Error::ContentHashMismatch`],
-/// [`Error::ContentHashUnset`], ...) when `kernel` was parsed unverified;
+/// [`Error::ContentHashOtherWriter`], [`Error::ContentHashUnset`], ...) when
+/// the container has not checked it
+/// ([`KernelSegment::content_hash`] is `None`);
 /// the gzip errors of [`gzip::inflate`] ([`Error::BufferTooSmall`] first);
 /// [`Error::ImageHashMismatch`]; [`Error::ImageHashUnset`] when the policy
 /// refuses unset hashes.
