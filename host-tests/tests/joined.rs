@@ -530,3 +530,38 @@ fn the_joined_path_hashes_the_payload_once() {
         );
     }
 }
+
+/// `kernel_at_unverified` is `kernel_at` with the content hash left to the
+/// extraction: every listed kernel of the two-kernel files (and an offset
+/// that is no kernel) gives the same through both.
+#[test]
+fn kernel_at_unverified_extracts_every_listed_kernel_the_same() {
+    let mut seen = 0;
+    for (name, rvf) in host_tests::golden_files() {
+        let c = Container::parse(&rvf, Policy::default()).unwrap();
+        let offsets: Vec<u64> = c.kernels().map(|k| k.unwrap().segment_offset()).collect();
+        for at in offsets.iter().copied().chain([1]) {
+            let reference = c.kernel_at(at).and_then(|k| {
+                let mut out = buffer(&k, false);
+                image::extract(&k, &mut out, &mut InflateState::new()).map(|v| facts(&v))
+            });
+            let c2 = Container::parse(&rvf, Policy::default()).unwrap();
+            let joined = c2.kernel_at_unverified(at).and_then(|k| {
+                let mut out = buffer(&k, false);
+                image::extract_joined(&k, &mut out, &mut FastEngine::new(), &Threads)
+                    .map(|v| facts(&v))
+            });
+            assert_eq!(joined, reference, "{name} kernel at {at}");
+            seen += usize::from(reference.is_ok());
+        }
+        if offsets.len() > 1 {
+            assert_ne!(offsets[0], offsets[1]);
+        }
+        assert_eq!(
+            c.kernel_at_unverified(1).unwrap_err(),
+            Error::NoKernelAt { offset: 1 },
+            "{name}"
+        );
+    }
+    assert!(seen >= 10, "{seen}");
+}
