@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use sha3::Shake256;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 use subtle::ConstantTimeEq;
+use xxhash_rust::xxh3::Xxh3Default;
 
 /// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout 0xFFFFFFFF
 /// (slice-by-16 tables, as the gzip trailer check).
@@ -51,22 +52,8 @@ impl ContentHash {
     #[must_use]
     pub fn digest(self, data: &[u8]) -> [u8; 16] {
         match self {
-            Self::Sha256Trunc => {
-                let full: [u8; 32] = Sha256::digest(data).into();
-                let mut out = [0u8; 16];
-                for (o, i) in out.iter_mut().zip(full.iter()) {
-                    *o = *i;
-                }
-                out
-            }
-            Self::Crc32Rot4 => {
-                let c = CRC32_IEEE.checksum(data);
-                let mut out = [0u8; 16];
-                for (lane, rot) in out.chunks_exact_mut(4).zip([0u32, 8, 16, 24]) {
-                    lane.copy_from_slice(&c.rotate_left(rot).to_le_bytes());
-                }
-                out
-            }
+            Self::Sha256Trunc => truncate16(&Sha256::digest(data).into()),
+            Self::Crc32Rot4 => crc_rot4(CRC32_IEEE.checksum(data)),
             Self::Xxh3_128 => xxhash_rust::xxh3::xxh3_128(data).to_le_bytes(),
             Self::Shake256_128 => shake256(data),
         }
@@ -85,8 +72,104 @@ impl ContentHash {
     }
 }
 
+impl ContentHash {
+    /// An incremental hasher for this algorithm: [`ContentHasher::update`]
+    /// over consecutive pieces of the data, then [`ContentHasher::finalize`],
+    /// gives [`ContentHash::digest`] of their concatenation (no allocation;
+    /// the largest state, XXH3's, is about 600 bytes).
+    #[must_use]
+    pub fn hasher(self) -> ContentHasher {
+        ContentHasher(match self {
+            Self::Sha256Trunc => Incremental::Sha256Trunc(Sha256::new()),
+            Self::Crc32Rot4 => Incremental::Crc32Rot4(CRC32_IEEE.digest()),
+            Self::Xxh3_128 => Incremental::Xxh3_128(Xxh3Default::new()),
+            Self::Shake256_128 => Incremental::Shake256_128(Shake256::default()),
+        })
+    }
+}
+
+/// A content hash computed piece by piece ([`ContentHash::hasher`]).
+pub struct ContentHasher(Incremental);
+
+enum Incremental {
+    Sha256Trunc(Sha256),
+    Crc32Rot4(crc::Digest<'static, u32, Table<16>>),
+    Xxh3_128(Xxh3Default),
+    Shake256_128(Shake256),
+}
+
+impl ContentHasher {
+    /// The algorithm.
+    #[must_use]
+    pub const fn algorithm(&self) -> ContentHash {
+        match self.0 {
+            Incremental::Sha256Trunc(_) => ContentHash::Sha256Trunc,
+            Incremental::Crc32Rot4(_) => ContentHash::Crc32Rot4,
+            Incremental::Xxh3_128(_) => ContentHash::Xxh3_128,
+            Incremental::Shake256_128(_) => ContentHash::Shake256_128,
+        }
+    }
+
+    /// Continues the hash over `data`.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            Incremental::Sha256Trunc(h) => Digest::update(h, data),
+            Incremental::Crc32Rot4(h) => h.update(data),
+            Incremental::Xxh3_128(h) => h.update(data),
+            Incremental::Shake256_128(h) => Update::update(h, data),
+        }
+    }
+
+    /// The 16-byte digest of everything given to [`Self::update`], as
+    /// [`ContentHash::digest`] stores it.
+    #[must_use]
+    pub fn finalize(self) -> [u8; 16] {
+        match self.0 {
+            Incremental::Sha256Trunc(h) => truncate16(&h.finalize().into()),
+            Incremental::Crc32Rot4(h) => crc_rot4(h.finalize()),
+            Incremental::Xxh3_128(h) => h.digest128().to_le_bytes(),
+            Incremental::Shake256_128(h) => {
+                let mut out = [0u8; 16];
+                h.finalize_xof().read(&mut out);
+                out
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for ContentHasher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("ContentHasher")
+            .field(&self.algorithm())
+            .finish()
+    }
+}
+
+/// The first 16 bytes of a SHA-256 digest.
+fn truncate16(full: &[u8; 32]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (o, i) in out.iter_mut().zip(full.iter()) {
+        *o = *i;
+    }
+    out
+}
+
+/// A CRC-32 rotated into four little-endian lanes (0, 8, 16, 24 bits).
+fn crc_rot4(c: u32) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (lane, rot) in out.chunks_exact_mut(4).zip([0u32, 8, 16, 24]) {
+        lane.copy_from_slice(&c.rotate_left(rot).to_le_bytes());
+    }
+    out
+}
+
 /// SHAKE-256 of `data`, first 16 bytes.
+///
+/// Never inlined: its 200-byte sponge state stays out of the frames of
+/// [`ContentHash::digest`] and its callers when they hash otherwise (the
+/// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
 #[must_use]
+#[inline(never)]
 pub fn shake256(data: &[u8]) -> [u8; 16] {
     let mut h = Shake256::default();
     h.update(data);
@@ -195,23 +278,68 @@ pub fn check_content_hash_as(
     algo0: ContentHash,
     hashed: &mut u64,
 ) -> Result<HashCheck> {
+    match plan_as(seg, algo0)? {
+        Plan::Unset => Ok(HashCheck::Unset),
+        Plan::Hash(h) => {
+            *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+            verdict_as(seg, algo0, h, &h.digest(seg.payload), hashed)
+        }
+    }
+}
+
+/// What [`check_content_hash_as`] decides before hashing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// The stored hash is all zeros: nothing to hash.
+    Unset,
+    /// The one algorithm the stored hash must be (`algo0` for algorithm 0).
+    Hash(ContentHash),
+}
+
+/// The first half of [`check_content_hash_as`]: the checks that need no
+/// hashing ([`Error::UnknownChecksumAlgo`], an unset hash) and the algorithm
+/// to compute.
+pub(crate) fn plan_as(seg: &Segment<'_>, algo0: ContentHash) -> Result<Plan> {
     let algo = seg.header.checksum_algo;
-    if algo != 0 {
-        return check_any(seg, hashed);
-    }
+    let first = match algo {
+        0 => Some(algo0),
+        _ => ContentHash::candidates(algo).and_then(|c| c.first().copied()),
+    };
+    let h = first.ok_or(Error::UnknownChecksumAlgo {
+        index: seg.index,
+        offset: seg.offset,
+        algo,
+    })?;
     if seg.header.content_hash.iter().all(|&b| b == 0) {
-        return Ok(HashCheck::Unset);
+        return Ok(Plan::Unset);
     }
-    if digest_matches(algo0, seg, hashed) {
-        return Ok(HashCheck::Verified(algo0));
+    Ok(Plan::Hash(h))
+}
+
+/// The second half of [`check_content_hash_as`], given `digest`, the digest
+/// of the whole payload under the planned algorithm `h`: verified, or the
+/// error naming what the payload carries (which hashes it again under the
+/// other candidates, counted in `hashed`).
+pub(crate) fn verdict_as(
+    seg: &Segment<'_>,
+    algo0: ContentHash,
+    h: ContentHash,
+    digest: &[u8; 16],
+    hashed: &mut u64,
+) -> Result<HashCheck> {
+    if ct_eq(digest, &seg.header.content_hash) {
+        return Ok(HashCheck::Verified(h));
     }
-    let others = ContentHash::candidates(0).unwrap_or(&[]);
-    match others
+    let algo = seg.header.checksum_algo;
+    let others = ContentHash::candidates(algo).unwrap_or(&[]);
+    let found = others
         .iter()
         .copied()
-        .filter(|&h| h != algo0)
-        .find(|&h| digest_matches(h, seg, hashed))
-    {
+        .filter(|&o| o != h)
+        .find(|&o| digest_matches(o, seg, hashed));
+    match found {
+        // Algorithm 1 or 2: any candidate it admits verifies (check_any).
+        Some(found) if algo != 0 => Ok(HashCheck::Verified(found)),
         Some(found) => Err(Error::ContentHashOtherWriter {
             index: seg.index,
             offset: seg.offset,
@@ -223,6 +351,66 @@ pub fn check_content_hash_as(
             offset: seg.offset,
             algo,
         }),
+    }
+}
+
+/// [`require_content_hash_as`] without the hashing: the header fields, the
+/// checks [`plan_as`] makes and the unset refusal. `Ok(None)` for an unset
+/// hash the policy allows (nothing to hash), `Ok(Some(h))` for the one
+/// algorithm still to check.
+pub(crate) fn require_plan_as(
+    seg: &Segment<'_>,
+    algo0: ContentHash,
+    allow_unset: bool,
+) -> Result<Option<ContentHash>> {
+    seg.check_fields()?;
+    match plan_as(seg, algo0)? {
+        Plan::Unset => refuse_unset(seg, HashCheck::Unset, allow_unset).map(|_| None),
+        Plan::Hash(h) => Ok(Some(h)),
+    }
+}
+
+/// A content hash computed beside other work: the payload is hashed in
+/// order, up to a point the caller moves forward ([`Self::advance_to`]), and
+/// the rest at [`Self::finish`]. Each payload byte is hashed exactly once.
+#[derive(Debug)]
+pub(crate) struct Interleaved<'a> {
+    payload: &'a [u8],
+    hasher: ContentHasher,
+    done: usize,
+}
+
+impl<'a> Interleaved<'a> {
+    /// A hash of `payload` under `h`, nothing hashed yet.
+    pub(crate) fn new(payload: &'a [u8], h: ContentHash) -> Self {
+        Self {
+            payload,
+            hasher: h.hasher(),
+            done: 0,
+        }
+    }
+
+    /// Hashes the payload up to `len × part / whole` bytes (all of it when
+    /// `part ≥ whole`); never moves back.
+    pub(crate) fn advance_to(&mut self, part: u64, whole: u64) {
+        let len = u128::from(crate::bytes::u64_from(self.payload.len()));
+        let upto = len
+            .checked_mul(u128::from(part))
+            .and_then(|x| x.checked_div(u128::from(whole)))
+            .map_or(len, |x| x.min(len));
+        let upto = usize::try_from(upto).unwrap_or(self.payload.len());
+        if let Some(piece) = self.payload.get(self.done..upto) {
+            self.hasher.update(piece);
+            self.done = upto;
+        }
+    }
+
+    /// Hashes what is left of the payload; its digest.
+    pub(crate) fn finish(mut self) -> [u8; 16] {
+        if let Some(rest) = self.payload.get(self.done..) {
+            self.hasher.update(rest);
+        }
+        self.hasher.finalize()
     }
 }
 
@@ -304,6 +492,73 @@ mod tests {
             ContentHash::candidates(1),
             Some(&[ContentHash::Xxh3_128][..])
         );
+    }
+
+    const ALL: [ContentHash; 4] = [
+        ContentHash::Sha256Trunc,
+        ContentHash::Crc32Rot4,
+        ContentHash::Xxh3_128,
+        ContentHash::Shake256_128,
+    ];
+
+    /// Pseudo-random bytes (xorshift), long enough for XXH3's long path.
+    fn data(n: usize) -> std::vec::Vec<u8> {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn incremental_hashers_equal_the_one_shot_digests() {
+        for n in [
+            0usize, 1, 15, 16, 17, 128, 129, 240, 241, 1024, 5000, 70_001,
+        ] {
+            let d = data(n);
+            for h in ALL {
+                let whole = h.digest(&d);
+                for splits in [&[][..], &[0], &[1], &[n / 2], &[3, 64, 200, n / 3]] {
+                    let mut inc = h.hasher();
+                    assert_eq!(inc.algorithm(), h);
+                    let mut at = 0;
+                    for &cut in splits {
+                        let cut = cut.clamp(at, n);
+                        inc.update(&d[at..cut]);
+                        at = cut;
+                    }
+                    inc.update(&d[at..]);
+                    assert_eq!(inc.finalize(), whole, "{h:?} n={n} splits={splits:?}");
+                }
+            }
+        }
+        // The format notes' vectors, through the incremental path.
+        let mut x = ContentHash::Xxh3_128.hasher();
+        x.update(b"ab");
+        x.update(b"c");
+        assert_eq!(hex(&x.finalize()), "50392f89945faf7885613a73b65ab006");
+    }
+
+    #[test]
+    fn interleaved_hashes_each_byte_once_in_order() {
+        let d = data(10_007);
+        for h in ALL {
+            // Uneven steps, a step back (ignored) and one past the end.
+            let mut i = Interleaved::new(&d, h);
+            for (part, whole) in [(1, 3), (1, 7), (5, 9), (5, 9), (11, 9)] {
+                i.advance_to(part, whole);
+            }
+            assert_eq!(i.finish(), h.digest(&d));
+            let mut i = Interleaved::new(&d, h);
+            i.advance_to(1, 0); // no image: everything at once
+            assert_eq!(i.done, d.len());
+            assert_eq!(i.finish(), h.digest(&d));
+            assert_eq!(Interleaved::new(&d, h).finish(), h.digest(&d));
+        }
     }
 
     #[test]

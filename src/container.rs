@@ -9,7 +9,9 @@
 //! scanned at most once. [`Container::work`] counts all of it.
 
 use crate::bytes::{le_u32, u64_from, usize_from};
-use crate::checksum::{ContentHash, HashCheck, check_any, require_content_hash_as};
+use crate::checksum::{
+    ContentHash, HashCheck, check_any, require_content_hash_as, require_plan_as,
+};
 use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
@@ -530,6 +532,74 @@ impl<'a> Container<'a> {
         self.committed(entry, &seg)?;
         let check = self.gate(&seg)?;
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
+    }
+
+    /// [`Self::selected_kernel`] except the hashing of the kernel's payload:
+    /// its content hash is left to [`crate::image::extract`] (or
+    /// [`crate::image::extract_joined`], which hashes it on the second CPU
+    /// beside the inflate), under this file's algorithm-0 convention
+    /// ([`Self::algo0`]). Everything else is checked here, in
+    /// [`Self::selected_kernel`]'s order: a signed store's commitment, the
+    /// header fields, the checks of the content hash that need no hashing
+    /// ([`Error::UnknownChecksumAlgo`], [`Error::ContentHashUnset`]) and the
+    /// kernel header. The kernel's [`KernelSegment::content_hash`] is `None`
+    /// (nothing about its payload is verified yet), except when this
+    /// container has already verified that payload (a signed store's
+    /// commitment, or an earlier verified accessor) or its hash is unset and
+    /// allowed: then it is what [`Self::selected_kernel`] would record.
+    ///
+    /// The result and the errors are those of [`Self::selected_kernel`]
+    /// followed by [`crate::image::extract`]: when the kernel header does not
+    /// parse, the payload is hashed here after all, so that a content-hash
+    /// error still comes first (the work [`Self::selected_kernel`] does).
+    ///
+    /// # Errors
+    /// [`Error::NoKernel`], or the kernel's parse errors and the content-hash
+    /// errors above.
+    pub fn selected_kernel_unverified(&self) -> Result<KernelSegment<'a>> {
+        self.directory()
+            .find(|(_, e, _)| e.seg_type == seg_type::KERNEL)
+            .map_or(Err(Error::NoKernel), |(entry, _, seg)| {
+                self.load_kernel_unverified(entry, seg?)
+            })
+    }
+
+    /// [`Self::kernel_at`] with the content hash left to extraction, as
+    /// [`Self::selected_kernel_unverified`].
+    ///
+    /// # Errors
+    /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_unverified`].
+    pub fn kernel_at_unverified(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
+        self.directory()
+            .take_while(|(_, e, _)| e.offset.get() <= header_offset)
+            .find(|(_, e, _)| e.seg_type == seg_type::KERNEL && e.offset.get() == header_offset)
+            .map_or(
+                Err(Error::NoKernelAt {
+                    offset: header_offset,
+                }),
+                |(entry, _, seg)| self.load_kernel_unverified(entry, seg?),
+            )
+    }
+
+    fn load_kernel_unverified(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+        self.committed(entry, &seg)?;
+        if is_marked(&self.verified.get(), seg.index) {
+            // Verified before (no hashing): what `load_kernel` does.
+            let check = self.gate(&seg)?;
+            return Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check));
+        }
+        let plan = require_plan_as(&seg, self.algo0, self.policy.allow_unset_hash)?;
+        match KernelSegment::parse_unverified(seg, self.policy) {
+            Ok(k) => Ok(match plan {
+                None => k.with_content_hash(HashCheck::Unset),
+                Some(_) => k.deferring(self.algo0),
+            }),
+            Err(e) => {
+                // `selected_kernel` would have named a content-hash error first.
+                self.gate(&seg)?;
+                Err(e)
+            }
+        }
     }
 
     /// Signature policy, on use: directory entry `entry` (`seg`) has the

@@ -2,7 +2,8 @@
 //! to obtain kernel image bytes, and [`VerifiedImage`] what it returns.
 //!
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
-//! already did), inflates a gzip'd image into the caller's buffer while
+//! already did; under the file's algorithm-0 convention for a kernel from
+//! [`crate::Container::selected_kernel_unverified`]), inflates a gzip'd image into the caller's buffer while
 //! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
 //! the exact `image_size`, and the header's `image_hash`; the image's
 //! SHA-256 (its measurement, [`VerifiedImage::sha256`]) is computed in that
@@ -14,7 +15,10 @@
 //! Every check runs under the [`crate::Policy`] the kernel carries (its
 //! container's, see [`KernelSegment::policy`]): the policy is given once.
 
-use crate::checksum::{HashCheck, require_content_hash};
+use crate::checksum::{
+    ContentHash, HashCheck, Interleaved, require_content_hash, require_content_hash_as,
+    require_plan_as, verdict_as,
+};
 use crate::error::{Error, Result};
 use crate::gzip::{self, Inflater, Join};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
@@ -95,7 +99,9 @@ pub fn buffer_size(kernel: &KernelSegment<'_>) -> u64 {
 ///
 /// # Errors
 /// The content-hash errors ([`Error::ContentHashMismatch`],
-/// [`Error::ContentHashUnset`], ...) when `kernel` was parsed unverified;
+/// [`Error::ContentHashOtherWriter`], [`Error::ContentHashUnset`], ...) when
+/// the container has not checked it
+/// ([`KernelSegment::content_hash`] is `None`);
 /// the gzip errors of [`gzip::inflate`] ([`Error::BufferTooSmall`] first);
 /// [`Error::ImageHashMismatch`]; [`Error::ImageHashUnset`] when the policy
 /// refuses unset hashes.
@@ -121,15 +127,28 @@ pub fn extract_with<'o, 'f: 'o, E>(
 where
     E: Inflater + ?Sized,
 {
-    verify(kernel, out, |stored, out, size, hasher| {
-        gzip::inflate_with(stored, out, size, state, &mut |c: &[u8]| hasher.update(c))
+    verify(kernel, out, false, &mut 0, |stored, out, size, sink| {
+        gzip::inflate_with(stored, out, size, state, sink)
     })
 }
 
-/// [`extract_with`] with the image hashes on a second CPU: `join` (a std
-/// build's scoped thread) hashes each chunk while the engine inflates the
-/// next ([`gzip::inflate_joined`]). The same checks, results and errors;
-/// the image is returned only after every hash and the trailer checked.
+/// [`extract_with`] with the hashes on a second CPU: `join` (a std build's
+/// scoped thread) hashes each chunk while the engine inflates the next
+/// ([`gzip::inflate_joined`]). The same checks, results and errors; the
+/// image is returned only after every hash and the trailer checked.
+///
+/// When the kernel's content hash is still to be checked under its file's
+/// convention ([`crate::Container::selected_kernel_unverified`]), that hash
+/// runs on the second CPU too: after the sink has hashed d of the image's n
+/// bytes it has hashed the segment payload up to `len × d / n`, and the rest
+/// (nothing, on success) once the inflate returns. The checks that need no
+/// hashing (an unset hash the policy refuses, an unknown algorithm) still
+/// come before any work, and the errors keep [`extract`]'s order: a
+/// content-hash error before any gzip error, a gzip error before an
+/// image-hash error. Work: the payload is hashed exactly once when the
+/// stored hash matches, and on the way to an error as often as [`extract`]
+/// would hash it (once, plus once per other algorithm-0 candidate tried to
+/// name the error: at most three times). [`extract_joined_counting`] counts it.
 ///
 /// # Errors
 /// As [`extract`].
@@ -143,44 +162,98 @@ where
     E: Inflater + ?Sized,
     J: Join + ?Sized,
 {
-    verify(kernel, out, |stored, out, size, hasher| {
-        gzip::inflate_joined(
-            stored,
-            out,
-            size,
-            state,
-            &mut |c: &[u8]| hasher.update(c),
-            join,
-        )
+    extract_joined_counting(kernel, out, state, join, &mut 0)
+}
+
+/// [`extract_joined`], adding to `hashed` the payload bytes it hashed for
+/// the kernel's content hash (0 when the container had checked it), whether
+/// it succeeds or not (for tests of the work bound).
+///
+/// # Errors
+/// As [`extract`].
+pub fn extract_joined_counting<'o, 'f: 'o, E, J>(
+    kernel: &KernelSegment<'f>,
+    out: &'o mut [u8],
+    state: &mut E,
+    join: &J,
+    hashed: &mut u64,
+) -> Result<VerifiedImage<'o>>
+where
+    E: Inflater + ?Sized,
+    J: Join + ?Sized,
+{
+    verify(kernel, out, true, hashed, |stored, out, size, sink| {
+        gzip::inflate_joined(stored, out, size, state, sink, join)
     })
 }
 
-/// Every check of [`extract`], with the gzip inflate (which feeds the
-/// hasher every chunk) given as `inflate`.
+/// The content hash as [`verify`] finds it before any work: checked, or
+/// still to compute under `algo0`'s convention as `h`.
+enum Content {
+    Checked(HashCheck),
+    Deferred { algo0: ContentHash, h: ContentHash },
+}
+
+impl Content {
+    /// The check, hashing the whole payload now if it was deferred.
+    fn settle(self, kernel: &KernelSegment<'_>, hashed: &mut u64) -> Result<HashCheck> {
+        match self {
+            Self::Checked(c) => Ok(c),
+            Self::Deferred { algo0, h } => {
+                let seg = kernel.segment();
+                *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+                verdict_as(seg, algo0, h, &h.digest(seg.payload), hashed)
+            }
+        }
+    }
+}
+
+/// Every check of [`extract`], with the gzip inflate (which feeds the sink
+/// every chunk of the image) given as `inflate`. With `defer`, a content
+/// hash still to check under the file's convention is hashed in the sink,
+/// beside the inflate; otherwise first.
 fn verify<'o, 'f: 'o, I>(
     kernel: &KernelSegment<'f>,
     out: &'o mut [u8],
+    defer: bool,
+    hashed: &mut u64,
     inflate: I,
 ) -> Result<VerifiedImage<'o>>
 where
-    I: for<'s> FnOnce(&'s [u8], &mut [u8], u64, &mut ImageHasher) -> Result<gzip::GzipInfo<'s>>,
+    I: for<'s> FnOnce(
+        &'s [u8],
+        &mut [u8],
+        u64,
+        &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<gzip::GzipInfo<'s>>,
 {
     let policy = kernel.policy();
     let offset = kernel.segment_offset();
-    let content_hash = match kernel.content_hash() {
-        Some(c) => c,
-        None => require_content_hash(kernel.segment(), policy.allow_unset_hash)?,
+    let seg = kernel.segment();
+    let allow_unset = policy.allow_unset_hash;
+    let content = match (kernel.content_hash(), kernel.algo0()) {
+        (Some(c), _) => Content::Checked(c),
+        (None, None) => Content::Checked(require_content_hash(seg, allow_unset)?),
+        (None, Some(algo0)) if !defer => {
+            Content::Checked(require_content_hash_as(seg, algo0, allow_unset, hashed)?)
+        }
+        (None, Some(algo0)) => match require_plan_as(seg, algo0, allow_unset)? {
+            None => Content::Checked(HashCheck::Unset),
+            Some(h) => Content::Deferred { algo0, h },
+        },
     };
-    if content_hash == HashCheck::Unset && !policy.allow_unset_hash {
+    if matches!(content, Content::Checked(HashCheck::Unset)) && !allow_unset {
         return Err(Error::ContentHashUnset {
-            index: kernel.segment().index,
+            index: seg.index,
             offset,
         });
     }
     let expected = kernel.image_hash();
     let unset = crate::bytes::all_zero(expected);
     if unset && !policy.allow_unset_hash {
-        // Refused before any work: an unset image hash verifies nothing.
+        // Refused before any work: an unset image hash verifies nothing
+        // (after the content hash, whose error comes first).
+        content.settle(kernel, hashed)?;
         return Err(Error::ImageHashUnset { offset });
     }
     let candidates = if unset {
@@ -189,27 +262,41 @@ where
         Candidates::for_layout(kernel.layout())
     };
     let stored = kernel.stored_unverified();
-    let (bytes, image_hash, gzip_crc32, sha256): (&'o [u8], _, _, _) = match kernel.format() {
-        StoredFormat::Raw => {
-            let (check, sha256) =
-                image_hash::check_image_measured(expected, stored, candidates, offset)?;
-            (stored, check, None, sha256)
-        }
-        StoredFormat::Gzip => {
-            // One pass: the output is hashed chunk by chunk as it is produced,
-            // while it is still in cache (see the extract benchmark).
-            let mut hasher = ImageHasher::new(candidates);
-            let info = inflate(stored, out, kernel.image_size(), &mut hasher)?;
-            let (digests, sha256) = hasher.finalize_measured();
-            let check = image_hash::check(expected, &digests, offset)?;
-            let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);
-            let image = out.get(..len).ok_or(Error::BufferTooSmall {
-                needed: info.image_size,
-                available: crate::bytes::u64_from(out.len()),
-            })?;
-            (image, check, Some(info.crc32), sha256)
-        }
-    };
+    let (content_hash, bytes, image_hash, gzip_crc32, sha256): (_, &'o [u8], _, _, _) =
+        match kernel.format() {
+            StoredFormat::Raw => {
+                let content_hash = content.settle(kernel, hashed)?;
+                let (check, sha256) =
+                    image_hash::check_image_measured(expected, stored, candidates, offset)?;
+                (content_hash, stored, check, None, sha256)
+            }
+            StoredFormat::Gzip => {
+                // One pass: the output is hashed chunk by chunk as it is
+                // produced, while it is still in cache (see the extract
+                // benchmark), and a deferred content hash moves along with it.
+                let size = kernel.image_size();
+                let mut hasher = ImageHasher::new(candidates);
+                let (info, content_hash) = match content {
+                    Content::Checked(c) => {
+                        let info = inflate(stored, out, size, &mut |c: &[u8]| hasher.update(c))?;
+                        (info, c)
+                    }
+                    Content::Deferred { algo0, h } => {
+                        hash_beside(kernel, algo0, h, &mut hasher, size, hashed, |sink| {
+                            inflate(stored, out, size, sink)
+                        })?
+                    }
+                };
+                let (digests, sha256) = hasher.finalize_measured();
+                let check = image_hash::check(expected, &digests, offset)?;
+                let len = crate::bytes::usize_from(info.image_size).unwrap_or(usize::MAX);
+                let image = out.get(..len).ok_or(Error::BufferTooSmall {
+                    needed: info.image_size,
+                    available: crate::bytes::u64_from(out.len()),
+                })?;
+                (content_hash, image, check, Some(info.crc32), sha256)
+            }
+        };
     Ok(VerifiedImage {
         bytes,
         kernel_offset: offset,
@@ -218,4 +305,38 @@ where
         gzip_crc32,
         sha256,
     })
+}
+
+/// Runs `run` (the inflate) with a sink that hashes each image chunk into
+/// `hasher` and, after d of the image's `size` bytes, the kernel's payload
+/// up to `len × d / size` under `h`; then hashes the rest of the payload and
+/// decides the content hash first (under `algo0`'s convention), the
+/// inflate's result second. Its own frame: the incremental content-hash
+/// state is on the stack only on this path (not on [`extract`]'s).
+#[inline(never)]
+fn hash_beside<T, R>(
+    kernel: &KernelSegment<'_>,
+    algo0: ContentHash,
+    h: ContentHash,
+    hasher: &mut ImageHasher,
+    size: u64,
+    hashed: &mut u64,
+    run: R,
+) -> Result<(T, HashCheck)>
+where
+    R: FnOnce(&mut (dyn FnMut(&[u8]) + Send)) -> Result<T>,
+{
+    let seg = kernel.segment();
+    let mut beside = Interleaved::new(seg.payload, h);
+    let mut done: u64 = 0;
+    let r = run(&mut |c: &[u8]| {
+        hasher.update(c);
+        done = done.saturating_add(crate::bytes::u64_from(c.len()));
+        beside.advance_to(done, size);
+    });
+    *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+    let digest = beside.finish();
+    // The content hash's verdict first, then the inflate's.
+    let c = verdict_as(seg, algo0, h, &digest, hashed)?;
+    Ok((r?, c))
 }

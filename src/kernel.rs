@@ -13,7 +13,7 @@
 //! no caller ever sizes a buffer from an absurd declared size.
 
 use crate::bytes::{le_u16, le_u32, range, u64_from};
-use crate::checksum::HashCheck;
+use crate::checksum::{ContentHash, HashCheck};
 use crate::container::Policy;
 use crate::error::{Error, Result, Structure};
 use crate::gzip;
@@ -242,6 +242,10 @@ pub struct KernelSegment<'a> {
     cmdline: &'a [u8],
     binding: Option<&'a KernelBinding>,
     content_hash: Option<HashCheck>,
+    /// The file's algorithm-0 convention, when a container handed the kernel
+    /// out with its content hash still to check
+    /// ([`crate::Container::selected_kernel_unverified`]).
+    algo0: Option<ContentHash>,
     policy: Policy,
 }
 
@@ -373,6 +377,7 @@ impl<'a> KernelSegment<'a> {
             cmdline,
             binding,
             content_hash: None,
+            algo0: None,
             policy,
         })
     }
@@ -405,6 +410,20 @@ impl<'a> KernelSegment<'a> {
         self
     }
 
+    /// Records that the content hash is still to be checked, under the
+    /// file's algorithm-0 convention `algo0` (crate-internal).
+    pub(crate) const fn deferring(mut self, algo0: ContentHash) -> Self {
+        self.algo0 = Some(algo0);
+        self
+    }
+
+    /// The algorithm-0 convention the unchecked content hash is checked
+    /// under: the container's, `None` when parsed on its own (then any
+    /// algorithm-0 hash is tried, [`crate::checksum::require_content_hash`]).
+    pub(crate) const fn algo0(&self) -> Option<ContentHash> {
+        self.algo0
+    }
+
     /// The policy this kernel is verified under: its container's, or the one
     /// given to [`KernelSegment::parse_unverified`].
     #[must_use]
@@ -412,7 +431,10 @@ impl<'a> KernelSegment<'a> {
         self.policy
     }
 
-    /// The content-hash check the container made, `None` if parsed unverified.
+    /// The content-hash check the container made; `None` when it has not
+    /// been made ([`KernelSegment::parse_unverified`],
+    /// [`crate::Container::selected_kernel_unverified`]): then
+    /// [`crate::image::extract`] makes it.
     #[must_use]
     pub const fn content_hash(&self) -> Option<HashCheck> {
         self.content_hash
@@ -467,8 +489,8 @@ impl<'a> KernelSegment<'a> {
     }
 
     /// The stored image bytes. Their segment's content hash has been checked
-    /// when this came from a [`crate::Container`], but the image itself is
-    /// not verified until extraction checks its CRC and `image_hash`.
+    /// when [`KernelSegment::content_hash`] is `Some`, but the image itself
+    /// is not verified until extraction checks its CRC and `image_hash`.
     #[must_use]
     pub const fn stored_unverified(&self) -> &'a [u8] {
         self.stored

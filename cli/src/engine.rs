@@ -19,32 +19,51 @@ use rvf_boot::gzip::{InflateFailure, InflateState, Inflater, Join, Step, StepSta
 pub const CHUNK: usize = 1024 * 1024;
 
 /// Which engine `rvf-boot` uses (environment variable `RVF_BOOT_ENGINE`:
-/// unset or `zlib-rs`, the default; `zlib-rs-2cpu`; anything else, e.g.
-/// `miniz`: the library's own). For comparisons; every engine verifies the
-/// same way.
+/// unset, the default: [`Choice::ZlibRsTwoCpus`] where the machine has two
+/// CPUs or more (`std::thread::available_parallelism`), else
+/// [`Choice::ZlibRs`]; `zlib-rs`: one thread; `zlib-rs-2cpu`: two threads;
+/// anything else, e.g. `miniz`: the library's own). For comparisons; every
+/// engine verifies the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {
     /// zlib-rs + crc32fast ([`FastEngine`]) on one thread
-    /// (`rvf_boot::image::extract_with`).
+    /// (`rvf_boot::image::extract_with`): every hash on the inflating CPU,
+    /// the content hash first.
     ZlibRs,
-    /// The same with the image hashes on a second thread ([`Threads`],
-    /// `rvf_boot::image::extract_joined`). Not the default: on the shared
-    /// 2-core development host it measured 2-4 % slower than one thread (the
-    /// second core is busy with other work; `cargo bench -p host-tests
-    /// --bench extract`, row (E")).
+    /// The same with the hashes on a second thread ([`Threads`],
+    /// `rvf_boot::image::extract_joined`): the image hashes, and the
+    /// kernel's content hash when the container left it
+    /// (`Container::selected_kernel_unverified`), run beside the inflate.
+    /// The default on two CPUs or more (`cargo bench -p host-tests --bench
+    /// extract`, row (E")).
     ZlibRsTwoCpus,
     /// The library's default, miniz_oxide + `crc` ([`InflateState`]).
     Miniz,
 }
 
 impl Choice {
-    /// The engine named by `RVF_BOOT_ENGINE` (unset: [`Choice::ZlibRs`]).
+    /// The engine named by `RVF_BOOT_ENGINE` (unset: [`Choice::default_for`]
+    /// this machine).
     #[must_use]
     pub fn from_env() -> Self {
         match std::env::var("RVF_BOOT_ENGINE").as_deref() {
-            Err(_) | Ok("zlib-rs") => Self::ZlibRs,
+            Err(_) => Self::default_for(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            ),
+            Ok("zlib-rs") => Self::ZlibRs,
             Ok("zlib-rs-2cpu") => Self::ZlibRsTwoCpus,
             Ok(_) => Self::Miniz,
+        }
+    }
+
+    /// The default on a machine with `cpus` CPUs: two threads when there
+    /// are two or more, else one.
+    #[must_use]
+    pub const fn default_for(cpus: usize) -> Self {
+        if cpus >= 2 {
+            Self::ZlibRsTwoCpus
+        } else {
+            Self::ZlibRs
         }
     }
 }
@@ -155,6 +174,13 @@ impl Join for Threads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_threads_by_default_on_two_cpus() {
+        assert_eq!(Choice::default_for(1), Choice::ZlibRs);
+        assert_eq!(Choice::default_for(2), Choice::ZlibRsTwoCpus);
+        assert_eq!(Choice::default_for(64), Choice::ZlibRsTwoCpus);
+    }
 
     #[test]
     fn crc_engines_agree() {

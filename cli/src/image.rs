@@ -44,9 +44,11 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 /// Runs the library's verified extraction for `kernel`, without copying the
 /// image again and without a second SHA-256 pass: the library computes the
 /// image's SHA-256 in its verification pass. The inflate and CRC-32 engine
-/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]; `RVF_BOOT_ENGINE`
-/// chooses, see [`Choice`], e.g. the image hashes on a second thread,
-/// [`Threads`]); the checks and errors are the library's.
+/// plugged into it is zlib-rs + crc32fast ([`FastEngine`]), by default with
+/// the hashes on a second thread ([`Threads`]) where there are two CPUs
+/// (`RVF_BOOT_ENGINE` chooses, see [`Choice`]); the checks and errors are the
+/// library's. A kernel from `Container::selected_kernel_unverified` has its
+/// content hash checked here (beside the inflate on two threads).
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce
 /// or that exceeds its cap when the kernel header is parsed, so `need` is
