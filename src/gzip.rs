@@ -259,8 +259,9 @@ impl Inflater for InflateState {
     // [`inflate_joined`] gives it `out[base..]` with `out_pos - base` =
     // `min(DEFLATE_WINDOW, out_pos)` instead of the whole buffer:
     // * Every read of past output is a match copy from `position - dist`,
-    //   and the only distance check is `dist > position` (plus
-    //   `dist > slice length`, implied by it since `position <= length`).
+    //   and the only distance check (in `decompress_fast` and in the state
+    //   machine alike) is `dist > position` (plus `dist > slice length`,
+    //   implied by it since `position <= length`).
     //   `dist` is at most 32768 (a distance symbol > 29 is refused, and 29's
     //   base 24577 plus 13 extra bits is 32768). Below 32 KiB of output
     //   `base` is 0, so the position is the real one and the check is exact;
@@ -272,8 +273,8 @@ impl Inflater for InflateState {
     //   left, and resumes from `position - dist` in the next call's slice:
     //   `dist` passed the check against a real position no later than
     //   this one, so it is at most the next rebased position
-    //   (`min(32768, real)`) and names the same bytes there; the rest is the bit buffer, Huffman tables, block state and
-    //   stored-block count. `out_buf_size_mask` is recomputed per call from
+    //   (`min(32768, real)`) and names the same bytes there. The rest is
+    //   the bit buffer, Huffman tables, block state and stored-block count. `out_buf_size_mask` is recomputed per call from
     //   the flags (`usize::MAX` when not wrapping), and no Adler-32 is kept
     //   (no zlib flags).
     // * What else depends on the position or slice length only picks the
@@ -286,7 +287,9 @@ impl Inflater for InflateState {
     //   (`bytes_left`, which picks `decompress_fast` and `HasMoreOutput`) is
     //   the same `room` in both.
     // `host-tests/tests/engines.rs` and the fuzz invariant (`check_inflate`)
-    // compare both ways on distances of exactly 32768 across chunk edges.
+    // compare both ways, on distances of exactly 32768 across chunk edges
+    // too. The reach must not be smaller: with 32767 those tests fail (a
+    // resumed copy indexes before the slice and miniz_oxide panics).
     fn reaches_back(&self) -> Option<usize> {
         Some(DEFLATE_WINDOW)
     }
@@ -850,7 +853,7 @@ where
 /// [`run_engine`] with the sink run by `join` beside each step, over the
 /// output the step cannot read: with `base = out_pos - min(reach, out_pos)`,
 /// the step gets `out[base..out_pos + room]` (its window and its room) and
-/// the sink `out[sunk..base]`, a disjoint slice. `base` grows by at most
+/// the sink the disjoint `out[previous base..base]`. `base` grows by at most
 /// the previous step's output, so the sink's pieces are at most a chunk;
 /// after the last step the sink gets `out[base..]` chunk by chunk.
 fn run_pipelined<E, F, J>(
