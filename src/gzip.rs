@@ -63,6 +63,11 @@ pub const fn max_inflated_size(stored_size: u64) -> u64 {
         .saturating_mul(MAX_DEFLATE_RATIO)
 }
 
+/// The farthest a deflate back-reference reaches: distances are 1 ..= 32768
+/// (RFC 1951 §3.2.5), so inflating never reads more than the last 32 KiB of
+/// the output ([`InflateState`]'s [`Inflater::reaches_back`]).
+pub const DEFLATE_WINDOW: usize = 32 * 1024;
+
 /// Output produced per decompressor call before the chunk is handed to the
 /// CRC and the sink (the default of [`InflateState::new`]).
 ///
@@ -174,7 +179,9 @@ pub trait Inflater {
 
     /// Inflate from `input` (the stream from where the previous step
     /// stopped) into `out[out_pos..out_pos + room]`. `out[..out_pos]` holds
-    /// this stream's output so far (engines may read it for back-references).
+    /// this stream's output so far (engines may read it for back-references),
+    /// or in [`inflate_joined`] its last `min(n, produced)` bytes, `n` being
+    /// [`Inflater::reaches_back`].
     fn step(&mut self, input: &[u8], out: &mut [u8], out_pos: usize, room: usize) -> Step;
 
     /// Bytes of output per step (each chunk goes through the CRC-32 and the
@@ -190,12 +197,20 @@ pub trait Inflater {
         crc32_update(crc, bytes)
     }
 
-    /// Whether the engine keeps its own window (a step never reads
-    /// `out[..out_pos]`): then [`inflate_joined`] may give each step only its
-    /// chunk and hash the previous chunk meanwhile. `false` by default
-    /// ([`InflateState`] reads back-references from the caller's buffer).
-    fn owns_window(&self) -> bool {
-        false
+    /// How many bytes before `out_pos` a step may read (its back-references):
+    /// `Some(0)` for an engine that keeps its own window, `Some(n)` for one
+    /// that reads at most `out[out_pos - n..out_pos]` ([`InflateState`]:
+    /// `Some(`[`DEFLATE_WINDOW`]`)`), `None` (the default) for one that may
+    /// read anywhere in `out[..out_pos]`.
+    ///
+    /// [`inflate_joined`] pipelines only an engine that names a reach: it
+    /// gives each step `out[..out_pos]` = the last `min(n, produced)` bytes
+    /// of the output (not all of it), so the sink may meanwhile read the
+    /// bytes before them on another CPU. Such an engine must accept and
+    /// refuse exactly the same streams, and produce the same bytes, given
+    /// only that much of its past output.
+    fn reaches_back(&self) -> Option<usize> {
+        None
     }
 
     /// The library's own engine, which names the error when this one fails;
@@ -237,6 +252,46 @@ impl Inflater for InflateState {
 
     fn chunk_size(&self) -> usize {
         self.chunk
+    }
+
+    // Why miniz_oxide 0.9 (`decompress_with_limit`, non-wrapping output)
+    // accepts and refuses the same streams, and writes the same bytes, when
+    // [`inflate_joined`] gives it `out[base..]` with `out_pos - base` =
+    // `min(DEFLATE_WINDOW, out_pos)` instead of the whole buffer:
+    // * Every read of past output is a match copy from `position - dist`,
+    //   and the only distance check (in `decompress_fast` and in the state
+    //   machine alike) is `dist > position` (plus `dist > slice length`,
+    //   implied by it since `position <= length`).
+    //   `dist` is at most 32768 (a distance symbol > 29 is refused, and 29's
+    //   base 24577 plus 13 extra bits is 32768). Below 32 KiB of output
+    //   `base` is 0, so the position is the real one and the check is exact;
+    //   from 32 KiB on, both the real and the rebased position are at least
+    //   32768, so the check passes in both. A copy that passes reads only
+    //   `out[position - 32768..]`, inside the slice.
+    // * The state kept between calls holds no buffer position: a match cut
+    //   by a full output (`WriteLenBytesToEnd`) keeps `dist` and the count
+    //   left, and resumes from `position - dist` in the next call's slice:
+    //   `dist` passed the check against a real position no later than
+    //   this one, so it is at most the next rebased position
+    //   (`min(32768, real)`) and names the same bytes there. The rest is
+    //   the bit buffer, Huffman tables, block state and stored-block count. `out_buf_size_mask` is recomputed per call from
+    //   the flags (`usize::MAX` when not wrapping), and no Adler-32 is kept
+    //   (no zlib flags).
+    // * What else depends on the position or slice length only picks the
+    //   copy routine, not the bytes: `apply_match`'s `source + len < slice
+    //   length` (always true for a non-overlapping copy, which ends at or
+    //   before `position`), `transfer`'s cap at `length - 3` (never below
+    //   the end of a match that fits), and the `position + len >
+    //   bytes_left` test that sends a match through `WriteLenBytesToEnd`
+    //   (which copies all of it when it fits, as `apply_match` does). Room
+    //   (`bytes_left`, which picks `decompress_fast` and `HasMoreOutput`) is
+    //   the same `room` in both.
+    // `host-tests/tests/engines.rs` and the fuzz invariant (`check_inflate`)
+    // compare both ways, on distances of exactly 32768 across chunk edges
+    // too. The reach must not be smaller: with 32767 those tests fail (a
+    // resumed copy indexes before the slice and miniz_oxide panics).
+    fn reaches_back(&self) -> Option<usize> {
+        Some(DEFLATE_WINDOW)
     }
 }
 
@@ -604,13 +659,19 @@ impl Join for Sequential {
 }
 
 /// [`inflate_with`] with the sink on a second CPU: while the engine inflates
-/// chunk k, `join` runs the sink (the image hashes) over chunk k − 1. The
-/// same checks, the same chunks in the same order, the same errors; nothing
-/// is accepted before the last chunk is hashed and the trailer checked.
+/// chunk k, `join` runs the sink (the image hashes) over output the engine
+/// can no longer read. The same checks, the same bytes to the sink in the
+/// same order, the same errors; nothing is accepted before the last byte is
+/// hashed and the trailer checked.
 ///
-/// Pipelining needs an engine with its own window ([`Inflater::owns_window`]:
-/// each step is given only its chunk); with any other engine this is
-/// [`inflate_with`].
+/// Pipelining needs an engine that names how far back it reads
+/// ([`Inflater::reaches_back`] = `Some(n)`): each step is given only the
+/// last `n` bytes produced before its chunk, and the sink meanwhile gets
+/// every earlier byte it has not had yet, so it lags the engine by up to `n`
+/// bytes (the rest goes to it after the last step, in pieces of at most
+/// [`Inflater::chunk_size`] bytes). With `None` this is [`inflate_with`].
+/// Each output byte is still written once, CRC'd once and given to the sink
+/// once (the window is the caller's buffer, never copied).
 ///
 /// # Errors
 /// As [`inflate`].
@@ -627,11 +688,11 @@ where
     F: FnMut(&[u8]) + Send + ?Sized,
     J: Join + ?Sized,
 {
-    if !engine.owns_window() {
+    let Some(reach) = engine.reaches_back() else {
         return inflate_with(stored, out, image_size, engine, sink);
-    }
+    };
     member(stored, out, image_size, engine, |e, body, out, at| {
-        run_pipelined(e, body, out, at, sink, join)
+        run_pipelined(e, body, out, at, reach, sink, join)
     })
 }
 
@@ -789,15 +850,18 @@ where
     }
 }
 
-/// [`run_engine`] with the sink of chunk k − 1 run by `join` beside the
-/// step producing chunk k. Each step gets only its chunk (the engine keeps
-/// its own window), so the chunk being hashed and the one being written are
-/// disjoint slices of `out`.
+/// [`run_engine`] with the sink run by `join` beside each step, over the
+/// output the step cannot read: with `base = out_pos - min(reach, out_pos)`,
+/// the step gets `out[base..out_pos + room]` (its window and its room) and
+/// the sink the disjoint `out[previous base..base]`. `base` grows by at most
+/// the previous step's output, so the sink's pieces are at most a chunk;
+/// after the last step the sink gets `out[base..]` chunk by chunk.
 fn run_pipelined<E, F, J>(
     engine: &mut E,
     body: &[u8],
     out: &mut [u8],
     header_len: u64,
+    reach: usize,
     sink: &mut F,
     join: &J,
 ) -> Result<(usize, usize, u32)>
@@ -812,43 +876,54 @@ where
     let mut crc: u32 = 0;
     let mut in_pos: usize = 0;
     let mut out_pos: usize = 0;
-    // Produced and CRC'd, not yet given to the sink.
-    let mut pending: &[u8] = &[];
+    // Everything before `base` has gone to the sink; `rest` is `out[base..]`.
+    let mut base: usize = 0;
     let mut rest: &mut [u8] = out;
     loop {
         let input = body.get(in_pos..).unwrap_or(&[]);
-        let room = rest.len().min(chunk);
-        let mut step = Step {
-            status: StepStatus::Failed(InflateFailure::Decompressor),
-            consumed: 0,
-            produced: 0,
-        };
-        {
-            let dst = rest.get_mut(..room).unwrap_or(&mut []);
-            let sink = &mut *sink;
-            let engine = &mut *engine;
-            let hashed = pending;
-            join.join(
-                move || {
-                    if !hashed.is_empty() {
-                        sink(hashed);
-                    }
-                },
-                || step = engine.step(input, dst, 0, room),
-            );
-        }
-        let n_in = step.consumed.min(input.len());
-        let n_out = step.produced.min(room);
-        let Some((piece, tail)) = core::mem::take(&mut rest).split_at_mut_checked(n_out) else {
+        let room = image_len.saturating_sub(out_pos).min(chunk);
+        let new_base = out_pos.saturating_sub(reach);
+        let at = out_pos.saturating_sub(new_base);
+        // `base <= new_base <= out_pos <= image_len`: never fails.
+        let split = new_base
+            .checked_sub(base)
+            .and_then(|n| core::mem::take(&mut rest).split_at_mut_checked(n));
+        let Some((to_sink, window)) = split else {
             return Err(Error::Inflate {
                 reason: InflateFailure::Decompressor,
                 input_offset: header_len.saturating_add(u64_from(in_pos)),
                 output_offset: u64_from(out_pos),
             });
         };
-        crc = engine.crc32_update(crc, piece);
-        pending = piece;
-        rest = tail;
+        let mut step = Step {
+            status: StepStatus::Failed(InflateFailure::Decompressor),
+            consumed: 0,
+            produced: 0,
+        };
+        {
+            let end = at.saturating_add(room);
+            let dst = window.get_mut(..end).unwrap_or(&mut []);
+            let sink = &mut *sink;
+            let engine = &mut *engine;
+            let to_sink = &*to_sink;
+            join.join(
+                move || {
+                    if !to_sink.is_empty() {
+                        sink(to_sink);
+                    }
+                },
+                || step = engine.step(input, dst, at, room),
+            );
+        }
+        base = new_base;
+        rest = window;
+        // An engine never reports more than it was given.
+        let n_in = step.consumed.min(input.len());
+        let n_out = step.produced.min(room);
+        let end = at.saturating_add(n_out);
+        if let Some(piece) = rest.get(at..end).filter(|p| !p.is_empty()) {
+            crc = engine.crc32_update(crc, piece);
+        }
         in_pos = in_pos.saturating_add(n_in);
         out_pos = out_pos.saturating_add(n_out);
         let inflate_err = |reason| Error::Inflate {
@@ -858,8 +933,8 @@ where
         };
         match step.status {
             StepStatus::Done => {
-                if !pending.is_empty() {
-                    sink(pending);
+                for piece in rest.get(..end).unwrap_or(&[]).chunks(chunk) {
+                    sink(piece);
                 }
                 return Ok((in_pos, out_pos, crc));
             }

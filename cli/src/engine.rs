@@ -139,9 +139,9 @@ impl Inflater for FastEngine {
         self.chunk
     }
 
-    fn owns_window(&self) -> bool {
+    fn reaches_back(&self) -> Option<usize> {
         // zlib keeps its own 32 KiB window: a step reads only its input.
-        true
+        Some(0)
     }
 
     fn crc32_update(&self, crc: u32, bytes: &[u8]) -> u32 {

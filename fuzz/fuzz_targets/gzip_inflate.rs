@@ -3,7 +3,9 @@
 //! Input: `image_size` (u32 LE) ‖ chunk selector (u8) ‖ stored gzip member.
 //! Chunk selector 0 means the library default (`gzip::CHUNK`), n > 0 means
 //! `n * 61` bytes per decompressor call. Besides the invariants of
-//! `check_inflate`, every accepted member is inflated again by an independent
+//! `check_inflate` (among them: `inflate_joined` with the same engine and
+//! `Sequential` gives exactly `inflate`'s output, info and error), every
+//! accepted member is inflated again by an independent
 //! decoder (zlib-rs through flate2) which must produce the same bytes.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

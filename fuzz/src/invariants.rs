@@ -652,8 +652,9 @@ pub fn check_kernel_payload(payload: &[u8]) {
 }
 
 /// `gzip::inflate` with a `chunk`-byte [`InflateState`] into a bounded buffer
-/// with a sentinel tail; returns the produced image on success. `declared` is
-/// the image size to demand.
+/// with a sentinel tail, and `gzip::inflate_joined` with the same engine,
+/// which must agree exactly; returns the produced image on success.
+/// `declared` is the image size to demand.
 pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u8>> {
     let cap = declared.min(MAX_EXTRACT) as usize;
     let mut out = vec![0xA5u8; cap + 64];
@@ -683,6 +684,32 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
             "inflate wrote past image_size"
         );
     }
+    // The same engine pipelined (`inflate_joined`, its window the last
+    // 32 KiB of the buffer, the sink lagging behind): the same result, the
+    // same bytes in the buffer (partial output too), the same sink bytes
+    // (a prefix of them on error), in chunks of at most `chunk`.
+    let mut out2 = vec![0xA5u8; cap + 64];
+    let mut seen2 = Vec::new();
+    let r2 = gzip::inflate_joined(
+        stored,
+        &mut out2[..buf_len],
+        declared,
+        &mut *state,
+        &mut |c: &[u8]| {
+            assert!(
+                !c.is_empty() && c.len() <= chunk.max(1),
+                "joined sink chunks are 1 ..= `chunk` bytes"
+            );
+            seen2.extend_from_slice(c);
+        },
+        &gzip::Sequential,
+    );
+    assert_eq!(r2, r, "inflate_joined == inflate");
+    assert!(out2 == out, "inflate_joined writes what inflate writes");
+    assert!(
+        seen.starts_with(&seen2) && (r.is_err() || seen2 == seen),
+        "the joined sink sees inflate's bytes, all of them on success"
+    );
     assert!(
         seen.len() as u64 <= declared,
         "the sink never sees more than image_size"
