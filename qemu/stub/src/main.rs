@@ -49,12 +49,14 @@
     clippy::unimplemented
 )]
 
+mod ap;
 mod boot;
 mod cmdline;
 mod entry;
 mod failure;
 mod hw;
 mod memmap;
+mod meter;
 mod place;
 mod pvh;
 mod tpm;
