@@ -44,11 +44,11 @@ use crate::hw::{self, OneShot, PIT_HZ};
 use crate::place::Reserved;
 
 /// The AP's stack. Its side work is the library's hash sink (the image
-/// hashers' and the content hasher's `update`), whose deepest frames are a
-/// few KiB; [`SecondCpu::finish`] measures the high-water mark (the stack is
-/// painted before the SIPI) and refuses the boot if the paint is gone at the
-/// bottom.
-const AP_STACK_SIZE: usize = 32 * 1024;
+/// hashers' and the content hasher's `update`): 360 bytes deep for the
+/// Debian kernel's RuvBot RVF (SHA-256 both). [`SecondCpu::finish`]
+/// measures the high-water mark (the stack is painted before the SIPI),
+/// prints it, and refuses the boot if the paint is gone at the bottom.
+const AP_STACK_SIZE: usize = 16 * 1024;
 
 /// The byte the AP stack is painted with.
 const PAINT: u8 = 0xA5;
@@ -380,6 +380,8 @@ enum State {
 pub struct SecondCpu {
     apic: Option<Apic>,
     state: Cell<State>,
+    /// The start-up page (0: none yet).
+    page: Cell<u64>,
     /// TSC at the SIPI.
     sipi_at: Cell<u64>,
     /// Cycles the boot CPU spent running sides itself.
@@ -404,6 +406,10 @@ pub struct Report {
     pub wait_cycles: u64,
     /// Bytes of the AP's stack ever used (0 if it did not park).
     pub stack_used: usize,
+    /// Whether the AP acknowledged parking before the INIT.
+    pub parked: bool,
+    /// The start-up page (0: none).
+    pub page: u64,
 }
 
 impl fmt::Display for Report {
@@ -412,11 +418,17 @@ impl fmt::Display for Report {
             None => write!(
                 f,
                 "rvf-boot: second CPU: {} hash jobs beside the inflate, checked in {} kcycles \
-                 after its SIPI, stack {} of {} bytes; parked and reset for Linux",
+                 after its SIPI at {:#x}, stack {} of {} bytes; {} for Linux",
                 self.jobs,
                 self.check_in / 1000,
+                self.page,
                 self.stack_used,
-                AP_STACK_SIZE
+                AP_STACK_SIZE,
+                if self.parked {
+                    "parked and reset"
+                } else {
+                    "reset (no parking acknowledged)"
+                }
             ),
             Some(why) => write!(f, "rvf-boot: one CPU: {why}; verified on the boot CPU alone"),
         }
@@ -438,6 +450,7 @@ impl SecondCpu {
         Self {
             apic,
             state: Cell::new(state),
+            page: Cell::new(0),
             sipi_at: Cell::new(0),
             inline_cycles: Cell::new(0),
             wait_cycles: Cell::new(0),
@@ -464,6 +477,7 @@ impl SecondCpu {
             return Ok(());
         };
         reserved.add(page)?;
+        self.page.set(page.base);
         AP_CR3.store(cr3, Relaxed);
         // SAFETY: `page` is usable RAM below 640 KiB that no reservation
         // overlaps (so no slice of the stub's covers it), now reserved; only
@@ -530,13 +544,15 @@ impl SecondCpu {
     pub fn finish(&self) -> Result<Report, Failure> {
         let state = self.state.get();
         let mut stack_used = 0;
+        let mut parked = false;
         if state == State::Online {
             PARK.store(true, Release);
             OneShot::start(CHECK_IN_TICKS);
             while !PARKED.load(Acquire) && !OneShot::expired() {
                 spin_loop();
             }
-            if PARKED.load(Acquire) {
+            parked = PARKED.load(Acquire);
+            if parked {
                 stack_used = stack_high_water();
                 if stack_used >= AP_STACK_SIZE {
                     return Err(Failure::Internal("the second CPU overflowed its stack"));
@@ -567,6 +583,8 @@ impl SecondCpu {
             inline_cycles: self.inline_cycles.get(),
             wait_cycles: self.wait_cycles.get(),
             stack_used,
+            parked,
+            page: self.page.get(),
         })
     }
 }
