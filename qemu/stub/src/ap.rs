@@ -548,7 +548,13 @@ impl SecondCpu {
         if state == State::Online {
             PARK.store(true, Release);
             OneShot::start(CHECK_IN_TICKS);
-            while !PARKED.load(Acquire) && !OneShot::expired() {
+            // 54.9 ms by the PIT, and a TSC bound in case the PIT never
+            // runs out (2^33 cycles: seconds at any TSC rate seen so far).
+            let t = hw::rdtsc();
+            while !PARKED.load(Acquire)
+                && !OneShot::expired()
+                && hw::rdtsc().wrapping_sub(t) < 1 << 33
+            {
                 spin_loop();
             }
             parked = PARKED.load(Acquire);
