@@ -430,7 +430,10 @@ impl fmt::Display for Report {
                     "reset (no parking acknowledged)"
                 }
             ),
-            Some(why) => write!(f, "rvf-boot: one CPU: {why}; verified on the boot CPU alone"),
+            Some(why) => write!(
+                f,
+                "rvf-boot: one CPU: {why}; verified on the boot CPU alone"
+            ),
         }
     }
 }
@@ -670,5 +673,9 @@ fn stack_high_water() -> usize {
     // SAFETY: the AP parked (PARKED, Acquire: its writes are visible) and
     // writes its stack no more; nothing else uses it.
     let bytes = unsafe { &(*stack).0 };
-    AP_STACK_SIZE - bytes.iter().position(|&b| b != PAINT).unwrap_or(AP_STACK_SIZE)
+    AP_STACK_SIZE
+        - bytes
+            .iter()
+            .position(|&b| b != PAINT)
+            .unwrap_or(AP_STACK_SIZE)
 }

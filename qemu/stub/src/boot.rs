@@ -314,7 +314,7 @@ fn boot(
     let window = plan.window();
 
     // ---- the initramfs, straight from fw_cfg to its place
-    let mut initrd_sha256 = None;
+    let mut initrd_bytes: Option<&[u8]> = None;
     let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
         Some(file) if file.size > 0 => {
             let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
@@ -324,8 +324,8 @@ fn boot(
             // slice over it.
             let dst = unsafe { ram_mut(range) };
             fw.read(file.select, 0, dst)?;
-            // Measured as loaded.
-            initrd_sha256 = Some(measure::sha256(dst));
+            // Measured as loaded (only read from now on).
+            initrd_bytes = Some(dst);
             Some(range)
         }
         _ => None,
@@ -389,14 +389,17 @@ fn boot(
         unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
     }
     // ---- measured boot: the events `rvf-boot measure` predicts, extended
-    // and logged before the jump
-    let events = measure::boot_events(&BootInputs {
-        manifest,
-        kernel_image: verified.sha256,
-        initrd: initrd_sha256,
-        cmdline: cmdline_buf.get(..cmdline_len).unwrap_or(&[]),
+    // and logged before the jump; built (the initrd hashed) only when there
+    // is a TPM to extend them into
+    let final_cmdline = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
+    tpm::measure(serial, info.rsdp_paddr, reserved, || {
+        measure::boot_events(&BootInputs {
+            manifest,
+            kernel_image: verified.sha256,
+            initrd: initrd_bytes.map(measure::sha256),
+            cmdline: final_cmdline,
+        })
     })?;
-    tpm::measure(serial, info.rsdp_paddr, reserved, &events)?;
 
     let entry = plan.entry_64();
     let t3 = hw::rdtsc();
