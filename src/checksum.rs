@@ -15,7 +15,7 @@ use crate::segment::Segment;
 use crc::{CRC_32_ISO_HDLC, Crc, Table};
 use sha2::{Digest, Sha256};
 use sha3::Shake256;
-use sha3::digest::{ExtendableOutput, Update, XofReader};
+use sha3::digest::{ExtendableOutput, ExtendableOutputReset, Update, XofReader};
 use subtle::ConstantTimeEq;
 use xxhash_rust::xxh3::Xxh3Default;
 
@@ -76,8 +76,10 @@ impl ContentHash {
     /// An incremental hasher for this algorithm: [`ContentHasher::update`]
     /// over consecutive pieces of the data, then [`ContentHasher::finalize`],
     /// gives [`ContentHash::digest`] of their concatenation (no allocation;
-    /// the largest state, XXH3's, is about 600 bytes).
+    /// the state is 448 bytes, XXH3's being the largest). Never inlined, so
+    /// its temporaries stay out of its callers' frames.
     #[must_use]
+    #[inline(never)]
     pub fn hasher(self) -> ContentHasher {
         ContentHasher(match self {
             Self::Sha256Trunc => Incremental::Sha256Trunc(Sha256::new()),
@@ -112,27 +114,58 @@ impl ContentHasher {
 
     /// Continues the hash over `data`.
     pub fn update(&mut self, data: &[u8]) {
+        // One frame per algorithm, never inlined into each other or into the
+        // caller: the stack holds only the running algorithm's temporaries
+        // (the stack bound of `image::extract_joined`, host-tests gzip.rs).
+        #[inline(never)]
+        fn sha256(h: &mut Sha256, data: &[u8]) {
+            Digest::update(h, data);
+        }
+        #[inline(never)]
+        fn crc(h: &mut crc::Digest<'static, u32, Table<16>>, data: &[u8]) {
+            h.update(data);
+        }
+        #[inline(never)]
+        fn xxh3(h: &mut Xxh3Default, data: &[u8]) {
+            h.update(data);
+        }
+        #[inline(never)]
+        fn shake(h: &mut Shake256, data: &[u8]) {
+            Update::update(h, data);
+        }
         match &mut self.0 {
-            Incremental::Sha256Trunc(h) => Digest::update(h, data),
-            Incremental::Crc32Rot4(h) => h.update(data),
-            Incremental::Xxh3_128(h) => h.update(data),
-            Incremental::Shake256_128(h) => Update::update(h, data),
+            Incremental::Sha256Trunc(h) => sha256(h, data),
+            Incremental::Crc32Rot4(h) => crc(h, data),
+            Incremental::Xxh3_128(h) => xxh3(h, data),
+            Incremental::Shake256_128(h) => shake(h, data),
         }
     }
 
     /// The 16-byte digest of everything given to [`Self::update`], as
     /// [`ContentHash::digest`] stores it.
     #[must_use]
-    pub fn finalize(self) -> [u8; 16] {
-        match self.0 {
-            Incremental::Sha256Trunc(h) => truncate16(&h.finalize().into()),
-            Incremental::Crc32Rot4(h) => crc_rot4(h.finalize()),
+    pub fn finalize(mut self) -> [u8; 16] {
+        self.finish_in_place()
+    }
+
+    /// [`Self::finalize`] without moving the state (no copy of it on the
+    /// stack); the state is spent afterwards.
+    fn finish_in_place(&mut self) -> [u8; 16] {
+        #[inline(never)]
+        fn sha256(h: &mut Sha256) -> [u8; 16] {
+            truncate16(&Digest::finalize_reset(h).into())
+        }
+        #[inline(never)]
+        fn shake(h: &mut Shake256) -> [u8; 16] {
+            let mut out = [0u8; 16];
+            ExtendableOutputReset::finalize_xof_reset(h).read(&mut out);
+            out
+        }
+        match &mut self.0 {
+            Incremental::Sha256Trunc(h) => sha256(h),
+            Incremental::Crc32Rot4(h) => crc_rot4(h.clone().finalize()),
             Incremental::Xxh3_128(h) => h.digest128().to_le_bytes(),
-            Incremental::Shake256_128(h) => {
-                let mut out = [0u8; 16];
-                h.finalize_xof().read(&mut out);
-                out
-            }
+            Incremental::Shake256_128(h) => shake(h),
         }
     }
 }
@@ -319,7 +352,10 @@ pub(crate) fn plan_as(seg: &Segment<'_>, algo0: ContentHash) -> Result<Plan> {
 /// The second half of [`check_content_hash_as`], given `digest`, the digest
 /// of the whole payload under the planned algorithm `h`: verified, or the
 /// error naming what the payload carries (which hashes it again under the
-/// other candidates, counted in `hashed`).
+/// other candidates, counted in `hashed`). Never inlined: its one-shot
+/// hashes' temporaries stay out of the frames that are live during an
+/// inflate (`image::hash_beside`).
+#[inline(never)]
 pub(crate) fn verdict_as(
     seg: &Segment<'_>,
     algo0: ContentHash,
@@ -406,11 +442,12 @@ impl<'a> Interleaved<'a> {
     }
 
     /// Hashes what is left of the payload; its digest.
-    pub(crate) fn finish(mut self) -> [u8; 16] {
+    pub(crate) fn finish(&mut self) -> [u8; 16] {
         if let Some(rest) = self.payload.get(self.done..) {
             self.hasher.update(rest);
         }
-        self.hasher.finalize()
+        self.done = self.payload.len();
+        self.hasher.finish_in_place()
     }
 }
 

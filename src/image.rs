@@ -133,9 +133,12 @@ where
 }
 
 /// [`extract_with`] with the hashes on a second CPU: `join` (a std build's
-/// scoped thread) hashes each chunk while the engine inflates the next
-/// ([`gzip::inflate_joined`]). The same checks, results and errors; the
-/// image is returned only after every hash and the trailer checked.
+/// scoped thread, the stub's application processor) hashes the output the
+/// engine can no longer reach while it inflates the next chunk
+/// ([`gzip::inflate_joined`]: the previous chunk for an engine with its own
+/// window, all but the last 32 KiB for [`gzip::InflateState`]). The same
+/// checks, results and errors; the image is returned only after every hash
+/// and the trailer checked.
 ///
 /// When the kernel's content hash is still to be checked under its file's
 /// convention ([`crate::Container::selected_kernel_unverified`]), that hash

@@ -325,6 +325,58 @@ pub fn check_extract(k: &KernelSegment<'_>, state: &mut InflateState) -> Option<
     }
 }
 
+/// The outcome of one extraction, for comparing two paths: the image and
+/// every fact of the verified image, or the error.
+type Outcome = Result<(Vec<u8>, ImageHashCheck, HashCheck, Option<u32>, [u8; 32]), Error>;
+
+/// The facts of one extraction's result.
+fn outcome(r: Result<image::VerifiedImage<'_>, Error>) -> Outcome {
+    r.map(|v| {
+        (
+            v.bytes().to_vec(),
+            v.image_hash(),
+            v.content_hash(),
+            v.gzip_crc32(),
+            v.sha256(),
+        )
+    })
+}
+
+/// The deferred path (the CLI's and the stub's: `kernel_at_unverified`, then
+/// `extract_joined`, which checks the content hash beside the inflate) gives
+/// exactly what `kernel_at` + `extract` gives, errors included, for the
+/// kernel listed at `offset` (skipped above [`MAX_EXTRACT`]).
+pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) {
+    let Ok(u) = c.kernel_at_unverified(offset) else {
+        let e = c.kernel_at_unverified(offset).err();
+        assert_eq!(
+            c.kernel_at(offset).err(),
+            e,
+            "the unverified kernel's own errors"
+        );
+        return;
+    };
+    let need = image::buffer_size(&u);
+    if need > MAX_EXTRACT {
+        return;
+    }
+    let mut out = vec![0u8; need as usize];
+    let verified = match c.kernel_at(offset) {
+        Ok(k) => outcome(image::extract(&k, &mut out, state)),
+        Err(e) => Err(e),
+    };
+    let deferred = outcome(image::extract_joined(
+        &u,
+        &mut out,
+        state,
+        &gzip::Sequential,
+    ));
+    assert_eq!(
+        deferred, verified,
+        "kernel_at_unverified + extract_joined == kernel_at + extract"
+    );
+}
+
 /// The whole-file path: container, walk, manifest, directory, kernels,
 /// selection, extraction, listed WASM segments, and the boot chain on an
 /// extracted image.
@@ -498,6 +550,7 @@ pub fn check_whole_file(file: &[u8]) {
                         check_extract(&sk, &mut state)
                     });
                 let lax = check_extract(k, &mut state);
+                check_deferred(&c, k.segment_offset(), &mut state);
                 if strict.is_some() {
                     assert_eq!(strict, lax, "the policy changes only hash acceptance");
                 }
@@ -505,7 +558,10 @@ pub fn check_whole_file(file: &[u8]) {
                     check_boot_chain(&image, k.cmdline());
                 }
             }
-            Err(err) => check_kernel_error(*err),
+            Err(err) => {
+                check_kernel_error(*err);
+                check_deferred(&c, e.offset.get(), &mut state);
+            }
         }
     }
     // Listed WASM segments (bundles).
