@@ -5,20 +5,23 @@
 # QEMU's own `-kernel bzImage -initrd initramfs` boot of the same kernel with
 # the same command line. Runs alternate; prints both medians, the ratio, the
 # stub's own cycle counts per phase (medians of its "Mcycles" line: container
-# parse, kernel verify + extract, place + measure + handoff) and its size.
+# parse; kernel verify + extract, and inside it the inflate, the CRC-32, the
+# hashes on the second CPU and on the boot CPU, the boot CPU waiting for the
+# second; place + measure + handoff) and its size.
 #
 #   qemu/bench.sh [RUNS]        (default 7)
 #
-# RVF_BOOT_BENCH_CPU=max adds -cpu max and RVF_BOOT_BENCH_SMP=2 adds -smp 2
-# to BOTH boots (the stub itself always runs on one CPU).
+# Both boots get -smp 2 (the stub hashes on the second vCPU; Linux brings up
+# both) and -accel tcg,thread=multi (one host thread per vCPU, QEMU's default
+# for x86 on x86); RVF_BOOT_BENCH_SMP=N sets -smp N instead and
+# RVF_BOOT_BENCH_CPU=max adds -cpu max, to BOTH boots.
 set -euo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 runs="${1:-7}"
-cpu=()
+cpu=(-smp "${RVF_BOOT_BENCH_SMP:-2}")
 [ -z "${RVF_BOOT_BENCH_CPU:-}" ] || cpu+=(-cpu "$RVF_BOOT_BENCH_CPU")
-[ -z "${RVF_BOOT_BENCH_SMP:-}" ] || cpu+=(-smp "$RVF_BOOT_BENCH_SMP")
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 kernel="$(fetch_kernel)"
@@ -28,7 +31,7 @@ rvf="$CACHE_DIR/ruvbot-debian-cloud.rvf"
 if [ ! -s "$rvf" ] || [ "$kernel" -nt "$rvf" ]; then build_ruvbot_rvf "$kernel" "$rvf"; fi
 cmdline="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # what build-rvf.js (and rvf-testkit) stores
 
-common=(-accel tcg "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
+common=(-accel tcg,thread=multi "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
         -device isa-debug-exit,iobase=0xf4,iosize=4)
 direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline")
 stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=${initramfs//,/,,}")
@@ -66,15 +69,18 @@ sm=$(echo "$s_all" | median)
 echo "median qemu -kernel bzImage -initrd: ${dm} ms"
 echo "median rvf-boot stub (RVF, verified): ${sm} ms"
 awk -v s="$sm" -v d="$dm" 'BEGIN { if (d > 0) printf "ratio stub/direct: %.3f (goal <= 1.15)\n", s / d }'
-# The stub's own phases: "Mcycles: container A, kernel verify+extract B,
-# place+handoff C; SHA-NI yes|no".
+# The stub's own phases: "Mcycles: container A, kernel verify+extract B
+# (inflate C, CRC D, hashes on the AP E, hashes inline F, BSP waiting G),
+# place+handoff H; SHA-NI yes|no".
 phase() { sed -n "s/.*$1 \([0-9]*\).*/\1/p" "$cycles_log" | median; }
 if [ -s "$cycles_log" ]; then
     echo "stub phases (median Mcycles of $(wc -l < "$cycles_log") runs): container $(phase container)," \
-         "kernel verify+extract $(phase 'verify+extract')," \
+         "kernel verify+extract $(phase 'verify+extract')" \
+         "(inflate $(phase inflate), CRC $(phase CRC), hashes on the second CPU $(phase 'on the AP')," \
+         "hashes on the boot CPU $(phase 'hashes inline'), boot CPU waiting $(phase 'BSP waiting'))," \
          "place+measure+handoff $(phase 'place+handoff');" \
          "SHA-NI $(sed -n 's/.*SHA-NI \([a-z]*\).*/\1/p' "$cycles_log" | sort -u | tr '\n' ' ')"
 fi
 read -r filesz memsz < <(LC_ALL=C readelf -lW "$STUB_BIN" | awk '$1 == "LOAD" { print $5, $6; exit }')
 echo "stub: $(stat -c %s "$STUB_BIN") bytes ELF, $((filesz)) bytes loaded, $((memsz)) bytes in memory (.bss: stacks, page tables, zero page, cmdline)"
-echo "qemu flags: -accel tcg ${cpu[*]} -m 256; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "qemu flags: -accel tcg,thread=multi ${cpu[*]} -m 256; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -15,9 +15,11 @@
 # file or another kernel image with one error line and its code.
 #
 # Extra options (not part of the stable interface): --memory MIB (default 256),
-# --cpu MODEL (default: QEMU's), --smp N (default 1; the stub runs on the boot
-# CPU only, Linux starts the others), and RVF_BOOT_QEMU_ARGS (appended to
-# QEMU's argv).
+# --cpu MODEL (default: QEMU's), --smp N (default 2: the stub hashes on the
+# second CPU while the boot CPU inflates, then resets it; Linux starts them
+# all; with 1 the stub verifies on one CPU), and RVF_BOOT_QEMU_ARGS (appended
+# to QEMU's argv). TCG runs each vCPU on its own host thread (thread=multi,
+# QEMU's default for x86 guests on x86 hosts).
 #
 # Paths may contain any character: -kernel and -initrd get a comma-free
 # symlink when the path has a comma (QEMU 7.2 takes those two verbatim, newer
@@ -47,7 +49,7 @@ usage() {
 }
 
 trusted_keys=() pin_kernel=""
-initrd="" append="" have_append=0 timeout_s=60 memory=256 cpu="" smp=1 rvf=""
+initrd="" append="" have_append=0 timeout_s=60 memory=256 cpu="" smp=2 rvf=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
@@ -93,11 +95,10 @@ stub_arg="$(qemu_file "$STUB_BIN" stub)" && rvf_arg="$(qemu_file "$rvf" rvf)" ||
     { echo "error: cannot link $rvf into $work" >&2; exit 2; }
 case "$rvf_arg$stub_arg" in *,*) echo "error: the temporary directory $work has a comma" >&2; exit 2 ;; esac
 
-args=(qemu-system-x86_64 -accel tcg -m "$memory" -no-reboot -display none -monitor none
+args=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$memory" -no-reboot -display none -monitor none
       -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$stub_arg" -initrd "$rvf_arg")
 [ -z "$cpu" ] || args+=(-cpu "$cpu")
-[ "$smp" = 1 ] || args+=(-smp "$smp")
 [ -z "$initrd" ] || args+=(-fw_cfg "name=opt/rvf-boot/initrd,file=${initrd//,/,,}")
 [ "$have_append" = 0 ] || args+=(-append "$append")
 # shellcheck disable=SC2206

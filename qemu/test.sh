@@ -3,9 +3,10 @@
 # timeout. Prints one PASS/FAIL line per case and a final "N passed, M failed";
 # exits non-zero if any case failed.
 #
-#   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 wire testkernel flip
-#                              flip-rehash image-hash cmdline-long small-ram
-#                              path-comma kernel-exit (default: all)
+#   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 ruvbot-smp1
+#                              ruvbot-smp4 wire testkernel flip flip-rehash
+#                              image-hash cmdline-long small-ram path-comma
+#                              kernel-exit append-max append-over (default: all)
 #
 # Every RVF is written at test time by the test kit (host-tests/testkit): no
 # node, no seed writer. Cases on the downloaded Debian kernel print its
@@ -19,7 +20,12 @@ set -uo pipefail
 TIMEOUT=60
 RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build-rvf.js (and the test kit)
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
-ALL_CASES=(ruvbot ruvbot-smp2 wire testkernel flip flip-rehash image-hash cmdline-long small-ram path-comma kernel-exit)
+ALL_CASES=(ruvbot ruvbot-smp2 ruvbot-smp1 ruvbot-smp4 wire testkernel flip flip-rehash image-hash cmdline-long
+           small-ram path-comma kernel-exit)
+# What the stub prints when the second CPU hashed beside the inflate: its
+# report line (at least one job) and the AP's cycles in the Mcycles line.
+ON_THE_AP='^rvf-boot: second CPU: [1-9][0-9]* hash jobs beside the inflate, .*; parked and reset for Linux$
+^rvf-boot: Mcycles: .*hashes on the AP [1-9][0-9]*, '
 # The stub's -append limit (the library's cmdline::APPEND_MAX: QEMU's PVH
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095
@@ -57,15 +63,33 @@ run_case() {
     append-max|append-over) run_append_case "$1" ;;
     ruvbot)
         # (a) RuvBot RVF (the test kit's build-rvf.js: gzip, SHA-256 hashes) around the
-        # relocatable Debian cloud kernel; -append adds an argument.
+        # relocatable Debian cloud kernel; -append adds an argument. boot.sh's
+        # two vCPUs: the hashes ran on the second one.
         need_debian || { fail ruvbot "could not build the RVF"; return; }
-        expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
+        NEED_LINE="$ON_THE_AP" expect_marker ruvbot "$RVF_CMDLINE rvf.extra=a" --initrd "$initramfs" --append "rvf.extra=a" "$ruvbot"
         ;;
     ruvbot-smp2)
-        # (a) with two vCPUs: the stub runs on the boot CPU only and leaves the
-        # second one untouched; Linux must bring both up (/init counts them).
+        # (a) with two vCPUs: the stub hashes on the second one, parks it and
+        # resets it with INIT; Linux must bring both up (/init counts them).
         need_debian || { fail ruvbot-smp2 "could not build the RVF"; return; }
-        NEED_LINE="RVF-BOOT-CPUS 2\$" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
+        NEED_LINE="RVF-BOOT-CPUS 2\$
+$ON_THE_AP" expect_marker ruvbot-smp2 "$RVF_CMDLINE" --smp 2 --initrd "$initramfs" "$ruvbot"
+        ;;
+    ruvbot-smp1)
+        # (a) with one vCPU: no application processor checks in, the stub
+        # says so once and verifies every hash on the boot CPU.
+        need_debian || { fail ruvbot-smp1 "could not build the RVF"; return; }
+        NEED_LINE='RVF-BOOT-CPUS 1$
+^rvf-boot: one CPU: no application processor checked in within 55 ms of its SIPI; verified on the boot CPU alone$
+^rvf-boot: Mcycles: .*hashes on the AP 0, hashes inline [1-9][0-9]*, BSP waiting 0\)' \
+            expect_marker ruvbot-smp1 "$RVF_CMDLINE" --smp 1 --initrd "$initramfs" "$ruvbot"
+        ;;
+    ruvbot-smp4)
+        # (a) with four vCPUs: the first AP to check in hashes, the others
+        # halt; all are reset before the jump and Linux brings up all four.
+        need_debian || { fail ruvbot-smp4 "could not build the RVF"; return; }
+        NEED_LINE="RVF-BOOT-CPUS 4\$
+$ON_THE_AP" expect_marker ruvbot-smp4 "$RVF_CMDLINE" --smp 4 --initrd "$initramfs" "$ruvbot"
         ;;
     wire)
         # (b) wire-dialect RVF written by rvf-runtime 0.5.0 embed_kernel

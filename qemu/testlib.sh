@@ -116,14 +116,26 @@ expect_refusal() {
 # script may define its own after sourcing this file).
 marker_text() { printf "marker, cmdline from the RVF: '%s' (%s)" "$2" "$secs"; }
 
+# unmatched PATTERNS LOG — the first of PATTERNS (extended regular
+# expressions, one per line) that does not match exactly one line of LOG;
+# status 1 when each does.
+unmatched() {
+    local p
+    while IFS= read -r p; do
+        [ -z "$p" ] || [ "$(grep -cE -- "$p" "$2")" = 1 ] || { printf '%s\n' "$p"; return 0; }
+    done <<< "$1"
+    return 1
+}
+
 # expect_marker NAME CMDLINE ARGS... — boots to /init, whose marker line
 # carries exactly CMDLINE as /proc/cmdline; the loader printed no error, its
-# hand-over line and one "no TPM" line (no --tpm). With NEED_LINE set (an
-# extended regular expression) exactly one line of the log matches it too.
+# hand-over line and one "no TPM" line (no --tpm). With NEED_LINE set (one or
+# more extended regular expressions, one per line) exactly one line of the
+# log matches each of them too.
 expect_marker() {
     local name="$1" want="$2" need="${NEED_LINE:-}"; shift 2
     boot "$name" "$@"
-    local log="$work/$name.log" got
+    local log="$work/$name.log" got bad
     got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
     if [ "$rc" != 0 ]; then fail "$name" "exit status $rc, want 0" "$log"
     elif ! grep -q "^$MARKER " "$log"; then fail "$name" "no $MARKER line from /init" "$log"
@@ -131,7 +143,7 @@ expect_marker() {
     elif grep -q '^rvf-boot: error: ' "$log"; then fail "$name" "$LOADER printed an error" "$log"
     elif ! grep -q "^$HANDOVER" "$log"; then fail "$name" "no hand-over line from the loader" "$log"
     elif [ "$(grep -c '^rvf-boot: no TPM: nothing measured$' "$log")" != 1 ]; then fail "$name" "no single 'no TPM' line (no --tpm)" "$log"
-    elif [ -n "$need" ] && [ "$(grep -cE -- "$need" "$log")" != 1 ]; then fail "$name" "no single line matching '$need'" "$log"
+    elif [ -n "$need" ] && bad=$(unmatched "$need" "$log"); then fail "$name" "no single line matching '$bad'" "$log"
     else pass "$name" "$(marker_text "$name" "$got" "$need" "$log")"
     fi
 }

@@ -16,10 +16,12 @@ use rvf_boot::zero_page::{self, Handoff};
 use rvf_boot::{Container, cmdline as kernel_cmdline};
 use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
 
+use crate::ap::SecondCpu;
 use crate::cmdline::{APPEND_MAX, copy_append};
 use crate::failure::Failure;
 use crate::hw::{self, FwCfg, Serial};
 use crate::memmap::{self, BEYOND_IDENTITY_MAP};
+use crate::meter::Timed;
 use crate::place::{self, ImageBuffer, Reserved};
 use crate::pvh::StartInfo;
 use crate::tpm;
@@ -67,6 +69,9 @@ unsafe fn ram_mut(range: PhysRange) -> &'static mut [u8] {
 
 /// The boot. Returns only on failure.
 pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> {
+    // INIT to the other CPUs first: their 10 ms wait passes while the
+    // container is checked.
+    let second = SecondCpu::init();
     let info = StartInfo::read(start_info).map_err(Failure::Pvh)?;
     let memory = memmap::translate(&info)?;
     let memory: &[MemoryRegion] = &memory;
@@ -90,6 +95,8 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         }
         None => rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
     };
+    // The second CPU's start-up page, clear of the stub and the RVF.
+    second.prepare(memory, &mut reserved)?;
 
     // ---- the RVF, verified
     let module_len = usize::try_from(module.size).unwrap_or(0);
@@ -103,11 +110,24 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let container = Container::parse(rvf, rvf_boot_shell::policy())?;
     let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
-    let kernel = container.selected_kernel()?;
-    let verified = verify_image(memory, &mut reserved, &kernel)?;
+    // The content hash is left to extract_joined, which computes it beside
+    // the inflate (on the second CPU when there is one) and accepts the
+    // image only when it and every other check passed.
+    let kernel = container.selected_kernel_unverified()?;
+    let (verified, meter) = verify_image(memory, &mut reserved, &kernel, &second)?;
+    // The second CPU parked and reset before anything uses the image.
+    let cpu = second.finish()?;
     // The policy's kernel pin, on the verified bytes, before anything uses them.
     let kernel_pin = container.policy().check_kernel(&verified.proof)?;
     let t2 = hw::rdtsc();
+    let _ = writeln!(serial, "{cpu}");
+    let phases = Phases {
+        inflate: meter.inflate,
+        crc: meter.crc,
+        on_ap: cpu.ap_cycles,
+        inline: cpu.inline_cycles,
+        waiting: cpu.wait_cycles,
+    };
     let _ = writeln!(
         serial,
         "{}",
@@ -126,6 +146,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         info: &info,
         manifest,
         times: [t0, t1, t2],
+        phases,
     };
     boot(serial, &mut reserved, &mut fw, &input)
 }
@@ -173,34 +194,74 @@ struct PlacedImage<'a> {
     proof: image::VerifiedImage<'a>,
 }
 
-/// Verify the selected kernel's image with the library's [`image::extract`], whose
-/// `VerifiedImage` is the only proof the stub accepts: a gzip-stored image
-/// is inflated into a reserved buffer (CRC-32 and `image_hash` checked in
-/// the same pass); a raw one is checked where it lies, inside the RVF.
+/// Cycles of the verification's parts (TSC).
+#[derive(Clone, Copy)]
+struct Meter {
+    /// In the engine's `step`.
+    inflate: u64,
+    /// In the engine's CRC-32.
+    crc: u64,
+}
+
+/// Cycles of the verification's parts, for the `Mcycles` line.
+#[derive(Clone, Copy)]
+struct Phases {
+    /// The inflate (boot CPU).
+    inflate: u64,
+    /// The gzip CRC-32 (boot CPU).
+    crc: u64,
+    /// The hash sides the second CPU ran.
+    on_ap: u64,
+    /// The hash sides the boot CPU ran itself (no second CPU yet, or none).
+    inline: u64,
+    /// The boot CPU waiting for the second CPU's side.
+    waiting: u64,
+}
+
+/// Verify the selected kernel's image with the library's
+/// [`image::extract_joined`], whose `VerifiedImage` is the only proof the
+/// stub accepts: a gzip-stored image is inflated into a reserved buffer by
+/// the boot CPU while `second` hashes what was inflated (the image hashes
+/// and the kernel's content hash; CRC-32, ISIZE, `image_hash` and the
+/// content hash all checked before the image is returned); a raw one is
+/// checked where it lies, inside the RVF.
 fn verify_image<'a>(
     memory: &[MemoryRegion],
     reserved: &mut Reserved,
     kernel: &KernelSegment<'a>,
-) -> Result<PlacedImage<'a>, Failure> {
+    second: &SecondCpu,
+) -> Result<(PlacedImage<'a>, Meter), Failure> {
     let size = image::buffer_size(kernel);
     let mut state = InflateState::new();
+    let mut engine = Timed::new(&mut state);
     let (verified, buffer) = if size == 0 {
-        (image::extract(kernel, &mut [], &mut state)?, None)
+        (
+            image::extract_joined(kernel, &mut [], &mut engine, second)?,
+            None,
+        )
     } else {
         let buffer = place::image_buffer(memory, reserved, kernel.stored_unverified(), size)?;
         // SAFETY: the whole buffer is usable RAM below 4 GiB, overlapped no
-        // earlier reservation (stub, RVF module) and is now reserved itself;
-        // this is the only slice over it.
+        // earlier reservation (stub, RVF module, the second CPU's start-up
+        // page) and is now reserved itself; this is the only slice over it.
         let out: &'a mut [u8] = unsafe { ram_mut(buffer.range) };
-        (image::extract(kernel, out, &mut state)?, Some(buffer))
+        (
+            image::extract_joined(kernel, out, &mut engine, second)?,
+            Some(buffer),
+        )
     };
-    Ok(PlacedImage {
+    let meter = Meter {
+        inflate: engine.step_cycles(),
+        crc: engine.crc_cycles(),
+    };
+    let placed = PlacedImage {
         image: verified.bytes(),
         hash: verified.image_hash().name(),
         sha256: verified.sha256(),
         buffer,
         proof: verified,
-    })
+    };
+    Ok((placed, meter))
 }
 
 /// What [`run`] found out before the kernel is placed.
@@ -223,6 +284,8 @@ struct Input<'a, 'k> {
     manifest: Digest,
     /// TSC at entry, after the container was checked, after the image was.
     times: [u64; 3],
+    /// Where the image's verification spent its cycles.
+    phases: Phases,
 }
 
 /// Place, hand off, jump. Returns only on failure.
@@ -242,6 +305,7 @@ fn boot(
         info,
         manifest,
         times: [t0, t1, t2],
+        phases,
     } = *input;
     let bz = BzImage::parse(verified.image)?;
 
@@ -250,7 +314,7 @@ fn boot(
     let window = plan.window();
 
     // ---- the initramfs, straight from fw_cfg to its place
-    let mut initrd_sha256 = None;
+    let mut initrd_bytes: Option<&[u8]> = None;
     let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
         Some(file) if file.size > 0 => {
             let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
@@ -260,8 +324,8 @@ fn boot(
             // slice over it.
             let dst = unsafe { ram_mut(range) };
             fw.read(file.select, 0, dst)?;
-            // Measured as loaded.
-            initrd_sha256 = Some(measure::sha256(dst));
+            // Measured as loaded (only read from now on).
+            initrd_bytes = Some(dst);
             Some(range)
         }
         _ => None,
@@ -325,23 +389,33 @@ fn boot(
         unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
     }
     // ---- measured boot: the events `rvf-boot measure` predicts, extended
-    // and logged before the jump
-    let events = measure::boot_events(&BootInputs {
-        manifest,
-        kernel_image: verified.sha256,
-        initrd: initrd_sha256,
-        cmdline: cmdline_buf.get(..cmdline_len).unwrap_or(&[]),
+    // and logged before the jump; built (the initrd hashed) only when there
+    // is a TPM to extend them into
+    let final_cmdline = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
+    tpm::measure(serial, info.rsdp_paddr, reserved, || {
+        measure::boot_events(&BootInputs {
+            manifest,
+            kernel_image: verified.sha256,
+            initrd: initrd_bytes.map(measure::sha256),
+            cmdline: final_cmdline,
+        })
     })?;
-    tpm::measure(serial, info.rsdp_paddr, reserved, &events)?;
 
     let entry = plan.entry_64();
     let t3 = hw::rdtsc();
+    let m = |cycles: u64| cycles / 1_000_000;
     let _ = writeln!(
         serial,
-        "rvf-boot: Mcycles: container {}, kernel verify+extract {}, place+handoff {}; SHA-NI {}",
-        t1.wrapping_sub(t0) / 1_000_000,
-        t2.wrapping_sub(t1) / 1_000_000,
-        t3.wrapping_sub(t2) / 1_000_000,
+        "rvf-boot: Mcycles: container {}, kernel verify+extract {} (inflate {}, CRC {}, \
+         hashes on the AP {}, hashes inline {}, BSP waiting {}), place+handoff {}; SHA-NI {}",
+        m(t1.wrapping_sub(t0)),
+        m(t2.wrapping_sub(t1)),
+        m(phases.inflate),
+        m(phases.crc),
+        m(phases.on_ap),
+        m(phases.inline),
+        m(phases.waiting),
+        m(t3.wrapping_sub(t2)),
         if hw::has_sha_ni() { "yes" } else { "no" },
     );
     let _ = writeln!(

@@ -15,9 +15,10 @@
 //!    the kernel is entered),
 //! 5. loads the stack and calls `stub_main(start_info)`.
 //!
-//! Only the boot CPU runs here. When QEMU has more CPUs (`-smp N`) the others
-//! stay in their wait-for-SIPI state, untouched by the stub; Linux starts
-//! them itself.
+//! Only the boot CPU runs here. A second CPU, when QEMU has one, enters long
+//! mode through its own start-up code in `ap.rs` (the same CR0/CR4/EFER
+//! settings and these page tables) and is reset with INIT before the jump;
+//! Linux starts every other CPU itself.
 
 use core::arch::global_asm;
 

@@ -1,8 +1,10 @@
-//! The three devices the stub talks to, all through x86 I/O ports of QEMU's
-//! `pc` machine: the COM1 UART (0x3F8), `isa-debug-exit` (0xF4, added by
-//! `-device isa-debug-exit,iobase=0xf4,iosize=4`) and fw_cfg (0x510/0x511,
-//! DMA at 0x514). Port I/O touches no memory, so the only `unsafe` facts are
-//! "this port is that device" and, for fw_cfg DMA, "the buffer is ours".
+//! The devices the stub talks to through x86 I/O ports of QEMU's `pc`
+//! machine: the COM1 UART (0x3F8), `isa-debug-exit` (0xF4, added by
+//! `-device isa-debug-exit,iobase=0xf4,iosize=4`), fw_cfg (0x510/0x511, DMA
+//! at 0x514) and channel 2 of the 8254 PIT (0x42/0x43, gate and output at
+//! 0x61), the timer of the second CPU's start-up waits. Port I/O touches no
+//! memory, so the only `unsafe` facts are "this port is that device" and, for
+//! fw_cfg DMA, "the buffer is ours".
 
 use core::arch::asm;
 use core::fmt;
@@ -287,6 +289,60 @@ impl FwCfg {
             }
         }
         Ok(None)
+    }
+}
+
+// ---------------------------------------------------------------- PIT
+
+/// PIT channel 2's data port.
+const PIT_CH2: u16 = 0x42;
+/// PIT mode/command port.
+const PIT_MODE: u16 = 0x43;
+/// Port B of the (emulated) 8255: bit 0 gates channel 2, bit 1 connects it
+/// to the speaker, bit 5 reads its output.
+const PORT_B: u16 = 0x61;
+
+/// PIT input clock, Hz: the counts of [`OneShot::start`] for a wait are
+/// `ceil(seconds × PIT_HZ)`.
+pub const PIT_HZ: u64 = 1_193_182;
+
+/// PIT channel 2 as a one-shot timer (mode 0): a fixed-rate clock that needs
+/// no calibration, unlike the TSC. Only the stub uses it, before the kernel
+/// (which programs the PIT itself) is entered.
+pub struct OneShot;
+
+impl OneShot {
+    /// (Re)start the count-down: the output goes low now and high once
+    /// `ticks` periods of [`PIT_HZ`] have passed (at most 0xFFFF: 54.9 ms).
+    pub fn start(ticks: u16) {
+        // SAFETY: reading port B has no side effect.
+        let port_b = unsafe { inb(PORT_B) };
+        // SAFETY: port B: gate channel 2 on, speaker off (what Linux's PIT
+        // calibration writes); the other bits are written back as read.
+        unsafe { outb(PORT_B, (port_b & !0x02) | 0x01) };
+        // SAFETY: mode port: channel 2, low then high byte, mode 0, binary.
+        unsafe { outb(PIT_MODE, 0xB0) };
+        let [low, high] = ticks.to_le_bytes();
+        // SAFETY: channel 2's count, low byte then high byte as programmed;
+        // writing the high byte starts the count-down.
+        unsafe { outb(PIT_CH2, low) };
+        // SAFETY: as above.
+        unsafe { outb(PIT_CH2, high) };
+    }
+
+    /// Whether the count-down started last has run out (channel 2's output
+    /// is high).
+    pub fn expired() -> bool {
+        // SAFETY: reading port B has no side effect.
+        unsafe { inb(PORT_B) & 0x20 != 0 }
+    }
+
+    /// Gate channel 2 off again (speaker off).
+    pub fn stop() {
+        // SAFETY: reading port B has no side effect.
+        let port_b = unsafe { inb(PORT_B) };
+        // SAFETY: port B: gate and speaker bits cleared, the rest as read.
+        unsafe { outb(PORT_B, port_b & !0x03) };
     }
 }
 

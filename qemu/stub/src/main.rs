@@ -11,7 +11,8 @@
 //!    directory, manifest hash),
 //! 3. selects and verifies the kernel with the library: content hash, gzip
 //!    inflate + CRC-32, `image_hash`, inflating straight into the kernel
-//!    window when the layout allows ([`boot`], [`place`]),
+//!    window when the layout allows ([`boot`], [`place`]), the hashes on a
+//!    second CPU when there is one ([`ap`]),
 //! 4. validates the bzImage header and plans the load address with the
 //!    library's `BootPlan`,
 //! 5. reads the initramfs, builds the zero page and the command line,
@@ -32,8 +33,9 @@
 //! command-line buffer. Everything used until the jump is reserved ([`place`]);
 //! buffers go top-down below 4 GiB (`rvf_boot::plan::place_high`), the kernel
 //! window where `BootPlan` puts it (lowest fit at or above `pref_address`).
-//! Only the boot CPU runs the stub; other vCPUs are left in reset for Linux
-//! to start.
+//! The boot CPU runs the stub; one application processor, if it answers
+//! INIT-SIPI-SIPI, hashes beside the inflate and is reset with INIT before
+//! the jump ([`ap`]), so Linux starts every other CPU itself.
 #![no_std]
 #![no_main]
 #![deny(
@@ -49,12 +51,14 @@
     clippy::unimplemented
 )]
 
+mod ap;
 mod boot;
 mod cmdline;
 mod entry;
 mod failure;
 mod hw;
 mod memmap;
+mod meter;
 mod place;
 mod pvh;
 mod tpm;

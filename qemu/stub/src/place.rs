@@ -7,8 +7,8 @@
 //! them.
 //!
 //! Everything that will be used stays reserved until the jump: the stub
-//! itself, the RVF module, the **whole** image buffer, the kernel window and
-//! the initrd, so no later placement (and no fw_cfg DMA) lands on verified
+//! itself, the RVF module, the second CPU's start-up page (`ap.rs`), the
+//! **whole** image buffer, the kernel window and the initrd, so no later placement (and no fw_cfg DMA) lands on verified
 //! bytes.
 
 use heapless::Vec;
@@ -21,9 +21,10 @@ use rvf_boot::plan::{self, BootItem, BootPlan};
 use crate::failure::Failure;
 
 /// Most reservations the stub makes: the identity-map limit, itself, the RVF
-/// module, the image buffer, the kernel window, the initrd; the rest is
-/// headroom. Also the capacity of the `occupied` list given to [`BootPlan`].
-pub const MAX_RESERVATIONS: usize = 8;
+/// module, the second CPU's start-up page, the image buffer, the kernel
+/// window, the initrd; the rest is headroom. Also the capacity of the
+/// `occupied` list given to [`BootPlan`].
+pub const MAX_RESERVATIONS: usize = 10;
 
 /// Page size: the alignment of the stub's buffers.
 const PAGE: u64 = 0x1000;

@@ -1,6 +1,8 @@
 //! Measured boot (issue 11): the library's events ([`measure::boot_events`])
 //! extended into a TPM 2.0 through the TIS FIFO interface, and appended to
-//! the firmware's TCG event log, right before the jump.
+//! the firmware's TCG event log, right before the jump. The events (and the
+//! initrd's SHA-256 they carry) are built only once a TPM and its log area
+//! were found: without a TPM nothing is hashed for measurement.
 //!
 //! * **TPM**: TIS (TCG PC Client Platform TPM Profile, FIFO interface) at
 //!   [`TIS_BASE`], locality 0: request the locality, then for each event one
@@ -130,13 +132,14 @@ pub enum Outcome {
     },
 }
 
-/// Extend `events` into the TPM and append them to the firmware's log;
-/// prints one line saying what happened.
-pub fn measure(
+/// Extend the events `events` builds into the TPM and append them to the
+/// firmware's log; prints one line saying what happened. `events` runs only
+/// when there is a TPM.
+pub fn measure<'a>(
     serial: &mut Serial,
     rsdp_paddr: u64,
     reserved: &Reserved,
-    events: &EventLog<'_>,
+    events: impl FnOnce() -> Result<EventLog<'a>, MeasureError>,
 ) -> Result<Outcome, MeasureFailure> {
     let outcome = measure_inner(rsdp_paddr, reserved, events)?;
     match outcome {
@@ -157,10 +160,10 @@ pub fn measure(
     Ok(outcome)
 }
 
-fn measure_inner(
+fn measure_inner<'a>(
     rsdp_paddr: u64,
     reserved: &Reserved,
-    events: &EventLog<'_>,
+    events: impl FnOnce() -> Result<EventLog<'a>, MeasureError>,
 ) -> Result<Outcome, MeasureFailure> {
     let Some(mut tis) = Tis::probe() else {
         return Ok(Outcome::NoTpm);
@@ -168,6 +171,7 @@ fn measure_inner(
     let Some((lasa, laml)) = find_log_area(rsdp_paddr, reserved)? else {
         return Ok(Outcome::NoTpm);
     };
+    let events = &events()?;
     let area_range = firmware_range("TCG event log area", lasa, u64::from(laml), reserved)?;
     let len = usize::try_from(area_range.size).unwrap_or(0);
     // SAFETY: `area_range` is the firmware's log area (ACPI TPM2 LASA/LAML),
