@@ -517,6 +517,14 @@ impl<'a> Container<'a> {
     /// # Errors
     /// [`Error::NoKernelAt`], or the kernel's parse and hash errors.
     pub fn kernel_at(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
+        let (entry, seg) = self.kernel_entry_at(header_offset)?;
+        self.load_kernel(entry, seg)
+    }
+
+    /// The directory entry and segment of the listed kernel whose header is
+    /// at `header_offset` (the directory is in offset order: the search
+    /// stops past it).
+    fn kernel_entry_at(&self, header_offset: u64) -> Result<(u32, Segment<'a>)> {
         self.directory()
             .take_while(|(_, e, _)| e.offset.get() <= header_offset)
             .find(|(_, e, _)| e.seg_type == seg_type::KERNEL && e.offset.get() == header_offset)
@@ -524,7 +532,7 @@ impl<'a> Container<'a> {
                 Err(Error::NoKernelAt {
                     offset: header_offset,
                 }),
-                |(entry, _, seg)| self.load_kernel(entry, seg?),
+                |(entry, _, seg)| Ok((entry, seg?)),
             )
     }
 
@@ -570,15 +578,8 @@ impl<'a> Container<'a> {
     /// # Errors
     /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_unverified`].
     pub fn kernel_at_unverified(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
-        self.directory()
-            .take_while(|(_, e, _)| e.offset.get() <= header_offset)
-            .find(|(_, e, _)| e.seg_type == seg_type::KERNEL && e.offset.get() == header_offset)
-            .map_or(
-                Err(Error::NoKernelAt {
-                    offset: header_offset,
-                }),
-                |(entry, _, seg)| self.load_kernel_unverified(entry, seg?),
-            )
+        let (entry, seg) = self.kernel_entry_at(header_offset)?;
+        self.load_kernel_unverified(entry, seg)
     }
 
     fn load_kernel_unverified(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
