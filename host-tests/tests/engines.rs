@@ -17,7 +17,7 @@ use rvf_boot::gzip::{self, GzipInfo, InflateState, Inflater, Join, Sequential, S
 use rvf_boot::image::{self, VerifiedImage};
 use rvf_boot::{Container, Error, Policy};
 use rvf_boot_cli::engine::{FastEngine, Threads};
-use rvf_testkit::build::noise;
+use rvf_testkit::build::{noise, text};
 use rvf_testkit::mutate::{Damage, mutate};
 use std::cell::Cell;
 use std::io::Write as _;
@@ -133,16 +133,6 @@ fn gz(data: &[u8], level: u32) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::new(level));
     e.write_all(data).unwrap();
     e.finish().unwrap()
-}
-
-/// Compressible bytes: a few words picked by noise.
-fn text(n: usize) -> Vec<u8> {
-    let words: [&[u8]; 5] = [b"kernel ", b"segment ", b"the ", b"boot\n", b"0x1000 "];
-    noise(3, n)
-        .iter()
-        .flat_map(|&b| words[b as usize % words.len()].iter().copied())
-        .take(n)
-        .collect()
 }
 
 #[test]

@@ -22,7 +22,7 @@ use rvf_boot::image_hash::ImageHashCheck;
 use rvf_boot::kernel::StoredFormat;
 use rvf_boot::{Container, Error, Policy};
 use rvf_boot_cli::engine::{FastEngine, Threads};
-use rvf_testkit::build::{FileBuilder, KERNEL, Style, crc32_rot4, noise, sha256_16, xxh3_128};
+use rvf_testkit::build::{FileBuilder, KERNEL, Style, crc32_rot4, sha256_16, text, xxh3_128};
 use rvf_testkit::ruvbot;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
 
@@ -333,16 +333,6 @@ fn damaged(rvf: &[u8]) -> Vec<(String, Vec<u8>)> {
         f[at.header + 0x28..at.header + 0x38].copy_from_slice(&d);
     });
     out
-}
-
-/// Compressible bytes.
-fn text(n: usize) -> Vec<u8> {
-    let words: [&[u8]; 5] = [b"kernel ", b"segment ", b"the ", b"boot\n", b"0x1000 "];
-    noise(3, n)
-        .iter()
-        .flat_map(|&b| words[b as usize % words.len()].iter().copied())
-        .take(n)
-        .collect()
 }
 
 /// A gzip'd RuvBot-layout kernel in a file of `style`; with `shake`, its

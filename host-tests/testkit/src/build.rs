@@ -240,6 +240,16 @@ pub fn bzimage() -> Vec<u8> {
     b
 }
 
+/// `n` compressible bytes: a few words picked by [`noise`] (seed 3).
+pub fn text(n: usize) -> Vec<u8> {
+    let words: [&[u8]; 5] = [b"kernel ", b"segment ", b"the ", b"boot\n", b"0x1000 "];
+    noise(3, n)
+        .iter()
+        .flat_map(|&b| words[b as usize % words.len()].iter().copied())
+        .take(n)
+        .collect()
+}
+
 /// `n` deterministic pseudo-random bytes (xorshift64*, top byte), for data
 /// that does not compress.
 pub fn noise(seed: u64, n: usize) -> Vec<u8> {
