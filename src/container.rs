@@ -538,6 +538,12 @@ impl<'a> Container<'a> {
 
     fn load_kernel(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
         self.committed(entry, &seg)?;
+        self.gated_kernel(seg)
+    }
+
+    /// `seg` through its gate (header fields, content hash), then parsed as a
+    /// kernel carrying that check.
+    fn gated_kernel(&self, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
         let check = self.gate(&seg)?;
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
     }
@@ -585,9 +591,8 @@ impl<'a> Container<'a> {
     fn load_kernel_unverified(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
         self.committed(entry, &seg)?;
         if is_marked(&self.verified.get(), seg.index) {
-            // Verified before (no hashing): what `load_kernel` does.
-            let check = self.gate(&seg)?;
-            return Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check));
+            // Verified before: the gate hashes nothing, as in `load_kernel`.
+            return self.gated_kernel(seg);
         }
         let plan = require_plan_as(&seg, self.algo0, self.policy.allow_unset_hash)?;
         match KernelSegment::parse_unverified(seg, self.policy) {

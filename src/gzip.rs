@@ -274,9 +274,10 @@ impl Inflater for InflateState {
     //   `dist` passed the check against a real position no later than
     //   this one, so it is at most the next rebased position
     //   (`min(32768, real)`) and names the same bytes there. The rest is
-    //   the bit buffer, Huffman tables, block state and stored-block count. `out_buf_size_mask` is recomputed per call from
-    //   the flags (`usize::MAX` when not wrapping), and no Adler-32 is kept
-    //   (no zlib flags).
+    //   the bit buffer, Huffman tables, block state and stored-block count.
+    //   `out_buf_size_mask` is recomputed per call from the flags
+    //   (`usize::MAX` when not wrapping), and no Adler-32 is kept (no zlib
+    //   flags).
     // * What else depends on the position or slice length only picks the
     //   copy routine, not the bytes: `apply_match`'s `source + len < slice
     //   length` (always true for a non-overlapping copy, which ends at or
