@@ -105,24 +105,16 @@ ap_trampoline_start:
     ljmpl *(ap_pm_ptr - ap_trampoline_start)
     .balign 4
 ap_gdt_ptr:
-    .word ap_gdt_end - ap_gdt - 1
-    .long ap_gdt
+    /* The stub's GDT (entry.rs: 0x08 32-bit code, 0x10 64-bit code, 0x18
+       data), whose 4 entries this limit covers. */
+    .word 4 * 8 - 1
+    .long stub_gdt
 ap_pm_ptr:
     .long ap_protected_mode
     .word 0x08
     .globl ap_trampoline_end
 ap_trampoline_end:
     .code64
-    .popsection
-
-    .pushsection .rodata.ap_gdt, "a"
-    .balign 16
-ap_gdt:
-    .quad 0
-    .quad 0x00cf9b000000ffff    /* 0x08: 32-bit code, flat */
-    .quad 0x00af9b000000ffff    /* 0x10: 64-bit code */
-    .quad 0x00cf93000000ffff    /* 0x18: flat data */
-ap_gdt_end:
     .popsection
 
     .pushsection .text.ap_start, "ax"
@@ -132,22 +124,13 @@ ap_protected_mode:
     movl %eax, %ds
     movl %eax, %es
     movl %eax, %ss
-    /* As the boot CPU (entry.rs): CR4 PAE | OSFXSR | OSXMMEXCPT, its page
-       tables, EFER.LME, CR0 PE | MP | NE | PG with EM and TS clear. */
-    movl %cr4, %eax
-    orl $0x620, %eax
-    movl %eax, %cr4
+    /* The boot CPU's page tables, then long mode as the boot CPU enters it
+       (entry.rs). */
     movl {cr3}, %eax
     movl %eax, %cr3
-    movl $0xC0000080, %ecx
-    rdmsr
-    orl $0x100, %eax
-    wrmsr
-    movl %cr0, %eax
-    andl $0xFFFFFFF3, %eax
-    orl $0x80000023, %eax
-    movl %eax, %cr0
-    ljmpl $0x10, $ap_long_mode
+    movl $1f, %ebx
+    jmp stub_enable_long_mode
+1:  ljmpl $0x10, $ap_long_mode
     .code64
 ap_long_mode:
     movl $0x18, %eax

@@ -60,7 +60,7 @@ stub_pd:
     .globl stub_gdt
 stub_gdt:
     .quad 0
-    .quad 0                     /* 0x08: unused */
+    .quad 0x00cf9b000000ffff    /* 0x08: 32-bit code, flat (the APs' start-up, ap.rs) */
     .quad 0x00af9b000000ffff    /* 0x10: 64-bit code, DPL 0, present, accessed */
     .quad 0x00cf93000000ffff    /* 0x18: flat data, read/write, accessed */
 stub_gdt_end:
@@ -107,7 +107,16 @@ pvh_start:
     jnz 2b
     movl $stub_pml4, %eax
     movl %eax, %cr3
+    movl $4f, %ebx
+    jmp stub_enable_long_mode
+4:  lgdt stub_gdt_ptr
+    ljmp $0x10, $stub_long_mode
 
+    /* Paging and long mode on the page tables in CR3, for every CPU (the
+       boot CPU here, the APs in ap.rs); no stack: returns with jmp *%ebx,
+       clobbers %eax, %ecx, %edx. */
+    .globl stub_enable_long_mode
+stub_enable_long_mode:
     /* CR4: PAE | OSFXSR | OSXMMEXCPT. */
     movl %cr4, %eax
     orl $0x620, %eax
@@ -124,9 +133,7 @@ pvh_start:
     andl $0xFFFFFFF3, %eax
     orl $0x80000023, %eax
     movl %eax, %cr0
-
-    lgdt stub_gdt_ptr
-    ljmp $0x10, $stub_long_mode
+    jmp *%ebx
 
     .code64
 stub_long_mode:
