@@ -56,7 +56,7 @@
     clippy::as_conversions
 )]
 
-use host_tests::median;
+use host_tests::{bench_inputs_dir, find_vmlinuz, median, ms};
 use miniz_oxide::inflate::core::DecompressorOxide;
 use rvf_boot::gzip::{self, InflateState, Inflater as _};
 use rvf_boot::image_hash::{Candidates, ImageHash, ImageHasher, digest};
@@ -66,26 +66,6 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn bench_inputs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-inputs")
-}
-
-fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
-    let boot = dir.join("x/boot");
-    std::fs::read_dir(&boot)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-") && n.ends_with("-cloud-amd64"))
-        })
-}
 
 /// The Debian cloud kernel, fetched once into `target/bench-inputs/`.
 fn debian_kernel() -> Result<(String, Vec<u8>), String> {

@@ -24,12 +24,11 @@
     clippy::unwrap_used
 )]
 
-use host_tests::median;
+use host_tests::{median, ms};
 use rvf_boot::gzip::{self, InflateState, Inflater, Sequential, Step};
 use rvf_boot_cli::engine::Threads;
 use sha2::{Digest as _, Sha256};
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `InflateState` whose CRC is left to someone else (for (3) only).
@@ -53,10 +52,6 @@ impl Inflater for NoCrc {
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let iters = args
@@ -64,17 +59,11 @@ fn main() {
         .position(|a| a == "--iters")
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(15);
-    let boot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-inputs/x/boot");
-    let Some(path) = std::fs::read_dir(&boot).ok().and_then(|d| {
-        d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-"))
-        })
-    }) else {
+    let dir = host_tests::bench_inputs_dir();
+    let Some(path) = host_tests::find_vmlinuz(&dir) else {
         println!(
             "no vmlinuz under {} (run --bench extract first)",
-            boot.display()
+            dir.join("x/boot").display()
         );
         return;
     };

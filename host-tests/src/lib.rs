@@ -8,8 +8,32 @@ pub mod invariants;
 pub mod measure;
 pub mod worst;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// A duration in milliseconds, for the benches' tables.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Where the benches cache their downloaded inputs (`target/bench-inputs/`).
+pub fn bench_inputs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-inputs")
+}
+
+/// The Debian cloud kernel unpacked under `dir` (`x/boot/vmlinuz-*-cloud-amd64`,
+/// as the extract bench leaves it), if there is one.
+pub fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
+    let boot = dir.join("x/boot");
+    std::fs::read_dir(&boot)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-") && n.ends_with("-cloud-amd64"))
+        })
+}
 
 /// The median of the benches' samples (the upper one of an even count).
 ///
