@@ -407,8 +407,9 @@ pub(crate) fn require_plan_as(
 }
 
 /// A content hash computed beside other work: the payload is hashed in
-/// order, up to a point the caller moves forward ([`Self::advance_to`]), and
-/// the rest at [`Self::finish`]. Each payload byte is hashed exactly once.
+/// order, in pieces of [`crate::gzip::FILL_PIECE`] bytes (it is a
+/// [`crate::gzip::Filler`]), and the rest at [`Self::finish`]. Each payload
+/// byte is hashed exactly once.
 #[derive(Debug)]
 pub(crate) struct Interleaved<'a> {
     payload: &'a [u8],
@@ -426,21 +427,6 @@ impl<'a> Interleaved<'a> {
         }
     }
 
-    /// Hashes the payload up to `len × part / whole` bytes (all of it when
-    /// `part ≥ whole`); never moves back.
-    pub(crate) fn advance_to(&mut self, part: u64, whole: u64) {
-        let len = u128::from(crate::bytes::u64_from(self.payload.len()));
-        let upto = len
-            .checked_mul(u128::from(part))
-            .and_then(|x| x.checked_div(u128::from(whole)))
-            .map_or(len, |x| x.min(len));
-        let upto = usize::try_from(upto).unwrap_or(self.payload.len());
-        if let Some(piece) = self.payload.get(self.done..upto) {
-            self.hasher.update(piece);
-            self.done = upto;
-        }
-    }
-
     /// Hashes what is left of the payload; its digest.
     pub(crate) fn finish(&mut self) -> [u8; 16] {
         if let Some(rest) = self.payload.get(self.done..) {
@@ -448,6 +434,30 @@ impl<'a> Interleaved<'a> {
         }
         self.done = self.payload.len();
         self.hasher.finish_in_place()
+    }
+}
+
+impl crate::gzip::Filler for Interleaved<'_> {
+    fn piece(&mut self) -> bool {
+        let end = self
+            .done
+            .saturating_add(crate::gzip::FILL_PIECE)
+            .min(self.payload.len());
+        match self.payload.get(self.done..end) {
+            Some(piece) if !piece.is_empty() => {
+                self.hasher.update(piece);
+                self.done = end;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `done / len < part / whole` (exactly; never with no image).
+    fn lags(&self, part: usize, whole: usize) -> bool {
+        let wide = |n: usize| u128::from(crate::bytes::u64_from(n));
+        let len = wide(self.payload.len());
+        whole != 0 && wide(self.done).saturating_mul(wide(whole)) < wide(part).saturating_mul(len)
     }
 }
 
@@ -582,19 +592,27 @@ mod tests {
 
     #[test]
     fn interleaved_hashes_each_byte_once_in_order() {
-        let d = data(10_007);
+        use crate::gzip::{FILL_PIECE, Filler};
+        let d = data(10_007); // 2 whole pieces and a part
         for h in ALL {
-            // Uneven steps, a step back (ignored) and one past the end.
             let mut i = Interleaved::new(&d, h);
-            for (part, whole) in [(1, 3), (1, 7), (5, 9), (5, 9), (11, 9)] {
-                i.advance_to(part, whole);
-            }
-            assert_eq!(i.finish(), h.digest(&d));
-            let mut i = Interleaved::new(&d, h);
-            i.advance_to(1, 0); // no image: everything at once
+            assert!(!i.lags(0, 1) && i.lags(1, 10_007) && !i.lags(5, 0));
+            assert!(i.piece());
+            assert_eq!(i.done, FILL_PIECE);
+            // 4096 / 10007 against 4096 / 10007 and one byte more.
+            assert!(!i.lags(4096, 10_007) && i.lags(4097, 10_007));
+            assert!(i.piece() && i.piece());
             assert_eq!(i.done, d.len());
+            assert!(!i.piece() && !i.lags(1, 1));
+            assert_eq!(i.finish(), h.digest(&d));
+            // Part by pieces, the rest by finish.
+            let mut i = Interleaved::new(&d, h);
+            assert!(i.piece());
             assert_eq!(i.finish(), h.digest(&d));
             assert_eq!(Interleaved::new(&d, h).finish(), h.digest(&d));
+            let mut empty = Interleaved::new(&[], h);
+            assert!(!empty.piece() && !empty.lags(1, 1));
+            assert_eq!(empty.finish(), h.digest(&[]));
         }
     }
 

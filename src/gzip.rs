@@ -25,7 +25,9 @@
 //! [`InflateState`] (miniz_oxide + the crate `crc`) is the default and the
 //! reference; a std build may plug a faster one into the same checks
 //! ([`inflate_with`]), and run the sink on a second CPU ([`Join`],
-//! [`inflate_joined`]). Everything else above stays this module's.
+//! [`inflate_joined`]), with work that needs no inflated byte shared out
+//! between the two CPUs ([`Filler`], [`inflate_joined_beside`]). Everything
+//! else above stays this module's.
 
 use crate::bytes::{u64_from, usize_from};
 use crate::error::{Error, Result};
@@ -640,20 +642,64 @@ where
     })
 }
 
+/// Work that does not wait for the inflate and may be done by whichever CPU
+/// would otherwise wait for the other: [`crate::image::extract_joined`]'s
+/// content hash of the stored payload, whose bytes are all there from the
+/// start. It is advanced in pieces, by one CPU at a time ([`Join::join`]).
+pub trait Filler: Send {
+    /// Does one piece of at most [`FILL_PIECE`] bytes' work; `false` (and
+    /// nothing done) once nothing is left.
+    fn piece(&mut self) -> bool;
+
+    /// Whether it is behind the sink, which has had `done` of the image's
+    /// `total` bytes: then [`inflate_joined_beside`] runs the next step's
+    /// sink on the engine's CPU and leaves the other CPU to this work.
+    fn lags(&self, done: usize, total: usize) -> bool;
+}
+
+/// The most bytes one [`Filler::piece`] handles: 4 KiB, so a CPU that
+/// finished filling waits for the other's current piece at most that long
+/// (about 0.15 M cycles of SHA-256 under QEMU's TCG, 2 µs with SHA-NI).
+pub const FILL_PIECE: usize = 4096;
+
+/// No work to fill with.
+impl Filler for () {
+    fn piece(&mut self) -> bool {
+        false
+    }
+
+    fn lags(&self, _done: usize, _total: usize) -> bool {
+        false
+    }
+}
+
 /// Runs two pieces of work and returns when both have finished, possibly at
 /// once on two CPUs: a std build implements it with a scoped thread (the
 /// CLI's `Threads`); [`Sequential`] runs them one after the other.
 pub trait Join {
-    /// Runs `side` (possibly on another CPU) and `main` (on this one).
-    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M);
+    /// Runs `side` (possibly on another CPU) and `main` (on this one). Where
+    /// they run at once, the one that finishes first calls `fill.piece()`
+    /// until the other has finished or it returns `false`; the other never
+    /// touches `fill`. Returns when both have finished and no piece runs.
+    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: Filler + ?Sized;
 }
 
-/// [`Join`] on one CPU: `main`, then `side`.
+/// [`Join`] on one CPU: `main`, then `side`; nothing waits, so nothing is
+/// filled.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sequential;
 
 impl Join for Sequential {
-    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+    fn join<S, M, W>(&self, side: S, main: M, _fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: Filler + ?Sized,
+    {
         main();
         side();
     }
@@ -689,11 +735,40 @@ where
     F: FnMut(&[u8]) + Send + ?Sized,
     J: Join + ?Sized,
 {
+    inflate_joined_beside(stored, out, image_size, engine, sink, &mut (), join)
+}
+
+/// [`inflate_joined`] with `fill` advanced beside it ([`Filler`]): each
+/// step, the CPU that finishes its part first does pieces of `fill` until
+/// the other has finished; and whenever `fill` lags the sink
+/// ([`Filler::lags`]), the next step hands the sink to the engine's CPU, so
+/// the other one has only `fill` to do. Which CPU runs a piece of the sink
+/// changes nothing else: the sink still gets every byte once, in order, and
+/// the result and errors are [`inflate_joined`]'s. Whatever `fill` has left
+/// when this returns is the caller's to finish.
+///
+/// # Errors
+/// As [`inflate`].
+pub fn inflate_joined_beside<'a, E, F, W, J>(
+    stored: &'a [u8],
+    out: &mut [u8],
+    image_size: u64,
+    engine: &mut E,
+    sink: &mut F,
+    fill: &mut W,
+    join: &J,
+) -> Result<GzipInfo<'a>>
+where
+    E: Inflater + ?Sized,
+    F: FnMut(&[u8]) + Send + ?Sized,
+    W: Filler + ?Sized,
+    J: Join + ?Sized,
+{
     let Some(reach) = engine.reaches_back() else {
         return inflate_with(stored, out, image_size, engine, sink);
     };
     member(stored, out, image_size, engine, |e, body, out, at| {
-        run_pipelined(e, body, out, at, reach, sink, join)
+        run_pipelined(e, body, out, at, reach, sink, fill, join)
     })
 }
 
@@ -856,19 +931,24 @@ where
 /// the step gets `out[base..out_pos + room]` (its window and its room) and
 /// the sink the disjoint `out[previous base..base]`. `base` grows by at most
 /// the previous step's output, so the sink's pieces are at most a chunk;
-/// after the last step the sink gets `out[base..]` chunk by chunk.
-fn run_pipelined<E, F, J>(
+/// after the last step the sink gets `out[base..]` chunk by chunk, on this
+/// CPU while the other fills. A step whose `fill` lags runs the sink after
+/// the engine on this CPU ([`inflate_joined_beside`]).
+#[allow(clippy::too_many_arguments)] // one private loop, called once
+fn run_pipelined<E, F, W, J>(
     engine: &mut E,
     body: &[u8],
     out: &mut [u8],
     header_len: u64,
     reach: usize,
     sink: &mut F,
+    fill: &mut W,
     join: &J,
 ) -> Result<(usize, usize, u32)>
 where
     E: Inflater + ?Sized,
     F: FnMut(&[u8]) + Send + ?Sized,
+    W: Filler + ?Sized,
     J: Join + ?Sized,
 {
     let image_len = out.len();
@@ -907,14 +987,30 @@ where
             let sink = &mut *sink;
             let engine = &mut *engine;
             let to_sink = &*to_sink;
-            join.join(
-                move || {
-                    if !to_sink.is_empty() {
-                        sink(to_sink);
-                    }
-                },
-                || step = engine.step(input, dst, at, room),
-            );
+            let crc = &mut crc;
+            // The step, then the CRC-32 of what it made (in cache), both
+            // inside the join so the other CPU fills meanwhile.
+            let mut step_here = || {
+                step = engine.step(input, dst, at, room);
+                // An engine never reports more than it was given.
+                let made = at..at.saturating_add(step.produced.min(room));
+                if let Some(piece) = dst.get(made).filter(|p| !p.is_empty()) {
+                    *crc = engine.crc32_update(*crc, piece);
+                }
+            };
+            if fill.lags(new_base, image_len) {
+                // The other CPU has only `fill` to do this step.
+                join.join(
+                    || {},
+                    || {
+                        step_here();
+                        give(sink, to_sink);
+                    },
+                    fill,
+                );
+            } else {
+                join.join(move || give(sink, to_sink), step_here, fill);
+            }
         }
         base = new_base;
         rest = window;
@@ -922,9 +1018,6 @@ where
         let n_in = step.consumed.min(input.len());
         let n_out = step.produced.min(room);
         let end = at.saturating_add(n_out);
-        if let Some(piece) = rest.get(at..end).filter(|p| !p.is_empty()) {
-            crc = engine.crc32_update(crc, piece);
-        }
         in_pos = in_pos.saturating_add(n_in);
         out_pos = out_pos.saturating_add(n_out);
         let inflate_err = |reason| Error::Inflate {
@@ -934,9 +1027,8 @@ where
         };
         match step.status {
             StepStatus::Done => {
-                for piece in rest.get(..end).unwrap_or(&[]).chunks(chunk) {
-                    sink(piece);
-                }
+                let tail = rest.get(..end).unwrap_or(&[]);
+                join.join(|| {}, || tail.chunks(chunk).for_each(&mut *sink), fill);
                 return Ok((in_pos, out_pos, crc));
             }
             StepStatus::OutputFull if out_pos >= image_len => {
@@ -948,6 +1040,13 @@ where
             StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
             StepStatus::Failed(reason) => return Err(inflate_err(reason)),
         }
+    }
+}
+
+/// `sink(piece)` unless `piece` is empty.
+fn give<F: FnMut(&[u8]) + ?Sized>(sink: &mut F, piece: &[u8]) {
+    if !piece.is_empty() {
+        sink(piece);
     }
 }
 

@@ -20,7 +20,7 @@ use crate::checksum::{
     require_plan_as, verdict_as,
 };
 use crate::error::{Error, Result};
-use crate::gzip::{self, Inflater, Join};
+use crate::gzip::{self, Filler, Inflater, Join};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
 use crate::kernel::{KernelSegment, StoredFormat};
 
@@ -127,7 +127,7 @@ pub fn extract_with<'o, 'f: 'o, E>(
 where
     E: Inflater + ?Sized,
 {
-    verify(kernel, out, false, &mut 0, |stored, out, size, sink| {
+    verify(kernel, out, false, &mut 0, |stored, out, size, sink, _| {
         gzip::inflate_with(stored, out, size, state, sink)
     })
 }
@@ -185,9 +185,15 @@ where
     E: Inflater + ?Sized,
     J: Join + ?Sized,
 {
-    verify(kernel, out, true, hashed, |stored, out, size, sink| {
-        gzip::inflate_joined(stored, out, size, state, sink, join)
-    })
+    verify(
+        kernel,
+        out,
+        true,
+        hashed,
+        |stored, out, size, sink, fill| {
+            gzip::inflate_joined_beside(stored, out, size, state, sink, fill, join)
+        },
+    )
 }
 
 /// The content hash as [`verify`] finds it before any work: checked, or
@@ -212,9 +218,9 @@ impl Content {
 }
 
 /// Every check of [`extract`], with the gzip inflate (which feeds the sink
-/// every chunk of the image) given as `inflate`. With `defer`, a content
-/// hash still to check under the file's convention is hashed in the sink,
-/// beside the inflate; otherwise first.
+/// every chunk of the image, and may advance the filler beside it) given as
+/// `inflate`. With `defer`, a content hash still to check under the file's
+/// convention is that filler, hashed beside the inflate; otherwise first.
 fn verify<'o, 'f: 'o, I>(
     kernel: &KernelSegment<'f>,
     out: &'o mut [u8],
@@ -228,6 +234,7 @@ where
         &mut [u8],
         u64,
         &mut (dyn FnMut(&[u8]) + Send),
+        &mut dyn Filler,
     ) -> Result<gzip::GzipInfo<'s>>,
 {
     let policy = kernel.policy();
@@ -281,12 +288,13 @@ where
                 let mut hasher = ImageHasher::new(candidates);
                 let (info, content_hash) = match content {
                     Content::Checked(c) => {
-                        let info = inflate(stored, out, size, &mut |c: &[u8]| hasher.update(c))?;
+                        let sink = &mut |c: &[u8]| hasher.update(c);
+                        let info = inflate(stored, out, size, sink, &mut ())?;
                         (info, c)
                     }
                     Content::Deferred { algo0, h } => {
-                        hash_beside(kernel, algo0, h, &mut hasher, size, hashed, |sink| {
-                            inflate(stored, out, size, sink)
+                        hash_beside(kernel, algo0, h, &mut hasher, hashed, |sink, fill| {
+                            inflate(stored, out, size, sink, fill)
                         })?
                     }
                 };
@@ -311,32 +319,27 @@ where
 }
 
 /// Runs `run` (the inflate) with a sink that hashes each image chunk into
-/// `hasher` and, after d of the image's `size` bytes, the kernel's payload
-/// up to `len × d / size` under `h`; then hashes the rest of the payload and
-/// decides the content hash first (under `algo0`'s convention), the
-/// inflate's result second. Its own frame: the incremental content-hash
-/// state is on the stack only on this path (not on [`extract`]'s).
+/// `hasher` and the kernel's payload under `h` as its filler (hashed in
+/// pieces by whichever CPU is free, [`gzip::inflate_joined_beside`]); then
+/// hashes what the filler has left and decides the content hash first
+/// (under `algo0`'s convention), the inflate's result second. Its own frame:
+/// the incremental content-hash state is on the stack only on this path
+/// (not on [`extract`]'s).
 #[inline(never)]
 fn hash_beside<T, R>(
     kernel: &KernelSegment<'_>,
     algo0: ContentHash,
     h: ContentHash,
     hasher: &mut ImageHasher,
-    size: u64,
     hashed: &mut u64,
     run: R,
 ) -> Result<(T, HashCheck)>
 where
-    R: FnOnce(&mut (dyn FnMut(&[u8]) + Send)) -> Result<T>,
+    R: FnOnce(&mut (dyn FnMut(&[u8]) + Send), &mut dyn Filler) -> Result<T>,
 {
     let seg = kernel.segment();
     let mut beside = Interleaved::new(seg.payload, h);
-    let mut done: u64 = 0;
-    let r = run(&mut |c: &[u8]| {
-        hasher.update(c);
-        done = done.saturating_add(crate::bytes::u64_from(c.len()));
-        beside.advance_to(done, size);
-    });
+    let r = run(&mut |c: &[u8]| hasher.update(c), &mut beside);
     *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
     let digest = beside.finish();
     // The content hash's verdict first, then the inflate's.

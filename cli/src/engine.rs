@@ -10,7 +10,9 @@
 //! error is the same as without this engine (`host-tests/tests/engines.rs`
 //! runs the golden and negative files through both).
 
-use rvf_boot::gzip::{InflateFailure, InflateState, Inflater, Join, Step, StepStatus};
+use rvf_boot::gzip::{Filler, InflateFailure, InflateState, Inflater, Join, Step, StepStatus};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes of output per step: larger than the library's 64 KiB, since zlib
 /// copies the last 32 KiB of every step into its window and every joined
@@ -155,15 +157,36 @@ impl Inflater for FastEngine {
     }
 }
 
-/// [`Join`] on two threads: `side` on a scoped thread, `main` on this one.
+/// [`Join`] on two threads: `side` on a scoped thread, `main` on this one;
+/// the first to finish fills (the lock is never waited for: `try_lock`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Threads;
 
 impl Join for Threads {
-    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: Filler + ?Sized,
+    {
+        let fill = Mutex::new(fill);
+        let side_done = AtomicBool::new(false);
+        let main_done = AtomicBool::new(false);
+        // Fill while `other` has not finished, unless the other holds the lock.
+        let fill_until = |other: &AtomicBool| {
+            if let Ok(mut f) = fill.try_lock() {
+                while !other.load(Ordering::Acquire) && f.piece() {}
+            }
+        };
         std::thread::scope(|s| {
-            let h = s.spawn(side);
+            let h = s.spawn(|| {
+                side();
+                side_done.store(true, Ordering::Release);
+                fill_until(&main_done);
+            });
             main();
+            main_done.store(true, Ordering::Release);
+            fill_until(&side_done);
             if let Err(p) = h.join() {
                 std::panic::resume_unwind(p);
             }

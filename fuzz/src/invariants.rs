@@ -342,10 +342,30 @@ fn outcome(r: Result<image::VerifiedImage<'_>, Error>) -> Outcome {
     })
 }
 
+/// A one-CPU [`gzip::Join`] in which the side finishes first and fills
+/// (the content hash) until nothing is left, before `main` runs: with
+/// [`gzip::Sequential`] (which never fills), the two ends of what a second
+/// CPU may do.
+struct FillsFirst;
+
+impl gzip::Join for FillsFirst {
+    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: gzip::Filler + ?Sized,
+    {
+        side();
+        while fill.piece() {}
+        main();
+    }
+}
+
 /// The deferred path (the CLI's and the stub's: `kernel_at_unverified`, then
 /// `extract_joined`, which checks the content hash beside the inflate) gives
 /// exactly what `kernel_at` + `extract` gives, errors included, for the
-/// kernel listed at `offset` (skipped above [`MAX_EXTRACT`]).
+/// kernel listed at `offset` (skipped above [`MAX_EXTRACT`]), whether the
+/// content hash is filled in at once or left to the end.
 pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) {
     let Ok(u) = c.kernel_at_unverified(offset) else {
         let e = c.kernel_at_unverified(offset).err();
@@ -374,6 +394,11 @@ pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) 
     assert_eq!(
         deferred, verified,
         "kernel_at_unverified + extract_joined == kernel_at + extract"
+    );
+    let filled = outcome(image::extract_joined(&u, &mut out, state, &FillsFirst));
+    assert_eq!(
+        filled, verified,
+        "extract_joined filling the content hash first == kernel_at + extract"
     );
 }
 

@@ -16,7 +16,7 @@
 )]
 
 use rvf_boot::checksum::{ContentHash, HashCheck};
-use rvf_boot::gzip::{InflateState, Inflater, Join, Sequential};
+use rvf_boot::gzip::{self, Filler, InflateState, Inflater, Join, Sequential};
 use rvf_boot::image::{self, VerifiedImage};
 use rvf_boot::image_hash::ImageHashCheck;
 use rvf_boot::kernel::StoredFormat;
@@ -25,6 +25,54 @@ use rvf_boot_cli::engine::{FastEngine, Threads};
 use rvf_testkit::build::{FileBuilder, KERNEL, Style, crc32_rot4, sha256_16, text, xxh3_128};
 use rvf_testkit::ruvbot;
 use sha3::digest::{ExtendableOutput, Update, XofReader};
+use std::cell::Cell;
+
+/// A one-CPU [`Join`] that plays a given interleaving: `side`, then at most
+/// `pieces` pieces of the filler (as if the side had finished first and
+/// filled while the main part ran), then `main`; with `main_first`, `main`,
+/// the pieces, then `side`. It counts the pieces it ran.
+struct Played {
+    pieces: usize,
+    main_first: bool,
+    ran: Cell<u64>,
+}
+
+impl Played {
+    fn new(pieces: usize, main_first: bool) -> Self {
+        Self {
+            pieces,
+            main_first,
+            ran: Cell::new(0),
+        }
+    }
+}
+
+impl Join for Played {
+    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: Filler + ?Sized,
+    {
+        let mut fill_some = || {
+            for _ in 0..self.pieces {
+                if !fill.piece() {
+                    break;
+                }
+                self.ran.set(self.ran.get() + 1);
+            }
+        };
+        if self.main_first {
+            main();
+            fill_some();
+            side();
+        } else {
+            side();
+            fill_some();
+            main();
+        }
+    }
+}
 
 /// Everything a `VerifiedImage` says.
 type Facts = (
@@ -190,6 +238,26 @@ fn same(rvf: &[u8], policy: Policy, short: bool, what: &str) -> Outcome {
                 short,
                 &mut *Box::<InflateState>::default(),
                 &Sequential,
+            ),
+        ),
+        (
+            "miniz, side fills a piece each step",
+            joined(
+                rvf,
+                policy,
+                short,
+                &mut *Box::<InflateState>::default(),
+                &Played::new(1, false),
+            ),
+        ),
+        (
+            "fast 4 KiB steps, main fills everything at once",
+            joined(
+                rvf,
+                policy,
+                short,
+                &mut FastEngine::with_chunk_size(4096),
+                &Played::new(usize::MAX, true),
             ),
         ),
     ];
@@ -554,4 +622,87 @@ fn kernel_at_unverified_extracts_every_listed_kernel_the_same() {
         );
     }
     assert!(seen >= 10, "{seen}");
+}
+
+/// The filler (the content hash) is shared out as `inflate_joined_beside`
+/// says: a filler that lags has the sink run on the engine's CPU (in
+/// `main`), one that does not has it in `side`; the tail after the last step
+/// is `main`'s either way. The sink sees the same bytes in the same order.
+#[test]
+fn a_lagging_filler_moves_the_sink_to_the_engines_cpu() {
+    /// A filler that always or never lags and counts its pieces.
+    struct Fixed {
+        lags: bool,
+        pieces: u64,
+    }
+    impl Filler for Fixed {
+        fn piece(&mut self) -> bool {
+            self.pieces += 1;
+            true
+        }
+        fn lags(&self, _: usize, _: usize) -> bool {
+            self.lags
+        }
+    }
+    /// Runs `main` with `in_main` set, then `side`, then two pieces.
+    struct Marking<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Join for Marking<'_> {
+        fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+        where
+            S: FnOnce() + Send,
+            M: FnOnce(),
+            W: Filler + ?Sized,
+        {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.0.store(true, SeqCst);
+            main();
+            self.0.store(false, SeqCst);
+            side();
+            fill.piece();
+            fill.piece();
+        }
+    }
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let data = text(300_000);
+    let gz = ruvbot::gzip(&data);
+    for lags in [false, true] {
+        let in_main = AtomicBool::new(false);
+        let mut seen: Vec<(bool, usize)> = Vec::new();
+        let mut bytes = Vec::new();
+        let mut out = vec![0u8; data.len()];
+        let mut fill = Fixed { lags, pieces: 0 };
+        let info = gzip::inflate_joined_beside(
+            &gz,
+            &mut out,
+            data.len() as u64,
+            &mut *Box::<InflateState>::default(),
+            &mut |c: &[u8]| {
+                seen.push((in_main.load(SeqCst), c.len()));
+                bytes.extend_from_slice(c);
+            },
+            &mut fill,
+            &Marking(&in_main),
+        )
+        .unwrap();
+        assert_eq!(info.image_size, data.len() as u64);
+        assert_eq!(bytes, data, "lags {lags}");
+        let steps = data.len().div_ceil(gzip::CHUNK);
+        // Every step's join and the tail's fill two pieces each.
+        assert_eq!(fill.pieces, 2 * (steps as u64 + 1), "lags {lags}");
+        // Steps 2.. give the sink what step k-1 made, less the last 32 KiB;
+        // the tail (the last 32 KiB and the last step's output) is main's.
+        let tail = 32 * 1024 + (data.len() - (steps - 1) * gzip::CHUNK);
+        let (in_main_bytes, in_side_bytes) =
+            seen.iter().fold(
+                (0, 0),
+                |(m, s), &(main, n)| {
+                    if main { (m + n, s) } else { (m, s + n) }
+                },
+            );
+        if lags {
+            assert_eq!((in_main_bytes, in_side_bytes), (data.len(), 0));
+        } else {
+            assert_eq!((in_main_bytes, in_side_bytes), (tail, data.len() - tail));
+        }
+    }
 }

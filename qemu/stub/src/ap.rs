@@ -33,10 +33,10 @@ use core::arch::{asm, global_asm};
 use core::cell::Cell;
 use core::fmt;
 use core::hint::spin_loop;
-use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, fence};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, fence};
 
-use rvf_boot::gzip::Join;
+use rvf_boot::gzip::{Filler, Join};
 use rvf_boot::memory::{self, MemoryRegion, PhysRange};
 
 use crate::failure::Failure;
@@ -72,6 +72,18 @@ static CHECKED_IN: AtomicU64 = AtomicU64::new(0);
 /// The job posted to the AP (null: none). The boot CPU stores a job only
 /// when it is null; the AP stores null once the job has returned.
 static MAILBOX: AtomicPtr<Job> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Which CPU of the current join finished its part first and so fills
+/// ([`Join`]): [`NOBODY`] yet, [`SIDE`] (the AP) or [`MAIN`] (the boot
+/// CPU). Claimed with one compare-exchange each, so exactly one CPU fills.
+static FIRST: AtomicU8 = AtomicU8::new(NOBODY);
+const NOBODY: u8 = 0;
+const SIDE: u8 = 1;
+const MAIN: u8 = 2;
+
+/// Set by the boot CPU when its part of the current join is done (the AP,
+/// filling, stops after its current piece).
+static MAIN_DONE: AtomicBool = AtomicBool::new(false);
 
 /// Set by the boot CPU when no more work will come: the AP halts.
 static PARK: AtomicBool = AtomicBool::new(false);
@@ -371,6 +383,10 @@ pub struct SecondCpu {
     inline_cycles: Cell<u64>,
     /// Cycles the boot CPU waited for the AP to finish a side.
     wait_cycles: Cell<u64>,
+    /// Cycles the boot CPU spent in the mains of joins the AP took part in.
+    main_cycles: Cell<u64>,
+    /// Cycles the boot CPU spent filling while the AP finished its side.
+    fill_cycles: Cell<u64>,
 }
 
 /// What the second CPU did, for the log.
@@ -387,6 +403,11 @@ pub struct Report {
     pub inline_cycles: u64,
     /// Cycles the boot CPU waited for the AP.
     pub wait_cycles: u64,
+    /// Cycles the boot CPU spent in the mains of joins beside the AP (the
+    /// inflate, and the sink in the steps that gave the AP only filling).
+    pub main_cycles: u64,
+    /// Cycles the boot CPU spent filling (the content hash) beside the AP.
+    pub fill_cycles: u64,
     /// Bytes of the AP's stack ever used (0 if it did not park).
     pub stack_used: usize,
     /// Whether the AP acknowledged parking before the INIT.
@@ -440,6 +461,8 @@ impl SecondCpu {
             sipi_at: Cell::new(0),
             inline_cycles: Cell::new(0),
             wait_cycles: Cell::new(0),
+            main_cycles: Cell::new(0),
+            fill_cycles: Cell::new(0),
         }
     }
 
@@ -574,6 +597,8 @@ impl SecondCpu {
             ap_cycles: AP_CYCLES.load(Acquire),
             inline_cycles: self.inline_cycles.get(),
             wait_cycles: self.wait_cycles.get(),
+            main_cycles: self.main_cycles.get(),
+            fill_cycles: self.fill_cycles.get(),
             stack_used,
             parked,
             page: self.page.get(),
@@ -581,37 +606,106 @@ impl SecondCpu {
     }
 }
 
+/// The filler of one join, for the CPU that claims it ([`FIRST`]).
+struct FillPtr<W: ?Sized>(*mut W);
+
+impl<W: ?Sized> FillPtr<W> {
+    /// The pointer (a method, so a closure captures the whole `Send` wrapper).
+    fn get(&self) -> *mut W {
+        self.0
+    }
+}
+
+// SAFETY: the pointer is dereferenced only by the one CPU that claimed
+// FIRST in its join (see `SecondCpu::join`), and `W: Filler` is `Send`, so
+// using it on the AP is allowed.
+unsafe impl<W: ?Sized + Send> Send for FillPtr<W> {}
+
+/// The job that runs the closure in `slot`.
+fn job_for<F: FnOnce() + Send>(slot: &mut Option<F>) -> Job {
+    Job {
+        run: run_slot::<F>,
+        slot: core::ptr::from_mut(slot).cast::<()>(),
+    }
+}
+
 impl Join for SecondCpu {
-    fn join<S: FnOnce() + Send, M: FnOnce()>(&self, side: S, main: M) {
+    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+    where
+        S: FnOnce() + Send,
+        M: FnOnce(),
+        W: Filler + ?Sized,
+    {
         if !self.poll() {
+            // One CPU: nobody waits, so nothing is filled.
             main();
             let t = hw::rdtsc();
             side();
             add(&self.inline_cycles, hw::rdtsc().wrapping_sub(t));
             return;
         }
-        let mut slot = Some(side);
-        let job = Job {
-            run: run_slot::<S>,
-            slot: (&raw mut slot).cast::<()>(),
+        let fill = core::ptr::from_mut(fill);
+        let ap_fill = FillPtr(fill);
+        // Both are ordered before the AP sees the job by the Release store
+        // of MAILBOX below.
+        FIRST.store(NOBODY, Relaxed);
+        MAIN_DONE.store(false, Relaxed);
+        let side = move || {
+            side();
+            if FIRST.compare_exchange(NOBODY, SIDE, AcqRel, Acquire).is_ok() {
+                // SAFETY: this CPU claimed FIRST, so the boot CPU does not
+                // touch the filler in this join, and the join (which holds
+                // the `&mut W` it points to) returns only after this job
+                // has returned (MAILBOX null). Its last writer's writes are
+                // visible: the AP's own by program order, the boot CPU's by
+                // the MAILBOX Release store that posted this job.
+                let f = unsafe { &mut *ap_fill.get() };
+                while !MAIN_DONE.load(Acquire) {
+                    if !f.piece() {
+                        break;
+                    }
+                }
+            }
         };
+        let mut slot = Some(side);
+        let job = job_for(&mut slot);
         // Scoped-thread argument: `job` and `slot` live in this frame, which
         // is left only after the wait below sees the AP store null, and the
         // AP stores null only after the side has returned (and was dropped
         // by `run_slot`); this CPU does not touch `slot` meanwhile. No
         // unwinding leaves the frame early: the stub aborts on panic (its
-        // handler exits QEMU). `S: Send`, so the side may run on the AP.
+        // handler exits QEMU). `S: Send` and `FillPtr<W>: Send`, so the
+        // side may run on the AP.
         // Release: the AP's Acquire load sees `job` and `slot` written.
         MAILBOX.store((&raw const job).cast_mut(), Release);
-        main();
         let t = hw::rdtsc();
+        main();
+        let t_main = hw::rdtsc();
+        add(&self.main_cycles, t_main.wrapping_sub(t));
+        if FIRST.compare_exchange(NOBODY, MAIN, AcqRel, Acquire).is_ok() {
+            // SAFETY: this CPU claimed FIRST, so the AP does not touch the
+            // filler in this join; its writes from earlier joins are visible
+            // (this join's Acquire of MAILBOX null in the previous join).
+            let f = unsafe { &mut *fill };
+            while !MAILBOX.load(Acquire).is_null() {
+                if !f.piece() {
+                    break;
+                }
+            }
+        } else {
+            // The AP fills; it stops after its current piece.
+            MAIN_DONE.store(true, Release);
+        }
+        let t_fill = hw::rdtsc();
+        add(&self.fill_cycles, t_fill.wrapping_sub(t_main));
         // Unbounded but finite: the side is the library's bounded work on a
-        // CPU that checked in (an AP that faults triple-faults, and QEMU
+        // CPU that checked in, and its filling stops at MAIN_DONE or when
+        // the filler runs out (an AP that faults triple-faults, and QEMU
         // stops the machine). Acquire: the side's writes are visible.
         while !MAILBOX.load(Acquire).is_null() {
             spin_loop();
         }
-        add(&self.wait_cycles, hw::rdtsc().wrapping_sub(t));
+        add(&self.wait_cycles, hw::rdtsc().wrapping_sub(t_fill));
         // `job` and `slot` go out of scope only here, after the AP is done.
     }
 }

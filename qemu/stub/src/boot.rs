@@ -125,7 +125,14 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         inflate: meter.inflate,
         crc: meter.crc,
         on_ap: cpu.ap_cycles,
-        inline: cpu.inline_cycles,
+        // Sides run on this CPU, its filling, and its mains beyond the
+        // inflate and the CRC-32 (the sink in the steps that left the AP
+        // only filling, and the tail).
+        inline: cpu.inline_cycles.wrapping_add(cpu.fill_cycles).wrapping_add(
+            cpu.main_cycles
+                .saturating_sub(meter.inflate)
+                .saturating_sub(meter.crc),
+        ),
         waiting: cpu.wait_cycles,
     };
     let _ = writeln!(
@@ -212,7 +219,9 @@ struct Phases {
     crc: u64,
     /// The hash sides the second CPU ran.
     on_ap: u64,
-    /// The hash sides the boot CPU ran itself (no second CPU yet, or none).
+    /// The hashing the boot CPU did itself: sides (no second CPU yet, or
+    /// none), filling, and the sink in the steps that left the AP only
+    /// filling.
     inline: u64,
     /// The boot CPU waiting for the second CPU's side.
     waiting: u64,
