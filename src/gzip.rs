@@ -161,6 +161,10 @@ pub struct Step {
     pub produced: usize,
 }
 
+/// A CRC-32/IEEE continuation: `f(crc, bytes)` is the CRC of the bytes so
+/// far (`crc`, 0 for none) followed by `bytes` ([`Inflater::crc32`]).
+pub type Crc32Fn = fn(u32, &[u8]) -> u32;
+
 /// A raw deflate engine and a CRC-32 engine, plugged into the library's own
 /// verification ([`inflate`], [`crate::image::extract`]).
 ///
@@ -192,11 +196,13 @@ pub trait Inflater {
         CHUNK
     }
 
-    /// CRC-32/IEEE continued over `bytes` from `crc` (zlib's convention: the
-    /// finished CRC of the bytes so far, 0 for none). The default is the
-    /// crate `crc`'s slice-by-16 ([`crc32_update`]).
-    fn crc32_update(&self, crc: u32, bytes: &[u8]) -> u32 {
-        crc32_update(crc, bytes)
+    /// The engine's CRC-32/IEEE: a function that continues `crc` over
+    /// `bytes` (zlib's convention: the finished CRC of the bytes so far, 0
+    /// for none). A plain function, so [`inflate_joined`] can run it with the
+    /// sink, on the CPU that does not inflate. The default is the crate
+    /// `crc`'s slice-by-16 ([`crc32_update`]).
+    fn crc32(&self) -> Crc32Fn {
+        crc32_update
     }
 
     /// How many bytes before `out_pos` a step may read (its back-references):
@@ -706,8 +712,8 @@ impl Join for Sequential {
 }
 
 /// [`inflate_with`] with the sink on a second CPU: while the engine inflates
-/// chunk k, `join` runs the sink (the image hashes) over output the engine
-/// can no longer read. The same checks, the same bytes to the sink in the
+/// chunk k, `join` runs the CRC-32 ([`Inflater::crc32`]) and the sink (the
+/// image hashes) over output the engine can no longer read. The same checks, the same bytes to the sink in the
 /// same order, the same errors; nothing is accepted before the last byte is
 /// hashed and the trailer checked.
 ///
@@ -889,6 +895,7 @@ where
 {
     let image_len = out.len();
     let chunk = engine.chunk_size().max(1);
+    let crc32 = engine.crc32();
     engine.reset();
     let mut crc: u32 = 0;
     let mut in_pos: usize = 0;
@@ -902,7 +909,7 @@ where
         let n_out = step.produced.min(room);
         let end = out_pos.saturating_add(n_out);
         if let Some(piece) = out.get(out_pos..end).filter(|p| !p.is_empty()) {
-            crc = engine.crc32_update(crc, piece);
+            crc = crc32(crc, piece);
             sink(piece);
         }
         in_pos = in_pos.saturating_add(n_in);
@@ -932,8 +939,9 @@ where
 /// the sink the disjoint `out[previous base..base]`. `base` grows by at most
 /// the previous step's output, so the sink's pieces are at most a chunk;
 /// after the last step the sink gets `out[base..]` chunk by chunk, on this
-/// CPU while the other fills. A step whose `fill` lags runs the sink after
-/// the engine on this CPU ([`inflate_joined_beside`]).
+/// CPU while the other fills. The CRC-32 goes with the sink ([`Checked`]).
+/// A step whose `fill` lags runs the sink after the engine on this CPU
+/// ([`inflate_joined_beside`]).
 #[allow(clippy::too_many_arguments)] // one private loop, called once
 fn run_pipelined<E, F, W, J>(
     engine: &mut E,
@@ -953,6 +961,7 @@ where
 {
     let image_len = out.len();
     let chunk = engine.chunk_size().max(1);
+    let crc32 = engine.crc32();
     engine.reset();
     let mut crc: u32 = 0;
     let mut in_pos: usize = 0;
@@ -984,32 +993,22 @@ where
         {
             let end = at.saturating_add(room);
             let dst = window.get_mut(..end).unwrap_or(&mut []);
-            let sink = &mut *sink;
             let engine = &mut *engine;
             let to_sink = &*to_sink;
-            let crc = &mut crc;
-            // The step, then the CRC-32 of what it made (in cache), both
-            // inside the join so the other CPU fills meanwhile.
-            let mut step_here = || {
-                step = engine.step(input, dst, at, room);
-                // An engine never reports more than it was given.
-                let made = at..at.saturating_add(step.produced.min(room));
-                if let Some(piece) = dst.get(made).filter(|p| !p.is_empty()) {
-                    *crc = engine.crc32_update(*crc, piece);
-                }
-            };
+            let mut sink = Checked::new(sink, &mut crc, crc32);
+            let mut step_here = || step = engine.step(input, dst, at, room);
             if fill.lags(new_base, image_len) {
                 // The other CPU has only `fill` to do this step.
                 join.join(
                     || {},
                     || {
                         step_here();
-                        give(sink, to_sink);
+                        sink.give(to_sink);
                     },
                     fill,
                 );
             } else {
-                join.join(move || give(sink, to_sink), step_here, fill);
+                join.join(move || sink.give(to_sink), step_here, fill);
             }
         }
         base = new_base;
@@ -1028,7 +1027,12 @@ where
         match step.status {
             StepStatus::Done => {
                 let tail = rest.get(..end).unwrap_or(&[]);
-                join.join(|| {}, || tail.chunks(chunk).for_each(&mut *sink), fill);
+                let mut sink = Checked::new(sink, &mut crc, crc32);
+                join.join(
+                    || {},
+                    || tail.chunks(chunk).for_each(|piece| sink.give(piece)),
+                    fill,
+                );
                 return Ok((in_pos, out_pos, crc));
             }
             StepStatus::OutputFull if out_pos >= image_len => {
@@ -1043,10 +1047,25 @@ where
     }
 }
 
-/// `sink(piece)` unless `piece` is empty.
-fn give<F: FnMut(&[u8]) + ?Sized>(sink: &mut F, piece: &[u8]) {
-    if !piece.is_empty() {
-        sink(piece);
+/// The sink with the CRC-32 in front of it: every byte the sink gets is
+/// CRC'd first, in order, on whichever CPU runs it.
+struct Checked<'s, F: ?Sized> {
+    sink: &'s mut F,
+    crc: &'s mut u32,
+    crc32: Crc32Fn,
+}
+
+impl<'s, F: FnMut(&[u8]) + ?Sized> Checked<'s, F> {
+    fn new(sink: &'s mut F, crc: &'s mut u32, crc32: Crc32Fn) -> Self {
+        Self { sink, crc, crc32 }
+    }
+
+    /// CRC `piece`, then give it to the sink, unless it is empty.
+    fn give(&mut self, piece: &[u8]) {
+        if !piece.is_empty() {
+            *self.crc = (self.crc32)(*self.crc, piece);
+            (self.sink)(piece);
+        }
     }
 }
 

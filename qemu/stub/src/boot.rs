@@ -126,13 +126,12 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         crc: meter.crc,
         on_ap: cpu.ap_cycles,
         // Sides run on this CPU, its filling, and its mains beyond the
-        // inflate and the CRC-32 (the sink in the steps that left the AP
+        // inflate (the sink and its CRC-32 in the steps that left the AP
         // only filling, and the tail).
-        inline: cpu.inline_cycles.wrapping_add(cpu.fill_cycles).wrapping_add(
-            cpu.main_cycles
-                .saturating_sub(meter.inflate)
-                .saturating_sub(meter.crc),
-        ),
+        inline: cpu
+            .inline_cycles
+            .wrapping_add(cpu.fill_cycles)
+            .wrapping_add(cpu.main_cycles.saturating_sub(meter.inflate)),
         waiting: cpu.wait_cycles,
     };
     let _ = writeln!(
@@ -215,7 +214,8 @@ struct Meter {
 struct Phases {
     /// The inflate (boot CPU).
     inflate: u64,
-    /// The gzip CRC-32 (boot CPU).
+    /// The gzip CRC-32 (with the hashes, on either CPU; also counted in
+    /// `on_ap` / `inline`).
     crc: u64,
     /// The hash sides the second CPU ran.
     on_ap: u64,
