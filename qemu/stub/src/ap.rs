@@ -379,14 +379,8 @@ pub struct SecondCpu {
     page: Cell<u64>,
     /// TSC at the SIPI.
     sipi_at: Cell<u64>,
-    /// Cycles the boot CPU spent running sides itself.
-    inline_cycles: Cell<u64>,
     /// Cycles the boot CPU waited for the AP to finish a side.
     wait_cycles: Cell<u64>,
-    /// Cycles the boot CPU spent in the mains of joins the AP took part in.
-    main_cycles: Cell<u64>,
-    /// Cycles the boot CPU spent filling while the AP finished its side.
-    fill_cycles: Cell<u64>,
 }
 
 /// What the second CPU did, for the log.
@@ -399,15 +393,8 @@ pub struct Report {
     pub jobs: u64,
     /// Cycles the AP spent in them.
     pub ap_cycles: u64,
-    /// Cycles the boot CPU spent running sides itself.
-    pub inline_cycles: u64,
     /// Cycles the boot CPU waited for the AP.
     pub wait_cycles: u64,
-    /// Cycles the boot CPU spent in the mains of joins beside the AP (the
-    /// inflate, and the sink in the steps that gave the AP only filling).
-    pub main_cycles: u64,
-    /// Cycles the boot CPU spent filling (the content hash) beside the AP.
-    pub fill_cycles: u64,
     /// Bytes of the AP's stack ever used (0 if it did not park).
     pub stack_used: usize,
     /// Whether the AP acknowledged parking before the INIT.
@@ -459,10 +446,7 @@ impl SecondCpu {
             state: Cell::new(state),
             page: Cell::new(0),
             sipi_at: Cell::new(0),
-            inline_cycles: Cell::new(0),
             wait_cycles: Cell::new(0),
-            main_cycles: Cell::new(0),
-            fill_cycles: Cell::new(0),
         }
     }
 
@@ -595,10 +579,7 @@ impl SecondCpu {
             },
             jobs: AP_JOBS.load(Acquire),
             ap_cycles: AP_CYCLES.load(Acquire),
-            inline_cycles: self.inline_cycles.get(),
             wait_cycles: self.wait_cycles.get(),
-            main_cycles: self.main_cycles.get(),
-            fill_cycles: self.fill_cycles.get(),
             stack_used,
             parked,
             page: self.page.get(),
@@ -639,9 +620,7 @@ impl Join for SecondCpu {
         if !self.poll() {
             // One CPU: nobody waits, so nothing is filled.
             main();
-            let t = hw::rdtsc();
             side();
-            add(&self.inline_cycles, hw::rdtsc().wrapping_sub(t));
             return;
         }
         let fill = core::ptr::from_mut(fill);
@@ -678,10 +657,7 @@ impl Join for SecondCpu {
         // side may run on the AP.
         // Release: the AP's Acquire load sees `job` and `slot` written.
         MAILBOX.store((&raw const job).cast_mut(), Release);
-        let t = hw::rdtsc();
         main();
-        let t_main = hw::rdtsc();
-        add(&self.main_cycles, t_main.wrapping_sub(t));
         if FIRST.compare_exchange(NOBODY, MAIN, AcqRel, Acquire).is_ok() {
             // SAFETY: this CPU claimed FIRST, so the AP does not touch the
             // filler in this join; its writes from earlier joins are visible
@@ -696,8 +672,7 @@ impl Join for SecondCpu {
             // The AP fills; it stops after its current piece.
             MAIN_DONE.store(true, Release);
         }
-        let t_fill = hw::rdtsc();
-        add(&self.fill_cycles, t_fill.wrapping_sub(t_main));
+        let t = hw::rdtsc();
         // Unbounded but finite: the side is the library's bounded work on a
         // CPU that checked in, and its filling stops at MAIN_DONE or when
         // the filler runs out (an AP that faults triple-faults, and QEMU
@@ -705,7 +680,7 @@ impl Join for SecondCpu {
         while !MAILBOX.load(Acquire).is_null() {
             spin_loop();
         }
-        add(&self.wait_cycles, hw::rdtsc().wrapping_sub(t_fill));
+        add(&self.wait_cycles, hw::rdtsc().wrapping_sub(t));
         // `job` and `slot` go out of scope only here, after the AP is done.
     }
 }

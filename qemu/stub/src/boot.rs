@@ -125,13 +125,14 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         inflate: meter.inflate,
         crc: meter.crc,
         on_ap: cpu.ap_cycles,
-        // Sides run on this CPU, its filling, and its mains beyond the
-        // inflate (the sink and its CRC-32 in the steps that left the AP
-        // only filling, and the tail).
-        inline: cpu
-            .inline_cycles
-            .wrapping_add(cpu.fill_cycles)
-            .wrapping_add(cpu.main_cycles.saturating_sub(meter.inflate)),
+        // The rest of this CPU's time in the extraction: its share of the
+        // hashing and CRC (sides it ran itself, filling, the sinks of the
+        // steps that left the AP only filling, the content hash's rest) and
+        // the loop's own work.
+        inline: meter
+            .extract
+            .saturating_sub(meter.inflate)
+            .saturating_sub(cpu.wait_cycles),
         waiting: cpu.wait_cycles,
     };
     let _ = writeln!(
@@ -207,6 +208,8 @@ struct Meter {
     inflate: u64,
     /// In the engine's CRC-32.
     crc: u64,
+    /// In `image::extract_joined` as a whole (boot CPU).
+    extract: u64,
 }
 
 /// Cycles of the verification's parts, for the `Mcycles` line.
@@ -219,9 +222,8 @@ struct Phases {
     crc: u64,
     /// The hash sides the second CPU ran.
     on_ap: u64,
-    /// The hashing the boot CPU did itself: sides (no second CPU yet, or
-    /// none), filling, and the sink in the steps that left the AP only
-    /// filling.
+    /// The boot CPU's extraction time less the inflate and the waiting:
+    /// the hashing and CRC it did itself, and the loop's own work.
     inline: u64,
     /// The boot CPU waiting for the second CPU's side.
     waiting: u64,
@@ -243,25 +245,24 @@ fn verify_image<'a>(
     let size = image::buffer_size(kernel);
     let mut state = InflateState::new();
     let mut engine = Timed::new(&mut state);
-    let (verified, buffer) = if size == 0 {
-        (
-            image::extract_joined(kernel, &mut [], &mut engine, second)?,
-            None,
-        )
+    let (verified, buffer, extract) = if size == 0 {
+        let t = hw::rdtsc();
+        let verified = image::extract_joined(kernel, &mut [], &mut engine, second)?;
+        (verified, None, hw::rdtsc().wrapping_sub(t))
     } else {
         let buffer = place::image_buffer(memory, reserved, kernel.stored_unverified(), size)?;
         // SAFETY: the whole buffer is usable RAM below 4 GiB, overlapped no
         // earlier reservation (stub, RVF module, the second CPU's start-up
         // page) and is now reserved itself; this is the only slice over it.
         let out: &'a mut [u8] = unsafe { ram_mut(buffer.range) };
-        (
-            image::extract_joined(kernel, out, &mut engine, second)?,
-            Some(buffer),
-        )
+        let t = hw::rdtsc();
+        let verified = image::extract_joined(kernel, out, &mut engine, second)?;
+        (verified, Some(buffer), hw::rdtsc().wrapping_sub(t))
     };
     let meter = Meter {
         inflate: engine.step_cycles(),
         crc: engine.crc_cycles(),
+        extract,
     };
     let placed = PlacedImage {
         image: verified.bytes(),
