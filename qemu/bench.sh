@@ -14,7 +14,11 @@
 # Both boots get -smp 2 (the stub hashes on the second vCPU; Linux brings up
 # both) and -accel tcg,thread=multi (one host thread per vCPU, QEMU's default
 # for x86 on x86); RVF_BOOT_BENCH_SMP=N sets -smp N instead and
-# RVF_BOOT_BENCH_CPU=max adds -cpu max, to BOTH boots.
+# RVF_BOOT_BENCH_CPU=max adds -cpu max, to BOTH boots. Both boots get
+# boot.sh's -mem-prealloc (QEMU's own boot is no slower with it);
+# RVF_BOOT_BENCH_PREALLOC=0 drops it from BOTH, and RVF_BOOT_BENCH_WARM_MB=N
+# touches N MiB of host memory before every boot (both diagnostics of the
+# host's first touches of guest memory: qemu/README.md, Measurements).
 set -euo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -22,6 +26,7 @@ set -euo pipefail
 runs="${1:-7}"
 cpu=(-smp "${RVF_BOOT_BENCH_SMP:-2}")
 [ -z "${RVF_BOOT_BENCH_CPU:-}" ] || cpu+=(-cpu "$RVF_BOOT_BENCH_CPU")
+[ "${RVF_BOOT_BENCH_PREALLOC:-1}" = 0 ] || cpu+=(-mem-prealloc)
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 kernel="$(fetch_kernel)"
@@ -40,9 +45,15 @@ cycles_log="$(mktemp)"
 trap 'rm -f "$cycles_log"' EXIT
 
 # one_run ARGS... — milliseconds from start to the marker line (or "fail");
-# the stub's "Mcycles" line, if any, is appended to $cycles_log.
+# the stub's "Mcycles" line, if any, is appended to $cycles_log. With
+# RVF_BOOT_BENCH_WARM_MB=N, first touches N MiB of host memory and frees it
+# (dd's buffer), so the boot starts on warm host pages whichever boot ran
+# before it (see qemu/README.md, Measurements).
 one_run() {
     local start ms=fail line
+    if [ "${RVF_BOOT_BENCH_WARM_MB:-0}" -gt 0 ]; then
+        dd if=/dev/zero of=/dev/null bs="${RVF_BOOT_BENCH_WARM_MB}M" count=1 iflag=fullblock 2>/dev/null
+    fi
     start=$(date +%s%N)
     while IFS= read -r line; do
         case "$line" in
@@ -83,4 +94,4 @@ if [ -s "$cycles_log" ]; then
 fi
 read -r filesz memsz < <(LC_ALL=C readelf -lW "$STUB_BIN" | awk '$1 == "LOAD" { print $5, $6; exit }')
 echo "stub: $(stat -c %s "$STUB_BIN") bytes ELF, $((filesz)) bytes loaded, $((memsz)) bytes in memory (.bss: stacks, page tables, zero page, cmdline)"
-echo "qemu flags: -accel tcg,thread=multi ${cpu[*]} -m 256; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "qemu flags: -accel tcg,thread=multi ${cpu[*]} -m 256; host memory warmed before each boot: ${RVF_BOOT_BENCH_WARM_MB:-0} MiB; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

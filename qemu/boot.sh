@@ -95,8 +95,12 @@ stub_arg="$(qemu_file "$STUB_BIN" stub)" && rvf_arg="$(qemu_file "$rvf" rvf)" ||
     { echo "error: cannot link $rvf into $work" >&2; exit 2; }
 case "$rvf_arg$stub_arg" in *,*) echo "error: the temporary directory $work has a comma" >&2; exit 2 ;; esac
 
-args=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$memory" -no-reboot -display none -monitor none
-      -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
+# -mem-prealloc: QEMU touches the guest's RAM once, up front, instead of the
+# host faulting it in page by page while the stub and Linux run; on a 2-core
+# host that made this boot 250 ms faster to /init (and QEMU's own -kernel
+# boot no slower): qemu/README.md, Measurements.
+args=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$memory" -mem-prealloc -no-reboot
+      -display none -monitor none -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$stub_arg" -initrd "$rvf_arg")
 [ -z "$cpu" ] || args+=(-cpu "$cpu")
 [ -z "$initrd" ] || args+=(-fw_cfg "name=opt/rvf-boot/initrd,file=${initrd//,/,,}")
