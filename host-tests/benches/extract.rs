@@ -44,10 +44,11 @@
 //! sweeps), `--boot RUNS`.
 //!
 //! Results: README.md, "Measurements" (issue 13's table). On the idle
-//! 2-core development host, 21 rounds: (E) 1.42x, (E') 1.08x, (E") 0.79x of
-//! (c) (34.5 vs 43.8 ms); the process row 0.34x of the Python peer (69.4 vs
-//! 206.9 ms). (E") is the inflate alone (zlib-rs 33.6 ms, CRC included)
-//! plus about 1 ms: both SHA-256 passes run on the second core. One thread,
+//! 2-core development host, 21 rounds: (E) 1.41x, (E') 1.07x, (E") 0.77x of
+//! (c) (33.2 vs 43.1 ms); the process row 0.35x of the Python peer (70.8 vs
+//! 203.3 ms). (E") is the inflate alone (zlib-rs 33.1 ms, CRC included)
+//! plus a fraction of a millisecond: both SHA-256 passes and the CRC-32 run
+//! on the second core, the content hash on whichever core is free. One thread,
 //! the gap in (E') is the inflate engine (zlib-rs 33.6 ms vs libdeflate
 //! 30.2 ms, CRC included); both sides hash the same bytes with the same sha2.
 #![allow(

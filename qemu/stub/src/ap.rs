@@ -43,9 +43,9 @@ use crate::failure::Failure;
 use crate::hw::{self, OneShot, PIT_HZ};
 use crate::place::Reserved;
 
-/// The AP's stack. Its side work is the library's hash sink (the image
-/// hashers' and the content hasher's `update`): 360 bytes deep for the
-/// Debian kernel's RuvBot RVF (SHA-256 both). [`SecondCpu::finish`]
+/// The AP's stack. Its side work is the library's hash sink (the CRC-32 and
+/// the image hashers' `update`) and filling (the content hasher's): 376
+/// bytes deep for the Debian kernel's RuvBot RVF (SHA-256 both). [`SecondCpu::finish`]
 /// measures the high-water mark (the stack is painted before the SIPI),
 /// prints it, and refuses the boot if the paint is gone at the bottom.
 const AP_STACK_SIZE: usize = 16 * 1024;
