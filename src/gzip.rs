@@ -713,9 +713,9 @@ impl Join for Sequential {
 
 /// [`inflate_with`] with the sink on a second CPU: while the engine inflates
 /// chunk k, `join` runs the CRC-32 ([`Inflater::crc32`]) and the sink (the
-/// image hashes) over output the engine can no longer read. The same checks, the same bytes to the sink in the
-/// same order, the same errors; nothing is accepted before the last byte is
-/// hashed and the trailer checked.
+/// image hashes) over output the engine can no longer read. The same checks,
+/// the same bytes to the sink in the same order, the same errors; nothing is
+/// accepted before the last byte is hashed and the trailer checked.
 ///
 /// Pipelining needs an engine that names how far back it reads
 /// ([`Inflater::reaches_back`] = `Some(n)`): each step is given only the

@@ -142,9 +142,10 @@ where
 ///
 /// When the kernel's content hash is still to be checked under its file's
 /// convention ([`crate::Container::selected_kernel_unverified`]), that hash
-/// runs on the second CPU too: after the sink has hashed d of the image's n
-/// bytes it has hashed the segment payload up to `len × d / n`, and the rest
-/// (nothing, on success) once the inflate returns. The checks that need no
+/// is the join's [`gzip::Filler`] ([`gzip::inflate_joined_beside`]): hashed
+/// in pieces by whichever CPU would otherwise wait, kept level with the image
+/// hashes (when it lags, the inflating CPU takes the next step's sink), and
+/// what is left once the inflate returns is hashed then. The checks that need no
 /// hashing (an unset hash the policy refuses, an unknown algorithm) still
 /// come before any work, and the errors keep [`extract`]'s order: a
 /// content-hash error before any gzip error, a gzip error before an
