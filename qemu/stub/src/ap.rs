@@ -631,7 +631,10 @@ impl Join for SecondCpu {
         MAIN_DONE.store(false, Relaxed);
         let side = move || {
             side();
-            if FIRST.compare_exchange(NOBODY, SIDE, AcqRel, Acquire).is_ok() {
+            if FIRST
+                .compare_exchange(NOBODY, SIDE, AcqRel, Acquire)
+                .is_ok()
+            {
                 // SAFETY: this CPU claimed FIRST, so the boot CPU does not
                 // touch the filler in this join, and the join (which holds
                 // the `&mut W` it points to) returns only after this job
@@ -658,7 +661,10 @@ impl Join for SecondCpu {
         // Release: the AP's Acquire load sees `job` and `slot` written.
         MAILBOX.store((&raw const job).cast_mut(), Release);
         main();
-        if FIRST.compare_exchange(NOBODY, MAIN, AcqRel, Acquire).is_ok() {
+        if FIRST
+            .compare_exchange(NOBODY, MAIN, AcqRel, Acquire)
+            .is_ok()
+        {
             // SAFETY: this CPU claimed FIRST, so the AP does not touch the
             // filler in this join; its writes from earlier joins are visible
             // (this join's Acquire of MAILBOX null in the previous join).
