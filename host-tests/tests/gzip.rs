@@ -511,9 +511,9 @@ fn verify_and_extract_whole_path() {
     std::hint::black_box(v.bytes().len());
 }
 
-/// The stub's path: the content hash deferred to `extract_joined`'s sink
-/// (here on one CPU, `Sequential`: the stub's fallback, and the BSP's side of
-/// its two-CPU join, which runs the same frames).
+/// The stub's path: the content hash deferred to `extract_joined` (its
+/// filler; here on one CPU, `Sequential`: the stub's fallback, and the BSP's
+/// side of its two-CPU join, which runs the same frames).
 fn verify_and_extract_joined_path() {
     let file = golden_small();
     let mut g = BUFS.lock().unwrap();

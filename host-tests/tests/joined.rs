@@ -195,6 +195,7 @@ fn same(rvf: &[u8], policy: Policy, short: bool, what: &str) -> Outcome {
         "{what}: unverified + extract"
     );
     let facts = kernel_facts(rvf, policy);
+    let (side_fills, main_fills) = (Played::new(1, false), Played::new(usize::MAX, true));
     let runs = [
         (
             "fast, two threads",
@@ -247,7 +248,7 @@ fn same(rvf: &[u8], policy: Policy, short: bool, what: &str) -> Outcome {
                 policy,
                 short,
                 &mut *Box::<InflateState>::default(),
-                &Played::new(1, false),
+                &side_fills,
             ),
         ),
         (
@@ -257,7 +258,7 @@ fn same(rvf: &[u8], policy: Policy, short: bool, what: &str) -> Outcome {
                 policy,
                 short,
                 &mut FastEngine::with_chunk_size(4096),
-                &Played::new(usize::MAX, true),
+                &main_fills,
             ),
         ),
     ];
@@ -278,6 +279,15 @@ fn same(rvf: &[u8], policy: Policy, short: bool, what: &str) -> Outcome {
                 "{what}: {how}: hashed beside the inflate"
             );
         }
+    }
+    // Where the content hash was left to a gzip extraction that succeeded,
+    // the played joins did fill it (the filler is not dead weight).
+    if let (Ok(v), Some((len, true))) = (&r.outcome, facts)
+        && v.4.is_some()
+        && len > 0
+    {
+        assert!(side_fills.ran.get() > 0, "{what}: the side filled");
+        assert!(main_fills.ran.get() > 0, "{what}: the main part filled");
     }
     r.outcome
 }
