@@ -7,6 +7,7 @@
 //! beside the code that reports it), so returning it costs nothing and needs no
 //! heap, and callers match on types, not strings.
 
+use crate::boot::efi_stub::EfiStubProblem;
 use crate::bundle::{BytecodeHash, EntryField, PathProblem};
 use crate::bzimage::BzCheck;
 use crate::checksum::ContentHash;
@@ -534,6 +535,18 @@ pub enum Error {
         /// Required alignment.
         align: u64,
     },
+    /// A placing loader's reservation table
+    /// ([`crate::boot::Reservations`]) is full.
+    TooManyReservations {
+        /// The table's capacity ([`crate::boot::MAX_RESERVATIONS`]).
+        capacity: u64,
+    },
+    /// The kernel has no EFI stub, and the loader starts Linux only through
+    /// it (`rvf-boot.efi`).
+    NoEfiStub {
+        /// What is missing.
+        problem: EfiStubProblem,
+    },
     /// An address handed to the kernel breaks one of its placement limits.
     BootAddress {
         /// What is placed ([`BootItem::Initrd`], [`BootItem::Cmdline`]).
@@ -662,12 +675,13 @@ impl Error {
             | Self::GzipSize { .. }
             | Self::GzipTrailingBytes { .. } => ErrorClass::Decompression,
             Self::ImageHashMismatch { .. } | Self::ImageHashUnset { .. } => ErrorClass::ImageHash,
-            Self::BzImage { .. } => ErrorClass::BzImage,
+            Self::BzImage { .. } | Self::NoEfiStub { .. } => ErrorClass::BzImage,
             Self::Cmdline(_) => ErrorClass::Cmdline,
             Self::NoRoom { .. }
             | Self::MemoryMapTooLarge { .. }
             | Self::BufferTooSmall { .. }
             | Self::BufferUnavailable { .. }
+            | Self::TooManyReservations { .. }
             | Self::BootAddress { .. } => ErrorClass::Memory,
             Self::Auth(_) => ErrorClass::Authentication,
         }
@@ -1002,6 +1016,14 @@ impl fmt::Display for Error {
             Self::MemoryMapTooLarge { count, limit } => write!(
                 f,
                 "memory map has {count} entries, the zero page holds at most {limit}"
+            ),
+            Self::TooManyReservations { capacity } => write!(
+                f,
+                "too many reservations: the loader's table holds {capacity} ranges"
+            ),
+            Self::NoEfiStub { problem } => write!(
+                f,
+                "the kernel has no EFI stub ({problem}): rvf-boot.efi starts Linux only through its EFI stub"
             ),
             Self::NoRoom { what, size, align } => write!(
                 f,

@@ -97,6 +97,7 @@ macro_rules! display_by_name {
     };
 }
 
+pub mod boot;
 pub mod bundle;
 mod bytes;
 pub mod bzimage;

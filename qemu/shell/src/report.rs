@@ -7,7 +7,7 @@ use core::fmt;
 
 use rvf_boot::Container;
 use rvf_boot::kernel::KernelSegment;
-use rvf_boot::policy::Signed;
+use rvf_boot::policy::Authenticated;
 
 /// `rvf-boot: <dialect> RVF, kernel at byte N (<layout> layout, <format>, S
 /// bytes)`: which kernel the container handed out.
@@ -35,33 +35,31 @@ impl fmt::Display for KernelLine<'_, '_> {
 
 /// `rvf-boot: authenticated: [signed by <fingerprint> (trusted key #i),
 /// epoch e;] [kernel sha256 pinned;] [cmdline sha256 pinned;]`: what a
-/// strict policy ([`crate::is_strict`]) authenticated, printed once both
-/// pins were checked by the library (`Policy::check_kernel`,
-/// `Policy::check_cmdline`).
-pub struct AuthenticatedLine {
-    /// The container's signature (`Container::signed`), when the policy
-    /// required one.
-    pub signed: Option<Signed>,
-    /// The kernel image's SHA-256, when pinned and matched.
-    pub kernel_pin: Option<[u8; 32]>,
-    /// The final command line's SHA-256, when pinned and matched.
-    pub cmdline_pin: Option<[u8; 32]>,
+/// strict policy ([`crate::is_strict`]) authenticated, as the library's boot
+/// core found it ([`rvf_boot::boot::Prepared::authenticated`]).
+pub struct AuthenticatedLine(pub Authenticated);
+
+impl From<Authenticated> for AuthenticatedLine {
+    fn from(a: Authenticated) -> Self {
+        Self(a)
+    }
 }
 
 impl fmt::Display for AuthenticatedLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("rvf-boot: authenticated:")?;
-        if let Some(s) = self.signed {
+        let a = &self.0;
+        if let Some(s) = a.signed {
             f.write_str(" signed by ")?;
             for b in s.fingerprint {
                 write!(f, "{b:02x}")?;
             }
             write!(f, " (trusted key #{}), epoch {};", s.key_index, s.epoch)?;
         }
-        if self.kernel_pin.is_some() {
+        if a.kernel_sha256.is_some() {
             f.write_str(" kernel sha256 pinned;")?;
         }
-        if self.cmdline_pin.is_some() {
+        if a.cmdline_sha256.is_some() {
             f.write_str(" cmdline sha256 pinned;")?;
         }
         Ok(())

@@ -41,7 +41,7 @@ use rvf_boot::memory::{self, MemoryRegion, PhysRange};
 
 use crate::failure::Failure;
 use crate::hw::{self, OneShot, PIT_HZ};
-use crate::place::Reserved;
+use rvf_boot::boot::Reservations as Reserved;
 
 /// The AP's stack. Its side work is the library's hash sink (the CRC-32 and
 /// the image hashers' `update`) and filling (the content hasher's): 376

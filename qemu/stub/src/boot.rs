@@ -1,28 +1,28 @@
-//! The boot sequence: start info, the RVF verified by the library, the
-//! kernel's image verified and placed, initrd, command line, zero page,
-//! jump. Returns only on failure. Every slice over guest RAM is formed here,
-//! over a range `place.rs` or `memmap.rs` checked with the library's
+//! The stub's part of a boot: the PVH start info and the memory map, the
+//! RVF module, then the library's boot core ([`rvf_boot::boot::prepare`])
+//! on a placing machine, which verifies, places and builds the zero page;
+//! the stub gives it RAM (a slice over a range the core placed and
+//! reserved), the initramfs from fw_cfg, its clock and log lines; then the
+//! copy, measured boot and the jump. Returns only on failure. Every slice
+//! over guest RAM is formed here, over a range the library checked with its
 //! predicate and reserved.
 
 use core::fmt::Write;
 
-use rvf_boot::bzimage::BzImage;
+use rvf_boot::boot::{
+    self, Handover, Initrd, InitrdSlot, Machine, Phase, Platform, Prepared, Request, Reservations,
+};
 use rvf_boot::gzip::InflateState;
-use rvf_boot::image;
-use rvf_boot::kernel::KernelSegment;
-use rvf_boot::measure::{self, BootInputs, Digest};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
-use rvf_boot::zero_page::{self, Handoff};
-use rvf_boot::{Container, cmdline as kernel_cmdline};
+use rvf_boot::zero_page::ZERO_PAGE_SIZE;
 use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
 
-use crate::ap::SecondCpu;
+use crate::ap::{Report, SecondCpu};
 use crate::cmdline::{APPEND_MAX, copy_append};
 use crate::failure::Failure;
 use crate::hw::{self, FwCfg, Serial};
 use crate::memmap::{self, BEYOND_IDENTITY_MAP};
 use crate::meter::Timed;
-use crate::place::{self, ImageBuffer, Reserved};
 use crate::pvh::StartInfo;
 use crate::tpm;
 
@@ -42,11 +42,11 @@ const CMDLINE_BUF: usize = rvf_boot::cmdline::BUFFER_SIZE;
 
 /// A page-aligned 4 KiB buffer in `.bss`.
 #[repr(C, align(4096))]
-struct Page([u8; 4096]);
+struct Page([u8; ZERO_PAGE_SIZE]);
 
 /// The zero page (`struct boot_params`) handed to the kernel in RSI. It lives
 /// in the stub's `.bss`, which is reserved (the stub's image).
-static mut ZERO_PAGE: Page = Page([0; 4096]);
+static mut ZERO_PAGE: Page = Page([0; ZERO_PAGE_SIZE]);
 
 /// The command line the kernel receives (`cmd_line_ptr`), NUL-terminated.
 static mut CMDLINE: [u8; CMDLINE_BUF] = [0; CMDLINE_BUF];
@@ -78,7 +78,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
 
     // ---- what is taken before anything is placed
     let stub = memmap::stub_image();
-    let mut reserved = Reserved::new();
+    let mut reserved = Reservations::new();
     reserved.add(BEYOND_IDENTITY_MAP)?;
     reserved.add(stub)?;
 
@@ -98,7 +98,6 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // The second CPU's start-up page, clear of the stub and the RVF.
     second.prepare(memory, &mut reserved)?;
 
-    // ---- the RVF, verified
     let module_len = usize::try_from(module.size).unwrap_or(0);
     // SAFETY: `module` is usable RAM below 4 GiB clear of the stub
     // (check_module, or placed so by the library), reserved so no later
@@ -107,55 +106,111 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
-    let container = Container::parse(rvf, rvf_boot_shell::policy())?;
-    let manifest = measure::manifest_digest(&container)?;
-    let t1 = hw::rdtsc();
-    // The content hash is left to extract_joined, which computes it beside
-    // the inflate (on the second CPU when there is one) and accepts the
-    // image only when it and every other check passed.
-    let kernel = container.selected_kernel_unverified()?;
-    let (verified, meter) = verify_image(memory, &mut reserved, &kernel, &second)?;
-    // The second CPU parked and reset before anything uses the image.
-    let cpu = second.finish()?;
-    // The policy's kernel pin, on the verified bytes, before anything uses them.
-    let kernel_pin = container.policy().check_kernel(&verified.proof)?;
-    let t2 = hw::rdtsc();
-    let _ = writeln!(serial, "{cpu}");
-    let phases = Phases {
-        inflate: meter.inflate,
-        crc: meter.crc,
-        on_ap: cpu.ap_cycles,
-        // The rest of this CPU's time in the extraction: its share of the
-        // hashing and CRC (sides it ran itself, filling, the sinks of the
-        // steps that left the AP only filling, the content hash's rest) and
-        // the loop's own work.
-        inline: meter
-            .extract
-            .saturating_sub(meter.inflate)
-            .saturating_sub(cpu.wait_cycles),
-        waiting: cpu.wait_cycles,
-    };
-    let _ = writeln!(
-        serial,
-        "{}",
-        KernelLine {
-            container: &container,
-            kernel: &kernel
-        }
-    );
-    let input = Input {
-        container: &container,
-        kernel_pin,
-        memory,
-        kernel: &kernel,
-        verified,
+    let (cmdline, zero_page) = (&raw mut CMDLINE, &raw mut ZERO_PAGE);
+    // SAFETY: CMDLINE is touched only here, once, on the boot CPU (the APs
+    // never see it), so this is its only reference.
+    let cmdline: &'static mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline };
+    // SAFETY: as for CMDLINE.
+    let zero_page: &'static mut Page = unsafe { &mut *zero_page };
+    let request = Request {
+        rvf,
+        policy: rvf_boot_shell::policy(),
         extra,
-        info: &info,
-        manifest,
-        times: [t0, t1, t2],
-        phases,
+        cmdline,
+        machine: Machine::Placing {
+            memory,
+            reserved: &mut reserved,
+            acpi_rsdp: (info.rsdp_paddr != 0).then_some(info.rsdp_paddr),
+            zero_page: &mut zero_page.0,
+        },
     };
-    boot(serial, &mut reserved, &mut fw, &input)
+    let mut state = InflateState::new();
+    let mut engine = Timed::new(&mut state);
+    let mut shell = Shell {
+        serial,
+        fw: &mut fw,
+        second: &second,
+        times: [t0, 0, 0, 0],
+        cpu: None,
+    };
+    let prepared = boot::prepare(request, &mut shell, &mut engine, &second)?;
+    let cpu = shell
+        .cpu
+        .ok_or(Failure::Internal("the core reported no extraction"))?;
+    let meter = Meter {
+        inflate: engine.step_cycles(),
+        crc: engine.crc_cycles(),
+        on_ap: cpu.ap_cycles,
+        waiting: cpu.wait_cycles,
+        times: shell.times,
+    };
+    hand_over(serial, &reserved, &info, &prepared, &meter)
+}
+
+/// The stub as the boot core's [`Platform`].
+struct Shell<'s> {
+    serial: &'s mut Serial,
+    fw: &'s mut FwCfg,
+    second: &'s SecondCpu,
+    /// TSC at entry, once the container was checked, once the image was,
+    /// once the second CPU stopped.
+    times: [u64; 4],
+    /// The second CPU's report, once it stopped.
+    cpu: Option<Report>,
+}
+
+impl Platform<'static> for Shell<'_> {
+    type Error = Failure;
+
+    fn image_buffer(
+        &mut self,
+        _size: u64,
+        at: Option<PhysRange>,
+    ) -> Result<&'static mut [u8], Failure> {
+        let range = at.ok_or(Failure::Internal("the core placed no image buffer"))?;
+        // SAFETY: placed by the library in usable RAM below 4 GiB, it
+        // overlapped no earlier reservation (stub, RVF module, the second
+        // CPU's start-up page) and is now reserved itself; this is the only
+        // slice over it.
+        Ok(unsafe { ram_mut(range) })
+    }
+
+    fn initrd(
+        &mut self,
+        slot: &mut InitrdSlot<'_, 'static>,
+    ) -> Result<Option<Initrd<'static>>, Failure> {
+        let Some(file) = self.fw.find(INITRD_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
+            return Ok(None);
+        };
+        let range = slot
+            .place(u64::from(file.size))?
+            .ok_or(Failure::Internal("the core placed no initrd"))?;
+        // SAFETY: placed by the library in usable RAM below 4 GiB and
+        // initrd_addr_max, overlapping no reservation (stub, RVF, the whole
+        // image buffer, the kernel window), now reserved; the only slice
+        // over it.
+        let dst = unsafe { ram_mut(range) };
+        self.fw.read(file.select, 0, dst)?;
+        // Measured as loaded (only read from now on).
+        Ok(Some(Initrd::Bytes(dst)))
+    }
+
+    fn phase(&mut self, phase: Phase<'_, '_>) -> Result<(), Failure> {
+        match phase {
+            Phase::Opened { .. } => self.times[1] = hw::rdtsc(),
+            Phase::Extracted { container, kernel } => {
+                self.times[2] = hw::rdtsc();
+                // The second CPU parked and reset before anything uses the image.
+                let cpu = self.second.finish()?;
+                self.times[3] = hw::rdtsc();
+                let _ = writeln!(self.serial, "{cpu}");
+                self.cpu = Some(cpu);
+                let _ = writeln!(self.serial, "{}", KernelLine { container, kernel });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 /// The RVF from the fw_cfg file [`RVF_FW_CFG_NAME`], read into a buffer
@@ -163,7 +218,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
 /// and reserved itself.
 fn rvf_from_fw_cfg(
     memory: &[MemoryRegion],
-    reserved: &mut Reserved,
+    reserved: &mut Reservations,
     fw: &mut FwCfg,
 ) -> Result<PhysRange, Failure> {
     let Some(file) = fw.find(RVF_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
@@ -186,193 +241,40 @@ fn rvf_from_fw_cfg(
     Ok(range)
 }
 
-/// Where the verified image ended up.
-#[derive(Clone, Copy)]
-struct PlacedImage<'a> {
-    /// The verified bzImage.
-    image: &'a [u8],
-    /// Which `image_hash` algorithm matched.
-    hash: &'static str,
-    /// Its SHA-256, from verification's own pass (the measurement).
-    sha256: Digest,
-    /// The buffer it was inflated into (`None`: raw, inside the RVF).
-    buffer: Option<ImageBuffer>,
-    /// The library's proof, for the policy's pins.
-    proof: image::VerifiedImage<'a>,
-}
-
-/// Cycles of the verification's parts (TSC).
-#[derive(Clone, Copy)]
+/// Cycles of the verification's parts (TSC), for the `Mcycles` line.
 struct Meter {
-    /// In the engine's `step`.
+    /// In the engine's `step` (the inflate, boot CPU).
     inflate: u64,
-    /// In the engine's CRC-32.
-    crc: u64,
-    /// In `image::extract_joined` as a whole (boot CPU).
-    extract: u64,
-}
-
-/// Cycles of the verification's parts, for the `Mcycles` line.
-#[derive(Clone, Copy)]
-struct Phases {
-    /// The inflate (boot CPU).
-    inflate: u64,
-    /// The gzip CRC-32 (with the hashes, on either CPU; also counted in
-    /// `on_ap` / `inline`).
+    /// In the gzip CRC-32 (with the hashes, on either CPU; also counted in
+    /// `on_ap` or the boot CPU's rest).
     crc: u64,
     /// The hash sides the second CPU ran.
     on_ap: u64,
-    /// The boot CPU's extraction time less the inflate and the waiting:
-    /// the hashing and CRC it did itself, and the loop's own work.
-    inline: u64,
     /// The boot CPU waiting for the second CPU's side.
     waiting: u64,
+    /// TSC at entry, once the container was checked, once the image was,
+    /// once the second CPU stopped.
+    times: [u64; 4],
 }
 
-/// Verify the selected kernel's image with the library's
-/// [`image::extract_joined`], whose `VerifiedImage` is the only proof the
-/// stub accepts: a gzip-stored image is inflated into a reserved buffer by
-/// the boot CPU while `second` hashes what was inflated (the image hashes
-/// and the kernel's content hash; CRC-32, ISIZE, `image_hash` and the
-/// content hash all checked before the image is returned); a raw one is
-/// checked where it lies, inside the RVF.
-fn verify_image<'a>(
-    memory: &[MemoryRegion],
-    reserved: &mut Reserved,
-    kernel: &KernelSegment<'a>,
-    second: &SecondCpu,
-) -> Result<(PlacedImage<'a>, Meter), Failure> {
-    let size = image::buffer_size(kernel);
-    let mut state = InflateState::new();
-    let mut engine = Timed::new(&mut state);
-    let (verified, buffer, extract) = if size == 0 {
-        let t = hw::rdtsc();
-        let verified = image::extract_joined(kernel, &mut [], &mut engine, second)?;
-        (verified, None, hw::rdtsc().wrapping_sub(t))
-    } else {
-        let buffer = place::image_buffer(memory, reserved, kernel.stored_unverified(), size)?;
-        // SAFETY: the whole buffer is usable RAM below 4 GiB, overlapped no
-        // earlier reservation (stub, RVF module, the second CPU's start-up
-        // page) and is now reserved itself; this is the only slice over it.
-        let out: &'a mut [u8] = unsafe { ram_mut(buffer.range) };
-        let t = hw::rdtsc();
-        let verified = image::extract_joined(kernel, out, &mut engine, second)?;
-        (verified, Some(buffer), hw::rdtsc().wrapping_sub(t))
-    };
-    let meter = Meter {
-        inflate: engine.step_cycles(),
-        crc: engine.crc_cycles(),
-        extract,
-    };
-    let placed = PlacedImage {
-        image: verified.bytes(),
-        hash: verified.image_hash().name(),
-        sha256: verified.sha256(),
-        buffer,
-        proof: verified,
-    };
-    Ok((placed, meter))
-}
-
-/// What [`run`] found out before the kernel is placed.
-struct Input<'a, 'k> {
-    /// The verified RVF (its policy and signer).
-    container: &'a Container<'k>,
-    /// The kernel image's SHA-256 when the policy pins it (matched).
-    kernel_pin: Option<[u8; 32]>,
-    /// The firmware memory map, as the library wants it.
-    memory: &'a [MemoryRegion],
-    /// The selected, content-hash-checked kernel.
-    kernel: &'a KernelSegment<'k>,
-    /// Its verified image.
-    verified: PlacedImage<'k>,
-    /// The `-append` string.
-    extra: &'a [u8],
-    /// The PVH start info.
-    info: &'a StartInfo,
-    /// The RVF's measurement (`measure::manifest_digest`).
-    manifest: Digest,
-    /// TSC at entry, after the container was checked, after the image was.
-    times: [u64; 3],
-    /// Where the image's verification spent its cycles.
-    phases: Phases,
-}
-
-/// Place, hand off, jump. Returns only on failure.
-fn boot(
+/// Copy, measure, jump. Returns only on failure.
+fn hand_over(
     serial: &mut Serial,
-    reserved: &mut Reserved,
-    fw: &mut FwCfg,
-    input: &Input<'_, '_>,
+    reserved: &Reservations,
+    info: &StartInfo,
+    prepared: &Prepared<'_, '_>,
+    meter: &Meter,
 ) -> Result<Never, Failure> {
-    let Input {
-        container,
-        kernel_pin,
-        memory,
-        kernel,
-        verified,
-        extra,
-        info,
-        manifest,
-        times: [t0, t1, t2],
-        phases,
-    } = *input;
-    let bz = BzImage::parse(verified.image)?;
-
-    // ---- the kernel window, where the library's plan puts it
-    let plan = place::kernel(&bz, memory, reserved, verified.buffer)?;
-    let window = plan.window();
-
-    // ---- the initramfs, straight from fw_cfg to its place
-    let mut initrd_bytes: Option<&[u8]> = None;
-    let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
-        Some(file) if file.size > 0 => {
-            let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
-            // SAFETY: placed by the library in usable RAM below 4 GiB and
-            // initrd_addr_max, overlapping no reservation (stub, RVF, the
-            // whole image buffer, the kernel window), now reserved; the only
-            // slice over it.
-            let dst = unsafe { ram_mut(range) };
-            fw.read(file.select, 0, dst)?;
-            // Measured as loaded (only read from now on).
-            initrd_bytes = Some(dst);
-            Some(range)
-        }
-        _ => None,
+    let Handover::ZeroPage { plan, in_place } = prepared.handover() else {
+        return Err(Failure::Internal("the core made no zero-page hand-over"));
     };
-
-    // ---- command line and zero page, in the stub's .bss
-    let cmdline_ptr = &raw mut CMDLINE;
-    // SAFETY: CMDLINE is touched only here, once, on the boot CPU (the only
-    // CPU the stub runs on), so this is the only reference to it.
-    let cmdline_buf: &mut [u8; CMDLINE_BUF] = unsafe { &mut *cmdline_ptr };
-    let cmdline_len =
-        kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
-    // The policy's cmdline pin, on exactly the line the kernel gets.
-    let line = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
-    let cmdline_pin = container.policy().check_cmdline(line)?;
     if rvf_boot_shell::is_strict() {
-        let line = AuthenticatedLine {
-            signed: container.signed(),
-            kernel_pin,
-            cmdline_pin,
-        };
-        let _ = writeln!(serial, "{line}");
+        let _ = writeln!(
+            serial,
+            "{}",
+            AuthenticatedLine::from(prepared.authenticated())
+        );
     }
-    let cmdline = PhysRange {
-        base: cmdline_buf.as_ptr() as u64,
-        size: cmdline_len as u64 + 1,
-    };
-    let zp_ptr = &raw mut ZERO_PAGE;
-    // SAFETY: as for CMDLINE: the only reference to ZERO_PAGE.
-    let zp: &mut Page = unsafe { &mut *zp_ptr };
-    let handoff = Handoff {
-        cmdline: Some(cmdline),
-        initrd,
-        memory_map: memory,
-        acpi_rsdp: (info.rsdp_paddr != 0).then_some(info.rsdp_paddr),
-    };
-    zero_page::build(&mut zp.0, &plan, &handoff)?;
 
     // ---- protected-mode part to the load address (already there when the
     // image was inflated in place)
@@ -382,12 +284,11 @@ fn boot(
         base: load,
         size: pm.len() as u64,
     };
-    if !window.contains(&dst) {
+    if !plan.window().contains(&dst) {
         return Err(Failure::Internal(
             "protected-mode part outside the kernel window",
         ));
     }
-    let in_place = pm.as_ptr() as u64 == load;
     if !in_place {
         // SAFETY: the destination lies inside the kernel window, which the
         // library's plan placed in usable RAM below 4 GiB away from every
@@ -395,60 +296,64 @@ fn boot(
         // reserved, so the initrd avoided it. The source is the verified
         // protected-mode part inside the RVF or the image buffer, so the two
         // do not overlap (`copy` is memmove anyway). Nothing reads the
-        // source afterwards: the zero page was built above.
+        // source afterwards: the zero page was built by the core.
         unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
     }
     // ---- measured boot: the events `rvf-boot measure` predicts, extended
     // and logged before the jump; built (the initrd hashed) only when there
     // is a TPM to extend them into
-    let final_cmdline = cmdline_buf.get(..cmdline_len).unwrap_or(&[]);
-    tpm::measure(serial, info.rsdp_paddr, reserved, || {
-        measure::boot_events(&BootInputs {
-            manifest,
-            kernel_image: verified.sha256,
-            initrd: initrd_bytes.map(measure::sha256),
-            cmdline: final_cmdline,
-        })
-    })?;
+    tpm::measure(serial, info.rsdp_paddr, reserved, || prepared.events())?;
 
     let entry = plan.entry_64();
+    let [t0, t1, extracted, t2] = meter.times;
     let t3 = hw::rdtsc();
     let m = |cycles: u64| cycles / 1_000_000;
+    let extract = extracted.wrapping_sub(t1);
     let _ = writeln!(
         serial,
         "rvf-boot: Mcycles: container {}, kernel verify+extract {} (inflate {}, CRC {}, \
          hashes on the AP {}, hashes inline {}, BSP waiting {}), place+handoff {}; SHA-NI {}",
         m(t1.wrapping_sub(t0)),
         m(t2.wrapping_sub(t1)),
-        m(phases.inflate),
-        m(phases.crc),
-        m(phases.on_ap),
-        m(phases.inline),
-        m(phases.waiting),
+        m(meter.inflate),
+        m(meter.crc),
+        m(meter.on_ap),
+        // The rest of this CPU's time in the extraction: its share of the
+        // hashing and CRC and the loop's own work.
+        m(extract
+            .saturating_sub(meter.inflate)
+            .saturating_sub(meter.waiting)),
+        m(meter.waiting),
         m(t3.wrapping_sub(t2)),
         if hw::has_sha_ni() { "yes" } else { "no" },
     );
+    let line = core::str::from_utf8(prepared.cmdline()).unwrap_or("?");
     let _ = writeln!(
         serial,
         "rvf-boot: verified {} image hash; protocol {:#06x}, {} at {:#x} ({}), cmdline \"{}\"{}",
-        verified.hash,
-        bz.version(),
+        prepared.image().image_hash().name(),
+        prepared.bzimage().version(),
         if plan.relocatable() {
             "relocatable"
         } else {
             "fixed"
         },
-        plan.load_address(),
+        load,
         if in_place {
             "inflated in place"
         } else {
             "copied"
         },
-        core::str::from_utf8(cmdline_buf.get(..cmdline_len).unwrap_or(&[])).unwrap_or("?"),
-        if initrd.is_some() { ", initramfs" } else { "" },
+        line,
+        if prepared.initrd().is_some() {
+            ", initramfs"
+        } else {
+            ""
+        },
     );
     let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
-    let zp_addr = zp.0.as_ptr() as u64;
+    // Only the address: the core built the page through its one reference.
+    let zp_addr = (&raw const ZERO_PAGE).addr() as u64;
     // SAFETY: every byte the kernel runs from was verified (image hash and,
     // for gzip, CRC-32) and copied to the window the plan chose; the zero
     // page and command line are built; the 64-bit boot protocol asks for

@@ -59,7 +59,6 @@ mod failure;
 mod hw;
 mod memmap;
 mod meter;
-mod place;
 mod pvh;
 mod tpm;
 

@@ -45,8 +45,8 @@ use rvf_boot::measure::{
 use rvf_boot::memory::{FOUR_GIB, PhysRange};
 
 use crate::hw::Serial;
-use crate::place::Reserved;
 use crate::pvh::read_phys;
+use rvf_boot::boot::Reservations as Reserved;
 
 /// Physical base of the TIS registers of locality 0.
 pub const TIS_BASE: u64 = 0xFED4_0000;

@@ -1,27 +1,26 @@
-//! The boot sequence, the PVH stub's library calls in the same order:
-//! `Container::parse`, `selected_kernel`, `image::buffer_size`,
-//! `image::extract`, `BzImage::parse`, `cmdline::write`, `measure::boot_events`;
-//! then the EFI stub check, measured boot through `EFI_TCG2_PROTOCOL`, the
-//! initrd device, `LoadImage`, `StartImage`. Library work and
-//! formatting run masked ([`Firmware::masked`]); firmware calls do not.
+//! The UEFI loader's part of a boot: the files from its volume, then the
+//! library's boot core ([`rvf_boot::boot::prepare`]) on an EFI-stub machine
+//! (verify, check the EFI stub, assemble the command line and its pins);
+//! the loader gives it pages (`AllocatePages`) and the initramfs file; then
+//! measured boot through `EFI_TCG2_PROTOCOL`, the initrd device,
+//! `LoadImage`, `StartImage`. Library work and formatting run masked
+//! ([`Firmware::masked`]); firmware calls do not ([`Firmware::unmasked`]).
 
 use core::fmt::Write;
 
 use r_efi::efi::Status;
-use rvf_boot::bzimage::BzImage;
-use rvf_boot::gzip::InflateState;
-use rvf_boot::image;
-use rvf_boot::kernel::KernelSegment;
-use rvf_boot::measure::{self, BootInputs, Digest};
+use rvf_boot::boot::{self, Initrd, InitrdSlot, Machine, Platform, Prepared, Request};
+use rvf_boot::gzip::{InflateState, Sequential};
+use rvf_boot::memory::PhysRange;
 use rvf_boot::segment::SEGMENT_HEADER_SIZE;
 use rvf_boot::{Container, cmdline as kernel_cmdline};
 use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
 
 use crate::failure::Failure;
 use crate::files::{self, FileKind, Path};
-use crate::fw::Firmware;
+use crate::fw::{Firmware, Pages};
 use crate::text::{self, Line};
-use crate::{initrd, pe, tcg2};
+use crate::{initrd, tcg2};
 
 /// The command-line buffer (the library's size, shared with `rvf-boot
 /// measure` and the PVH stub).
@@ -70,36 +69,30 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
     drop(dir);
     let t1 = crate::fw::rdtsc();
 
-    // ---- the RVF, verified by the library
-    let file = rvf.bytes();
-    let (container, manifest, kernel, size) = fw.masked(|| {
-        let container = Container::parse(file, rvf_boot_shell::policy())?;
-        let manifest = measure::manifest_digest(&container)?;
-        let kernel = container.selected_kernel()?;
-        let size = image::buffer_size(&kernel);
-        Ok::<_, Failure>((container, manifest, kernel, size))
-    })?;
-    let mut buffer = match size {
-        0 => None,
-        n => Some(fw.allocate("kernel image", n)?),
-    };
+    // ---- the boot core: the RVF, its kernel and command line, verified
     let mut cmdline = fw.allocate("command line", CMDLINE_BUF as u64)?;
     let mut options = fw.allocate("load options", 2 * CMDLINE_BUF as u64 + 2)?;
-    let extra: &[u8] = append.as_ref().map_or(&[], |p| p.bytes());
-    let out: &mut [u8] = match buffer.as_mut() {
-        Some(p) => p.bytes_mut(),
-        None => &mut [],
+    let mut image_pages = None;
+    let mut shell = Shell {
+        fw,
+        image: Some(&mut image_pages),
+        initrd: initramfs.as_ref().map(Pages::bytes),
     };
-    let prepared = fw.masked(|| {
-        prepare(
-            &container,
-            &kernel,
-            out,
-            extra,
-            cmdline.bytes_mut(),
-            options.units_mut(),
-            initramfs.is_some(),
-        )
+    let extra = append.as_ref().map_or(&[][..], Pages::bytes);
+    let (prepared, options_len, lines) = fw.masked(|| {
+        let request = Request {
+            rvf: rvf.bytes(),
+            policy: rvf_boot_shell::policy(),
+            extra: append_text(extra)?,
+            cmdline: cmdline.bytes_mut(),
+            machine: Machine::EfiStub,
+        };
+        let prepared = boot::prepare(request, &mut shell, &mut InflateState::new(), &Sequential)?;
+        let line = core::str::from_utf8(prepared.cmdline()).map_err(|_| Failure::CmdlineNotUtf8)?;
+        let options_len = text::to_utf16(line, options.units_mut())
+            .ok_or(Failure::Internal("load options buffer too small"))?;
+        let lines = report(&prepared, line);
+        Ok::<_, Failure>((prepared, options_len, lines))
     })?;
     let t2 = crate::fw::rdtsc();
     let times = fw.masked(|| {
@@ -112,34 +105,22 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         );
         l
     });
-    let [kernel_line, verified_line] = &prepared.lines;
-    let lines = core::iter::once(kernel_line)
-        .chain(prepared.authenticated.as_ref())
-        .chain([verified_line, &times]);
-    for line in lines {
+    for line in lines.iter().flatten().chain([&times]) {
         fw.print(line);
     }
 
     // ---- measured boot: the events `rvf-boot measure` predicts (the PVH
     // stub's), through EFI_TCG2_PROTOCOL, before anything is handed over
-    let initrd_bytes: &[u8] = initramfs.as_ref().map_or(&[], |p| p.bytes());
-    let cmdline_bytes = cmdline.bytes().get(..prepared.cmdline_len).unwrap_or(&[]);
+    let initrd_bytes: &[u8] = initramfs.as_ref().map_or(&[], Pages::bytes);
     let (events, sources) = fw.masked(|| {
-        let manifest_bytes = manifest_bytes(&container)?;
-        tcg2::check_manifest(manifest_bytes, &manifest)?;
-        // Measured as served; an empty initrd is none (the library's rule).
-        let initrd = (!initrd_bytes.is_empty()).then(|| measure::sha256(initrd_bytes));
-        let events = measure::boot_events(&BootInputs {
-            manifest,
-            kernel_image: prepared.sha256,
-            initrd,
-            cmdline: cmdline_bytes,
-        })?;
+        let manifest_bytes = manifest_bytes(prepared.container())?;
+        tcg2::check_manifest(manifest_bytes, &prepared.manifest())?;
+        let events = prepared.events()?;
         let sources = tcg2::Sources {
             manifest: manifest_bytes,
-            kernel: prepared.image,
+            kernel: prepared.image().bytes(),
             initrd: initrd_bytes,
-            cmdline: cmdline_bytes,
+            cmdline: prepared.cmdline(),
         };
         Ok::<_, Failure>((events, sources))
     })?;
@@ -167,9 +148,9 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         Some(p) => Some(initrd::serve(fw, p.bytes())?),
         None => None,
     };
-    let child = fw.load_image(prepared.image)?;
+    let child = fw.load_image(prepared.image().bytes())?;
     let opts = options.units_mut();
-    fw.set_load_options(child, opts.get(..prepared.options_len).unwrap_or(&[]))?;
+    fw.set_load_options(child, opts.get(..options_len).unwrap_or(&[]))?;
     let line = fw.masked(|| {
         let mut l = Line::new();
         let _ = write!(l, "rvf-boot: starting the kernel's EFI stub");
@@ -184,83 +165,65 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
     })
 }
 
-/// What [`prepare`] hands to the firmware part.
-struct Prepared<'o> {
-    /// The verified bzImage.
-    image: &'o [u8],
-    /// Its SHA-256, from verification's own pass (the measurement).
-    sha256: Digest,
-    /// Bytes of the final command line, without its NUL.
-    cmdline_len: usize,
-    /// UCS-2 units of the load options, NUL included.
-    options_len: usize,
-    /// Lines to print: the kernel, what was verified.
-    lines: [Line; 2],
-    /// What a strict policy authenticated (`rvf_boot_shell::is_strict`).
-    authenticated: Option<Line>,
+/// The loader as the boot core's [`Platform`]: pages for the image, the
+/// initramfs file it read.
+struct Shell<'f, 'm> {
+    fw: &'f Firmware,
+    /// Where the image's pages are kept (freed when `run` returns).
+    image: Option<&'m mut Option<Pages<'f>>>,
+    /// The initramfs file, if any.
+    initrd: Option<&'m [u8]>,
 }
 
-/// The library's work, masked: verify the image, check the bzImage and its
-/// EFI stub, assemble the command line and its UCS-2 load options. The
-/// policy's pins are checked where the PVH stub checks them: the kernel's on
-/// the verified image right after extraction, the command line's on exactly
-/// the line the kernel gets (refusals: `Error::Auth`, code 14,
-/// `EFI_SECURITY_VIOLATION`).
-fn prepare<'o, 'f: 'o>(
-    container: &Container<'f>,
-    kernel: &KernelSegment<'f>,
-    out: &'o mut [u8],
-    append_file: &[u8],
-    cmdline_buf: &mut [u8],
-    options: &mut [u16],
-    has_initrd: bool,
-) -> Result<Prepared<'o>, Failure> {
-    let extra = append_text(append_file)?;
-    let mut state = InflateState::new();
-    let verified = image::extract(kernel, out, &mut state)?;
-    // The policy's kernel pin, on the verified bytes, before anything uses them.
-    let kernel_pin = container.policy().check_kernel(&verified)?;
-    let bz = BzImage::parse(verified.bytes())?;
-    pe::check_efi_stub(verified.bytes(), bz.setup_size())?;
-    let len = kernel_cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
-    let line = cmdline_buf.get(..len).unwrap_or(&[]);
-    // The policy's cmdline pin, on exactly the line the kernel gets.
-    let cmdline_pin = container.policy().check_cmdline(line)?;
+impl<'m> Platform<'m> for Shell<'_, 'm> {
+    type Error = Failure;
+
+    fn image_buffer(&mut self, size: u64, _at: Option<PhysRange>) -> Result<&'m mut [u8], Failure> {
+        let slot = self
+            .image
+            .take()
+            .ok_or(Failure::Internal("a second image buffer"))?;
+        let fw = self.fw;
+        let pages = fw.unmasked(|| fw.allocate("kernel image", size))?;
+        Ok(slot.insert(pages).bytes_mut())
+    }
+
+    fn initrd(&mut self, _slot: &mut InitrdSlot<'_, 'm>) -> Result<Option<Initrd<'m>>, Failure> {
+        Ok(self.initrd.map(Initrd::Bytes))
+    }
+}
+
+/// The lines to print: the kernel, what a strict policy authenticated
+/// (`rvf_boot_shell::is_strict`), what was verified.
+fn report(prepared: &Prepared<'_, '_>, cmdline: &str) -> [Option<Line>; 3] {
+    let mut kernel = Line::new();
+    let _ = write!(
+        kernel,
+        "{}",
+        KernelLine {
+            container: prepared.container(),
+            kernel: prepared.kernel()
+        }
+    );
     let authenticated = rvf_boot_shell::is_strict().then(|| {
         let mut l = Line::new();
-        let _ = write!(
-            l,
-            "{}",
-            AuthenticatedLine {
-                signed: container.signed(),
-                kernel_pin,
-                cmdline_pin,
-            }
-        );
+        let _ = write!(l, "{}", AuthenticatedLine(prepared.authenticated()));
         l
     });
-    let line = core::str::from_utf8(line).map_err(|_| Failure::CmdlineNotUtf8)?;
-    let options_len =
-        text::to_utf16(line, options).ok_or(Failure::Internal("load options buffer too small"))?;
-    let mut lines = [Line::new(), Line::new()];
-    let [first, second] = &mut lines;
-    let _ = write!(first, "{}", KernelLine { container, kernel });
+    let mut verified = Line::new();
     let _ = write!(
-        second,
+        verified,
         "rvf-boot: verified {} image hash; protocol {:#06x}, EFI stub, cmdline \"{}\"{}",
-        verified.image_hash().name(),
-        bz.version(),
-        line,
-        if has_initrd { ", initramfs" } else { "" },
+        prepared.image().image_hash().name(),
+        prepared.bzimage().version(),
+        cmdline,
+        if prepared.initrd().is_some() {
+            ", initramfs"
+        } else {
+            ""
+        },
     );
-    Ok(Prepared {
-        image: verified.bytes(),
-        sha256: verified.sha256(),
-        cmdline_len: len,
-        options_len,
-        lines,
-        authenticated,
-    })
+    [Some(kernel), authenticated, Some(verified)]
 }
 
 /// The extra arguments from `append.txt`: one final `\n` (or `\r\n`)

@@ -70,8 +70,6 @@ pub enum Failure {
     /// The final command line is not UTF-8 (Linux's EFI stub takes UTF-16
     /// load options).
     CmdlineNotUtf8,
-    /// The verified image has no EFI stub (no x86_64 PE/COFF header).
-    NoEfiStub(&'static str),
     /// The firmware refused to load the verified image (`LoadImage`: e.g.
     /// Secure Boot), or the kernel's EFI stub returned (`StartImage`).
     KernelRefused {
@@ -115,7 +113,6 @@ impl Failure {
     pub const fn code(&self) -> u8 {
         match self {
             Self::Firmware { .. } | Self::File { .. } | Self::PathTooLong => 1,
-            Self::NoEfiStub(_) => 7,
             Self::AppendTooLong { .. } | Self::CmdlineNotUtf8 => 8,
             Self::FileTooLarge { .. } | Self::NoMemory { .. } => 9,
             Self::Internal(_) => 11,
@@ -161,7 +158,6 @@ impl Failure {
             | Self::NoSha256Bank { .. }
             | Self::AppendTooLong { .. }
             | Self::CmdlineNotUtf8
-            | Self::NoEfiStub(_)
             | Self::Internal(_)
             | Self::Lib(_) => Status::LOAD_ERROR,
         }
@@ -233,10 +229,6 @@ impl fmt::Display for Failure {
             ),
             Self::CmdlineNotUtf8 => f.write_str(
                 "kernel command line: not UTF-8 (Linux's EFI stub takes UTF-16 load options)",
-            ),
-            Self::NoEfiStub(why) => write!(
-                f,
-                "the kernel has no EFI stub ({why}): rvf-boot.efi starts Linux only through its EFI stub"
             ),
             Self::KernelRefused { what, status } => write!(
                 f,

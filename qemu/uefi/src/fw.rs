@@ -32,6 +32,8 @@ pub struct Firmware {
     con_out: *mut simple_text_output::Protocol,
     /// Write the error code to QEMU's isa-debug-exit after a refusal.
     debug_exit: Cell<bool>,
+    /// The TPL [`Firmware::masked`] raised from, while it runs.
+    masked_from: Cell<Option<efi::Tpl>>,
 }
 
 impl Firmware {
@@ -60,6 +62,7 @@ impl Firmware {
             bs,
             con_out: st.con_out,
             debug_exit: Cell::new(false),
+            masked_from: Cell::new(None),
         })
     }
 
@@ -70,10 +73,30 @@ impl Firmware {
         // SAFETY: raising to TPL_HIGH_LEVEL is allowed from any TPL (it is
         // the highest), returns the previous TPL and has no other effect.
         let old = unsafe { (self.bs.raise_tpl)(efi::TPL_HIGH_LEVEL) };
+        let outer = self.masked_from.replace(Some(old));
         let r = f();
+        self.masked_from.set(outer);
         // SAFETY: restores exactly the TPL RaiseTPL returned, as the
         // specification requires of every RaiseTPL.
         unsafe { (self.bs.restore_tpl)(old) };
+        r
+    }
+
+    /// Inside [`Firmware::masked`], run `f` at the TPL it raised from (a
+    /// firmware call the library's boot core asks for, such as
+    /// `AllocatePages`, which is not allowed at TPL_HIGH_LEVEL), then mask
+    /// again; outside it, just run `f`.
+    pub fn unmasked<R>(&self, f: impl FnOnce() -> R) -> R {
+        let Some(old) = self.masked_from.get() else {
+            return f();
+        };
+        // SAFETY: we are at TPL_HIGH_LEVEL, raised by `masked` from `old`;
+        // restoring to `old` lowers it back, as `masked` itself does last.
+        unsafe { (self.bs.restore_tpl)(old) };
+        let r = f();
+        // SAFETY: as in `masked`: raising to TPL_HIGH_LEVEL is allowed from
+        // any TPL; `masked` restores `old` when it ends.
+        let _ = unsafe { (self.bs.raise_tpl)(efi::TPL_HIGH_LEVEL) };
         r
     }
 

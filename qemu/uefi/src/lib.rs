@@ -57,7 +57,6 @@ mod failure;
 mod files;
 mod fw;
 mod initrd;
-mod pe;
 mod tcg2;
 mod text;
 

@@ -1,62 +1,89 @@
-//! Where the stub puts things, with the library's memory vocabulary and
-//! placement ([`rvf_boot::plan`]): a fixed table of reserved ranges, the
-//! image buffer (in place under the kernel window when a peek at the image
-//! allows, else top-down), the kernel window ([`BootPlan`]) and the initrd.
-//! No `unsafe`: the only facts produced are ranges that are usable RAM below
-//! 4 GiB and overlap nothing reserved before; `boot.rs` forms slices over
-//! them.
+//! Where a placing loader puts things (the PVH stub; any loader that hands
+//! over through the 64-bit boot protocol): a fixed table of reserved ranges,
+//! the image buffer (in place under the kernel window when a peek at the
+//! image allows, else top-down), the kernel window ([`BootPlan`]) and the
+//! initrd. Every range produced is usable RAM below 4 GiB that overlaps
+//! nothing reserved before, and is reserved itself; the loader forms slices
+//! over them.
 //!
-//! Everything that will be used stays reserved until the jump: the stub
-//! itself, the RVF module, the second CPU's start-up page (`ap.rs`), the
-//! **whole** image buffer, the kernel window and the initrd, so no later placement (and no fw_cfg DMA) lands on verified
-//! bytes.
+//! Everything that will be used stays reserved until the jump: the loader
+//! itself, the RVF, the second CPU's start-up page, the **whole** image
+//! buffer, the kernel window and the initrd, so no later placement (and no
+//! firmware DMA) lands on verified bytes.
 
-use heapless::Vec;
 use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
-use rvf_boot::bzimage::{BzImage, SetupHeader};
-use rvf_boot::gzip;
-use rvf_boot::memory::{self, FOUR_GIB, LOW_MEMORY_END, MemoryRegion, PhysRange};
-use rvf_boot::plan::{self, BootItem, BootPlan};
 
-use crate::failure::Failure;
+use crate::bytes::u64_from;
+use crate::bzimage::{BzImage, SetupHeader};
+use crate::error::{Error, Result};
+use crate::gzip;
+use crate::memory::{self, FOUR_GIB, LOW_MEMORY_END, MemoryRegion, PhysRange};
+use crate::plan::{self, BootItem, BootPlan};
 
-/// Most reservations the stub makes: the identity-map limit, itself, the RVF
-/// module, the second CPU's start-up page, the image buffer, the kernel
-/// window, the initrd; the rest is headroom. Also the capacity of the
-/// `occupied` list given to [`BootPlan`].
+/// Most reservations a boot makes: the identity-map limit, the loader, the
+/// RVF, the second CPU's start-up page, the image buffer, the kernel window,
+/// the initrd; the rest is headroom. Also the capacity of the `occupied`
+/// list given to [`BootPlan`].
 pub const MAX_RESERVATIONS: usize = 10;
 
-/// Page size: the alignment of the stub's buffers.
+/// Page size: the alignment of the buffers placed here.
 const PAGE: u64 = 0x1000;
 
-/// The ranges already taken, in the order they were reserved.
-pub struct Reserved(Vec<PhysRange, MAX_RESERVATIONS>);
+/// The ranges already taken, in the order they were reserved (at most
+/// [`MAX_RESERVATIONS`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Reservations {
+    ranges: [PhysRange; MAX_RESERVATIONS],
+    len: usize,
+}
 
-impl Reserved {
+impl Default for Reservations {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reservations {
     /// An empty table.
+    #[must_use]
     pub const fn new() -> Self {
-        Self(Vec::new())
+        Self {
+            ranges: [PhysRange { base: 0, size: 0 }; MAX_RESERVATIONS],
+            len: 0,
+        }
     }
 
-    /// Mark `range` as taken.
-    pub fn add(&mut self, range: PhysRange) -> Result<(), Failure> {
-        self.0.push(range).map_err(|_| Failure::TableFull)
+    /// Marks `range` as taken.
+    ///
+    /// # Errors
+    /// [`Error::TooManyReservations`] when the table is full.
+    pub fn add(&mut self, range: PhysRange) -> Result<()> {
+        let slot = self
+            .ranges
+            .get_mut(self.len)
+            .ok_or(Error::TooManyReservations {
+                capacity: u64_from(MAX_RESERVATIONS),
+            })?;
+        *slot = range;
+        self.len = self.len.saturating_add(1);
+        Ok(())
     }
 
     /// The reservations.
+    #[must_use]
     pub fn as_slice(&self) -> &[PhysRange] {
-        &self.0
+        self.ranges.get(..self.len).unwrap_or(&[])
     }
 }
 
 /// The buffer a gzip-stored image is inflated into.
-#[derive(Clone, Copy)]
-pub struct ImageBuffer {
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ImageBuffer {
     /// Where it lies (reserved, all of it).
-    pub range: PhysRange,
+    pub(super) range: PhysRange,
     /// The load address the [`Hint`] expects, when the buffer was placed so
     /// that its protected-mode part starts there.
-    pub hinted_load: Option<u64>,
+    pub(super) hinted_load: Option<u64>,
 }
 
 /// A placement hint from the first 4 KiB of a gzip-stored image, inflated
@@ -86,7 +113,8 @@ fn peek_hint(stored: &[u8]) -> Option<Hint> {
     let align = u64::from(h.kernel_alignment.get());
     let pref = h.pref_address.get();
     let load = if h.relocatable_kernel != 0 && align.is_power_of_two() {
-        pref.checked_add(align - 1)? & !(align - 1)
+        let mask = align.checked_sub(1)?;
+        pref.checked_add(mask)? & !mask
     } else {
         pref
     };
@@ -101,12 +129,12 @@ fn peek_hint(stored: &[u8]) -> Option<Hint> {
 /// bytes is inflated into: at `load - setup` when the [`Hint`]'s buffer and
 /// kernel window are both usable RAM, above low memory and free; otherwise
 /// top-down below 4 GiB ([`plan::place_high`]).
-pub fn image_buffer(
+pub(super) fn image_buffer(
     memory: &[MemoryRegion],
-    reserved: &mut Reserved,
+    reserved: &mut Reservations,
     stored: &[u8],
     size: u64,
-) -> Result<ImageBuffer, Failure> {
+) -> Result<ImageBuffer> {
     let hinted = peek_hint(stored).and_then(|h| {
         let buffer = PhysRange {
             base: h.load.checked_sub(h.setup)?,
@@ -151,13 +179,13 @@ pub fn image_buffer(
 /// where that part already lies: then nothing moves, and buffer and window
 /// are both reserved. Otherwise plan around everything reserved, the whole
 /// buffer included, and the protected-mode part is copied later.
-pub fn kernel<'a>(
+pub(super) fn kernel<'a>(
     bz: &BzImage<'a>,
     memory: &[MemoryRegion],
-    reserved: &mut Reserved,
+    reserved: &mut Reservations,
     buffer: Option<ImageBuffer>,
-) -> Result<BootPlan<'a>, Failure> {
-    let pm_base = bz.protected_mode().as_ptr() as u64;
+) -> Result<BootPlan<'a>> {
+    let pm_base = address_of(bz.protected_mode());
     if let Some(ImageBuffer {
         range,
         hinted_load: Some(load),
@@ -168,12 +196,12 @@ pub fn kernel<'a>(
             base: range.base,
             size: load.saturating_sub(range.base),
         };
-        let mut others: Vec<PhysRange, MAX_RESERVATIONS> = Vec::new();
+        let mut others = Reservations::new();
         for &r in reserved.as_slice().iter().filter(|&&r| r != range) {
-            others.push(r).map_err(|_| Failure::TableFull)?;
+            others.add(r)?;
         }
-        others.push(setup).map_err(|_| Failure::TableFull)?;
-        if let Ok(plan) = BootPlan::new(bz, memory, &others)
+        others.add(setup)?;
+        if let Ok(plan) = BootPlan::new(bz, memory, others.as_slice())
             && plan.load_address() == load
         {
             reserved.add(plan.window())?;
@@ -188,12 +216,12 @@ pub fn kernel<'a>(
 /// Place and reserve the initrd: top-down, below the kernel's
 /// `initrd_addr_max` and the 4 GiB identity map, clear of everything
 /// reserved.
-pub fn initrd(
+pub(super) fn initrd(
     bz: &BzImage<'_>,
     memory: &[MemoryRegion],
-    reserved: &mut Reserved,
+    reserved: &mut Reservations,
     size: u64,
-) -> Result<PhysRange, Failure> {
+) -> Result<PhysRange> {
     let limit = bz.initrd_addr_max().saturating_add(1).min(FOUR_GIB);
     let r = plan::place_high(
         memory,
@@ -205,4 +233,10 @@ pub fn initrd(
     )?;
     reserved.add(r)?;
     Ok(r)
+}
+
+/// The physical address of `bytes` on a placing loader, whose memory is
+/// identity-mapped (the address is the pointer).
+pub(super) fn address_of(bytes: &[u8]) -> u64 {
+    u64_from(bytes.as_ptr().addr())
 }
