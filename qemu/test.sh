@@ -22,10 +22,12 @@ RVF_CMDLINE="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # build
 WIRE_CMDLINE="console=ttyS0 rvf.test=1"                                   # host-tests/writers/common.rs
 ALL_CASES=(ruvbot ruvbot-smp2 ruvbot-smp1 ruvbot-smp4 wire testkernel flip flip-rehash image-hash cmdline-long
            small-ram path-comma kernel-exit)
-# What the stub prints when the second CPU hashed beside the inflate: its
-# report line (at least one job) and the AP's cycles in the Mcycles line.
-ON_THE_AP='^rvf-boot: second CPU: [1-9][0-9]* hash jobs beside the inflate, .*; parked and reset for Linux$
-^rvf-boot: Mcycles: .*hashes on the AP [1-9][0-9]*, '
+# What the stub prints about the second CPU when there is one: it hashed
+# beside the inflate (at least one job), or it did not check in within the
+# window (a loaded host) and the boot CPU verified alone. The window decides
+# only who hashes, never the result, so the cases accept either line; which
+# one came is printed, not asserted (no test asserts a timing).
+ON_THE_AP='^rvf-boot: (second CPU: [1-9][0-9]* hash jobs beside the inflate, .*; parked and reset for Linux|one CPU: no application processor checked in within 55 ms of its SIPI; verified on the boot CPU alone)$'
 # The stub's -append limit (the library's cmdline::APPEND_MAX: QEMU's PVH
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095

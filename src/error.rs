@@ -558,8 +558,12 @@ pub enum Error {
     },
 }
 
-/// The class of an [`Error`]: what a loader reports (the QEMU stub maps each
-/// class to its exit code) and what a caller may act on.
+/// The class of an [`Error`]: what a loader reports and what a caller may
+/// act on. Four classes belong to the loader shells alone (no library
+/// [`Error`] has them): [`ErrorClass::Handover`], [`ErrorClass::Loader`],
+/// [`ErrorClass::FirmwareRefused`], [`ErrorClass::MeasuredBoot`]; every
+/// loader maps its failures onto this one list, so [`ErrorClass::exit_code`]
+/// is the only exit-code table in the project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorClass {
@@ -581,6 +585,16 @@ pub enum ErrorClass {
     Memory,
     /// The policy's signature or pinned digests are not satisfied.
     Authentication,
+    /// A loader shell: what the firmware handed over (the PVH start info,
+    /// fw_cfg, the files on the EFI volume) cannot be used.
+    Handover,
+    /// A loader shell: a condition its own logic rules out (a bug if ever seen).
+    Loader,
+    /// A loader shell: the firmware refused to load or start the verified
+    /// kernel (`LoadImage` under Secure Boot, `StartImage` returned).
+    FirmwareRefused,
+    /// A loader shell: measured boot failed (the TPM, or its event log).
+    MeasuredBoot,
 }
 
 impl ErrorClass {
@@ -597,14 +611,17 @@ impl ErrorClass {
             Self::Cmdline => "command line",
             Self::Memory => "memory",
             Self::Authentication => "authentication",
+            Self::Handover => "firmware hand-over",
+            Self::Loader => "loader bug",
+            Self::FirmwareRefused => "firmware refusal",
+            Self::MeasuredBoot => "measured boot",
         }
     }
 
-    /// The exit code every loader shell reports for this class (the PVH
-    /// stub through isa-debug-exit, `rvf-boot.efi` in tests; the table in
-    /// `qemu/README.md`). One table, so a code means the same whichever
-    /// loader refused; codes 1 and 11–13 belong to the shells themselves
-    /// (hand-over, shell bug, firmware refusal, measured boot).
+    /// The exit code every loader reports for this class: the PVH stub
+    /// through isa-debug-exit (QEMU exits with `(code << 1) | 1`),
+    /// `rvf-boot.efi` in tests, the C ABI's statuses. The one table: a code
+    /// means the same whichever loader refused.
     #[must_use]
     pub const fn exit_code(self) -> u8 {
         match self {
@@ -617,6 +634,10 @@ impl ErrorClass {
             Self::Cmdline => 8,
             Self::Memory => 9,
             Self::Authentication => 14,
+            Self::Handover => 1,
+            Self::Loader => 11,
+            Self::FirmwareRefused => 12,
+            Self::MeasuredBoot => 13,
         }
     }
 }

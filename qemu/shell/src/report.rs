@@ -6,6 +6,7 @@
 use core::fmt;
 
 use rvf_boot::Container;
+use rvf_boot::boot::{Handover, Prepared};
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::policy::Authenticated;
 
@@ -61,6 +62,49 @@ impl fmt::Display for AuthenticatedLine {
         }
         if a.cmdline_sha256.is_some() {
             f.write_str(" cmdline sha256 pinned;")?;
+        }
+        Ok(())
+    }
+}
+
+/// `rvf-boot: verified <hash> image hash; protocol 0xNNNN, <hand-over>,
+/// cmdline "<line>"[, initramfs]`: what the boot core verified and how it
+/// is handed over (`relocatable|fixed at 0xADDR (inflated in place|copied)`
+/// for the 64-bit boot protocol, `EFI stub` through the firmware).
+pub struct VerifiedLine<'a, 'f, 'm>(pub &'a Prepared<'f, 'm>);
+
+impl fmt::Display for VerifiedLine<'_, '_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.0;
+        write!(
+            f,
+            "rvf-boot: verified {} image hash; protocol {:#06x}, ",
+            p.image().image_hash().name(),
+            p.bzimage().version(),
+        )?;
+        match p.handover() {
+            Handover::ZeroPage { plan, in_place } => write!(
+                f,
+                "{} at {:#x} ({})",
+                if plan.relocatable() {
+                    "relocatable"
+                } else {
+                    "fixed"
+                },
+                plan.load_address(),
+                if in_place {
+                    "inflated in place"
+                } else {
+                    "copied"
+                },
+            )?,
+            Handover::EfiStub => f.write_str("EFI stub")?,
+            _ => f.write_str("no hand-over")?,
+        }
+        let line = core::str::from_utf8(p.cmdline()).unwrap_or("?");
+        write!(f, ", cmdline \"{line}\"")?;
+        if p.initrd().is_some() {
+            f.write_str(", initramfs")?;
         }
         Ok(())
     }

@@ -15,25 +15,17 @@ use rvf_boot::boot::{
 use rvf_boot::gzip::InflateState;
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 use rvf_boot::zero_page::ZERO_PAGE_SIZE;
-use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
+use rvf_boot_shell::report::{AuthenticatedLine, KernelLine, VerifiedLine};
 
 use crate::ap::{Report, SecondCpu};
 use crate::cmdline::{APPEND_MAX, copy_append};
+use crate::deliver;
 use crate::failure::Failure;
 use crate::hw::{self, FwCfg, Serial};
 use crate::memmap::{self, BEYOND_IDENTITY_MAP};
-use crate::meter::Timed;
+use crate::meter::{Meter, Timed};
 use crate::pvh::StartInfo;
 use crate::tpm;
-
-/// The fw_cfg file that carries the optional initramfs.
-const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
-
-/// The fw_cfg file that carries the RVF when QEMU passed no `-initrd`
-/// (`boot.sh --tpm`: QEMU puts `-initrd` 160 KiB below the top of low RAM,
-/// where SeaBIOS keeps its ACPI tables and, with a TPM, the 64 KiB TCG log
-/// that no longer fits there).
-const RVF_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/rvf";
 
 /// Size of the buffer the final command line is assembled in (the library's,
 /// shared with `rvf-boot measure`); a kernel with a larger `cmdline_size` is
@@ -53,19 +45,6 @@ static mut CMDLINE: [u8; CMDLINE_BUF] = [0; CMDLINE_BUF];
 
 /// An uninhabited type: [`run`] only returns on failure.
 pub enum Never {}
-
-/// Guest RAM `range` as a mutable slice.
-///
-/// # Safety
-/// `range` must be usable RAM below 4 GiB (checked against the memory map),
-/// be reserved (so no other placement and no live slice overlaps it) and
-/// not overlap the stub; the returned slice must be the only reference to it.
-unsafe fn ram_mut(range: PhysRange) -> &'static mut [u8] {
-    let len = usize::try_from(range.size).unwrap_or(0);
-    // SAFETY: the caller guarantees the range is RAM (identity-mapped, so the
-    // physical address is the pointer), exclusively ours and not aliased.
-    unsafe { core::slice::from_raw_parts_mut(range.base as usize as *mut u8, len) }
-}
 
 /// The boot. Returns only on failure.
 pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failure> {
@@ -93,7 +72,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
             reserved.add(module)?;
             module
         }
-        None => rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
+        None => deliver::rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
     };
     // The second CPU's start-up page, clear of the stub and the RVF.
     second.prepare(memory, &mut reserved)?;
@@ -167,32 +146,14 @@ impl Platform<'static> for Shell<'_> {
         _size: u64,
         at: Option<PhysRange>,
     ) -> Result<&'static mut [u8], Failure> {
-        let range = at.ok_or(Failure::Internal("the core placed no image buffer"))?;
-        // SAFETY: placed by the library in usable RAM below 4 GiB, it
-        // overlapped no earlier reservation (stub, RVF module, the second
-        // CPU's start-up page) and is now reserved itself; this is the only
-        // slice over it.
-        Ok(unsafe { ram_mut(range) })
+        deliver::image_buffer(at)
     }
 
     fn initrd(
         &mut self,
         slot: &mut InitrdSlot<'_, 'static>,
     ) -> Result<Option<Initrd<'static>>, Failure> {
-        let Some(file) = self.fw.find(INITRD_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
-            return Ok(None);
-        };
-        let range = slot
-            .place(u64::from(file.size))?
-            .ok_or(Failure::Internal("the core placed no initrd"))?;
-        // SAFETY: placed by the library in usable RAM below 4 GiB and
-        // initrd_addr_max, overlapping no reservation (stub, RVF, the whole
-        // image buffer, the kernel window), now reserved; the only slice
-        // over it.
-        let dst = unsafe { ram_mut(range) };
-        self.fw.read(file.select, 0, dst)?;
-        // Measured as loaded (only read from now on).
-        Ok(Some(Initrd::Bytes(dst)))
+        deliver::initrd_from_fw_cfg(self.fw, slot)
     }
 
     fn phase(&mut self, phase: Phase<'_, '_>) -> Result<(), Failure> {
@@ -211,50 +172,6 @@ impl Platform<'static> for Shell<'_> {
         }
         Ok(())
     }
-}
-
-/// The RVF from the fw_cfg file [`RVF_FW_CFG_NAME`], read into a buffer
-/// the library places top-down below 4 GiB, clear of everything reserved,
-/// and reserved itself.
-fn rvf_from_fw_cfg(
-    memory: &[MemoryRegion],
-    reserved: &mut Reservations,
-    fw: &mut FwCfg,
-) -> Result<PhysRange, Failure> {
-    let Some(file) = fw.find(RVF_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
-        return Err(Failure::Pvh(crate::pvh::PvhError::NoModule));
-    };
-    let range = rvf_boot::plan::place_high(
-        memory,
-        reserved.as_slice(),
-        rvf_boot::plan::BootItem::RvfFile,
-        u64::from(file.size),
-        0x1000,
-        rvf_boot::memory::FOUR_GIB,
-    )?;
-    reserved.add(range)?;
-    // SAFETY: placed by the library in usable RAM below 4 GiB, overlapping
-    // no reservation (the stub), now reserved; the only slice over it until
-    // it is read, after which it is only read.
-    let dst = unsafe { ram_mut(range) };
-    fw.read(file.select, 0, dst)?;
-    Ok(range)
-}
-
-/// Cycles of the verification's parts (TSC), for the `Mcycles` line.
-struct Meter {
-    /// In the engine's `step` (the inflate, boot CPU).
-    inflate: u64,
-    /// In the gzip CRC-32 (with the hashes, on either CPU; also counted in
-    /// `on_ap` or the boot CPU's rest).
-    crc: u64,
-    /// The hash sides the second CPU ran.
-    on_ap: u64,
-    /// The boot CPU waiting for the second CPU's side.
-    waiting: u64,
-    /// TSC at entry, once the container was checked, once the image was,
-    /// once the second CPU stopped.
-    times: [u64; 4],
 }
 
 /// Copy, measure, jump. Returns only on failure.
@@ -305,52 +222,8 @@ fn hand_over(
     tpm::measure(serial, info.rsdp_paddr, reserved, || prepared.events())?;
 
     let entry = plan.entry_64();
-    let [t0, t1, extracted, t2] = meter.times;
-    let t3 = hw::rdtsc();
-    let m = |cycles: u64| cycles / 1_000_000;
-    let extract = extracted.wrapping_sub(t1);
-    let _ = writeln!(
-        serial,
-        "rvf-boot: Mcycles: container {}, kernel verify+extract {} (inflate {}, CRC {}, \
-         hashes on the AP {}, hashes inline {}, BSP waiting {}), place+handoff {}; SHA-NI {}",
-        m(t1.wrapping_sub(t0)),
-        m(t2.wrapping_sub(t1)),
-        m(meter.inflate),
-        m(meter.crc),
-        m(meter.on_ap),
-        // The rest of this CPU's time in the extraction: its share of the
-        // hashing and CRC and the loop's own work.
-        m(extract
-            .saturating_sub(meter.inflate)
-            .saturating_sub(meter.waiting)),
-        m(meter.waiting),
-        m(t3.wrapping_sub(t2)),
-        if hw::has_sha_ni() { "yes" } else { "no" },
-    );
-    let line = core::str::from_utf8(prepared.cmdline()).unwrap_or("?");
-    let _ = writeln!(
-        serial,
-        "rvf-boot: verified {} image hash; protocol {:#06x}, {} at {:#x} ({}), cmdline \"{}\"{}",
-        prepared.image().image_hash().name(),
-        prepared.bzimage().version(),
-        if plan.relocatable() {
-            "relocatable"
-        } else {
-            "fixed"
-        },
-        load,
-        if in_place {
-            "inflated in place"
-        } else {
-            "copied"
-        },
-        line,
-        if prepared.initrd().is_some() {
-            ", initramfs"
-        } else {
-            ""
-        },
-    );
+    let _ = writeln!(serial, "{}", meter.line(hw::rdtsc()));
+    let _ = writeln!(serial, "{}", VerifiedLine(prepared));
     let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
     // Only the address: the core built the page through its one reference.
     let zp_addr = (&raw const ZERO_PAGE).addr() as u64;

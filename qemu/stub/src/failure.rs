@@ -1,14 +1,15 @@
 //! Everything that stops the boot, its exit code and its one-line message.
 //!
 //! Library errors keep the library's classification (`Error::class`); the
-//! stub's own failures are about what the firmware handed over (code 1), the
-//! `-append` string (code 8), measured boot (code 13: the TPM failed or the
-//! event log cannot take the events) and the stub itself (code 11). The table is in
-//! `qemu/README.md`.
+//! stub's own failures are classed in the same list: what the firmware
+//! handed over, the `-append` string (a command-line error), measured boot
+//! (the TPM failed or the event log cannot take the events) and the stub
+//! itself. The exit code is the class's (`ErrorClass::exit_code`).
 
 use core::fmt;
 
 use rvf_boot::Error;
+use rvf_boot::error::ErrorClass;
 use rvf_boot::memory::{E820_MAX_ENTRIES, PhysRange, RangeProblem};
 
 use crate::cmdline::APPEND_MAX;
@@ -40,8 +41,6 @@ pub enum Failure {
     /// Measured boot failed: the TPM answered an error or broke the
     /// protocol, or the event log cannot take the events.
     Measure(MeasureFailure),
-    /// The stub's fixed reservation table is full.
-    TableFull,
     /// A condition the stub's own logic rules out (a bug if ever seen).
     Internal(&'static str),
 }
@@ -85,14 +84,15 @@ impl fmt::Display for HandoverProblem {
 }
 
 impl Failure {
-    /// The isa-debug-exit code; QEMU exits with `(code << 1) | 1`.
-    pub const fn code(&self) -> u8 {
+    /// Its class in the library's one list; the exit code is the class's
+    /// ([`ErrorClass::exit_code`], the project's only exit-code table).
+    pub const fn class(&self) -> ErrorClass {
         match self {
-            Self::Pvh(_) | Self::FwCfg(_) | Self::Handover { .. } | Self::TableFull => 1,
-            Self::AppendTooLong => 8,
-            Self::Internal(_) => 11,
-            Self::Measure(_) => 13,
-            Self::Lib(e) => e.class().exit_code(),
+            Self::Pvh(_) | Self::FwCfg(_) | Self::Handover { .. } => ErrorClass::Handover,
+            Self::AppendTooLong => ErrorClass::Cmdline,
+            Self::Internal(_) => ErrorClass::Loader,
+            Self::Measure(_) => ErrorClass::MeasuredBoot,
+            Self::Lib(e) => e.class(),
         }
     }
 }
@@ -130,7 +130,6 @@ impl fmt::Display for Failure {
                 f,
                 "the -append string is longer than the stub's {APPEND_MAX}-byte limit"
             ),
-            Self::TableFull => f.write_str("too many reservations for the stub's table"),
             Self::Measure(m) => write!(f, "{m}"),
             Self::Internal(what) => write!(f, "stub bug: {what}"),
         }

@@ -54,6 +54,7 @@
 mod ap;
 mod boot;
 mod cmdline;
+mod deliver;
 mod entry;
 mod failure;
 mod hw;
@@ -79,7 +80,7 @@ extern "C" fn stub_main(start_info: u64) -> ! {
         Err(f) => f,
     };
     let _ = writeln!(serial, "rvf-boot: error: {failure}");
-    exit_qemu(failure.code())
+    exit_qemu(failure.class().exit_code())
 }
 
 #[panic_handler]

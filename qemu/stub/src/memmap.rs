@@ -30,7 +30,11 @@ pub fn translate(info: &StartInfo) -> Result<MemoryMap, Failure> {
                 size: e.size,
                 kind: E820Type::from_code(e.kind),
             })
-            .map_err(|_| Failure::TableFull)?;
+            .map_err(|_| {
+                Failure::Internal(
+                    "the memory map outgrew its table after StartInfo::read bounded it",
+                )
+            })?;
     }
     Ok(memory)
 }

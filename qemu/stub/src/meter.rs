@@ -4,6 +4,7 @@
 //! the TSC. The library's checks and results are the engine's own: nothing
 //! but the clock is added.
 
+use core::fmt;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering::Relaxed;
 
@@ -76,5 +77,64 @@ impl Inflater for Timed<'_> {
 
     fn reference(&mut self) -> Option<&mut InflateState> {
         self.engine.reference()
+    }
+}
+
+/// Cycles of the verification's parts (TSC), for the `Mcycles` line.
+pub struct Meter {
+    /// In the engine's `step` (the inflate, boot CPU).
+    pub inflate: u64,
+    /// In the gzip CRC-32 (with the hashes, on either CPU; also counted in
+    /// `on_ap` or the boot CPU's rest).
+    pub crc: u64,
+    /// The hash sides the second CPU ran.
+    pub on_ap: u64,
+    /// The boot CPU waiting for the second CPU's side.
+    pub waiting: u64,
+    /// TSC at entry, once the container was checked, once the image was,
+    /// once the second CPU stopped.
+    pub times: [u64; 4],
+}
+
+impl Meter {
+    /// The `rvf-boot: Mcycles:` line, `now` being the TSC just before the jump.
+    pub fn line(&self, now: u64) -> impl fmt::Display + '_ {
+        Line { meter: self, now }
+    }
+}
+
+/// [`Meter::line`].
+struct Line<'m> {
+    meter: &'m Meter,
+    now: u64,
+}
+
+impl fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Meter {
+            inflate,
+            crc,
+            on_ap,
+            waiting,
+            times: [t0, t1, extracted, t2],
+        } = *self.meter;
+        let m = |cycles: u64| cycles / 1_000_000;
+        let extract = extracted.wrapping_sub(t1);
+        write!(
+            f,
+            "rvf-boot: Mcycles: container {}, kernel verify+extract {} (inflate {}, CRC {}, \
+             hashes on the AP {}, hashes inline {}, BSP waiting {}), place+handoff {}; SHA-NI {}",
+            m(t1.wrapping_sub(t0)),
+            m(t2.wrapping_sub(t1)),
+            m(inflate),
+            m(crc),
+            m(on_ap),
+            // The rest of this CPU's time in the extraction: its share of
+            // the hashing and CRC and the loop's own work.
+            m(extract.saturating_sub(inflate).saturating_sub(waiting)),
+            m(waiting),
+            m(self.now.wrapping_sub(t2)),
+            if hw::has_sha_ni() { "yes" } else { "no" },
+        )
     }
 }

@@ -14,7 +14,7 @@ use rvf_boot::gzip::{InflateState, Sequential};
 use rvf_boot::memory::PhysRange;
 use rvf_boot::segment::SEGMENT_HEADER_SIZE;
 use rvf_boot::{Container, cmdline as kernel_cmdline};
-use rvf_boot_shell::report::{AuthenticatedLine, KernelLine};
+use rvf_boot_shell::report::{AuthenticatedLine, KernelLine, VerifiedLine};
 
 use crate::failure::Failure;
 use crate::files::{self, FileKind, Path};
@@ -91,7 +91,7 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         let line = core::str::from_utf8(prepared.cmdline()).map_err(|_| Failure::CmdlineNotUtf8)?;
         let options_len = text::to_utf16(line, options.units_mut())
             .ok_or(Failure::Internal("load options buffer too small"))?;
-        let lines = report(&prepared, line);
+        let lines = report(&prepared);
         Ok::<_, Failure>((prepared, options_len, lines))
     })?;
     let t2 = crate::fw::rdtsc();
@@ -195,7 +195,7 @@ impl<'m> Platform<'m> for Shell<'_, 'm> {
 
 /// The lines to print: the kernel, what a strict policy authenticated
 /// (`rvf_boot_shell::is_strict`), what was verified.
-fn report(prepared: &Prepared<'_, '_>, cmdline: &str) -> [Option<Line>; 3] {
+fn report(prepared: &Prepared<'_, '_>) -> [Option<Line>; 3] {
     let mut kernel = Line::new();
     let _ = write!(
         kernel,
@@ -211,18 +211,7 @@ fn report(prepared: &Prepared<'_, '_>, cmdline: &str) -> [Option<Line>; 3] {
         l
     });
     let mut verified = Line::new();
-    let _ = write!(
-        verified,
-        "rvf-boot: verified {} image hash; protocol {:#06x}, EFI stub, cmdline \"{}\"{}",
-        prepared.image().image_hash().name(),
-        prepared.bzimage().version(),
-        cmdline,
-        if prepared.initrd().is_some() {
-            ", initramfs"
-        } else {
-            ""
-        },
-    );
+    let _ = write!(verified, "{}", VerifiedLine(prepared));
     [Some(kernel), authenticated, Some(verified)]
 }
 

@@ -109,19 +109,20 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// The code of its class (table in `qemu/README.md`).
-    pub const fn code(&self) -> u8 {
+    /// Its class in the library's one list; the exit code is the class's
+    /// ([`ErrorClass::exit_code`], the project's only exit-code table).
+    pub const fn class(&self) -> ErrorClass {
         match self {
-            Self::Firmware { .. } | Self::File { .. } | Self::PathTooLong => 1,
-            Self::AppendTooLong { .. } | Self::CmdlineNotUtf8 => 8,
-            Self::FileTooLarge { .. } | Self::NoMemory { .. } => 9,
-            Self::Internal(_) => 11,
-            Self::KernelRefused { .. } => 12,
+            Self::Firmware { .. } | Self::File { .. } | Self::PathTooLong => ErrorClass::Handover,
+            Self::AppendTooLong { .. } | Self::CmdlineNotUtf8 => ErrorClass::Cmdline,
+            Self::FileTooLarge { .. } | Self::NoMemory { .. } => ErrorClass::Memory,
+            Self::Internal(_) => ErrorClass::Loader,
+            Self::KernelRefused { .. } => ErrorClass::FirmwareRefused,
             Self::Measure(_)
             | Self::Tcg2 { .. }
             | Self::Tcg2Event { .. }
-            | Self::NoSha256Bank { .. } => 13,
-            Self::Lib(e) => e.class().exit_code(),
+            | Self::NoSha256Bank { .. } => ErrorClass::MeasuredBoot,
+            Self::Lib(e) => e.class(),
         }
     }
 

@@ -150,7 +150,7 @@ impl Firmware {
         });
         self.print(&line);
         if self.debug_exit.get() {
-            let code = u32::from(failure.code());
+            let code = u32::from(failure.class().exit_code());
             // SAFETY: only when the ESP holds `\EFI\rvf\qemu-debug-exit`
             // (qemu/boot-uefi.sh puts it there and gives QEMU an
             // isa-debug-exit device at 0xf4): the write exits QEMU. An

@@ -1,0 +1,92 @@
+//! What the stub takes from the firmware and hands the boot core: the RVF
+//! and the initramfs from fw_cfg, and guest RAM as slices over ranges the
+//! library placed and reserved. Every slice over guest RAM is formed here.
+
+use rvf_boot::boot::{Initrd, InitrdSlot, Reservations};
+use rvf_boot::memory::{MemoryRegion, PhysRange};
+
+use crate::failure::Failure;
+use crate::hw::FwCfg;
+
+/// The fw_cfg file that carries the optional initramfs.
+const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
+
+/// The fw_cfg file that carries the RVF when QEMU passed no `-initrd`
+/// (`boot.sh --tpm`: QEMU puts `-initrd` 160 KiB below the top of low RAM,
+/// where SeaBIOS keeps its ACPI tables and, with a TPM, the 64 KiB TCG log
+/// that no longer fits there).
+const RVF_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/rvf";
+
+/// Guest RAM `range` as a mutable slice.
+///
+/// # Safety
+/// `range` must be usable RAM below 4 GiB (checked against the memory map),
+/// be reserved (so no other placement and no live slice overlaps it) and
+/// not overlap the stub; the returned slice must be the only reference to it.
+unsafe fn ram_mut(range: PhysRange) -> &'static mut [u8] {
+    let len = usize::try_from(range.size).unwrap_or(0);
+    // SAFETY: the caller guarantees the range is RAM (identity-mapped, so the
+    // physical address is the pointer), exclusively ours and not aliased.
+    unsafe { core::slice::from_raw_parts_mut(range.base as usize as *mut u8, len) }
+}
+
+/// The image buffer the boot core placed and reserved, as a slice.
+pub fn image_buffer(at: Option<PhysRange>) -> Result<&'static mut [u8], Failure> {
+    let range = at.ok_or(Failure::Internal("the core placed no image buffer"))?;
+    // SAFETY: placed by the library in usable RAM below 4 GiB, it
+    // overlapped no earlier reservation (stub, RVF module, the second
+    // CPU's start-up page) and is now reserved itself; this is the only
+    // slice over it.
+    Ok(unsafe { ram_mut(range) })
+}
+
+/// The initramfs from the fw_cfg file [`INITRD_FW_CFG_NAME`], read straight
+/// to where the boot core placed it; `None` when the file is absent or
+/// empty.
+pub fn initrd_from_fw_cfg(
+    fw: &mut FwCfg,
+    slot: &mut InitrdSlot<'_, 'static>,
+) -> Result<Option<Initrd<'static>>, Failure> {
+    let Some(file) = fw.find(INITRD_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
+        return Ok(None);
+    };
+    let range = slot
+        .place(u64::from(file.size))?
+        .ok_or(Failure::Internal("the core placed no initrd"))?;
+    // SAFETY: placed by the library in usable RAM below 4 GiB and
+    // initrd_addr_max, overlapping no reservation (stub, RVF, the whole
+    // image buffer, the kernel window), now reserved; the only slice over
+    // it.
+    let dst = unsafe { ram_mut(range) };
+    fw.read(file.select, 0, dst)?;
+    // Measured as loaded (only read from now on).
+    Ok(Some(Initrd::Bytes(dst)))
+}
+
+/// The RVF from the fw_cfg file [`RVF_FW_CFG_NAME`], read into a buffer
+/// the library places top-down below 4 GiB, clear of everything reserved,
+/// and reserved itself.
+pub fn rvf_from_fw_cfg(
+    memory: &[MemoryRegion],
+    reserved: &mut Reservations,
+    fw: &mut FwCfg,
+) -> Result<PhysRange, Failure> {
+    let Some(file) = fw.find(RVF_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
+        return Err(Failure::Pvh(crate::pvh::PvhError::NoModule));
+    };
+    let range = rvf_boot::plan::place_high(
+        memory,
+        reserved.as_slice(),
+        rvf_boot::plan::BootItem::RvfFile,
+        u64::from(file.size),
+        0x1000,
+        rvf_boot::memory::FOUR_GIB,
+    )?;
+    reserved.add(range)?;
+    // SAFETY: placed by the library in usable RAM below 4 GiB, overlapping
+    // no reservation (the stub), now reserved; the only slice over it until
+    // it is read, after which it is only read.
+    let dst = unsafe { ram_mut(range) };
+    fw.read(file.select, 0, dst)?;
+    Ok(range)
+}
