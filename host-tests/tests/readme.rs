@@ -160,19 +160,43 @@ fn every_cited_test_exists() {
     );
 }
 
+/// Every `.rs` file under `src/` (folders included, so a module split into
+/// `src/m.rs` + `src/m/*.rs` or `src/m/mod.rs` is still read), with the
+/// module names a document may use for it: the top-level module (`m`) and,
+/// for a file inside a folder, its own name (`m/part.rs`: also `part`).
+fn source_files() -> Vec<(Vec<String>, String)> {
+    fn walk(dir: &Path, top: Option<&str>, out: &mut Vec<(Vec<String>, String)>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                walk(&path, Some(top.unwrap_or(&stem)), out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let mut names = vec![top.unwrap_or(&stem).to_string()];
+                if top.is_some() && stem != "mod" {
+                    names.push(stem);
+                }
+                out.push((names, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("src"), None, &mut out);
+    assert!(out.len() >= 15, "only {} files in src/", out.len());
+    out
+}
+
 /// Every `pub enum` in `src/`: (module, name) -> variants with their fields
 /// (field name -> type text).
 type Variants = BTreeMap<String, BTreeMap<String, String>>;
 
 fn enums() -> BTreeMap<(String, String), Variants> {
     let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(root().join("src")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let src = std::fs::read_to_string(&path).unwrap();
+    for (modules, src) in source_files() {
         let mut current: Option<(String, Variants)> = None;
         let mut variant: Option<String> = None;
         for line in src.lines() {
@@ -188,7 +212,10 @@ fn enums() -> BTreeMap<(String, String), Variants> {
                 continue;
             };
             if line.starts_with('}') {
-                out.insert((module.clone(), name.clone()), std::mem::take(variants));
+                let variants = std::mem::take(variants);
+                for module in &modules {
+                    out.insert((module.clone(), name.clone()), variants.clone());
+                }
                 current = None;
                 variant = None;
             } else if let Some(v) = line
@@ -302,10 +329,9 @@ fn the_bad_input_table_names_real_errors() {
     let (table, lines_before) = section(&doc, "# What bad input gets");
     let errors = error_variants();
     let enums = enums();
-    let types: Vec<String> = std::fs::read_dir(root().join("src"))
-        .unwrap()
-        .flat_map(|e| {
-            let src = std::fs::read_to_string(e.unwrap().path()).unwrap();
+    let types: Vec<String> = source_files()
+        .into_iter()
+        .flat_map(|(_, src)| {
             src.lines()
                 .filter_map(|l| {
                     let l = l.trim_start();
@@ -466,15 +492,14 @@ fn the_readme_example_is_the_crate_doctest() {
 /// function, constant or field of that public type somewhere in `src/`.
 #[test]
 fn every_library_path_in_the_readme_exists() {
-    let sources: BTreeMap<String, String> = std::fs::read_dir(root().join("src"))
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let m = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (m, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    let all: String = sources.values().cloned().collect();
+    let files = source_files();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    for (modules, src) in &files {
+        for m in modules {
+            sources.entry(m.clone()).or_default().push_str(src);
+        }
+    }
+    let all: String = files.iter().map(|(_, src)| src.as_str()).collect();
     // `text` occurs in `src` followed by a character that ends an identifier.
     let declares = |src: &str, text: &str| {
         src.match_indices(text).any(|(i, _)| {
