@@ -24,7 +24,7 @@
 //! use rvf_boot::image::{buffer_size, extract};
 //! use rvf_boot::{Container, Policy};
 //!
-//! let file = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/host-tests/golden/ruvbot/small.rvf"));
+//! let file = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/small.rvf"));
 //! let rvf = Container::parse(file, Policy::default())?; // walk, newest manifest, directory checks
 //! let kernel = rvf.selected_kernel()?; // first KERNEL_SEG listed, its content hash checked
 //! let mut out = vec![0u8; usize::try_from(buffer_size(&kernel))?]; // image_size (bounded) for gzip, 0 for raw
