@@ -297,6 +297,93 @@ impl fmt::Display for BzCheck {
     }
 }
 
+/// Every boot-protocol check of the module table on `header`, for an image
+/// of `len` bytes; returns `(header_end, setup_size)`.
+fn check(header: &SetupHeader, len: u64) -> Result<(u64, u64)> {
+    let boot_flag = header.boot_flag.get();
+    if boot_flag != BOOT_FLAG {
+        return Err(bz(BzCheck::BootFlag, boot_flag.into()));
+    }
+    let magic = header.header.get();
+    if magic != HDRS_MAGIC {
+        return Err(bz(BzCheck::Header, magic.into()));
+    }
+    let version = header.version.get();
+    if version < MIN_PROTOCOL {
+        return Err(bz(BzCheck::Version, version.into()));
+    }
+    // The jump at 0x200 is `EB xx`; the header ends at 0x202 + xx.
+    let header_end = 0x202_u64.saturating_add(u64::from(header.jump.get() >> 8));
+    if header_end > SETUP_HEADER_AREA_END {
+        return Err(bz(BzCheck::HeaderEnd, header_end));
+    }
+    if header_end < SETUP_HEADER_MIN_END {
+        return Err(bz(BzCheck::HeaderShort, header_end));
+    }
+    let setup_size = header.setup_size();
+    if setup_size >= len {
+        return Err(bz(BzCheck::SetupSects, header.setup_sects.into()));
+    }
+    let pm_size = len.saturating_sub(setup_size);
+
+    let lf = header.loadflags;
+    if lf & loadflags::LOADED_HIGH == 0 {
+        return Err(bz(BzCheck::LoadFlags, lf.into()));
+    }
+    let xlf = header.xloadflags.get();
+    if xlf & xloadflags::KERNEL_64 == 0 {
+        return Err(bz(BzCheck::XLoadFlags, xlf.into()));
+    }
+    let align = header.kernel_alignment.get();
+    if !align.is_power_of_two() || align < 4096 {
+        return Err(bz(BzCheck::KernelAlignment, align.into()));
+    }
+    let reloc = header.relocatable_kernel;
+    if reloc > 1 {
+        return Err(bz(BzCheck::RelocatableKernel, reloc.into()));
+    }
+    let min_align = header.min_alignment;
+    if reloc == 1 && u32::from(min_align) > align.trailing_zeros() {
+        return Err(bz(BzCheck::MinAlignment, min_align.into()));
+    }
+    let cmdline_size = header.cmdline_size.get();
+    if cmdline_size == 0 {
+        return Err(bz(BzCheck::CmdlineSize, 0));
+    }
+    let init_size = u64::from(header.init_size.get());
+    if init_size < pm_size {
+        return Err(bz(BzCheck::InitSize, init_size));
+    }
+    let pref = header.pref_address.get();
+    if pref < MIN_LOAD_ADDRESS {
+        return Err(bz(BzCheck::PrefAddress, pref));
+    }
+    if reloc == 1 && pref.checked_rem(u64::from(align)) != Some(0) {
+        return Err(bz(BzCheck::PrefAddressAlign, pref));
+    }
+    let limit = if xlf & xloadflags::CAN_BE_LOADED_ABOVE_4G != 0 {
+        u64::MAX
+    } else {
+        FOUR_GIB
+    };
+    match pref.checked_add(init_size) {
+        Some(end) if end <= limit => {}
+        _ => {
+            return Err(bz(BzCheck::PrefAddressEnd, pref));
+        }
+    }
+    let payload_end = u64::from(header.payload_offset.get())
+        .saturating_add(u64::from(header.payload_length.get()));
+    if payload_end > pm_size {
+        return Err(bz(BzCheck::Payload, payload_end));
+    }
+    let setup_data = header.setup_data.get();
+    if setup_data != 0 {
+        return Err(bz(BzCheck::SetupData, setup_data));
+    }
+    Ok((header_end, setup_size))
+}
+
 fn bz(check: BzCheck, value: u64) -> Error {
     Error::BzImage { check, value }
 }
@@ -315,91 +402,13 @@ impl<'a> BzImage<'a> {
     /// Validate `image` (the whole verified, uncompressed bzImage).
     pub fn parse(image: &'a [u8]) -> Result<Self> {
         let header: &SetupHeader = view(image, 0, SETUP_HEADER_OFFSET, Structure::BzImage)?;
-        let len = u64_from(image.len());
-
-        let boot_flag = header.boot_flag.get();
-        if boot_flag != BOOT_FLAG {
-            return Err(bz(BzCheck::BootFlag, boot_flag.into()));
-        }
-        let magic = header.header.get();
-        if magic != HDRS_MAGIC {
-            return Err(bz(BzCheck::Header, magic.into()));
-        }
-        let version = header.version.get();
-        if version < MIN_PROTOCOL {
-            return Err(bz(BzCheck::Version, version.into()));
-        }
-        // The jump at 0x200 is `EB xx`; the header ends at 0x202 + xx.
-        let header_end = 0x202_u64.saturating_add(u64::from(header.jump.get() >> 8));
-        if header_end > SETUP_HEADER_AREA_END {
-            return Err(bz(BzCheck::HeaderEnd, header_end));
-        }
-        if header_end < SETUP_HEADER_MIN_END {
-            return Err(bz(BzCheck::HeaderShort, header_end));
-        }
-        let setup_size = header.setup_size();
-        if setup_size >= len {
-            return Err(bz(BzCheck::SetupSects, header.setup_sects.into()));
-        }
-        let protected_mode = range(image, setup_size, len.saturating_sub(setup_size))
-            .ok_or(bz(BzCheck::SetupSects, header.setup_sects.into()))?;
-        let pm_size = u64_from(protected_mode.len());
-
-        let lf = header.loadflags;
-        if lf & loadflags::LOADED_HIGH == 0 {
-            return Err(bz(BzCheck::LoadFlags, lf.into()));
-        }
-        let xlf = header.xloadflags.get();
-        if xlf & xloadflags::KERNEL_64 == 0 {
-            return Err(bz(BzCheck::XLoadFlags, xlf.into()));
-        }
-        let align = header.kernel_alignment.get();
-        if !align.is_power_of_two() || align < 4096 {
-            return Err(bz(BzCheck::KernelAlignment, align.into()));
-        }
-        let reloc = header.relocatable_kernel;
-        if reloc > 1 {
-            return Err(bz(BzCheck::RelocatableKernel, reloc.into()));
-        }
-        let min_align = header.min_alignment;
-        if reloc == 1 && u32::from(min_align) > align.trailing_zeros() {
-            return Err(bz(BzCheck::MinAlignment, min_align.into()));
-        }
-        let cmdline_size = header.cmdline_size.get();
-        if cmdline_size == 0 {
-            return Err(bz(BzCheck::CmdlineSize, 0));
-        }
-        let init_size = u64::from(header.init_size.get());
-        if init_size < pm_size {
-            return Err(bz(BzCheck::InitSize, init_size));
-        }
-        let pref = header.pref_address.get();
-        if pref < MIN_LOAD_ADDRESS {
-            return Err(bz(BzCheck::PrefAddress, pref));
-        }
-        if reloc == 1 && pref.checked_rem(u64::from(align)) != Some(0) {
-            return Err(bz(BzCheck::PrefAddressAlign, pref));
-        }
-        let limit = if xlf & xloadflags::CAN_BE_LOADED_ABOVE_4G != 0 {
-            u64::MAX
-        } else {
-            FOUR_GIB
-        };
-        match pref.checked_add(init_size) {
-            Some(end) if end <= limit => {}
-            _ => {
-                return Err(bz(BzCheck::PrefAddressEnd, pref));
-            }
-        }
-        let payload_end = u64::from(header.payload_offset.get())
-            .saturating_add(u64::from(header.payload_length.get()));
-        if payload_end > pm_size {
-            return Err(bz(BzCheck::Payload, payload_end));
-        }
-        let setup_data = header.setup_data.get();
-        if setup_data != 0 {
-            return Err(bz(BzCheck::SetupData, setup_data));
-        }
+        let (header_end, setup_size) = check(header, u64_from(image.len()))?;
+        let protected_mode = range(
+            image,
+            setup_size,
+            u64_from(image.len()).saturating_sub(setup_size),
+        )
+        .ok_or(bz(BzCheck::SetupSects, header.setup_sects.into()))?;
         Ok(Self {
             image,
             header,
@@ -409,6 +418,21 @@ impl<'a> BzImage<'a> {
         })
     }
 
+    /// The checks [`BzImage::parse`] makes, on the first bytes of an image
+    /// of `image_len` bytes that is not verified yet (`head`, at least up to
+    /// the end of the setup header): a loader may **refuse** on what this
+    /// finds before it inflates or hashes the rest (the same error
+    /// [`BzImage::parse`] gives once the bytes are verified), but must
+    /// never accept on it. `Ok` when `head` is too short to tell.
+    ///
+    /// # Errors
+    /// The [`Error::BzImage`] of the first check that fails.
+    pub fn check_head(head: &[u8], image_len: u64) -> Result<()> {
+        match SetupHeader::peek(head) {
+            Some(header) => check(header, image_len).map(|_| ()),
+            None => Ok(()),
+        }
+    }
     /// The whole image.
     #[must_use]
     pub const fn image(&self) -> &'a [u8] {

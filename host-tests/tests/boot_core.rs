@@ -428,3 +428,115 @@ fn a_placing_machine_places_inflates_in_place_and_builds_the_zero_page() {
     assert_eq!(log.pcr(measure::PCR_STRINGS), report.3);
     assert_eq!(log.pcr(measure::PCR_CONTENT), report.4);
 }
+
+/// An engine that counts its steps (the inflate of the image proper).
+struct Counting {
+    inner: InflateState,
+    steps: u64,
+}
+
+impl rvf_boot::gzip::Inflater for Counting {
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    fn step(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+        out_pos: usize,
+        room: usize,
+    ) -> rvf_boot::gzip::Step {
+        self.steps += 1;
+        self.inner.step(input, out, out_pos, room)
+    }
+
+    fn crc32(&self) -> rvf_boot::gzip::Crc32Fn {
+        self.inner.crc32()
+    }
+
+    fn reaches_back(&self) -> Option<usize> {
+        self.inner.reaches_back()
+    }
+}
+
+/// A platform that must never be asked for memory.
+struct NoMemory;
+
+impl<'m> Platform<'m> for NoMemory {
+    type Error = Failed;
+
+    fn image_buffer(&mut self, size: u64, _: Option<PhysRange>) -> Result<&'m mut [u8], Failed> {
+        panic!("asked for a {size}-byte image buffer");
+    }
+
+    fn initrd(&mut self, _: &mut InitrdSlot<'_, 'm>) -> Result<Option<Initrd<'m>>, Failed> {
+        panic!("asked for an initrd");
+    }
+}
+
+fn hostile(image: &[u8]) -> Vec<u8> {
+    let pkg = rvf_testkit::ruvbot::Package::golden(false);
+    rvf_testkit::ruvbot::write(&rvf_testkit::ruvbot::Inputs::new(image, &pkg))
+}
+
+/// Issue 21's hostile file: a small RVF whose kernel inflates to a large
+/// image that is no bzImage. The core refuses it on its first 4 KiB: no
+/// image buffer, no step of the engine, the error the verified image would
+/// get; and a damaged payload is still refused for its content hash.
+#[test]
+fn a_large_image_that_is_no_bzimage_is_refused_on_its_first_4_kib() {
+    let image = vec![0u8; 16 << 20];
+    let file = hostile(&image);
+    assert!(
+        file.len() < 64 << 10,
+        "16 MiB of zeros stores small: {}",
+        file.len()
+    );
+    let mut engine = Counting {
+        inner: InflateState::new(),
+        steps: 0,
+    };
+    let mut buf = vec![0u8; cmdline::BUFFER_SIZE];
+    let request = Request {
+        rvf: &file,
+        policy: Policy::default(),
+        extra: b"",
+        cmdline: &mut buf,
+        machine: Machine::Report,
+    };
+    let got = boot::prepare(request, &mut NoMemory, &mut engine, &Sequential).map(|_| ());
+    let boot_flag = rvf_boot::bzimage::BzCheck::BootFlag;
+    assert_eq!(
+        got,
+        Err(Failed::Lib(Error::BzImage {
+            check: boot_flag,
+            value: 0
+        }))
+    );
+    assert_eq!(engine.steps, 0);
+    // The steps one by one inflate everything first, then refuse the same.
+    assert_eq!(by_steps(&file, b"", None), got.map(|_| unreachable!()));
+
+    // The same file with its stored payload damaged (past the gzip
+    // header): the content hash, as extraction reports it.
+    let c = Container::parse(&file, Policy::default()).unwrap();
+    let k = c.selected_kernel().unwrap();
+    let at = usize::try_from(k.segment_offset()).unwrap() + 64 + 80 + 20;
+    let mut damaged = file.clone();
+    damaged[at] ^= 0x01;
+    let mut buf = vec![0u8; cmdline::BUFFER_SIZE];
+    let request = Request {
+        rvf: &damaged,
+        policy: Policy::default(),
+        extra: b"",
+        cmdline: &mut buf,
+        machine: Machine::Report,
+    };
+    let got = boot::prepare(request, &mut NoMemory, &mut engine, &Sequential).map(|_| ());
+    assert!(
+        matches!(got, Err(Failed::Lib(Error::ContentHashMismatch { .. }))),
+        "{got:?}"
+    );
+    assert_eq!(engine.steps, 0);
+}

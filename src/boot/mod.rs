@@ -15,18 +15,24 @@
 //! 1. [`Container::parse`] under the policy (signature, directory, segments);
 //!    [`measure::manifest_digest`]; the selected kernel, whose content hash
 //!    is checked beside the inflate ([`Container::selected_kernel_unverified`]);
-//! 2. the image buffer: [`image::buffer_size`] bytes, placed by the core on a
+//! 2. refuse early: the boot-protocol header checks on the image's first
+//!    4 KiB, inflated but not verified yet ([`BzImage::check_head`]): a
+//!    refusal costs 4 KiB of inflate and the stored payload's content hash
+//!    (so a damaged payload is still refused for its hash), not the whole
+//!    image; an acceptance still waits for every hash and the full check of
+//!    step 5;
+//! 3. the image buffer: [`image::buffer_size`] bytes, placed by the core on a
 //!    [`Machine::Placing`] machine (`place`), else the platform's;
-//! 3. [`image::extract_joined`]: every hash, CRC-32 and size checked, on two
+//! 4. [`image::extract_joined`]: every hash, CRC-32 and size checked, on two
 //!    CPUs when the platform's [`Join`] has a second one ([`crate::gzip::Sequential`]
 //!    is the one-CPU case of the same call); then the policy's kernel pin;
-//! 4. [`BzImage::parse`]; on a placing machine the kernel window
+//! 5. [`BzImage::parse`]; on a placing machine the kernel window
 //!    ([`crate::plan::BootPlan`]); on an EFI-stub machine the stub's PE header
 //!    ([`efi_stub::check`]);
-//! 5. the initramfs (the platform's, placed by the core on a placing machine);
-//! 6. [`cmdline::write`] and the policy's command-line pin on exactly the line
+//! 6. the initramfs (the platform's, placed by the core on a placing machine);
+//! 7. [`cmdline::write`] and the policy's command-line pin on exactly the line
 //!    the kernel gets;
-//! 7. on a placing machine, the zero page ([`zero_page::build`]).
+//! 8. on a placing machine, the zero page ([`zero_page::build`]).
 //!
 //! The measured-boot events ([`Prepared::events`]) are built on demand, so a
 //! shell without a TPM never hashes the initramfs.
@@ -340,6 +346,20 @@ where
         kernel: &kernel,
     })?;
 
+    // ---- refuse early: the header checks on the first 4 KiB (not
+    // verified: a refusal only, never an acceptance). Those bytes come from
+    // the stored payload, so the refusal stands only once that payload's
+    // content hash holds (hashing the stored bytes, not inflating the
+    // image); a damaged payload is refused for its hash, as extraction
+    // would refuse it.
+    let hint = match place::peek(&kernel) {
+        Ok(hint) => hint,
+        Err(refusal) => {
+            container.selected_kernel()?;
+            return Err(refusal.into());
+        }
+    };
+
     // ---- the image, verified
     let size = image::buffer_size(&kernel);
     let (out, buffer): (&'m mut [u8], _) = match (&mut machine, size) {
@@ -350,7 +370,7 @@ where
             },
             _,
         ) => {
-            let b = place::image_buffer(memory, reserved, kernel.stored_unverified(), size)?;
+            let b = place::image_buffer(memory, reserved, hint, size)?;
             (platform.image_buffer(size, Some(b.range))?, Some(b))
         }
         _ => (platform.image_buffer(size, None)?, None),

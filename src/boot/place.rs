@@ -17,6 +17,7 @@ use crate::bytes::u64_from;
 use crate::bzimage::{BzImage, SetupHeader};
 use crate::error::{Error, Result};
 use crate::gzip;
+use crate::kernel::{KernelSegment, StoredFormat};
 use crate::memory::{self, FOUR_GIB, LOW_MEMORY_END, MemoryRegion, PhysRange};
 use crate::plan::{self, BootItem, BootPlan};
 
@@ -91,7 +92,8 @@ pub(super) struct ImageBuffer {
 /// (so that its protected-mode part lands on the load address the plan will
 /// most likely choose and needs no copy); nothing read here is trusted: the
 /// plan is made from the verified image, and a wrong guess costs one copy.
-struct Hint {
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hint {
     /// `(setup_sects + 1) * 512`.
     setup: u64,
     /// `pref_address`, rounded up to `kernel_alignment` if relocatable.
@@ -100,16 +102,61 @@ struct Hint {
     init_size: u64,
 }
 
-/// The hint, read through the library's [`SetupHeader`] (unchecked peek).
-fn peek_hint(stored: &[u8]) -> Option<Hint> {
-    let header = gzip::parse_header(stored).ok()?;
-    let body = stored.get(usize::try_from(header.len).ok()?..)?;
+/// Bytes of the image peeked at before verification.
+const HEAD: usize = 4096;
+
+/// The first [`HEAD`] bytes of `kernel`'s image, **not verified**: inflated
+/// from a gzip-stored image (as far as they inflate), the stored bytes of a
+/// raw one. Refuses early what the boot-protocol header checks would refuse
+/// once the image is verified ([`BzImage::check_head`] against the declared
+/// `image_size`, which extraction enforces), so a hostile file costs 4 KiB of
+/// inflate, not its whole image; returns the placement [`Hint`]. Never
+/// inlined: the 4 KiB and the decompressor live only in this frame.
+///
+/// # Errors
+/// The [`Error::BzImage`] the verified image would get.
+#[inline(never)]
+pub(super) fn peek(kernel: &KernelSegment<'_>) -> Result<Option<Hint>> {
+    let mut head = [0u8; HEAD];
+    let stored = kernel.stored_unverified();
+    let n = match kernel.format() {
+        StoredFormat::Raw => {
+            let n = stored.len().min(HEAD);
+            if let (Some(dst), Some(src)) = (head.get_mut(..n), stored.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            n
+        }
+        StoredFormat::Gzip => inflate_head(stored, &mut head),
+    };
+    let head = head.get(..n).unwrap_or(&[]);
+    BzImage::check_head(head, kernel.image_size())?;
+    Ok(match kernel.format() {
+        StoredFormat::Gzip => hint(head),
+        StoredFormat::Raw => None,
+    })
+}
+
+/// Inflates the start of the gzip member `stored` into `head`; the bytes
+/// produced (0 when the header or the stream is bad: the verified inflate
+/// names that error).
+fn inflate_head(stored: &[u8], head: &mut [u8; HEAD]) -> usize {
+    let Some(body) = gzip::parse_header(stored)
+        .ok()
+        .and_then(|h| stored.get(usize::try_from(h.len).ok()?..))
+    else {
+        return 0;
+    };
     let mut state = DecompressorOxide::new();
-    let mut head = [0u8; 4096];
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
         | inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
-    let (_, _, produced) = decompress(&mut state, body, &mut head, 0, flags);
-    let h = SetupHeader::peek(head.get(..produced)?)?;
+    let (_, _, produced) = decompress(&mut state, body, head, 0, flags);
+    produced
+}
+
+/// The hint, read through the library's [`SetupHeader`] (unchecked peek).
+fn hint(head: &[u8]) -> Option<Hint> {
+    let h = SetupHeader::peek(head)?;
     let align = u64::from(h.kernel_alignment.get());
     let pref = h.pref_address.get();
     let load = if h.relocatable_kernel != 0 && align.is_power_of_two() {
@@ -132,10 +179,10 @@ fn peek_hint(stored: &[u8]) -> Option<Hint> {
 pub(super) fn image_buffer(
     memory: &[MemoryRegion],
     reserved: &mut Reservations,
-    stored: &[u8],
+    hint: Option<Hint>,
     size: u64,
 ) -> Result<ImageBuffer> {
-    let hinted = peek_hint(stored).and_then(|h| {
+    let hinted = hint.and_then(|h| {
         let buffer = PhysRange {
             base: h.load.checked_sub(h.setup)?,
             size,
