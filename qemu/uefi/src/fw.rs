@@ -1,6 +1,6 @@
 //! The firmware: every call into UEFI boot services and every raw pointer the
 //! firmware hands over lives here (plus the LoadFile2 callback in
-//! [`crate::initrd`]). Each `unsafe` block states why the call or the
+//! `initrd.rs`). Each `unsafe` block states why the call or the
 //! dereference is sound.
 
 use core::cell::Cell;
@@ -11,7 +11,7 @@ use r_efi::efi::{self, Boolean, BootServices, Guid, Handle, Status, SystemTable}
 use r_efi::protocols::{file, loaded_image, simple_file_system, simple_text_output};
 
 use crate::failure::Failure;
-use crate::files::{FileKind, Path};
+use crate::names::{FileKind, PATH_MAX, Path};
 use crate::text::{self, Line};
 
 /// UEFI page size.
@@ -367,7 +367,7 @@ impl Firmware {
     /// `LocateProtocol(EFI_TCG2_PROTOCOL_GUID)`: the firmware's TCG2
     /// protocol, `None` when it has none (no TPM).
     pub fn tcg2(&self) -> Option<Tcg2<'_>> {
-        let mut guid = crate::tcg2::PROTOCOL_GUID;
+        let mut guid = TCG2_PROTOCOL_GUID;
         let mut iface: *mut c_void = ptr::null_mut();
         // SAFETY: LocateProtocol with a GUID and an out pointer that live
         // across the call, no registration key; it writes only `iface`.
@@ -404,10 +404,10 @@ impl Firmware {
     }
 }
 
-/// The firmware's `EFI_TCG2_PROTOCOL` ([`crate::tcg2`]).
+/// The firmware's `EFI_TCG2_PROTOCOL` (`tcg2.rs`).
 pub struct Tcg2<'f> {
     _fw: core::marker::PhantomData<&'f Firmware>,
-    proto: *mut crate::tcg2::Protocol,
+    proto: *mut Tcg2Protocol,
 }
 
 impl Tcg2<'_> {
@@ -506,7 +506,7 @@ pub struct Dir<'f> {
 impl Dir<'_> {
     /// Open `path` for reading; `Ok(None)` when it does not exist.
     pub fn open(&self, path: &Path, kind: FileKind) -> Result<Option<File>, Failure> {
-        let mut name = [0u16; crate::files::PATH_MAX + 1];
+        let mut name = [0u16; PATH_MAX + 1];
         for (d, s) in name.iter_mut().zip(path.with_nul()) {
             *d = *s;
         }
@@ -556,14 +556,14 @@ pub struct File {
     handle: *mut file::Protocol,
 }
 
-/// `EFI_FILE_INFO` with room for a [`crate::files::PATH_MAX`]-unit name.
+/// `EFI_FILE_INFO` with room for a [`PATH_MAX`]-unit name.
 #[repr(C, align(8))]
-struct InfoBuf([u8; 80 + 2 * (crate::files::PATH_MAX + 1)]);
+struct InfoBuf([u8; 80 + 2 * (PATH_MAX + 1)]);
 
 impl File {
     /// Its size from the file system's `EFI_FILE_INFO`.
     pub fn size(&self, kind: FileKind) -> Result<u64, Failure> {
-        let mut info = InfoBuf([0; 80 + 2 * (crate::files::PATH_MAX + 1)]);
+        let mut info = InfoBuf([0; 80 + 2 * (PATH_MAX + 1)]);
         let mut size = info.0.len();
         let mut guid = file::INFO_ID;
         // SAFETY: handle is the firmware's open file.
@@ -642,4 +642,43 @@ pub fn rdtsc() -> u64 {
     // SAFETY: RDTSC reads a counter; every x86_64 CPU has it, and UEFI
     // leaves it readable at CPL 0.
     unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// `EFI_TCG2_PROTOCOL_GUID` (607f766c-7455-42be-930b-e4d76db2720f).
+pub const TCG2_PROTOCOL_GUID: Guid = Guid::from_fields(
+    0x607f_766c,
+    0x7455,
+    0x42be,
+    0x93,
+    0x0b,
+    &[0xe4, 0xd7, 0x6d, 0xb2, 0x72, 0x0f],
+);
+
+/// `EFI_TCG2_PROTOCOL.GetActivePcrBanks(This, *ActivePcrBanks)`.
+pub type GetActivePcrBanks = unsafe extern "efiapi" fn(*mut Tcg2Protocol, *mut u32) -> Status;
+
+/// `EFI_TCG2_PROTOCOL.HashLogExtendEvent(This, Flags, DataToHash,
+/// DataToHashLen, *EfiTcgEvent)`.
+pub type HashLogExtendEvent =
+    unsafe extern "efiapi" fn(*mut Tcg2Protocol, u64, u64, u64, *mut c_void) -> Status;
+
+/// `EFI_TCG2_PROTOCOL`: seven function pointers, in the specification's
+/// order (null ones are `None`).
+#[repr(C)]
+pub struct Tcg2Protocol {
+    /// `GetCapability` (not called).
+    pub get_capability: *const c_void,
+    /// `GetEventLog` (not called: calling it would make the firmware start
+    /// its final-events table before Linux asks for the log).
+    pub get_event_log: *const c_void,
+    /// `HashLogExtendEvent`.
+    pub hash_log_extend_event: Option<HashLogExtendEvent>,
+    /// `SubmitCommand` (not called).
+    pub submit_command: *const c_void,
+    /// `GetActivePcrBanks`.
+    pub get_active_pcr_banks: Option<GetActivePcrBanks>,
+    /// `SetActivePcrBanks` (not called).
+    pub set_active_pcr_banks: *const c_void,
+    /// `GetResultOfSetActivePcrBanks` (not called).
+    pub get_result_of_set_active_pcr_banks: *const c_void,
 }

@@ -57,6 +57,7 @@ mod failure;
 mod files;
 mod fw;
 mod initrd;
+mod names;
 mod tcg2;
 mod text;
 

@@ -29,54 +29,12 @@
 //! event type `EV_IPL`: with the SHA-256 bank the firmware's log entries are
 //! byte for byte `rvf-boot measure --event-log`'s.
 
-use core::ffi::c_void;
-
-use r_efi::efi::{Guid, Status};
 use rvf_boot::measure::{
     CMDLINE_PREFIX, Digest, Event, EventLog, INITRD_DATA, KERNEL_DATA, MANIFEST_DATA, MAX_EVENTS,
 };
 
 use crate::failure::Failure;
 use crate::fw::Firmware;
-
-/// `EFI_TCG2_PROTOCOL_GUID` (607f766c-7455-42be-930b-e4d76db2720f).
-pub const PROTOCOL_GUID: Guid = Guid::from_fields(
-    0x607f_766c,
-    0x7455,
-    0x42be,
-    0x93,
-    0x0b,
-    &[0xe4, 0xd7, 0x6d, 0xb2, 0x72, 0x0f],
-);
-
-/// `EFI_TCG2_PROTOCOL.GetActivePcrBanks(This, *ActivePcrBanks)`.
-pub type GetActivePcrBanks = unsafe extern "efiapi" fn(*mut Protocol, *mut u32) -> Status;
-
-/// `EFI_TCG2_PROTOCOL.HashLogExtendEvent(This, Flags, DataToHash,
-/// DataToHashLen, *EfiTcgEvent)`.
-pub type HashLogExtendEvent =
-    unsafe extern "efiapi" fn(*mut Protocol, u64, u64, u64, *mut c_void) -> Status;
-
-/// `EFI_TCG2_PROTOCOL`: seven function pointers, in the specification's
-/// order (null ones are `None`).
-#[repr(C)]
-pub struct Protocol {
-    /// `GetCapability` (not called).
-    pub get_capability: *const c_void,
-    /// `GetEventLog` (not called: calling it would make the firmware start
-    /// its final-events table before Linux asks for the log).
-    pub get_event_log: *const c_void,
-    /// `HashLogExtendEvent`.
-    pub hash_log_extend_event: Option<HashLogExtendEvent>,
-    /// `SubmitCommand` (not called).
-    pub submit_command: *const c_void,
-    /// `GetActivePcrBanks`.
-    pub get_active_pcr_banks: Option<GetActivePcrBanks>,
-    /// `SetActivePcrBanks` (not called).
-    pub set_active_pcr_banks: *const c_void,
-    /// `GetResultOfSetActivePcrBanks` (not called).
-    pub get_result_of_set_active_pcr_banks: *const c_void,
-}
 
 /// `EFI_TCG2_BOOT_HASH_ALG_SHA256` in an `EFI_TCG2_EVENT_ALGORITHM_BITMAP`.
 pub const BANK_SHA256: u32 = 0x0000_0002;
