@@ -65,7 +65,7 @@ mod tpm;
 
 use core::fmt::Write;
 
-use hw::{Serial, exit_qemu};
+use hw::{Serial, exit_vm};
 // The runtime symbols (`memcpy` & co.) and the boot policy live in the
 // shell crate shared with rvf-boot.efi.
 use rvf_boot_shell as _;
@@ -80,12 +80,12 @@ extern "C" fn stub_main(start_info: u64) -> ! {
         Err(f) => f,
     };
     let _ = writeln!(serial, "rvf-boot: error: {failure}");
-    exit_qemu(failure.code())
+    exit_vm(failure.code())
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut serial = Serial;
     let _ = writeln!(serial, "rvf-boot: error: stub bug: {}", info.message());
-    exit_qemu(11)
+    exit_vm(11)
 }
