@@ -86,7 +86,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let mut append = [0u8; APPEND_MAX];
     let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
 
-    let mut fw = FwCfg::probe()?;
+    let mut fw = FwCfg::on_demand();
     let module = match info.module {
         Some(m) => {
             let module = memmap::check_module(memory, m)?;
@@ -449,6 +449,7 @@ fn boot(
     );
     let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
     let zp_addr = zp.0.as_ptr() as u64;
+    hw::mask_pics();
     // SAFETY: every byte the kernel runs from was verified (image hash and,
     // for gzip, CRC-32) and copied to the window the plan chose; the zero
     // page and command line are built; the 64-bit boot protocol asks for
