@@ -59,6 +59,7 @@ mod failure;
 mod hw;
 mod memmap;
 mod meter;
+mod module;
 mod place;
 mod pvh;
 mod tpm;
