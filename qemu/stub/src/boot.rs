@@ -107,6 +107,12 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // its slice is no longer used.
     let rvf: &[u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
+    // An initramfs packed behind the RVF in the same module (module.rs).
+    let one = crate::module::split(rvf);
+    let rvf = one.rvf;
+    if one.initrd.is_some() {
+        let _ = writeln!(serial, "{one}");
+    }
     let container = Container::parse(rvf, rvf_boot_shell::policy())?;
     let manifest = measure::manifest_digest(&container)?;
     let t1 = hw::rdtsc();
@@ -154,6 +160,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         manifest,
         times: [t0, t1, t2],
         phases,
+        packed_initrd: one.initrd,
     };
     boot(serial, &mut reserved, &mut fw, &input)
 }
@@ -296,6 +303,8 @@ struct Input<'a, 'k> {
     times: [u64; 3],
     /// Where the image's verification spent its cycles.
     phases: Phases,
+    /// The initramfs packed in the RVF's module, if any (module.rs).
+    packed_initrd: Option<&'k [u8]>,
 }
 
 /// Place, hand off, jump. Returns only on failure.
@@ -316,6 +325,7 @@ fn boot(
         manifest,
         times: [t0, t1, t2],
         phases,
+        packed_initrd,
     } = *input;
     let bz = BzImage::parse(verified.image)?;
 
@@ -323,9 +333,17 @@ fn boot(
     let plan = place::kernel(&bz, memory, reserved, verified.buffer)?;
     let window = plan.window();
 
-    // ---- the initramfs, straight from fw_cfg to its place
-    let mut initrd_bytes: Option<&[u8]> = None;
-    let initrd = match fw.find(INITRD_FW_CFG_NAME)? {
+    // ---- the initramfs: the module's, else straight from fw_cfg to its place
+    let packed = match packed_initrd {
+        Some(bytes) => Some(crate::module::initrd_in_ram(&bz, memory, reserved, bytes)?),
+        None => None,
+    };
+    let mut initrd_bytes: Option<&[u8]> = packed.map(|(_, bytes)| bytes);
+    let fw_initrd = match packed {
+        Some(_) => None,
+        None => fw.find(INITRD_FW_CFG_NAME)?,
+    };
+    let initrd = match fw_initrd {
         Some(file) if file.size > 0 => {
             let range = place::initrd(&bz, memory, reserved, u64::from(file.size))?;
             // SAFETY: placed by the library in usable RAM below 4 GiB and
@@ -338,7 +356,7 @@ fn boot(
             initrd_bytes = Some(dst);
             Some(range)
         }
-        _ => None,
+        _ => packed.map(|(range, _)| range),
     };
 
     // ---- command line and zero page, in the stub's .bss
