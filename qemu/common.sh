@@ -104,6 +104,14 @@ build_stub() {
         cargo build --release --quiet) >&2 || die "stub build failed"
 }
 
+# host_tsc_khz — the host's TSC rate in kHz ('cpu MHz' of /proc/cpuinfo,
+# which is the TSC's rate on hosts with constant_tsc), or nothing. Under TCG
+# the guest's TSC runs at the host's rate: boot.sh and bench.sh give it to
+# Linux on microvm as tsc_early_khz=.
+host_tsc_khz() {
+    awk -F: '/^cpu MHz/ { k = int($2 * 1000 + 0.5); if (k > 0) print k; exit }' /proc/cpuinfo 2>/dev/null
+}
+
 # fetch_kernel — the Debian cloud kernel's bzImage, cached; prints its path.
 fetch_kernel() {
     local out="$CACHE_DIR/vmlinuz-cloud-amd64"

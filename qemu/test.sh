@@ -6,7 +6,9 @@
 #   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 ruvbot-smp1
 #                              ruvbot-smp4 wire testkernel flip flip-rehash
 #                              image-hash cmdline-long small-ram path-comma
-#                              kernel-exit append-max append-over (default: all)
+#                              kernel-exit append-max append-over
+#                              microvm microvm-seabios microvm-one-module
+#                              microvm-flip microvm-signed (default: all)
 #
 # Every RVF is written at test time by the test kit (host-tests/testkit): no
 # node, no seed writer. Cases on the downloaded Debian kernel print its
@@ -30,11 +32,19 @@ ON_THE_AP='^rvf-boot: second CPU: [1-9][0-9]* hash jobs beside the inflate, .*; 
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095
 ALL_CASES+=(append-max append-over)
+# QEMU -M microvm (boot.sh --machine microvm): qboot, its default firmware,
+# and SeaBIOS; the initramfs through fw_cfg or packed in the RVF's module;
+# boot.sh appends tsc_early_khz=<host kHz> there (TCG).
+ALL_CASES+=(microvm microvm-seabios microvm-one-module microvm-flip microvm-signed)
+TSC_KHZ="$(host_tsc_khz)"
+MICROVM_EXTRA="${TSC_KHZ:+ tsc_early_khz=$TSC_KHZ}"
+SIGNED_CMDLINE="console=ttyS0 rvf.auth=1"   # qemu/test-auth.sh
+SIGNED_SEED=9
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 build_testkit
-DEBIAN_ECHO=1 DEBIAN_TAG=1   # "Debian kernel: <version>", " [<version>]" on its cases' lines
+NAME_WIDTH=18 DEBIAN_ECHO=1 DEBIAN_TAG=1   # "Debian kernel: <version>", " [<version>]" on its cases' lines
 start_tests "$@"
 
 # run_append_case append-max|append-over — an -append of exactly APPEND_MAX
@@ -60,6 +70,52 @@ run_append_case() {
 
 run_case() {
     case "$1" in
+    microvm)
+        # The Debian bzImage RVF on microvm with qboot: the -append string
+        # (tsc_early_khz) arrives in qboot's ACPI NVS range, the start-up
+        # waits run on the TSC (no port 0x61).
+        need_debian || { fail microvm "could not build the RVF"; return; }
+        expect_marker microvm "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-seabios)
+        # The same on microvm with SeaBIOS (the RVF through fw_cfg): SeaBIOS
+        # leaves IRQ0 pending, which only the masked 8259s keep from Linux.
+        need_debian || { fail microvm-seabios "could not build the RVF"; return; }
+        expect_marker microvm-seabios "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --firmware seabios \
+            --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-one-module)
+        # One PVH module: the RVF, zero fill, the initramfs at the next 4 KiB
+        # boundary (what Firecracker and Cloud Hypervisor pass); no fw_cfg file.
+        need_debian || { fail microvm-one-module "could not build the RVF"; return; }
+        local isize
+        isize=$(stat -c %s "$initramfs")
+        NEED_LINE="^rvf-boot: one module: RVF [0-9]+ bytes, initramfs $isize bytes at byte 0x[0-9a-f]*000\$" \
+            expect_marker microvm-one-module "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --one-module \
+            --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-flip)
+        # A corrupted RVF on microvm: refused (nonzero status), the kernel never ran.
+        need_debian || { fail microvm-flip "could not build the RVF"; return; }
+        testkit mutate "$ruvbot" "$work/flip-microvm.rvf" flip-stored >/dev/null
+        expect_refusal microvm-flip 3 "does not match content_hash" --machine microvm --one-module \
+            --initrd "$initramfs" "$work/flip-microvm.rvf"
+        ;;
+    microvm-signed)
+        # A create_signed store (rvf-runtime 0.5.0, as in qemu/test-auth.sh)
+        # boots on microvm under its key.
+        need_debian || { fail microvm-signed "could not fetch the kernel"; return; }
+        local writer="$REPO_DIR/target/release/rvf-writer-05" pubkey
+        if ! (cd "$REPO_DIR" && env -u RUSTFLAGS cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1; then
+            fail microvm-signed "cargo build -p rvf-writer-05 failed" "$work/writer.log"; return
+        fi
+        if ! "$writer" signed-kernel "$work/signed.rvf" "$kernel" "$SIGNED_CMDLINE" "$SIGNED_SEED" >"$work/writer.out" 2>&1; then
+            fail microvm-signed "rvf-writer-05 signed-kernel failed" "$work/writer.out"; return
+        fi
+        pubkey="$(sed -n 's/^public key //p' "$work/writer.out")"
+        NEED_LINE='^rvf-boot: authenticated: signed by' expect_marker microvm-signed "$SIGNED_CMDLINE$MICROVM_EXTRA" \
+            --machine microvm --one-module --trusted-key "$pubkey" --initrd "$initramfs" "$work/signed.rvf"
+        ;;
     append-max|append-over) run_append_case "$1" ;;
     ruvbot)
         # (a) RuvBot RVF (the test kit's build-rvf.js: gzip, SHA-256 hashes) around the
