@@ -1,8 +1,8 @@
 //! The devices the stub talks to through x86 I/O ports, on QEMU's `pc` and
 //! `microvm` machines, Firecracker and Cloud Hypervisor: the COM1 UART
 //! (0x3F8); the ways out ([`exit_vm`]: `isa-debug-exit` at 0xF4, added by
-//! `-device isa-debug-exit,iobase=0xf4,iosize=4`, then the i8042 reset line
-//! at 0x64, then ACPI S5 at 0x600); the two 8259 PICs (0x21/0xA1, masked
+//! `-device isa-debug-exit,iobase=0xf4,iosize=4`, then ACPI S5 at 0x600,
+//! then the i8042 reset line at 0x64); the two 8259 PICs (0x21/0xA1, masked
 //! before the jump); fw_cfg (0x510/0x511, DMA at 0x514), probed only when a
 //! file is asked for ([`FwCfg::on_demand`]); and the clock of the second
 //! CPU's start-up waits ([`OneShot`]): channel 2 of the 8254 PIT (0x42/0x43,
@@ -125,8 +125,8 @@ impl fmt::Write for Serial {
 const I8042_COMMAND: u16 = 0x64;
 /// i8042 command: pulse the CPU reset line.
 const I8042_RESET: u8 = 0xFE;
-/// Cloud Hypervisor's ACPI sleep control register (HW-reduced ACPI, port
-/// 0x600), and the value that enters S5: SLP_EN | SLP_TYP 5.
+/// Cloud Hypervisor's ACPI shutdown register (HW-reduced ACPI sleep
+/// control, port 0x600), and the value that enters S5: SLP_EN | SLP_TYP 5.
 const ACPI_SLEEP_CONTROL: u16 = 0x600;
 const ACPI_S5: u8 = 0x34;
 
@@ -134,19 +134,28 @@ const ACPI_S5: u8 = 0x34;
 ///
 /// 1. QEMU `isa-debug-exit` (port 0xF4): QEMU exits with status
 ///    `(code << 1) | 1`, the only way that carries the code;
-/// 2. the i8042 reset (0xFE to port 0x64): Firecracker exits (status 0), and
+/// 2. ACPI S5 (0x34 to port 0x600): Cloud Hypervisor powers off. It comes
+///    before the i8042 because Cloud Hypervisor has an i8042 too, whose
+///    reset *reboots* the VM (the stub would refuse again, forever); port
+///    0x600 is nothing on Firecracker, and on QEMU (where isa-debug-exit
+///    already ended the run) the PM1 status register of PIIX4/ICH9, where
+///    writing 0x34 only clears status bits;
+/// 3. the i8042 reset (0xFE to port 0x64): Firecracker exits (status 0), and
 ///    QEMU with `-no-reboot`;
-/// 3. ACPI S5 (0x34 to port 0x600): Cloud Hypervisor powers off (a reset
-///    there reboots the VM, so it comes after the i8042 only because Cloud
-///    Hypervisor has no i8042);
 /// 4. halt.
 ///
 /// Where a device is absent its write is ignored (VMMs drop writes to ports
-/// they do not emulate).
+/// they do not emulate). Only QEMU's way carries the code: under
+/// Firecracker and Cloud Hypervisor the error line on the serial console
+/// says what failed.
 pub fn exit_vm(code: u8) -> ! {
     // SAFETY: 0xF4 is the isa-debug-exit port boot.sh configures; writing it
     // ends the emulator. Without the device the write is ignored.
     unsafe { outl(0xF4, u32::from(code)) };
+    // SAFETY: Cloud Hypervisor's ACPI shutdown register: S5 powers the VM
+    // off. Elsewhere nothing, or a PM1 status register whose write-1-to-clear
+    // bits only acknowledge events (interrupts are off).
+    unsafe { outb(ACPI_SLEEP_CONTROL, ACPI_S5) };
     // The i8042 takes a command once its input buffer is empty (status bit
     // 1); bounded, since an absent controller reads 0xFF forever.
     for _ in 0..10_000 {
@@ -158,11 +167,15 @@ pub fn exit_vm(code: u8) -> ! {
     // SAFETY: the i8042 command port: 0xFE pulses the reset line, which ends
     // the VM (Firecracker, QEMU -no-reboot); ignored where there is none.
     unsafe { outb(I8042_COMMAND, I8042_RESET) };
-    // SAFETY: Cloud Hypervisor's ACPI sleep control register: S5 powers the
-    // VM off. Port 0x600 is nothing on QEMU's pc and microvm (microvm's GED
-    // sleep registers are memory-mapped) nor on Firecracker.
-    unsafe { outb(ACPI_SLEEP_CONTROL, ACPI_S5) };
     halt()
+}
+
+/// Stop this CPU for good (interrupts are off).
+pub fn halt() -> ! {
+    loop {
+        // SAFETY: `cli; hlt` only stops the CPU; no memory or stack effect.
+        unsafe { asm!("cli", "hlt", options(nomem, nostack)) };
+    }
 }
 
 // ---------------------------------------------------------------- PICs
@@ -182,14 +195,6 @@ pub fn mask_pics() {
     unsafe { outb(0x21, 0xFF) };
     // SAFETY: as above, the slave 8259's data port.
     unsafe { outb(0xA1, 0xFF) };
-}
-
-/// Stop this CPU for good (interrupts are off).
-pub fn halt() -> ! {
-    loop {
-        // SAFETY: `cli; hlt` only stops the CPU; no memory or stack effect.
-        unsafe { asm!("cli", "hlt", options(nomem, nostack)) };
-    }
 }
 
 // ---------------------------------------------------------------- fw_cfg
