@@ -8,7 +8,8 @@
 #                              image-hash cmdline-long small-ram path-comma
 #                              kernel-exit append-max append-over
 #                              microvm microvm-seabios microvm-one-module
-#                              microvm-flip microvm-signed (default: all)
+#                              microvm-flip microvm-signed exit-i8042 tpm-crb
+#                              (default: all)
 #
 # Every RVF is written at test time by the test kit (host-tests/testkit): no
 # node, no seed writer. Cases on the downloaded Debian kernel print its
@@ -36,6 +37,9 @@ ALL_CASES+=(append-max append-over)
 # and SeaBIOS; the initramfs through fw_cfg or packed in the RVF's module;
 # boot.sh appends tsc_early_khz=<host kHz> there (TCG).
 ALL_CASES+=(microvm microvm-seabios microvm-one-module microvm-flip microvm-signed)
+# Firecracker's and Cloud Hypervisor's traits on QEMU: no isa-debug-exit
+# (the stub's i8042 way out), a CRB TPM (left alone, never a hang).
+ALL_CASES+=(exit-i8042 tpm-crb)
 TSC_KHZ="$(host_tsc_khz)"
 MICROVM_EXTRA="${TSC_KHZ:+ tsc_early_khz=$TSC_KHZ}"
 SIGNED_CMDLINE="console=ttyS0 rvf.auth=1"   # qemu/test-auth.sh
@@ -70,6 +74,42 @@ run_append_case() {
 
 run_case() {
     case "$1" in
+    exit-i8042)
+        # No isa-debug-exit (as on Firecracker): after its one error line the
+        # stub leaves through ACPI S5 (nothing on pc) and the i8042 reset,
+        # which ends QEMU -no-reboot with status 0; no hang.
+        need_debian || { fail exit-i8042 "could not build the RVF"; return; }
+        testkit mutate "$ruvbot" "$work/flip-i8042.rvf" flip-stored >/dev/null
+        local log="$work/exit-i8042.log" t0 t1
+        t0=$(date +%s%N)
+        timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 1 -m 256 -no-reboot -display none \
+            -monitor none -serial stdio -nic none -kernel "$STUB_BIN" -initrd "$work/flip-i8042.rvf" \
+            < /dev/null 2>&1 | tr -d '\r' > "$log"
+        rc=${PIPESTATUS[0]}
+        t1=$(date +%s%N)
+        secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
+        if [ "$rc" != 0 ]; then fail exit-i8042 "QEMU exit status $rc, want 0 (i8042 reset with -no-reboot)" "$log"
+        elif [ "$(grep -c '^rvf-boot: error: ' "$log")" != 1 ]; then fail exit-i8042 "want exactly one error line" "$log"
+        elif ! grep -q '^rvf-boot: error: .*does not match content_hash' "$log"; then fail exit-i8042 "not the content-hash refusal" "$log"
+        elif ! kernel_never_ran "$log"; then fail exit-i8042 "the kernel ran" "$log"
+        else pass exit-i8042 "no isa-debug-exit: one error line, then QEMU ended by the i8042 reset ($secs)"
+        fi
+        ;;
+    tpm-crb)
+        # A CRB TPM (Cloud Hypervisor's kind): the ACPI TPM2 table says start
+        # method 7, so the stub writes nothing to it, says so, and boots.
+        need_debian || { fail tpm-crb "could not build the RVF"; return; }
+        RVF_BOOT_TPM_DEVICE=tpm-crb boot tpm-crb --tpm --initrd "$initramfs" "$ruvbot"
+        local log="$work/tpm-crb.log" got
+        got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+        if [ "$rc" != 0 ]; then fail tpm-crb "exit status $rc, want 0" "$log"
+        elif [ "$got" != "$RVF_CMDLINE" ]; then fail tpm-crb "/proc/cmdline is '$got', want '$RVF_CMDLINE'" "$log"
+        elif [ "$(grep -c "^rvf-boot: no TPM: the ACPI TPM2 table's start method is 7 (CRB), not TIS (6)" "$log")" != 1 ]; then
+            fail tpm-crb "no single 'start method is 7 (CRB)' line" "$log"
+        elif grep -q '^rvf-boot: measured ' "$log"; then fail tpm-crb "the stub measured into a CRB TPM" "$log"
+        else pass tpm-crb "CRB TPM (start method 7) left alone, booted to /init ($secs)"
+        fi
+        ;;
     microvm)
         # The Debian bzImage RVF on microvm with qboot: the -append string
         # (tsc_early_khz) arrives in qboot's ACPI NVS range, the start-up
