@@ -9,7 +9,11 @@
 # hashes on the second CPU and on the boot CPU, the boot CPU waiting for the
 # second; place + measure + handoff) and its size.
 #
-#   qemu/bench.sh [RUNS]        (default 7)
+#   qemu/bench.sh [--machine pc|microvm] [RUNS]        (default pc, 7 runs)
+#
+# --machine microvm: both boots on QEMU's -M microvm with its default
+# firmware (qboot), QEMU's own boot being its microvm boot of the same
+# bzImage; both get tsc_early_khz=<host kHz> appended, as boot.sh does there.
 #
 # Both boots get -smp 2 (the stub hashes on the second vCPU; Linux brings up
 # both) and -accel tcg,thread=multi (one host thread per vCPU, QEMU's default
@@ -23,6 +27,12 @@ set -euo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+machine=pc
+if [ "${1:-}" = --machine ]; then
+    [ $# -ge 2 ] || { echo "usage: $0 [--machine pc|microvm] [RUNS]" >&2; exit 2; }
+    machine="$2"; shift 2
+fi
+case "$machine" in pc|microvm) ;; *) echo "error: --machine wants pc or microvm" >&2; exit 2 ;; esac
 runs="${1:-7}"
 cpu=(-smp "${RVF_BOOT_BENCH_SMP:-2}")
 [ -z "${RVF_BOOT_BENCH_CPU:-}" ] || cpu+=(-cpu "$RVF_BOOT_BENCH_CPU")
@@ -36,10 +46,16 @@ rvf="$CACHE_DIR/ruvbot-debian-cloud.rvf"
 if [ ! -s "$rvf" ] || [ "$kernel" -nt "$rvf" ]; then build_ruvbot_rvf "$kernel" "$rvf"; fi
 cmdline="console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet"   # what build-rvf.js (and rvf-testkit) stores
 
-common=(-accel tcg,thread=multi "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
+extra=""
+if [ "$machine" = microvm ]; then
+    khz="$(host_tsc_khz)"
+    [ -z "$khz" ] || extra="tsc_early_khz=$khz"
+fi
+common=(-M "$machine" -accel tcg,thread=multi "${cpu[@]}" -m 256 -no-reboot -display none -monitor none -serial stdio -nic none
         -device isa-debug-exit,iobase=0xf4,iosize=4)
-direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline")
+direct=(-kernel "$kernel" -initrd "$initramfs" -append "$cmdline${extra:+ $extra}")
 stub=(-kernel "$STUB_BIN" -initrd "$rvf" -fw_cfg "name=opt/rvf-boot/initrd,file=${initramfs//,/,,}")
+[ -z "$extra" ] || stub+=(-append "$extra")
 
 cycles_log="$(mktemp)"
 trap 'rm -f "$cycles_log"' EXIT
@@ -77,6 +93,7 @@ for i in $(seq 1 "$runs"); do
 done
 dm=$(echo "$d_all" | median)
 sm=$(echo "$s_all" | median)
+echo "machine: $machine${extra:+ (both boots: $extra)}"
 echo "median qemu -kernel bzImage -initrd: ${dm} ms"
 echo "median rvf-boot stub (RVF, verified): ${sm} ms"
 awk -v s="$sm" -v d="$dm" 'BEGIN { if (d > 0) printf "ratio stub/direct: %.3f (goal <= 1.15)\n", s / d }'
@@ -94,4 +111,4 @@ if [ -s "$cycles_log" ]; then
 fi
 read -r filesz memsz < <(LC_ALL=C readelf -lW "$STUB_BIN" | awk '$1 == "LOAD" { print $5, $6; exit }')
 echo "stub: $(stat -c %s "$STUB_BIN") bytes ELF, $((filesz)) bytes loaded, $((memsz)) bytes in memory (.bss: stacks, page tables, zero page, cmdline)"
-echo "qemu flags: -accel tcg,thread=multi ${cpu[*]} -m 256; host memory warmed before each boot: ${RVF_BOOT_BENCH_WARM_MB:-0} MiB; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "qemu flags: -M $machine -accel tcg,thread=multi ${cpu[*]} -m 256; host memory warmed before each boot: ${RVF_BOOT_BENCH_WARM_MB:-0} MiB; $(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,8 +2,21 @@
 # Boot the Linux kernel inside an RVF file under QEMU (TCG) through the
 # rvf-boot stub, streaming the serial console to stdout.
 #
-#   qemu/boot.sh [--initrd FILE] [--append "ARGS"] [--timeout SECONDS] [--tpm]
+#   qemu/boot.sh [--machine pc|microvm] [--initrd FILE] [--one-module]
+#                [--append "ARGS"] [--timeout SECONDS] [--tpm]
 #                [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf
+#
+# --machine: QEMU's `pc` (default; SeaBIOS) or `microvm` (its default
+# firmware qboot; --firmware seabios for SeaBIOS's microvm build). On
+# microvm under TCG (always, here) boot.sh appends tsc_early_khz=<the
+# host's TSC rate in kHz> to the command line and says so: microvm has no
+# port 0x61, and Linux's early TSC calibration under TCG is unreliable
+# without it.
+#
+# --initrd FILE: the initramfs, through the fw_cfg file opt/rvf-boot/initrd;
+# with --one-module (what Firecracker and Cloud Hypervisor need: one PVH
+# module, no fw_cfg) packed into the RVF's own module instead, at the first
+# 4 KiB boundary after the RVF, zero fill between (docs/microvm.md).
 #
 # --tpm: attach a fresh software TPM 2.0 (swtpm, tpm-tis) for this boot; the
 # stub measures the boot into it (qemu/README.md, "Measured boot").
@@ -14,7 +27,10 @@
 # not rebuilt): it refuses an unsigned file, an untrusted signer, a tampered
 # file or another kernel image with one error line and its code.
 #
-# Extra options (not part of the stable interface): --memory MIB (default 256),
+# Extra options (not part of the stable interface): --firmware qboot|seabios
+# (microvm only; with SeaBIOS the RVF module goes through the fw_cfg file
+# opt/rvf-boot/rvf, since SeaBIOS's ACPI tables land where QEMU loads
+# -initrd), --memory MIB (default 256),
 # --cpu MODEL (default: QEMU's), --smp N (default 2: the stub hashes on the
 # second CPU while the boot CPU inflates, then resets it; Linux starts them
 # all; with 1 the stub verifies on one CPU), and RVF_BOOT_QEMU_ARGS (appended
@@ -44,15 +60,19 @@
 set -uo pipefail
 
 usage() {
-    echo "usage: $0 [--initrd FILE] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf" >&2
+    echo "usage: $0 [--machine pc|microvm] [--initrd FILE] [--one-module] [--append \"ARGS\"] [--timeout SECONDS] [--tpm] [--trusted-key HEX]... [--expect-kernel-sha256 HEX] FILE.rvf" >&2
     exit 2
 }
 
 trusted_keys=() pin_kernel=""
 initrd="" append="" have_append=0 timeout_s=60 memory=256 cpu="" smp=2 rvf=""
+machine=pc firmware="" one_module=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --initrd) [ $# -ge 2 ] || usage; initrd="$2"; shift 2 ;;
+        --machine) [ $# -ge 2 ] || usage; machine="$2"; shift 2 ;;
+        --firmware) [ $# -ge 2 ] || usage; firmware="$2"; shift 2 ;;
+        --one-module) one_module=1; shift ;;
         --append) [ $# -ge 2 ] || usage; append="$2"; have_append=1; shift 2 ;;
         --timeout) [ $# -ge 2 ] || usage; timeout_s="$2"; shift 2 ;;
         --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
@@ -71,6 +91,11 @@ done
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 check_boot_args
+case "$machine" in
+    pc) [ -z "$firmware" ] || { echo "error: --firmware is for --machine microvm" >&2; exit 2; } ;;
+    microvm) case "${firmware:-qboot}" in qboot|seabios) ;; *) echo "error: --firmware wants qboot or seabios" >&2; exit 2 ;; esac ;;
+    *) echo "error: --machine wants pc or microvm" >&2; exit 2 ;;
+esac
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 # A policy: a stub with it embedded, in a target dir of its own.
@@ -91,15 +116,37 @@ qemu_file() {
         *) printf '%s\n' "$1" ;;
     esac
 }
+# --one-module: the RVF, zero fill to the next 4 KiB boundary, the initramfs,
+# as one file (the stub's module.rs).
+if [ "$one_module" = 1 ] && [ -n "$initrd" ]; then
+    rvf_size=$(stat -c %s "$rvf")
+    { cat "$rvf" && head -c $(( (4096 - rvf_size % 4096) % 4096 )) /dev/zero && cat "$initrd"; } > "$work/one-module" ||
+        { echo "error: cannot write the one-module file in $work" >&2; exit 2; }
+    echo "boot.sh: one module: the RVF ($rvf_size bytes), the initramfs at byte $(( (rvf_size + 4095) / 4096 * 4096 ))" >&2
+    rvf="$work/one-module" initrd=""
+fi
 stub_arg="$(qemu_file "$STUB_BIN" stub)" && rvf_arg="$(qemu_file "$rvf" rvf)" ||
     { echo "error: cannot link $rvf into $work" >&2; exit 2; }
 case "$rvf_arg$stub_arg" in *,*) echo "error: the temporary directory $work has a comma" >&2; exit 2 ;; esac
 
+machine_args=(-M "$machine")
+[ "$firmware" != seabios ] || machine_args+=(-bios /usr/share/seabios/bios.bin)
+# Under TCG on microvm: the host's TSC rate for Linux's early TSC setup.
+if [ "$machine" = microvm ]; then
+    khz="$(host_tsc_khz)"
+    if [ -n "$khz" ]; then
+        if [ "$have_append" = 1 ]; then append="$append tsc_early_khz=$khz"; else append="tsc_early_khz=$khz"; fi
+        have_append=1
+        echo "boot.sh: TCG on microvm: appended tsc_early_khz=$khz (the host's TSC rate) to the command line" >&2
+    else
+        echo "boot.sh: TCG on microvm: no 'cpu MHz' in /proc/cpuinfo, tsc_early_khz not added" >&2
+    fi
+fi
 # -mem-prealloc: QEMU touches the guest's RAM once, up front, instead of the
 # host faulting it in page by page while the stub and Linux run; on a 2-core
 # host that made this boot 250 ms faster to /init (and QEMU's own -kernel
 # boot no slower): qemu/README.md, Measurements.
-args=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$memory" -mem-prealloc -no-reboot
+args=(qemu-system-x86_64 "${machine_args[@]}" -accel tcg,thread=multi -smp "$smp" -m "$memory" -mem-prealloc -no-reboot
       -display none -monitor none -serial stdio -nic none -device isa-debug-exit,iobase=0xf4,iosize=4
       -kernel "$stub_arg" -initrd "$rvf_arg")
 [ -z "$cpu" ] || args+=(-cpu "$cpu")
@@ -108,8 +155,14 @@ args=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$smp" -m "$memory" -mem-p
 # shellcheck disable=SC2206
 [ -z "${RVF_BOOT_QEMU_ARGS:-}" ] || args+=($RVF_BOOT_QEMU_ARGS)
 
+# The RVF through fw_cfg instead of -initrd (see --tpm below): SeaBIOS on
+# microvm puts its ACPI tables where QEMU loads -initrd.
+rvf_by_fw_cfg=0
+[ "$firmware" != seabios ] || rvf_by_fw_cfg=1
+
 # ---- --tpm: a fresh swtpm for this boot only, removed afterwards
 if [ "${tpm:-0}" = 1 ]; then
+    rvf_by_fw_cfg=1
     start_swtpm
     args+=("${SWTPM_ARGS[@]}")
     # The RVF through fw_cfg instead of -initrd: QEMU puts -initrd 160 KiB
@@ -117,6 +170,8 @@ if [ "${tpm:-0}" = 1 ]; then
     # event log take 196 KiB there, so the RVF would overwrite the log (the
     # stub refuses a module in reserved memory). The stub reads
     # opt/rvf-boot/rvf itself into RAM the library places.
+fi
+if [ "$rvf_by_fw_cfg" = 1 ]; then
     tpm_args=()
     for ((i = 0; i < ${#args[@]}; i++)); do
         if [ "${args[i]}" = -initrd ]; then i=$((i + 1)); continue; fi

@@ -104,6 +104,14 @@ build_stub() {
         cargo build --release --quiet) >&2 || die "stub build failed"
 }
 
+# host_tsc_khz — the host's TSC rate in kHz ('cpu MHz' of /proc/cpuinfo,
+# which is the TSC's rate on hosts with constant_tsc), or nothing. Under TCG
+# the guest's TSC runs at the host's rate: boot.sh and bench.sh give it to
+# Linux on microvm as tsc_early_khz=.
+host_tsc_khz() {
+    awk -F: '/^cpu MHz/ { k = int($2 * 1000 + 0.5); if (k > 0) print k; exit }' /proc/cpuinfo 2>/dev/null
+}
+
 # fetch_kernel — the Debian cloud kernel's bzImage, cached; prints its path.
 fetch_kernel() {
     local out="$CACHE_DIR/vmlinuz-cloud-amd64"
@@ -224,7 +232,9 @@ make_initramfs() {
 # start_swtpm — a fresh software TPM 2.0 for one boot (boot.sh --tpm,
 # boot-uefi.sh --tpm): swtpm_setup on a new state directory, then `swtpm
 # socket` on a control socket in it; sets SWTPM_ARGS to QEMU's -chardev,
-# -tpmdev emulator and -device tpm-tis arguments, and chains an EXIT trap
+# -tpmdev emulator and -device tpm-tis arguments (RVF_BOOT_TPM_DEVICE, not
+# part of the stable interface, names another device: tpm-crb for
+# qemu/test.sh's tpm-crb case), and chains an EXIT trap
 # (after the caller's own) that stops swtpm and removes the directory. Exits
 # the script with status 2 when swtpm cannot be set up or started.
 start_swtpm() {
@@ -254,7 +264,7 @@ start_swtpm() {
     [ -S "$tpm_dir/sock" ] || { echo "error: swtpm did not start" >&2; cat "$tpm_dir/log" >&2; exit 2; }
     # shellcheck disable=SC2054,SC2034  # QEMU's comma-separated values; read by the caller
     SWTPM_ARGS=(-chardev "socket,id=chrtpm,path=$tpm_dir/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
-                -device tpm-tis,tpmdev=tpm0)
+                -device "${RVF_BOOT_TPM_DEVICE:-tpm-tis},tpmdev=tpm0")
 }
 
 # build_tpm_initramfs — a busybox initramfs whose /init mounts sysfs and

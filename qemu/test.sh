@@ -6,7 +6,10 @@
 #   qemu/test.sh [CASE...]     cases: ruvbot ruvbot-smp2 ruvbot-smp1
 #                              ruvbot-smp4 wire testkernel flip flip-rehash
 #                              image-hash cmdline-long small-ram path-comma
-#                              kernel-exit append-max append-over (default: all)
+#                              kernel-exit append-max append-over
+#                              microvm microvm-seabios microvm-one-module
+#                              microvm-flip microvm-signed exit-i8042 tpm-crb
+#                              (default: all)
 #
 # Every RVF is written at test time by the test kit (host-tests/testkit): no
 # node, no seed writer. Cases on the downloaded Debian kernel print its
@@ -32,11 +35,22 @@ ON_THE_AP='^rvf-boot: (second CPU: [1-9][0-9]* hash jobs beside the inflate, .*;
 # option ROM holds 4096 bytes with the NUL), both sides.
 APPEND_MAX=4095
 ALL_CASES+=(append-max append-over)
+# QEMU -M microvm (boot.sh --machine microvm): qboot, its default firmware,
+# and SeaBIOS; the initramfs through fw_cfg or packed in the RVF's module;
+# boot.sh appends tsc_early_khz=<host kHz> there (TCG).
+ALL_CASES+=(microvm microvm-seabios microvm-one-module microvm-flip microvm-signed)
+# Firecracker's and Cloud Hypervisor's traits on QEMU: no isa-debug-exit
+# (the stub's i8042 way out), a CRB TPM (left alone, never a hang).
+ALL_CASES+=(exit-i8042 tpm-crb)
+TSC_KHZ="$(host_tsc_khz)"
+MICROVM_EXTRA="${TSC_KHZ:+ tsc_early_khz=$TSC_KHZ}"
+SIGNED_CMDLINE="console=ttyS0 rvf.auth=1"   # qemu/test-auth.sh
+SIGNED_SEED=9
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils
 build_stub
 build_testkit
-DEBIAN_ECHO=1 DEBIAN_TAG=1   # "Debian kernel: <version>", " [<version>]" on its cases' lines
+NAME_WIDTH=18 DEBIAN_ECHO=1 DEBIAN_TAG=1   # "Debian kernel: <version>", " [<version>]" on its cases' lines
 start_tests "$@"
 
 # run_append_case append-max|append-over — an -append of exactly APPEND_MAX
@@ -62,6 +76,88 @@ run_append_case() {
 
 run_case() {
     case "$1" in
+    exit-i8042)
+        # No isa-debug-exit (as on Firecracker): after its one error line the
+        # stub leaves through ACPI S5 (nothing on pc) and the i8042 reset,
+        # which ends QEMU -no-reboot with status 0; no hang.
+        need_debian || { fail exit-i8042 "could not build the RVF"; return; }
+        testkit mutate "$ruvbot" "$work/flip-i8042.rvf" flip-stored >/dev/null
+        local log="$work/exit-i8042.log" t0 t1
+        t0=$(date +%s%N)
+        timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -smp 1 -m 256 -no-reboot -display none \
+            -monitor none -serial stdio -nic none -kernel "$STUB_BIN" -initrd "$work/flip-i8042.rvf" \
+            < /dev/null 2>&1 | tr -d '\r' > "$log"
+        rc=${PIPESTATUS[0]}
+        t1=$(date +%s%N)
+        secs=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2fs", ns / 1e9 }')
+        if [ "$rc" != 0 ]; then fail exit-i8042 "QEMU exit status $rc, want 0 (i8042 reset with -no-reboot)" "$log"
+        elif [ "$(grep -c '^rvf-boot: error: ' "$log")" != 1 ]; then fail exit-i8042 "want exactly one error line" "$log"
+        elif ! grep -q '^rvf-boot: error: .*does not match content_hash' "$log"; then fail exit-i8042 "not the content-hash refusal" "$log"
+        elif ! kernel_never_ran "$log"; then fail exit-i8042 "the kernel ran" "$log"
+        else pass exit-i8042 "no isa-debug-exit: one error line, then QEMU ended by the i8042 reset ($secs)"
+        fi
+        ;;
+    tpm-crb)
+        # A CRB TPM (Cloud Hypervisor's kind): the ACPI TPM2 table says start
+        # method 7, so the stub writes nothing to it, says so, and boots.
+        need_debian || { fail tpm-crb "could not build the RVF"; return; }
+        RVF_BOOT_TPM_DEVICE=tpm-crb boot tpm-crb --tpm --initrd "$initramfs" "$ruvbot"
+        local log="$work/tpm-crb.log" got
+        got=$(grep -m1 "^$MARKER cmdline=" "$log" | sed "s/^$MARKER cmdline=//; s/[[:space:]]*\$//")
+        if [ "$rc" != 0 ]; then fail tpm-crb "exit status $rc, want 0" "$log"
+        elif [ "$got" != "$RVF_CMDLINE" ]; then fail tpm-crb "/proc/cmdline is '$got', want '$RVF_CMDLINE'" "$log"
+        elif [ "$(grep -c "^rvf-boot: no TPM: the ACPI TPM2 table's start method is 7 (CRB), not TIS (6)" "$log")" != 1 ]; then
+            fail tpm-crb "no single 'start method is 7 (CRB)' line" "$log"
+        elif grep -q '^rvf-boot: measured ' "$log"; then fail tpm-crb "the stub measured into a CRB TPM" "$log"
+        else pass tpm-crb "CRB TPM (start method 7) left alone, booted to /init ($secs)"
+        fi
+        ;;
+    microvm)
+        # The Debian bzImage RVF on microvm with qboot: the -append string
+        # (tsc_early_khz) arrives in qboot's ACPI NVS range, the start-up
+        # waits run on the TSC (no port 0x61).
+        need_debian || { fail microvm "could not build the RVF"; return; }
+        expect_marker microvm "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-seabios)
+        # The same on microvm with SeaBIOS (the RVF through fw_cfg): SeaBIOS
+        # leaves IRQ0 pending, which only the masked 8259s keep from Linux.
+        need_debian || { fail microvm-seabios "could not build the RVF"; return; }
+        expect_marker microvm-seabios "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --firmware seabios \
+            --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-one-module)
+        # One PVH module: the RVF, zero fill, the initramfs at the next 4 KiB
+        # boundary (what Firecracker and Cloud Hypervisor pass); no fw_cfg file.
+        need_debian || { fail microvm-one-module "could not build the RVF"; return; }
+        local isize
+        isize=$(stat -c %s "$initramfs")
+        NEED_LINE="^rvf-boot: one module: RVF [0-9]+ bytes, initramfs $isize bytes at byte 0x[0-9a-f]*000\$" \
+            expect_marker microvm-one-module "$RVF_CMDLINE$MICROVM_EXTRA" --machine microvm --one-module \
+            --initrd "$initramfs" "$ruvbot"
+        ;;
+    microvm-flip)
+        # A corrupted RVF on microvm: refused (nonzero status), the kernel never ran.
+        need_debian || { fail microvm-flip "could not build the RVF"; return; }
+        testkit mutate "$ruvbot" "$work/flip-microvm.rvf" flip-stored >/dev/null
+        expect_refusal microvm-flip 3 "does not match content_hash" --machine microvm --one-module \
+            --initrd "$initramfs" "$work/flip-microvm.rvf"
+        ;;
+    microvm-signed)
+        # A create_signed store (rvf-runtime 0.5.0, as in qemu/test-auth.sh)
+        # boots on microvm under its key.
+        need_debian || { fail microvm-signed "could not fetch the kernel"; return; }
+        local writer="$REPO_DIR/target/release/rvf-writer-05" pubkey
+        if ! (cd "$REPO_DIR" && env -u RUSTFLAGS cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1; then
+            fail microvm-signed "cargo build -p rvf-writer-05 failed" "$work/writer.log"; return
+        fi
+        if ! "$writer" signed-kernel "$work/signed.rvf" "$kernel" "$SIGNED_CMDLINE" "$SIGNED_SEED" >"$work/writer.out" 2>&1; then
+            fail microvm-signed "rvf-writer-05 signed-kernel failed" "$work/writer.out"; return
+        fi
+        pubkey="$(sed -n 's/^public key //p' "$work/writer.out")"
+        NEED_LINE='^rvf-boot: authenticated: signed by' expect_marker microvm-signed "$SIGNED_CMDLINE$MICROVM_EXTRA" \
+            --machine microvm --one-module --trusted-key "$pubkey" --initrd "$initramfs" "$work/signed.rvf"
+        ;;
     append-max|append-over) run_append_case "$1" ;;
     ruvbot)
         # (a) RuvBot RVF (the test kit's build-rvf.js: gzip, SHA-256 hashes) around the

@@ -13,6 +13,8 @@ fn main() {
         "-Wl,--build-id=none",
         "-Wl,--no-dynamic-linker",
         "-Wl,-z,noexecstack",
+        // p_align of the PT_LOAD: 2 MiB (link.ld).
+        "-Wl,-z,max-page-size=0x200000",
         &format!("-Wl,-T,{script}"),
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

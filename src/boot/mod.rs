@@ -42,6 +42,7 @@
 //! [`Reservations`] table ([`MAX_RESERVATIONS`] ranges) and nothing else.
 
 pub mod efi_stub;
+pub mod module;
 mod place;
 
 pub use place::{MAX_RESERVATIONS, Reservations};
@@ -126,6 +127,18 @@ pub struct InitrdSlot<'s, 'm> {
 }
 
 impl InitrdSlot<'_, '_> {
+    /// On a [`Machine::Placing`] machine, one past the highest address the
+    /// initramfs may occupy (the kernel's `initrd_addr_max` + 1, at most
+    /// 4 GiB): a platform whose initramfs already lies in RAM (one module
+    /// with the RVF) hands it over in place when it ends at or below this,
+    /// else places a copy ([`InitrdSlot::place`]). `None` on other machines.
+    #[must_use]
+    pub fn limit(&self) -> Option<u64> {
+        self.placer
+            .as_ref()
+            .map(|(bz, ..)| bz.initrd_addr_max().saturating_add(1).min(crate::memory::FOUR_GIB))
+    }
+
     /// On a [`Machine::Placing`] machine, places and reserves `size` bytes
     /// for the initramfs (top-down, below the kernel's `initrd_addr_max` and
     /// 4 GiB, clear of everything reserved) and returns where; `None` on

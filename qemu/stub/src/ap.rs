@@ -6,7 +6,11 @@
 //! broadcast to "all excluding self", with the waits of Intel's MP start-up
 //! algorithm (10 ms after INIT, 200 µs after each SIPI) timed by PIT channel
 //! 2 ([`OneShot`]: a fixed 1.193182 MHz clock, where the TSC's rate is
-//! unknown). No wait blocks: INIT goes out when the boot starts, the SIPIs
+//! unknown), or where port 0x61 does not work (QEMU `microvm`: it reads
+//! 0xFF, so a channel-2 count-down would "run out" at once) by the TSC, its
+//! rate measured against PIT channel 0 first; with no PIT at all (Cloud
+//! Hypervisor) no IPI is sent and the boot CPU verifies alone
+//! ([`Why::NoTimer`]). No wait blocks: INIT goes out when the boot starts, the SIPIs
 //! from [`SecondCpu::poll`] once their time has come, and every join before
 //! the AP has checked in runs both sides on the boot CPU. An AP that has not
 //! checked in 54.9 ms after the second SIPI is given up on (QEMU `-smp 1`):
@@ -40,7 +44,7 @@ use rvf_boot::gzip::{Filler, Join};
 use rvf_boot::memory::{self, MemoryRegion, PhysRange};
 
 use crate::failure::Failure;
-use crate::hw::{self, OneShot, PIT_HZ};
+use crate::hw::{self, Clock, OneShot, PIT_HZ};
 use rvf_boot::boot::Reservations as Reserved;
 
 /// The AP's stack. Its side work is the library's hash sink (the CRC-32 and
@@ -337,6 +341,8 @@ pub enum Why {
     NoAnswer,
     /// Verification ended before the AP had checked in.
     NotYet,
+    /// No clock to time the start-up waits with (no PIT: Cloud Hypervisor).
+    NoTimer,
 }
 
 impl fmt::Display for Why {
@@ -350,6 +356,9 @@ impl fmt::Display for Why {
             Self::Cr3High => "the page tables lie above 4 GiB",
             Self::NoAnswer => "no application processor checked in within 55 ms of its SIPI",
             Self::NotYet => "verification ended before the application processor checked in",
+            Self::NoTimer => {
+                "no timer for the start-up waits (neither PIT channel 2 nor channel 0 counts)"
+            }
         })
     }
 }
@@ -433,7 +442,12 @@ impl SecondCpu {
     /// Send INIT to every other CPU and start the 10 ms wait. Without a
     /// usable xAPIC the handle runs every join on the boot CPU.
     pub fn init() -> Self {
-        let found = Apic::find().and_then(|apic| apic.send(IPI_INIT).map(|()| apic));
+        let found = Apic::find()
+            .and_then(|apic| match OneShot::calibrate() {
+                Clock::None => Err(Why::NoTimer),
+                _ => Ok(apic),
+            })
+            .and_then(|apic| apic.send(IPI_INIT).map(|()| apic));
         let (apic, state) = match found {
             Ok(apic) => {
                 OneShot::start(INIT_TICKS);

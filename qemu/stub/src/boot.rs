@@ -65,7 +65,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let mut append = [0u8; APPEND_MAX];
     let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
 
-    let mut fw = FwCfg::probe()?;
+    let mut fw = FwCfg::on_demand();
     let module = match info.module {
         Some(m) => {
             let module = memmap::check_module(memory, m)?;
@@ -83,8 +83,13 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // placement or mutable slice overlaps it, and nothing else writes it:
     // QEMU loaded it before the stub started, or `rvf_from_fw_cfg` did and
     // its slice is no longer used.
-    let rvf: &[u8] =
+    let module: &'static [u8] =
         unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
+    // An initramfs packed behind the RVF in the same module.
+    let one = rvf_boot::boot::module::split(module);
+    if one.initrd.is_some() {
+        let _ = writeln!(serial, "{one}");
+    }
     let (cmdline, zero_page) = (&raw mut CMDLINE, &raw mut ZERO_PAGE);
     // SAFETY: CMDLINE is touched only here, once, on the boot CPU (the APs
     // never see it), so this is its only reference.
@@ -92,7 +97,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // SAFETY: as for CMDLINE.
     let zero_page: &'static mut Page = unsafe { &mut *zero_page };
     let request = Request {
-        rvf,
+        rvf: one.rvf,
         policy: rvf_boot_shell::policy(),
         extra,
         cmdline,
@@ -111,6 +116,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
         second: &second,
         times: [t0, 0, 0, 0],
         cpu: None,
+        packed_initrd: one.initrd,
     };
     let prepared = boot::prepare(request, &mut shell, &mut engine, &second)?;
     let cpu = shell
@@ -136,6 +142,8 @@ struct Shell<'s> {
     times: [u64; 4],
     /// The second CPU's report, once it stopped.
     cpu: Option<Report>,
+    /// The initramfs packed behind the RVF in its module, if any.
+    packed_initrd: Option<&'static [u8]>,
 }
 
 impl Platform<'static> for Shell<'_> {
@@ -153,7 +161,10 @@ impl Platform<'static> for Shell<'_> {
         &mut self,
         slot: &mut InitrdSlot<'_, 'static>,
     ) -> Result<Option<Initrd<'static>>, Failure> {
-        deliver::initrd_from_fw_cfg(self.fw, slot)
+        match self.packed_initrd {
+            Some(initrd) => deliver::packed_initrd(slot, initrd),
+            None => deliver::initrd_from_fw_cfg(self.fw, slot),
+        }
     }
 
     fn phase(&mut self, phase: Phase<'_, '_>) -> Result<(), Failure> {
@@ -227,6 +238,9 @@ fn hand_over(
     let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
     // Only the address: the core built the page through its one reference.
     let zp_addr = (&raw const ZERO_PAGE).addr() as u64;
+    // Both 8259s masked: Linux's 64-bit entry does not reprogram them, and
+    // an IRQ a firmware left pending would arrive at an exception vector.
+    hw::mask_pics();
     // SAFETY: every byte the kernel runs from was verified (image hash and,
     // for gzip, CRC-32) and copied to the window the plan chose; the zero
     // page and command line are built; the 64-bit boot protocol asks for

@@ -6,13 +6,23 @@
 //! 4096-byte buffer, NUL included: a longer string spills its tail into the
 //! ROM's data that follows (a 4097-byte one arrives cut to 4096, a 5000-byte
 //! one overwrites the start info's magic), so nothing longer arrives intact.
-//! The string is read only inside the usable-RAM run its first byte lies in
-//! (the library's predicate), below the 4 GiB identity map and never into
-//! the stub's own image; at most `APPEND_MAX + 1` bytes are read, so a string
-//! of exactly `APPEND_MAX` bytes is accepted (its NUL is byte `APPEND_MAX`)
-//! and any longer one is refused with [`Failure::AppendTooLong`] (code 8).
+//! The string is taken wherever the firmware put it as long as it is
+//! *readable memory*: memory-map entries of type RAM (1), ACPI tables (3) or
+//! ACPI NVS (4). QEMU's PVH option ROM and Firecracker put it in RAM; qboot
+//! (QEMU `-M microvm`'s default firmware) at 0xEFC70, inside an ACPI NVS
+//! range. Reserved (2) and every other type are refused: they may be device
+//! registers, whose reads can have side effects. It is read only inside the
+//! readable run its first byte lies in (the library's run predicate,
+//! [`memory::usable_end`], over the map with those three types counted as
+//! one), below the 4 GiB identity map and never into the stub's own image; at
+//! most `APPEND_MAX + 1` bytes are read, so a string of exactly `APPEND_MAX`
+//! bytes is accepted (its NUL is byte `APPEND_MAX`) and any longer one is
+//! refused with [`Failure::AppendTooLong`] (code 8). It is copied before
+//! anything is placed, so a placement may reuse its RAM afterwards.
 
-use rvf_boot::memory::{self, FOUR_GIB, MemoryRegion, PhysRange};
+use rvf_boot::memory::{self, E820Type, FOUR_GIB, MemoryRegion, PhysRange, RangeProblem};
+
+use crate::memmap::MemoryMap;
 
 use crate::failure::{Failure, Handover, HandoverProblem};
 use crate::pvh::read_phys;
@@ -43,10 +53,17 @@ pub fn copy_append<'b>(
         range,
         problem,
     };
-    memory::check_range(memory, first, FOUR_GIB, &[stub])
-        .map_err(|p| refuse(first, HandoverProblem::Range(p)))?;
-    // The readable run: usable RAM from `addr`, below 4 GiB, before the stub.
-    let mut end = memory::usable_end(memory, addr)
+    let readable_map = readable_as_ram(memory)?;
+    // The readable run: readable memory from `addr`, below 4 GiB, before the
+    // stub; the first byte itself must be readable and outside the stub.
+    memory::check_range(&readable_map, first, FOUR_GIB, &[stub]).map_err(|p| {
+        let problem = match p {
+            RangeProblem::NotUsableRam => HandoverProblem::Unreadable,
+            p => HandoverProblem::Range(p),
+        };
+        refuse(first, problem)
+    })?;
+    let mut end = memory::usable_end(&readable_map, addr)
         .unwrap_or(addr)
         .min(FOUR_GIB);
     if stub.base > addr {
@@ -56,10 +73,11 @@ pub fn copy_append<'b>(
     let window = usize::try_from(readable)
         .unwrap_or(usize::MAX)
         .min(APPEND_MAX + 1);
-    // SAFETY: `[addr, addr + window)` lies inside `[addr, end)`: usable RAM
-    // of the memory map (identity-mapped below 4 GiB, reads without side
-    // effects) that does not reach into the stub, so no Rust object is
-    // aliased by these byte reads.
+    // SAFETY: `[addr, addr + window)` lies inside `[addr, end)`: memory the
+    // map calls RAM, ACPI or ACPI NVS, i.e. memory, not device registers
+    // (identity-mapped below 4 GiB, reads without side effects), that does
+    // not reach into the stub, so no Rust object is aliased by these byte
+    // reads.
     match unsafe { read_cstr(addr, window, buf) } {
         Some(n) => Ok(buf.get(..n).unwrap_or(&[])),
         None if window > APPEND_MAX => Err(Failure::AppendTooLong),
@@ -71,6 +89,23 @@ pub fn copy_append<'b>(
             HandoverProblem::Unterminated,
         )),
     }
+}
+
+/// `memory` with every readable entry (RAM, ACPI, ACPI NVS) typed RAM and
+/// every other entry as it is, so that the library's usable-RAM run
+/// ([`memory::usable_end`]: covered by RAM entries, cut at the first other
+/// entry) is the readable run.
+fn readable_as_ram(memory: &[MemoryRegion]) -> Result<MemoryMap, Failure> {
+    let mut map = MemoryMap::new();
+    for r in memory {
+        let kind = match r.kind {
+            E820Type::Ram | E820Type::Acpi | E820Type::Nvs => E820Type::Ram,
+            other => other,
+        };
+        map.push(MemoryRegion { kind, ..*r })
+            .map_err(|_| Failure::Internal("a copy of the memory map outgrew its table"))?;
+    }
+    Ok(map)
 }
 
 /// Read at most `window` bytes from `addr`, copying them into `buf`, up to

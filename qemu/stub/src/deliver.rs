@@ -40,6 +40,36 @@ pub fn image_buffer(at: Option<PhysRange>) -> Result<&'static mut [u8], Failure>
     Ok(unsafe { ram_mut(range) })
 }
 
+/// The initramfs packed behind the RVF in its module
+/// (`rvf_boot::boot::module`), as the kernel gets it: where it lies inside
+/// the module when all of it is below the kernel's `initrd_addr_max` (the
+/// module is usable RAM below 4 GiB, checked and reserved, so nothing is
+/// placed over it); otherwise copied to a range the boot core places below
+/// the limit (reserved). Measured as loaded.
+pub fn packed_initrd(
+    slot: &mut InitrdSlot<'_, 'static>,
+    initrd: &'static [u8],
+) -> Result<Option<Initrd<'static>>, Failure> {
+    let end = (initrd.as_ptr() as u64).checked_add(initrd.len() as u64);
+    if end
+        .zip(slot.limit())
+        .is_some_and(|(end, limit)| end <= limit)
+    {
+        return Ok(Some(Initrd::Bytes(initrd)));
+    }
+    let range = slot
+        .place(initrd.len() as u64)?
+        .ok_or(Failure::Internal("the core placed no initrd"))?;
+    // SAFETY: `range` was placed by the library in usable RAM below 4 GiB
+    // and `initrd_addr_max`, overlapping no reservation (stub, the module the
+    // source lies in, the image buffer, the kernel window), and is now
+    // reserved: the only slice over it; `range.size` is `initrd.len()`, and
+    // it does not overlap the source (inside the reserved module).
+    let dst = unsafe { ram_mut(range) };
+    dst.copy_from_slice(initrd);
+    Ok(Some(Initrd::Bytes(dst)))
+}
+
 /// The initramfs from the fw_cfg file [`INITRD_FW_CFG_NAME`], read straight
 /// to where the boot core placed it; `None` when the file is absent or
 /// empty.

@@ -70,15 +70,22 @@ pub enum HandoverProblem {
     /// wrapping, above the 4 GiB identity map, not usable RAM, or overlapping
     /// the stub's own image.
     Range(RangeProblem),
-    /// No NUL before the end of the usable RAM (or the stub's image) after it.
+    /// No NUL before the end of the readable memory (or the stub's image)
+    /// after it.
     Unterminated,
+    /// Its first byte is not readable memory (RAM, ACPI or ACPI NVS in the
+    /// memory map): the PVH command line only.
+    Unreadable,
 }
 
 impl fmt::Display for HandoverProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Range(p) => write!(f, "{p}"),
-            Self::Unterminated => f.write_str("has no NUL inside usable RAM"),
+            Self::Unterminated => f.write_str("has no NUL inside readable memory"),
+            Self::Unreadable => {
+                f.write_str("is not in RAM, ACPI or ACPI NVS memory of the memory map")
+            }
         }
     }
 }

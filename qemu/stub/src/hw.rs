@@ -1,13 +1,21 @@
-//! The devices the stub talks to through x86 I/O ports of QEMU's `pc`
-//! machine: the COM1 UART (0x3F8), `isa-debug-exit` (0xF4, added by
-//! `-device isa-debug-exit,iobase=0xf4,iosize=4`), fw_cfg (0x510/0x511, DMA
-//! at 0x514) and channel 2 of the 8254 PIT (0x42/0x43, gate and output at
-//! 0x61), the timer of the second CPU's start-up waits. Port I/O touches no
-//! memory, so the only `unsafe` facts are "this port is that device" and, for
-//! fw_cfg DMA, "the buffer is ours".
+//! The devices the stub talks to through x86 I/O ports, on QEMU's `pc` and
+//! `microvm` machines, Firecracker and Cloud Hypervisor: the COM1 UART
+//! (0x3F8); the ways out ([`exit_vm`]: `isa-debug-exit` at 0xF4, added by
+//! `-device isa-debug-exit,iobase=0xf4,iosize=4`, then ACPI S5 at 0x600,
+//! then the i8042 reset line at 0x64); the two 8259 PICs (0x21/0xA1, masked
+//! before the jump); fw_cfg (0x510/0x511, DMA at 0x514), probed only when a
+//! file is asked for ([`FwCfg::on_demand`]); and the clock of the second
+//! CPU's start-up waits ([`OneShot`]): channel 2 of the 8254 PIT (0x42/0x43,
+//! gate and output at 0x61) where port 0x61 works, else the TSC calibrated
+//! against PIT channel 0 (0x40), else none. Port I/O touches no memory, so
+//! the only `unsafe` facts are "this port is that device" (or "nothing that
+//! minds is there": a VMM ignores writes to ports it does not emulate) and,
+//! for fw_cfg DMA, "the buffer is ours".
 
 use core::arch::asm;
 use core::fmt;
+use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicU8, AtomicU64};
 
 /// Write one byte to an I/O port.
 ///
@@ -113,12 +121,52 @@ impl fmt::Write for Serial {
 
 // ---------------------------------------------------------------- exit
 
-/// Leave QEMU through `isa-debug-exit`: QEMU exits with status
-/// `(code << 1) | 1`. Halts if the device is absent.
-pub fn exit_qemu(code: u8) -> ! {
+/// The i8042 controller's command/status port.
+const I8042_COMMAND: u16 = 0x64;
+/// i8042 command: pulse the CPU reset line.
+const I8042_RESET: u8 = 0xFE;
+/// Cloud Hypervisor's ACPI shutdown register (HW-reduced ACPI sleep
+/// control, port 0x600), and the value that enters S5: SLP_EN | SLP_TYP 5.
+const ACPI_SLEEP_CONTROL: u16 = 0x600;
+const ACPI_S5: u8 = 0x34;
+
+/// Leave the virtual machine, trying each VMM's way out in turn:
+///
+/// 1. QEMU `isa-debug-exit` (port 0xF4): QEMU exits with status
+///    `(code << 1) | 1`, the only way that carries the code;
+/// 2. ACPI S5 (0x34 to port 0x600): Cloud Hypervisor powers off. It comes
+///    before the i8042 because Cloud Hypervisor has an i8042 too, whose
+///    reset *reboots* the VM (the stub would refuse again, forever); port
+///    0x600 is nothing on Firecracker, and on QEMU (where isa-debug-exit
+///    already ended the run) the PM1 status register of PIIX4/ICH9, where
+///    writing 0x34 only clears status bits;
+/// 3. the i8042 reset (0xFE to port 0x64): Firecracker exits (status 0), and
+///    QEMU with `-no-reboot`;
+/// 4. halt.
+///
+/// Where a device is absent its write is ignored (VMMs drop writes to ports
+/// they do not emulate). Only QEMU's way carries the code: under
+/// Firecracker and Cloud Hypervisor the error line on the serial console
+/// says what failed.
+pub fn exit_vm(code: u8) -> ! {
     // SAFETY: 0xF4 is the isa-debug-exit port boot.sh configures; writing it
     // ends the emulator. Without the device the write is ignored.
     unsafe { outl(0xF4, u32::from(code)) };
+    // SAFETY: Cloud Hypervisor's ACPI shutdown register: S5 powers the VM
+    // off. Elsewhere nothing, or a PM1 status register whose write-1-to-clear
+    // bits only acknowledge events (interrupts are off).
+    unsafe { outb(ACPI_SLEEP_CONTROL, ACPI_S5) };
+    // The i8042 takes a command once its input buffer is empty (status bit
+    // 1); bounded, since an absent controller reads 0xFF forever.
+    for _ in 0..10_000 {
+        // SAFETY: reading the i8042 status register has no side effect.
+        if unsafe { inb(I8042_COMMAND) } & 0x02 == 0 {
+            break;
+        }
+    }
+    // SAFETY: the i8042 command port: 0xFE pulses the reset line, which ends
+    // the VM (Firecracker, QEMU -no-reboot); ignored where there is none.
+    unsafe { outb(I8042_COMMAND, I8042_RESET) };
     halt()
 }
 
@@ -128,6 +176,25 @@ pub fn halt() -> ! {
         // SAFETY: `cli; hlt` only stops the CPU; no memory or stack effect.
         unsafe { asm!("cli", "hlt", options(nomem, nostack)) };
     }
+}
+
+// ---------------------------------------------------------------- PICs
+
+/// Mask every line of both 8259 PICs (0xFF to the master's and the slave's
+/// data ports), right before the jump. Linux's own 16-bit setup does it; the
+/// 64-bit entry does not, and Linux on a hardware-reduced ACPI machine
+/// (`-M microvm`) never re-initialises the 8259s: an IRQ0 the firmware left
+/// pending (SeaBIOS's timer) arrives at vector 8 at Linux's first `sti` and
+/// double-faults it. Where there are no 8259s (Cloud Hypervisor) the writes
+/// are ignored.
+pub fn mask_pics() {
+    // SAFETY: 0x21 is the master 8259's data port; with the controller
+    // initialised (the firmware did), writing it sets the interrupt mask
+    // register. Masking affects interrupt delivery only, and interrupts are
+    // off.
+    unsafe { outb(0x21, 0xFF) };
+    // SAFETY: as above, the slave 8259's data port.
+    unsafe { outb(0xA1, 0xFF) };
 }
 
 // ---------------------------------------------------------------- fw_cfg
@@ -163,8 +230,14 @@ pub struct FwFile {
     pub size: u32,
 }
 
-/// QEMU's firmware configuration interface, DMA mode.
-pub struct FwCfg(());
+/// QEMU's firmware configuration interface, DMA mode, probed on first use
+/// ([`FwCfg::on_demand`]): Firecracker has no fw_cfg and Cloud Hypervisor
+/// has one only in builds with its `fw_cfg` feature, so nothing touches the
+/// ports until a file is looked up.
+pub struct FwCfg {
+    /// `None` until the first [`FwCfg::find`] probed.
+    state: Option<Result<(), FwCfgError>>,
+}
 
 /// The DMA descriptor (all fields big-endian), 16 bytes, 8-aligned as the
 /// device's 64-bit address wants.
@@ -176,8 +249,23 @@ struct DmaAccess {
 }
 
 impl FwCfg {
+    /// A handle that probes the interface when a file is first looked up.
+    pub const fn on_demand() -> Self {
+        Self { state: None }
+    }
+
+    /// Probe once; `Ok(false)` when there is no fw_cfg at all.
+    fn ready(&mut self) -> Result<bool, FwCfgError> {
+        let state = *self.state.get_or_insert_with(Self::probe);
+        match state {
+            Ok(()) => Ok(true),
+            Err(FwCfgError::Absent) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Check the signature and the DMA feature bit.
-    pub fn probe() -> Result<Self, FwCfgError> {
+    fn probe() -> Result<(), FwCfgError> {
         // SAFETY: 0x510 is the fw_cfg selector; selecting an item has no
         // effect besides resetting the data port's read position.
         unsafe { outw(FW_CFG_SELECTOR, FW_CFG_SIGNATURE) };
@@ -197,12 +285,15 @@ impl FwCfg {
         if features & 0x02 == 0 {
             return Err(FwCfgError::NoDma);
         }
-        Ok(Self(()))
+        Ok(())
     }
 
     /// Select item `select` and read `buf.len()` bytes of it, starting
     /// `skip` bytes in.
     pub fn read(&mut self, select: u16, skip: u32, buf: &mut [u8]) -> Result<(), FwCfgError> {
+        if !self.ready()? {
+            return Err(FwCfgError::Absent);
+        }
         if skip > 0 {
             self.dma(
                 (u32::from(select) << 16) | DMA_CTL_SELECT | DMA_CTL_SKIP,
@@ -270,8 +361,12 @@ impl FwCfg {
         }
     }
 
-    /// Find `name` in the file directory.
+    /// Find `name` in the file directory; `None` also when there is no
+    /// fw_cfg at all (probed here, on the first call).
     pub fn find(&mut self, name: &[u8]) -> Result<Option<FwFile>, FwCfgError> {
+        if !self.ready()? {
+            return Ok(None);
+        }
         let mut count = [0u8; 4];
         self.read(FW_CFG_FILE_DIR, 0, &mut count)?;
         let count = u32::from_be_bytes(count);
@@ -294,6 +389,8 @@ impl FwCfg {
 
 // ---------------------------------------------------------------- PIT
 
+/// PIT channel 0's data port.
+const PIT_CH0: u16 = 0x40;
 /// PIT channel 2's data port.
 const PIT_CH2: u16 = 0x42;
 /// PIT mode/command port.
@@ -306,15 +403,119 @@ const PORT_B: u16 = 0x61;
 /// `ceil(seconds × PIT_HZ)`.
 pub const PIT_HZ: u64 = 1_193_182;
 
-/// PIT channel 2 as a one-shot timer (mode 0): a fixed-rate clock that needs
-/// no calibration, unlike the TSC. Only the stub uses it, before the kernel
-/// (which programs the PIT itself) is entered.
+/// PIT ticks the TSC is calibrated over (2 ms).
+const CALIBRATION_TICKS: u64 = 2_387;
+/// Most channel-0 reads calibration takes (each is a trip to the device
+/// model, about a microsecond or more): well past 2 ms of a counting PIT.
+const CALIBRATION_READS: u32 = 2_000_000;
+/// Reads of a channel-0 count that never changes before it is given up on.
+const STILL_READS: u32 = 100_000;
+
+/// The clock behind [`OneShot`], chosen by [`OneShot::calibrate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// PIT channel 2 gated and read through port 0x61 (`pc`, Firecracker).
+    PitChannel2,
+    /// The TSC, its rate measured against PIT channel 0 (QEMU `microvm`,
+    /// where port 0x61 reads 0xFF: no speaker port, so channel 2's gate
+    /// stays low and its output cannot be read).
+    CalibratedTsc,
+    /// Neither (Cloud Hypervisor has no PIT): nothing to time the start-up
+    /// waits with.
+    None,
+}
+
+/// Which [`Clock`] the waits use: 0 not chosen yet, 1 channel 2, 2 TSC,
+/// 3 none. Only the boot CPU touches it.
+static CLOCK: AtomicU8 = AtomicU8::new(0);
+/// TSC cycles per 65 536 PIT ticks (the calibrated TSC).
+static TSC_PER_64K_TICKS: AtomicU64 = AtomicU64::new(0);
+/// TSC deadline of the running wait (the calibrated TSC).
+static DEADLINE: AtomicU64 = AtomicU64::new(0);
+
+/// A fixed-rate one-shot wait, for the second CPU's start-up: PIT channel
+/// 2 (mode 0) where it works, else a TSC deadline with the TSC's rate
+/// measured against PIT channel 0 ([`OneShot::calibrate`]). Only the stub
+/// uses it, before the kernel (which programs the PIT itself) is entered.
 pub struct OneShot;
 
 impl OneShot {
-    /// (Re)start the count-down: the output goes low now and high once
-    /// `ticks` periods of [`PIT_HZ`] have passed (at most 0xFFFF: 54.9 ms).
+    /// Choose the clock (once; later calls return the first choice):
+    /// channel 2 when port 0x61 does not read 0xFF and a freshly started
+    /// 54.9 ms count-down has not run out at once; else the TSC against
+    /// channel 0 (reprogrammed to mode 2 with the full count, which is the
+    /// BIOS's 18.2 Hz setting) when its count moves; else [`Clock::None`].
+    /// Costs 2 ms on the TSC path.
+    pub fn calibrate() -> Clock {
+        match CLOCK.load(Relaxed) {
+            1 => return Clock::PitChannel2,
+            2 => return Clock::CalibratedTsc,
+            3 => return Clock::None,
+            _ => {}
+        }
+        let clock = if Self::channel2_works() {
+            Clock::PitChannel2
+        } else if let Some(rate) = tsc_against_channel0() {
+            TSC_PER_64K_TICKS.store(rate, Relaxed);
+            Clock::CalibratedTsc
+        } else {
+            Clock::None
+        };
+        let code = match clock {
+            Clock::PitChannel2 => 1,
+            Clock::CalibratedTsc => 2,
+            Clock::None => 3,
+        };
+        CLOCK.store(code, Relaxed);
+        clock
+    }
+
+    /// Whether channel 2 can be gated and read through port 0x61.
+    fn channel2_works() -> bool {
+        // SAFETY: reading port B has no side effect.
+        if unsafe { inb(PORT_B) } == 0xFF {
+            return false;
+        }
+        Self::pit2_start(u16::MAX);
+        // Output low right after the count was loaded, still low a few reads
+        // later: the count-down runs. A port B that always reads the output
+        // bit set (0x20: Cloud Hypervisor) fails here.
+        let runs = (0..4).all(|_| !Self::pit2_expired());
+        Self::pit2_stop();
+        runs
+    }
+
+    /// (Re)start the count-down: it runs out once `ticks` periods of
+    /// [`PIT_HZ`] have passed (at most 0xFFFF: 54.9 ms). With
+    /// [`Clock::None`] (or before [`Self::calibrate`]) it has run out at once.
     pub fn start(ticks: u16) {
+        match Self::calibrate() {
+            Clock::PitChannel2 => Self::pit2_start(ticks),
+            Clock::CalibratedTsc => {
+                let rate = u128::from(TSC_PER_64K_TICKS.load(Relaxed));
+                let cycles = u64::try_from(rate * u128::from(ticks) / 65_536).unwrap_or(u64::MAX);
+                DEADLINE.store(rdtsc().saturating_add(cycles), Relaxed);
+            }
+            Clock::None => DEADLINE.store(0, Relaxed),
+        }
+    }
+
+    /// Whether the count-down started last has run out.
+    pub fn expired() -> bool {
+        match CLOCK.load(Relaxed) {
+            1 => Self::pit2_expired(),
+            _ => rdtsc() >= DEADLINE.load(Relaxed),
+        }
+    }
+
+    /// Stop the count-down (channel 2: gate and speaker off again).
+    pub fn stop() {
+        if CLOCK.load(Relaxed) == 1 {
+            Self::pit2_stop();
+        }
+    }
+
+    fn pit2_start(ticks: u16) {
         // SAFETY: reading port B has no side effect.
         let port_b = unsafe { inb(PORT_B) };
         // SAFETY: port B: gate channel 2 on, speaker off (what Linux's PIT
@@ -330,20 +531,72 @@ impl OneShot {
         unsafe { outb(PIT_CH2, high) };
     }
 
-    /// Whether the count-down started last has run out (channel 2's output
-    /// is high).
-    pub fn expired() -> bool {
+    fn pit2_expired() -> bool {
         // SAFETY: reading port B has no side effect.
         unsafe { inb(PORT_B) & 0x20 != 0 }
     }
 
-    /// Gate channel 2 off again (speaker off).
-    pub fn stop() {
+    fn pit2_stop() {
         // SAFETY: reading port B has no side effect.
         let port_b = unsafe { inb(PORT_B) };
         // SAFETY: port B: gate and speaker bits cleared, the rest as read.
         unsafe { outb(PORT_B, port_b & !0x03) };
     }
+}
+
+/// Channel 0's current count (latched, low byte then high byte).
+fn channel0_count() -> u16 {
+    // SAFETY: mode port: counter-latch command for channel 0; it freezes the
+    // value the next two reads of port 0x40 return, nothing else.
+    unsafe { outb(PIT_MODE, 0x00) };
+    // SAFETY: channel 0's data port: the latched count's low byte.
+    let low = unsafe { inb(PIT_CH0) };
+    // SAFETY: as above, its high byte.
+    let high = unsafe { inb(PIT_CH0) };
+    u16::from_le_bytes([low, high])
+}
+
+/// TSC cycles per 65 536 PIT ticks, measured over [`CALIBRATION_TICKS`] of
+/// channel 0 counting down in mode 2; `None` when channel 0 does not count
+/// (no PIT) or the measurement does not finish within its bounded reads.
+fn tsc_against_channel0() -> Option<u64> {
+    // SAFETY: mode port: channel 0, low then high byte, mode 2 (rate
+    // generator), binary: the BIOS's setting; Linux reprograms channel 0
+    // itself. Its IRQ0 reaches no CPU: interrupts are off, and the 8259s are
+    // masked before the jump.
+    unsafe { outb(PIT_MODE, 0x34) };
+    // SAFETY: channel 0's count, 0 = 65 536, low byte then high byte.
+    unsafe { outb(PIT_CH0, 0) };
+    // SAFETY: as above.
+    unsafe { outb(PIT_CH0, 0) };
+    // Start on a tick edge.
+    let first = channel0_count();
+    let mut prev = first;
+    let mut moved = false;
+    for _ in 0..STILL_READS {
+        prev = channel0_count();
+        if prev != first {
+            moved = true;
+            break;
+        }
+    }
+    if !moved {
+        return None;
+    }
+    let t0 = rdtsc();
+    let mut elapsed: u64 = 0;
+    for _ in 0..CALIBRATION_READS {
+        let now = channel0_count();
+        // Counting down, modulo 65 536; reads far less than 54.9 ms apart.
+        elapsed += u64::from(prev.wrapping_sub(now));
+        prev = now;
+        if elapsed >= CALIBRATION_TICKS {
+            let cycles = rdtsc().wrapping_sub(t0);
+            let rate = u128::from(cycles) * 65_536 / u128::from(elapsed);
+            return u64::try_from(rate).ok().filter(|&r| r > 0);
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------- cpu

@@ -1,8 +1,11 @@
-//! rvf-boot-stub: a bare-metal x86_64 loader that QEMU starts through PVH.
+//! rvf-boot-stub: a bare-metal x86_64 loader that QEMU (`pc`, `microvm`),
+//! Firecracker or Cloud Hypervisor starts through PVH.
 //!
-//! QEMU hands it the RVF file as PVH module 0 (`-initrd FILE.rvf`), extra
+//! The VMM hands it the RVF file as PVH module 0 (`-initrd FILE.rvf`;
+//! Firecracker's `initrd_path`, Cloud Hypervisor's `--initramfs`), extra
 //! kernel arguments as the PVH command line (`-append`), and optionally an
-//! initramfs as the fw_cfg file `opt/rvf-boot/initrd`. The stub
+//! initramfs, either packed in the same module behind the RVF ([`module`])
+//! or as the fw_cfg file `opt/rvf-boot/initrd`. The stub
 //!
 //! 1. reads the PVH start info and the firmware's memory map ([`pvh`],
 //!    [`memmap`]) and checks the RVF module's and the `-append` string's
@@ -22,13 +25,17 @@
 //! 7. moves the protected-mode part to the load address if it is not there
 //!    yet and jumps to load + 0x200 with RSI = zero page, interrupts off.
 //!
+//! Before the jump both 8259 PICs are masked ([`hw::mask_pics`]).
+//!
 //! On any failure it prints exactly one line `rvf-boot: error: <message>` on
 //! COM1 and leaves QEMU through isa-debug-exit with the code of the error's
-//! class ([`failure`], table in `qemu/README.md`).
+//! class ([`failure`], table in `qemu/README.md`); without that device,
+//! through ACPI S5 (Cloud Hypervisor) or the i8042 reset (Firecracker), else
+//! it halts ([`hw::exit_vm`]).
 //!
 //! Memory: one vocabulary, the library's (`rvf_boot::memory`): its
 //! `PhysRange`/`MemoryRegion`, its limits and its usable-RAM predicate
-//! (reserved entries win over RAM they overlap). The stub occupies [1 MiB,
+//! (reserved entries win over RAM they overlap). The stub occupies [2 MiB,
 //! `__stub_end`), which includes its stack, page tables, zero page and
 //! command-line buffer. Everything used until the jump is reserved ([`place`]);
 //! buffers go top-down below 4 GiB (`rvf_boot::plan::place_high`), the kernel
@@ -65,7 +72,7 @@ mod tpm;
 
 use core::fmt::Write;
 
-use hw::{Serial, exit_qemu};
+use hw::{Serial, exit_vm};
 // The runtime symbols (`memcpy` & co.) and the boot policy live in the
 // shell crate shared with rvf-boot.efi.
 use rvf_boot_shell as _;
@@ -80,12 +87,12 @@ extern "C" fn stub_main(start_info: u64) -> ! {
         Err(f) => f,
     };
     let _ = writeln!(serial, "rvf-boot: error: {failure}");
-    exit_qemu(failure.class().exit_code())
+    exit_vm(failure.class().exit_code())
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut serial = Serial;
     let _ = writeln!(serial, "rvf-boot: error: stub bug: {}", info.message());
-    exit_qemu(11)
+    exit_vm(11)
 }

@@ -27,6 +27,12 @@
 //! * **No TPM** (the TIS access register reads 0xFF or has no valid bit, the
 //!   TPM is not a TPM 2.0, or there is no TPM2 ACPI table): one line
 //!   `rvf-boot: no TPM: nothing measured`, and the boot goes on.
+//! * **Not TIS**: the ACPI TPM2 table's `StartMethod` is read before
+//!   anything is written to the TPM, and only 6 (TIS, memory-mapped) is
+//!   driven; any other (7 = CRB, Cloud Hypervisor's TPM at the same
+//!   address) gives one line `rvf-boot: no TPM: the ACPI TPM2 table's start
+//!   method is 7 (CRB), not TIS (6), ...: nothing measured` and the boot goes
+//!   on, never a hang. (The probe before it only reads the access register.)
 //! * A TPM that fails (an error response code, a malformed response, a
 //!   timeout) or a log the events cannot be appended to refuses the boot
 //!   ([`MeasureFailure`], exit code 13).
@@ -121,6 +127,10 @@ impl From<MeasureError> for MeasureFailure {
 pub enum Outcome {
     /// No TPM 2.0 or no TPM2 ACPI table: nothing measured.
     NoTpm,
+    /// The ACPI TPM2 table's start method is not TIS (this start method:
+    /// 7 = CRB, Cloud Hypervisor's TPM): the stub drives only TIS, so
+    /// nothing was written to the TPM and nothing measured.
+    NotTis(u32),
     /// Every event extended and logged.
     Measured {
         /// Events extended.
@@ -146,6 +156,17 @@ pub fn measure<'a>(
         Outcome::NoTpm => {
             let _ = writeln!(serial, "rvf-boot: no TPM: nothing measured");
         }
+        Outcome::NotTis(method) => {
+            let _ = writeln!(
+                serial,
+                "rvf-boot: no TPM: the ACPI TPM2 table's start method is {method}{}, not TIS (6), which is all this stub drives: nothing measured",
+                if method == START_METHOD_CRB {
+                    " (CRB)"
+                } else {
+                    ""
+                }
+            );
+        }
         Outcome::Measured {
             events,
             log_at,
@@ -165,11 +186,15 @@ fn measure_inner<'a>(
     reserved: &Reserved,
     events: impl FnOnce() -> Result<EventLog<'a>, MeasureError>,
 ) -> Result<Outcome, MeasureFailure> {
+    // A read of the access register only: nothing is written to the TPM
+    // before the ACPI table says its interface is TIS.
     let Some(mut tis) = Tis::probe() else {
         return Ok(Outcome::NoTpm);
     };
-    let Some((lasa, laml)) = find_log_area(rsdp_paddr, reserved)? else {
-        return Ok(Outcome::NoTpm);
+    let (lasa, laml) = match find_tpm2(rsdp_paddr, reserved)? {
+        None => return Ok(Outcome::NoTpm),
+        Some(Tpm2Table::Other(method)) => return Ok(Outcome::NotTis(method)),
+        Some(Tpm2Table::Tis { lasa, laml }) => (lasa, laml),
     };
     let events = &events()?;
     let area_range = firmware_range("TCG event log area", lasa, u64::from(laml), reserved)?;
@@ -446,12 +471,32 @@ fn find_rsdp(
     Ok(None)
 }
 
-/// The TPM2 table's log area `(LASA, LAML)`, or `None` without an RSDP or a
-/// TPM2 table.
-fn find_log_area(
-    rsdp_paddr: u64,
-    reserved: &Reserved,
-) -> Result<Option<(u64, u32)>, MeasureFailure> {
+/// `StartMethod` of the ACPI TPM2 table for a TIS (FIFO) interface: "uses
+/// memory-mapped I/O", the value QEMU's `tpm-tis` and SeaBIOS give.
+const START_METHOD_TIS: u32 = 6;
+/// `StartMethod` of a Command Response Buffer interface (Cloud Hypervisor).
+const START_METHOD_CRB: u32 = 7;
+/// Offset of `StartMethod` in the TPM2 table: the 36-byte header, platform
+/// class (2), reserved (2), address of the control area (8).
+const START_METHOD_AT: usize = 48;
+
+/// What the ACPI TPM2 table says.
+enum Tpm2Table {
+    /// A TIS interface, with its log area `(LASA, LAML)`.
+    Tis {
+        /// Log area start.
+        lasa: u64,
+        /// Log area length.
+        laml: u32,
+    },
+    /// Another start method (its value).
+    Other(u32),
+}
+
+/// The TPM2 table's start method and, for TIS, its log area; `None` without
+/// an RSDP or a TPM2 table. The table is copied and checked by the library
+/// (signature, length, checksum) before its start method is read.
+fn find_tpm2(rsdp_paddr: u64, reserved: &Reserved) -> Result<Option<Tpm2Table>, MeasureFailure> {
     let Some(rsdp) = find_rsdp(rsdp_paddr, reserved)? else {
         return Ok(None);
     };
@@ -464,7 +509,17 @@ fn find_log_area(
         if header.starts_with(b"TPM2") {
             let mut tpm2_buf = [0u8; ACPI_TABLE_MAX];
             let tpm2 = read_table("ACPI TPM2 table", addr, &mut tpm2_buf, reserved)?;
-            return Ok(Some(measure::tpm2_log_area(tpm2)?));
+            // A table too short to hold the field has no start method: 0,
+            // which is not TIS.
+            let method = tpm2
+                .get(START_METHOD_AT..)
+                .and_then(|t| t.first_chunk::<4>())
+                .map_or(0, |b| u32::from_le_bytes(*b));
+            if method != START_METHOD_TIS {
+                return Ok(Some(Tpm2Table::Other(method)));
+            }
+            let (lasa, laml) = measure::tpm2_log_area(tpm2)?;
+            return Ok(Some(Tpm2Table::Tis { lasa, laml }));
         }
     }
     Ok(None)
