@@ -540,3 +540,50 @@ fn a_large_image_that_is_no_bzimage_is_refused_on_its_first_4_kib() {
     );
     assert_eq!(engine.steps, 0);
 }
+
+/// The one-module format (`boot::module`): the RVF's extent, zero fill to
+/// the next 4 KiB boundary, the initramfs; anything else is the whole
+/// module as the RVF.
+#[test]
+fn one_module_splits_exactly_at_the_format_and_nowhere_else() {
+    use rvf_boot::boot::module::split;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/");
+    for name in [
+        "ruvbot/small.rvf",
+        "runtime-05/signed.rvf",
+        "runtime-03/embed-kernel.rvf",
+    ] {
+        let rvf = std::fs::read(format!("{dir}{name}")).unwrap();
+        let at = rvf.len().next_multiple_of(4096);
+        let initrd = b"070701 an initramfs, any bytes".repeat(100);
+        let mut module = rvf.clone();
+        module.resize(at, 0);
+        module.extend_from_slice(&initrd);
+        let one = split(&module);
+        // The RVF's extent: the file, and the zero fill the walk takes up to
+        // its next 64-byte boundary.
+        assert_eq!(
+            one.rvf.len(),
+            rvf.len().next_multiple_of(64).min(at),
+            "{name}"
+        );
+        assert!(one.rvf[..rvf.len()] == rvf[..], "{name}");
+        assert!(one.initrd == Some(&initrd[..]), "{name}");
+        assert_eq!(one.initrd_at, at as u64, "{name}");
+        // Alone, or with only fill after it: the whole module is the RVF.
+        assert_eq!(split(&rvf).initrd, None, "{name}");
+        assert_eq!(split(&module[..at]).rvf.len(), at, "{name}");
+        assert_eq!(split(&module[..at]).initrd, None, "{name}");
+        // A byte of fill that is not zero: no split.
+        if at > rvf.len() {
+            let mut dirty = module.clone();
+            dirty[at - 1] = 1;
+            assert_eq!(split(&dirty).initrd, None, "{name}");
+            assert_eq!(split(&dirty).rvf.len(), dirty.len(), "{name}");
+        }
+        // What follows looks like a segment header: no split.
+        let mut seg = module.clone();
+        seg[at..at + 4].copy_from_slice(&rvf[..4]);
+        assert_eq!(split(&seg).initrd, None, "{name}");
+    }
+}

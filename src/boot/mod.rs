@@ -134,9 +134,11 @@ impl InitrdSlot<'_, '_> {
     /// else places a copy ([`InitrdSlot::place`]). `None` on other machines.
     #[must_use]
     pub fn limit(&self) -> Option<u64> {
-        self.placer
-            .as_ref()
-            .map(|(bz, ..)| bz.initrd_addr_max().saturating_add(1).min(crate::memory::FOUR_GIB))
+        self.placer.as_ref().map(|(bz, ..)| {
+            bz.initrd_addr_max()
+                .saturating_add(1)
+                .min(crate::memory::FOUR_GIB)
+        })
     }
 
     /// On a [`Machine::Placing`] machine, places and reserves `size` bytes

@@ -66,27 +66,9 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     let extra = copy_append(memory, stub, info.cmdline_paddr, &mut append)?;
 
     let mut fw = FwCfg::on_demand();
-    let module = match info.module {
-        Some(m) => {
-            let module = memmap::check_module(memory, m)?;
-            reserved.add(module)?;
-            module
-        }
-        None => deliver::rvf_from_fw_cfg(memory, &mut reserved, &mut fw)?,
-    };
+    let one = deliver::module(memory, &mut reserved, info.module, &mut fw)?;
     // The second CPU's start-up page, clear of the stub and the RVF.
     second.prepare(memory, &mut reserved)?;
-
-    let module_len = usize::try_from(module.size).unwrap_or(0);
-    // SAFETY: `module` is usable RAM below 4 GiB clear of the stub
-    // (check_module, or placed so by the library), reserved so no later
-    // placement or mutable slice overlaps it, and nothing else writes it:
-    // QEMU loaded it before the stub started, or `rvf_from_fw_cfg` did and
-    // its slice is no longer used.
-    let module: &'static [u8] =
-        unsafe { core::slice::from_raw_parts(module.base as usize as *const u8, module_len) };
-    // An initramfs packed behind the RVF in the same module.
-    let one = rvf_boot::boot::module::split(module);
     if one.initrd.is_some() {
         let _ = writeln!(serial, "{one}");
     }

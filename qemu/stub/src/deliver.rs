@@ -2,11 +2,13 @@
 //! and the initramfs from fw_cfg, and guest RAM as slices over ranges the
 //! library placed and reserved. Every slice over guest RAM is formed here.
 
+use rvf_boot::boot::module::{self, OneModule};
 use rvf_boot::boot::{Initrd, InitrdSlot, Reservations};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 
 use crate::failure::Failure;
 use crate::hw::FwCfg;
+use crate::memmap;
 
 /// The fw_cfg file that carries the optional initramfs.
 const INITRD_FW_CFG_NAME: &[u8] = b"opt/rvf-boot/initrd";
@@ -119,4 +121,32 @@ pub fn rvf_from_fw_cfg(
     let dst = unsafe { ram_mut(range) };
     fw.read(file.select, 0, dst)?;
     Ok(range)
+}
+
+/// The RVF's module: PVH module 0 (checked against the memory map), else
+/// the fw_cfg file [`RVF_FW_CFG_NAME`]; reserved; cut into the RVF and the
+/// initramfs packed behind it, if any (`rvf_boot::boot::module`).
+pub fn module(
+    memory: &[MemoryRegion],
+    reserved: &mut Reservations,
+    pvh_module: Option<PhysRange>,
+    fw: &mut FwCfg,
+) -> Result<OneModule<'static>, Failure> {
+    let range = match pvh_module {
+        Some(m) => {
+            let range = memmap::check_module(memory, m)?;
+            reserved.add(range)?;
+            range
+        }
+        None => rvf_from_fw_cfg(memory, reserved, fw)?,
+    };
+    let len = usize::try_from(range.size).unwrap_or(0);
+    // SAFETY: `range` is usable RAM below 4 GiB clear of the stub
+    // (check_module, or placed so by the library), reserved so no later
+    // placement or mutable slice overlaps it, and nothing else writes it:
+    // QEMU loaded it before the stub started, or `rvf_from_fw_cfg` did and
+    // its slice is no longer used.
+    let bytes: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(range.base as usize as *const u8, len) };
+    Ok(module::split(bytes))
 }
