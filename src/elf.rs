@@ -393,10 +393,9 @@ impl fmt::Display for SegmentProblem {
             Self::Align { p_align } => {
                 write!(f, "p_align {p_align:#x} is neither 0 nor a power of two")
             }
-            Self::AlignMismatch { p_align } => write!(
-                f,
-                "p_offset and p_vaddr differ modulo p_align {p_align:#x}"
-            ),
+            Self::AlignMismatch { p_align } => {
+                write!(f, "p_offset and p_vaddr differ modulo p_align {p_align:#x}")
+            }
             Self::Wraps { address, p_memsz } => write!(
                 f,
                 "{address:#x} + p_memsz {p_memsz:#x} wraps around the address space"
@@ -636,7 +635,11 @@ impl<'a> Vmlinux<'a> {
         let checks: [(ElfField, u64, bool); 10] = [
             (ElfField::Class, class.into(), class == ELFCLASS64),
             (ElfField::Data, data.into(), data == ELFDATA2LSB),
-            (ElfField::IdentVersion, version.into(), version == EV_CURRENT),
+            (
+                ElfField::IdentVersion,
+                version.into(),
+                version == EV_CURRENT,
+            ),
             (
                 ElfField::OsAbi,
                 osabi.into(),
@@ -658,7 +661,11 @@ impl<'a> Vmlinux<'a> {
                 h.e_version.get().into(),
                 h.e_version.get() == u32::from(EV_CURRENT),
             ),
-            (ElfField::Flags, h.e_flags.get().into(), h.e_flags.get() == 0),
+            (
+                ElfField::Flags,
+                h.e_flags.get().into(),
+                h.e_flags.get() == 0,
+            ),
             (
                 ElfField::EhSize,
                 h.e_ehsize.get().into(),

@@ -1070,10 +1070,7 @@ impl fmt::Display for Error {
                 index,
                 offset,
                 problem,
-            } => write!(
-                f,
-                "ELF program header #{index} at byte {offset}: {problem}"
-            ),
+            } => write!(f, "ELF program header #{index} at byte {offset}: {problem}"),
             Self::ElfNote { offset, problem } => {
                 write!(f, "ELF note at byte {offset}: {problem}")
             }
