@@ -471,6 +471,12 @@ fn pvh_note_forms_and_refusals() {
     assert_eq!(NOTES_AT, note_offset_of(&with_notes(&n, 4)));
     let n8 = note(b"Xen\0", 18, &0x100_0020u64.to_le_bytes(), 8);
     assert_eq!(pvh(&with_notes(&n8, 8)), Ok(Some(0x100_0020)));
+    // With 8-byte alignment the descriptor starts at the header + name
+    // rounded up (12 + 6 -> 24), not at the name padded alone (12 + 8).
+    let mut n8 = note(b"Linux\0", 1, &[7; 3], 8);
+    assert_eq!(n8.len(), 32);
+    n8.extend(note(b"Xen\0", 18, &0x100_0030u64.to_le_bytes(), 8));
+    assert_eq!(pvh(&with_notes(&n8, 8)), Ok(Some(0x100_0030)));
     // Other Xen notes and other names with type 18 are not the PVH entry.
     let mut n = note(b"Xen\0", 17, &[1; 8], 4);
     n.extend(note(b"XEN\0", 18, &[2; 8], 4));
