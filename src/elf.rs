@@ -17,7 +17,7 @@
 //! | `e_type` `ET_EXEC`, `e_machine` `EM_X86_64`, `e_version` 1, `e_flags` 0, `e_ehsize` 64, `e_phentsize` 56 | [`Error::ElfHeader`] |
 //! | `e_phnum` 1..=[`MAX_PROGRAM_HEADERS`]; the table `e_phoff + 56 * e_phnum` inside the image | [`Error::ElfHeader`] |
 //! | `p_type` one of `PT_NULL` (skipped), `PT_LOAD`, `PT_NOTE`, `PT_GNU_STACK`, `PT_GNU_PROPERTY` (both ignored) | [`Error::ElfSegment`] ([`SegmentProblem::UnknownType`]) |
-//! | `PT_LOAD`: `p_flags` only `PF_X`/`PF_W`/`PF_R`; `[p_offset, p_offset + p_filesz)` inside the image; `p_filesz <= p_memsz`; `p_align` 0 or a power of two, with `p_offset ≡ p_vaddr (mod p_align)` (the gABI's rule); `p_paddr + p_memsz` and `p_vaddr + p_memsz` do not wrap; physical ranges of two `PT_LOAD`s never overlap; at most [`MAX_LOADS`] of them, at least one | [`Error::ElfSegment`] ([`SegmentProblem`]), [`Error::ElfHeader`] ([`ElfField::Loads`]) |
+//! | `PT_LOAD`: `[p_offset, p_offset + p_filesz)` inside the image; `p_flags` only `PF_X`/`PF_W`/`PF_R`; `p_filesz <= p_memsz`; `p_align` 0 or a power of two, with `p_offset ≡ p_vaddr (mod p_align)` (the gABI's rule); `p_paddr + p_memsz` and `p_vaddr + p_memsz` do not wrap; physical ranges of two `PT_LOAD`s never overlap; at most [`MAX_LOADS`] of them, at least one | [`Error::ElfSegment`] ([`SegmentProblem`]), [`Error::ElfHeader`] ([`ElfField::Loads`]) |
 //! | `e_entry` inside the file-backed part `[p_paddr, p_paddr + p_filesz)` of a `PT_LOAD` | [`Error::ElfHeader`] ([`ElfField::Entry`]) |
 //! | `PT_NOTE`: file range inside the image, `p_align` 0, 1, 4 or 8; each note's header, name and descriptor inside the segment | [`Error::ElfSegment`], [`Error::ElfNote`] ([`NoteProblem`]) |
 //! | the PVH note (`"Xen"`, type [`XEN_ELFNOTE_PHYS32_ENTRY`] = 18): at most one, a 4- or 8-byte descriptor below 4 GiB, inside a `PT_LOAD`'s file-backed part | [`Error::ElfNote`] |
@@ -72,9 +72,10 @@
 //!
 //! # Bounds
 //!
-//! No heap. Work is `O(e_phnum²)` for the header checks (at most
-//! [`MAX_PROGRAM_HEADERS`] headers, at most [`MAX_LOADS`] `PT_LOAD`s compared
-//! pairwise) plus, for the notes, at most `p_filesz / 12 + 1` steps per
+//! No heap; a [`Vmlinux`] is a fixed-size value (the [`MAX_LOADS`] loads
+//! inline). Work is one pass over at most [`MAX_PROGRAM_HEADERS`] program
+//! headers, each `PT_LOAD` compared with the at most [`MAX_LOADS`] before
+//! it, plus, for the notes, at most `p_filesz / 12 + 1` steps per
 //! `PT_NOTE` (every note takes at least its 12-byte header), so at most
 //! `64 × (image size / 12 + 1)` note steps; [`plan`] does [`MAX_LOADS`] + 1
 //! range checks (`O(n²)` each for a memory map of `n` entries,
@@ -1029,7 +1030,9 @@ impl<'a> ElfPlan<'a> {
 
 /// Check that every `PT_LOAD` of `vmlinux`, and its span, can go to its
 /// `p_paddr` in `memory` clear of `reserved` (see the module documentation),
-/// and list the copies. The first failure is an [`Error::ElfPlacement`]:
+/// and list the copies. `reserved` holds everything the loader keeps until
+/// the jump, **including the buffer the image itself lies in** (the copies
+/// read from it). The first failure is an [`Error::ElfPlacement`]:
 /// segments in program-header order, then the span.
 pub fn plan<'a>(
     vmlinux: &Vmlinux<'a>,

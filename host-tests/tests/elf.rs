@@ -998,3 +998,43 @@ proptest! {
         check_elf_chain(&f);
     }
 }
+
+#[test]
+fn ruvbot_rvf_around_a_vmlinux_verifies_extracts_and_plans() {
+    use rvf_boot::gzip::InflateState;
+    use rvf_boot::image::extract;
+    use rvf_boot::{Container, Policy};
+    let raw = vmlinux();
+    let pkg = rvf_testkit::ruvbot::Package::golden(false);
+    let rvf = rvf_testkit::ruvbot::write(&rvf_testkit::ruvbot::Inputs::new(&raw, &pkg));
+    let c = Container::parse(&rvf, Policy::default()).unwrap();
+    c.verify_segments().unwrap();
+    let k = c.selected_kernel().unwrap();
+    let mut out = vec![0u8; raw.len()];
+    let mut state = Box::<InflateState>::default();
+    let img = extract(&k, &mut out, &mut state).unwrap();
+    assert_eq!(img.bytes(), &raw[..]);
+    assert_eq!(KernelFormat::detect(img.bytes()), Some(KernelFormat::Elf));
+    // The bzImage parser refuses it with the line users saw (issue 20).
+    let e = rvf_boot::bzimage::BzImage::parse(img.bytes()).unwrap_err();
+    assert_eq!(e.to_string(), "bzImage header: boot_flag is 0x0, must be 0xaa55");
+    let v = Vmlinux::parse(img.bytes()).unwrap();
+    // The loader keeps its stub and the buffer the image lies in.
+    let kept = [r(MIB, MIB), r(200 * MIB, raw.len() as u64)];
+    let p = elf::plan(&v, &ram_256m(), &kept).unwrap();
+    assert_eq!(p.copies().len(), 4);
+    assert_eq!(p.source(&p.copies()[0]), &raw[0x1000..0x2000]);
+    let mut zp = [0u8; 4096];
+    let mem = ram_256m();
+    let h = Handoff {
+        cmdline: Some(r(0x2_0000, k.cmdline().len() as u64 + 1)),
+        initrd: None,
+        memory_map: &mem,
+        acpi_rsdp: None,
+    };
+    zero_page::build_for_elf(&mut zp, &p, &h).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(zp[0x238..0x23C].try_into().unwrap()) as usize,
+        k.cmdline().len()
+    );
+}
