@@ -1017,7 +1017,10 @@ fn ruvbot_rvf_around_a_vmlinux_verifies_extracts_and_plans() {
     assert_eq!(KernelFormat::detect(img.bytes()), Some(KernelFormat::Elf));
     // The bzImage parser refuses it with the line users saw (issue 20).
     let e = rvf_boot::bzimage::BzImage::parse(img.bytes()).unwrap_err();
-    assert_eq!(e.to_string(), "bzImage header: boot_flag is 0x0, must be 0xaa55");
+    assert_eq!(
+        e.to_string(),
+        "bzImage header: boot_flag is 0x0, must be 0xaa55"
+    );
     let v = Vmlinux::parse(img.bytes()).unwrap();
     // The loader keeps its stub and the buffer the image lies in.
     let kept = [r(MIB, MIB), r(200 * MIB, raw.len() as u64)];
