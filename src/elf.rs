@@ -79,7 +79,8 @@
 //! `PT_NOTE` (every note takes at least its 12-byte header), so at most
 //! `64 × (image size / 12 + 1)` note steps; [`plan`] does [`MAX_LOADS`] + 1
 //! range checks (`O(n²)` each for a memory map of `n` entries,
-//! [`crate::memory::check_range`]).
+//! [`crate::memory::check_range`]). [`Vmlinux::work`] counts what a parse
+//! did ([`ElfWork`]), so the bound is tested by counting.
 
 use crate::bytes::{le_u16, le_u32, range, u64_from, view};
 use crate::error::{Error, Result, Structure};
@@ -594,6 +595,18 @@ impl Load {
     }
 }
 
+/// The work [`Vmlinux::parse`] did, counted (the bound in the module
+/// documentation, tested by counting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ElfWork {
+    /// Program headers read (`e_phnum`, at most [`MAX_PROGRAM_HEADERS`]).
+    pub program_headers: u64,
+    /// `PT_LOAD`s compared for overlap (at most `MAX_LOADS` per `PT_LOAD`).
+    pub overlap_checks: u64,
+    /// Notes stepped over in `PT_NOTE`s (at most `p_filesz / 12 + 1` each).
+    pub note_steps: u64,
+}
+
 /// An ELF vmlinux whose headers passed every check of the module table.
 #[derive(Clone, Copy, Debug)]
 pub struct Vmlinux<'a> {
@@ -602,6 +615,7 @@ pub struct Vmlinux<'a> {
     pvh_entry: Option<u32>,
     loads: [Load; MAX_LOADS],
     load_count: usize,
+    work: ElfWork,
 }
 
 fn header(field: ElfField, value: u64) -> Error {
@@ -696,11 +710,13 @@ impl<'a> Vmlinux<'a> {
             pvh_entry: None,
             loads: [Load::default(); MAX_LOADS],
             load_count: 0,
+            work: ElfWork::default(),
         };
         let mut pvh_note_at = 0u64;
         for index in 0..phnum {
             let at = phoff.saturating_add(u64::from(index).saturating_mul(u64::from(PHDR_SIZE)));
             let ph: &ProgramHeader = view(image, 0, at, Structure::ElfHeader)?;
+            v.work.program_headers = v.work.program_headers.saturating_add(1);
             let seg = |problem| segment(index, at, problem);
             let p_offset = ph.p_offset.get();
             let p_filesz = ph.p_filesz.get();
@@ -730,8 +746,10 @@ impl<'a> Vmlinux<'a> {
                         8 => 8,
                         _ => return Err(seg(SegmentProblem::NoteAlign { p_align })),
                     };
+                    let seen = v.pvh_entry.is_some();
+                    let steps = &mut v.work.note_steps;
                     if let Some((entry, note_at)) =
-                        pvh_note(image, p_offset, p_filesz, align, v.pvh_entry.is_some())?
+                        pvh_note(image, p_offset, p_filesz, align, seen, steps)?
                     {
                         v.pvh_entry = Some(entry);
                         pvh_note_at = note_at;
@@ -761,6 +779,8 @@ impl<'a> Vmlinux<'a> {
     /// Add a checked `PT_LOAD`, refusing overlap with earlier ones and more
     /// than [`MAX_LOADS`].
     fn push(&mut self, load: Load) -> core::result::Result<(), SegmentProblem> {
+        let compared = u64_from(self.load_count);
+        self.work.overlap_checks = self.work.overlap_checks.saturating_add(compared);
         if let Some(o) = self
             .loads()
             .iter()
@@ -776,6 +796,12 @@ impl<'a> Vmlinux<'a> {
         *slot = load;
         self.load_count = self.load_count.saturating_add(1);
         Ok(())
+    }
+
+    /// The work the parse did.
+    #[must_use]
+    pub const fn work(&self) -> ElfWork {
+        self.work
     }
 
     /// The whole image.
@@ -874,13 +900,15 @@ fn check_load(index: u16, ph: &ProgramHeader) -> core::result::Result<Load, Segm
 
 /// Walk the notes of a `PT_NOTE` at `[offset, offset + size)` (inside the
 /// image), `align` 4 or 8; return the PVH entry and its note's file offset
-/// if this segment has the note. `seen`: an earlier segment had one.
+/// if this segment has the note. `seen`: an earlier segment had one;
+/// `steps` counts the notes stepped over.
 fn pvh_note(
     image: &[u8],
     offset: u64,
     size: u64,
     align: u64,
     seen: bool,
+    steps: &mut u64,
 ) -> Result<Option<(u32, u64)>> {
     let notes = range(image, offset, size).unwrap_or(&[]);
     let mut found: Option<(u32, u64)> = None;
@@ -888,6 +916,7 @@ fn pvh_note(
     // Each step advances `pos` by at least NOTE_HEADER_SIZE: at most
     // size / 12 + 1 steps.
     while pos < size {
+        *steps = steps.saturating_add(1);
         let at = offset.saturating_add(pos);
         let available = size.saturating_sub(pos);
         let truncated = |needed: u64| Error::ElfNote {

@@ -7,8 +7,8 @@
 use host_tests::elf_invariants::check_elf_chain;
 use proptest::prelude::*;
 use rvf_boot::elf::{
-    self, ElfField, KernelFormat, Load, LoadTarget, MAX_LOADS, NoteProblem, PlacementProblem,
-    SegmentCopy, SegmentProblem, Vmlinux,
+    self, ElfField, ElfWork, KernelFormat, Load, LoadTarget, MAX_LOADS, NoteProblem,
+    PlacementProblem, SegmentCopy, SegmentProblem, Vmlinux,
 };
 use rvf_boot::error::{ErrorClass, Structure};
 use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange, RangeProblem};
@@ -65,6 +65,14 @@ fn linux_shaped_vmlinux_parses_field_by_field() {
     assert_eq!(v.entry_64(), 0x100_0000);
     assert_eq!(v.pvh_entry(), Some(0x100_0850));
     assert_eq!(v.image().len(), f.len());
+    assert_eq!(
+        v.work(),
+        ElfWork {
+            program_headers: 5,
+            overlap_checks: 6,
+            note_steps: 3
+        }
+    );
     // The builder's layout: headers end at 64 + 5 * 56 = 344; the text goes
     // at 0x1000 (congruent to its vaddr mod 0x1000), then each segment.
     let expect = [
@@ -293,6 +301,8 @@ fn loads_entry_and_counts() {
     }
     let v16 = b.clone().build();
     assert_eq!(parse(&v16).unwrap().loads().len(), 16);
+    // Each PT_LOAD is compared with the ones before it: 0 + 1 + ... + 15.
+    assert_eq!(parse(&v16).unwrap().work().overlap_checks, 120);
     let f = b.load(0x200_0000, &[1], 1).build();
     assert_eq!(
         unit(parse(&f)),
@@ -949,6 +959,17 @@ fn many_notes_and_headers_stay_bounded() {
     }
     let v = parse(&f).unwrap();
     assert_eq!((v.loads().len(), v.pvh_entry()), (1, None));
+    // Counted, not timed: every header read once, every note stepped once
+    // per PT_NOTE (the bound: p_filesz / 12 + 1 each).
+    assert_eq!(
+        v.work(),
+        ElfWork {
+            program_headers: 64,
+            overlap_checks: 0,
+            note_steps: 63 * 5461
+        }
+    );
+    assert!(v.work().note_steps <= 63 * (notes.len() as u64 / 12 + 1));
     // One more header is over the limit.
     let mut g = f.clone();
     put_u16(&mut g, 0x38, 65);
