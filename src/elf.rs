@@ -1009,20 +1009,25 @@ impl SegmentCopy {
     }
 }
 
-/// Where a [`Vmlinux`] goes: the result of [`plan`].
+/// Where a [`Vmlinux`] goes: the result of [`plan`]. It keeps what the
+/// hand-over needs (the image, the entries, the copies, the span), not the
+/// [`Vmlinux`] itself, so a loader holding both keeps one copy of the loads
+/// table on its stack (about 0.7 KiB here, 0.9 KiB there).
 #[derive(Clone, Copy, Debug)]
 pub struct ElfPlan<'a> {
-    vmlinux: Vmlinux<'a>,
+    image: &'a [u8],
+    entry: u64,
+    pvh_entry: Option<u32>,
     copies: [SegmentCopy; MAX_LOADS],
     count: usize,
     window: PhysRange,
 }
 
 impl<'a> ElfPlan<'a> {
-    /// The checked image.
+    /// The whole image the copies read from.
     #[must_use]
-    pub const fn vmlinux(&self) -> &Vmlinux<'a> {
-        &self.vmlinux
+    pub const fn image(&self) -> &'a [u8] {
+        self.image
     }
 
     /// The copies to make, one per non-empty `PT_LOAD`, in program-header order.
@@ -1034,7 +1039,7 @@ impl<'a> ElfPlan<'a> {
     /// The image bytes `copy` copies (`p_filesz` bytes at `p_offset`).
     #[must_use]
     pub fn source(&self, copy: &SegmentCopy) -> &'a [u8] {
-        range(self.vmlinux.image, copy.file_offset, copy.file_size).unwrap_or(&[])
+        range(self.image, copy.file_offset, copy.file_size).unwrap_or(&[])
     }
 
     /// The kernel's span ([`Vmlinux::span`]), checked like each segment:
@@ -1047,13 +1052,13 @@ impl<'a> ElfPlan<'a> {
     /// The 64-bit entry point (`e_entry`; enter with RSI = zero page).
     #[must_use]
     pub const fn entry_64(&self) -> u64 {
-        self.vmlinux.entry
+        self.entry
     }
 
     /// The PVH entry point, if the image has the note.
     #[must_use]
     pub const fn pvh_entry(&self) -> Option<u32> {
-        self.vmlinux.pvh_entry
+        self.pvh_entry
     }
 }
 
@@ -1098,7 +1103,9 @@ pub fn plan<'a>(
     let window = vmlinux.span();
     check(LoadTarget::Span, window)?;
     Ok(ElfPlan {
-        vmlinux: *vmlinux,
+        image: vmlinux.image,
+        entry: vmlinux.entry,
+        pvh_entry: vmlinux.pvh_entry,
         copies,
         count,
         window,
