@@ -64,6 +64,36 @@
 //! loader (or `inspect`) can say the kernel also boots under Firecracker's
 //! and Cloud Hypervisor's PVH loaders.
 //!
+//! # Example
+//!
+//! What a boot core does with a verified image (here the test kit's small
+//! Linux-shaped vmlinux; on a loader, the buffer `image::extract` filled):
+//!
+//! ```rust
+//! use rvf_boot::elf::{self, KernelFormat, Vmlinux};
+//! use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
+//! use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
+//!
+//! let image = rvf_testkit::elf::vmlinux();
+//! assert_eq!(KernelFormat::detect(&image), Some(KernelFormat::Elf));
+//! let vmlinux = Vmlinux::parse(&image)?; // headers, PT_LOADs, PVH note
+//! let memory = [MemoryRegion { base: 0x10_0000, size: 255 << 20, kind: E820Type::Ram }];
+//! // Kept until the jump: the loader, the image buffer, the initrd, the zero page, ...
+//! let reserved = [PhysRange { base: 0x10_0000, size: 0x10_0000 }];
+//! let plan = elf::plan(&vmlinux, &memory, &reserved)?;
+//! for copy in plan.copies() {
+//!     let bytes: &[u8] = plan.source(copy); // to copy.destination, then copy.zero zero bytes
+//!     assert_eq!(bytes.len() as u64, copy.file_size);
+//! }
+//! let mut page = [0u8; ZERO_PAGE_SIZE];
+//! let cmdline = PhysRange { base: 0x2_0000, size: 14 }; // "console=ttyS0\0", written by cmdline::write
+//! let handoff = Handoff { cmdline: Some(cmdline), initrd: None, memory_map: &memory, acpi_rsdp: None };
+//! zero_page::build_for_elf(&mut page, &plan, &handoff)?;
+//! assert_eq!(plan.entry_64(), 0x100_0000); // jump here in long mode, RSI = the zero page
+//! assert_eq!(vmlinux.pvh_entry(), Some(0x100_0850));
+//! Ok::<(), rvf_boot::Error>(())
+//! ```
+//!
 //! # Kernel format
 //!
 //! [`KernelFormat::detect`] tells a bzImage from an ELF vmlinux by their
