@@ -175,6 +175,7 @@ def main():
         put("bzimage", "synthetic-600", b"\0" + f.read())
 
     root_pages()
+    elf_seeds()
 
     # bundle: WASM_SEG payloads (RuvBot bundle and crate module) and a bare bundle.
     for g in ["ruvbot/tiny.rvf", "runtime-05/embed-wasm.rvf", "runtime-03/embed-wasm.rvf"]:
@@ -183,6 +184,50 @@ def main():
                 put("bundle", g.replace("/", "-") + f"@{off}", payload)
                 if payload[64:68] != b"\0asm":
                     put("bundle", g.replace("/", "-") + f"@{off}-bare", payload[64:])
+
+
+def elf_note(name, n_type, desc, align=4):
+    """One note; the descriptor starts at the header + name rounded up to
+    `align`, and the note ends rounded up likewise."""
+    pad = lambda b: b + bytes(-len(b) % align)
+    return pad(pad(struct.pack("<III", len(name), len(desc), n_type) + name) + desc)
+
+
+def elf_image(entry, loads, notes, note_align=4):
+    """An x86-64 ET_EXEC: loads are (paddr, vaddr, data, memsz, flags); one
+    PT_NOTE holding `notes` when given. Segment bytes at offsets congruent
+    to their vaddr modulo 0x1000 (p_align)."""
+    phnum = len(loads) + (1 if notes is not None else 0)
+    f = bytearray(64 + 56 * phnum)
+    f[0:16] = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+    struct.pack_into("<HHIQQQIHHHHHH", f, 16, 2, 62, 1, entry, 64, 0, 0, 64, 56, phnum, 64, 0, 0)
+    for i, (paddr, vaddr, data, memsz, flags) in enumerate(loads):
+        off = len(f) + (vaddr - len(f)) % 0x1000
+        f += bytes(off - len(f)) + data
+        struct.pack_into("<IIQQQQQQ", f, 64 + 56 * i, 1, flags, off, vaddr, paddr, len(data), memsz, 0x1000)
+    if notes is not None:
+        off = len(f) + (-len(f) % note_align)
+        f += bytes(off - len(f)) + notes
+        struct.pack_into("<IIQQQQQQ", f, 64 + 56 * len(loads), 4, 4, off, 0, 0, len(notes), len(notes), note_align)
+    return bytes(f)
+
+
+def elf_seeds():
+    """elf: Linux-shaped vmlinux images (text, data, percpu at vaddr 0, init
+    with a zeroed tail; "GNU", "Xen" PVH and "Linux" notes) and variants."""
+    kmap = 0xFFFFFFFF80000000
+    fill = lambda n, b: bytes((b + i * 7) & 0xFF for i in range(n))
+    loads = [(0x1000000, kmap + 0x1000000, fill(0x1000, 1), 0x1000, 5),
+             (0x1200000, kmap + 0x1200000, fill(0x800, 2), 0x2000, 6),
+             (0x1202000, 0, fill(0x100, 3), 0x100, 6),
+             (0x1300000, kmap + 0x1300000, fill(0x400, 4), 0x100000, 7)]
+    notes = (elf_note(b"GNU\0", 3, bytes(20)) + elf_note(b"Xen\0", 18, struct.pack("<Q", 0x1000850))
+             + elf_note(b"Linux\0", 6, b"6.1\0"))
+    put("elf", "linux-shaped", elf_image(0x1000000, loads, notes))
+    put("elf", "no-pvh-note", elf_image(0x1000000, loads, elf_note(b"GNU\0", 3, bytes(20))))
+    put("elf", "pvh-desc4-align8", elf_image(0x1000000, loads[:1],
+                                             elf_note(b"Xen\0", 18, struct.pack("<I", 0x1000010), 8), 8))
+    put("elf", "no-notes", elf_image(0x1000000, loads[:2], None))
 
 
 def root_pages():

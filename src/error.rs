@@ -13,6 +13,7 @@ use crate::bzimage::BzCheck;
 use crate::checksum::ContentHash;
 use crate::cmdline::CmdlineProblem;
 use crate::container::{DirectoryField, StoppedBy};
+use crate::elf::{ElfField, LoadTarget, NoteProblem, PlacementProblem, SegmentProblem};
 use crate::gzip::{HeaderField as GzipField, InflateFailure, MemberPart};
 use crate::kernel::{HeaderField as KernelHeaderField, ImageSizeLimit};
 use crate::manifest::ManifestField;
@@ -45,6 +46,8 @@ pub enum Structure {
     Gzip,
     /// A bzImage's real-mode header (Linux boot protocol).
     BzImage,
+    /// An ELF vmlinux's file header or program-header table.
+    ElfHeader,
 }
 
 impl Structure {
@@ -61,6 +64,7 @@ impl Structure {
             Self::Bundle => "runtime bundle",
             Self::Gzip => "gzip member",
             Self::BzImage => "bzImage header",
+            Self::ElfHeader => "ELF header",
         }
     }
 }
@@ -556,6 +560,43 @@ pub enum Error {
         /// The limit or conflict.
         problem: AddressProblem,
     },
+
+    // ---- ELF vmlinux kernels (elf.rs) ----
+    /// An ELF vmlinux's file header fails a check.
+    ElfHeader {
+        /// The field (its requirement is [`ElfField::requirement`]).
+        field: ElfField,
+        /// The value found.
+        value: u64,
+    },
+    /// An ELF program header fails a check.
+    ElfSegment {
+        /// Its index in the program-header table.
+        index: u16,
+        /// Its file offset.
+        offset: u64,
+        /// What is wrong.
+        problem: SegmentProblem,
+    },
+    /// A note in an ELF `PT_NOTE` segment is malformed.
+    ElfNote {
+        /// The note's file offset.
+        offset: u64,
+        /// What is wrong.
+        problem: NoteProblem,
+    },
+    /// An ELF kernel's `PT_LOAD` (or its span) cannot go to its physical
+    /// address in the caller's memory map.
+    ElfPlacement {
+        /// The segment, or the span.
+        target: LoadTarget,
+        /// The target's first byte.
+        base: u64,
+        /// Its size.
+        size: u64,
+        /// Why not.
+        problem: PlacementProblem,
+    },
 }
 
 /// The class of an [`Error`]: what a loader reports and what a caller may
@@ -577,7 +618,9 @@ pub enum ErrorClass {
     Decompression,
     /// The kernel header's `image_hash`.
     ImageHash,
-    /// The bzImage's boot-protocol header.
+    /// The kernel image's boot header: a bzImage's boot-protocol header, an
+    /// ELF vmlinux's file and program headers, the EFI stub a firmware
+    /// hand-over needs.
     BzImage,
     /// The kernel command line.
     Cmdline,
@@ -607,7 +650,7 @@ impl ErrorClass {
             Self::KernelSegment => "kernel segment",
             Self::Decompression => "decompression",
             Self::ImageHash => "image hash",
-            Self::BzImage => "bzImage header",
+            Self::BzImage => "kernel boot header",
             Self::Cmdline => "command line",
             Self::Memory => "memory",
             Self::Authentication => "authentication",
@@ -696,14 +739,21 @@ impl Error {
             | Self::GzipSize { .. }
             | Self::GzipTrailingBytes { .. } => ErrorClass::Decompression,
             Self::ImageHashMismatch { .. } | Self::ImageHashUnset { .. } => ErrorClass::ImageHash,
-            Self::BzImage { .. } | Self::NoEfiStub { .. } => ErrorClass::BzImage,
+            // An ELF vmlinux's headers are the kernel image's boot header,
+            // as a bzImage's setup header is: the same class and exit code.
+            Self::BzImage { .. }
+            | Self::NoEfiStub { .. }
+            | Self::ElfHeader { .. }
+            | Self::ElfSegment { .. }
+            | Self::ElfNote { .. } => ErrorClass::BzImage,
             Self::Cmdline(_) => ErrorClass::Cmdline,
             Self::NoRoom { .. }
             | Self::MemoryMapTooLarge { .. }
             | Self::BufferTooSmall { .. }
             | Self::BufferUnavailable { .. }
             | Self::TooManyReservations { .. }
-            | Self::BootAddress { .. } => ErrorClass::Memory,
+            | Self::BootAddress { .. }
+            | Self::ElfPlacement { .. } => ErrorClass::Memory,
             Self::Auth(_) => ErrorClass::Authentication,
         }
     }
@@ -1057,6 +1107,29 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "boot handoff: the {what} at {address:#x} {problem}")
             }
+            Self::ElfHeader { field, value } => write!(
+                f,
+                "ELF header: {field} is {value:#x}, must be {}",
+                field.requirement()
+            ),
+            Self::ElfSegment {
+                index,
+                offset,
+                problem,
+            } => write!(f, "ELF program header #{index} at byte {offset}: {problem}"),
+            Self::ElfNote { offset, problem } => {
+                write!(f, "ELF note at byte {offset}: {problem}")
+            }
+            Self::ElfPlacement {
+                target,
+                base,
+                size,
+                problem,
+            } => write!(
+                f,
+                "ELF kernel: the {target} at {base:#x}..{:#x} {problem}",
+                base.saturating_add(size)
+            ),
         }
     }
 }

@@ -105,6 +105,7 @@ pub mod checksum;
 pub mod cmdline;
 pub mod container;
 pub mod dialect;
+pub mod elf;
 pub mod error;
 pub mod gzip;
 pub mod image;

@@ -26,9 +26,30 @@
 //! CAN_USE_HEAP is cleared because `heap_end_ptr` describes the real-mode
 //! setup code's heap, and the 64-bit entry skips that code entirely (Limine
 //! does not set it either).
+//!
+//! # ELF kernels
+//!
+//! [`build_for_elf`] writes the page for an ELF vmlinux entered at `e_entry`
+//! with RSI = the page ([`crate::elf`]; what Firecracker writes for an ELF
+//! kernel it does not boot through PVH). The image has no setup header, so
+//! a synthetic one is written; everything else is zero:
+//!
+//! | offset | field | value |
+//! |---:|---|---|
+//! | 0x000..0x1000 | everything | zeroed first |
+//! | 0x070, 0x0C0..0x0CC, 0x1E8, 0x218, 0x21C, 0x228, 0x2D0 | RSDP, ramdisk, cmdline, e820 | as [`build`] writes them (one function) |
+//! | 0x1FE | `boot_flag` (u16) | 0xAA55 |
+//! | 0x202 | `header` (u32) | `"HdrS"` |
+//! | 0x210 | `type_of_loader` | 0xFF (no assigned ID) |
+//! | 0x238 | `cmdline_size` (u32) | the cmdline's length without its NUL (0 without one) |
+//!
+//! `version` stays 0, `loadflags` 0 and `vid_mode` 0, as Firecracker leaves
+//! them: the kernel proper reads none of them (they belong to the real-mode
+//! setup code and the decompressor, which a vmlinux does not have).
 
 use crate::bytes::u64_from;
-use crate::bzimage::loadflags;
+use crate::bzimage::{BOOT_FLAG, HDRS_MAGIC, loadflags};
+use crate::elf::ElfPlan;
 use crate::error::{Error, Result};
 use crate::memory::{E820_MAX_ENTRIES, FOUR_GIB, MemoryRegion, PhysRange};
 use crate::plan::{BootItem, BootPlan};
@@ -75,6 +96,12 @@ pub mod offset {
     pub const HEAP_END_PTR: usize = 0x224;
     /// `cmd_line_ptr` (u32).
     pub const CMD_LINE_PTR: usize = 0x228;
+    /// `boot_flag` (u16; written for ELF kernels only).
+    pub const BOOT_FLAG: usize = 0x1FE;
+    /// `header` (u32, `"HdrS"`; written for ELF kernels only).
+    pub const HEADER: usize = 0x202;
+    /// `cmdline_size` (u32; written for ELF kernels only).
+    pub const CMDLINE_SIZE: usize = 0x238;
     /// End of the setup-header area (`edd_mbr_sig_buffer`).
     pub const SETUP_HEADER_AREA_END: usize = 0x290;
     /// `e820_table` (128 × 20 bytes).
@@ -132,18 +159,24 @@ const _: [(); E820_ENTRY_SIZE] = [(); core::mem::size_of::<E820Entry>()];
 struct HdrWrite {
     _pad0: [u8; 0x1FA - 0x1F1],
     vid_mode: U16,
-    _pad1: [u8; 0x210 - 0x1FC],
+    _pad1: [u8; 0x1FE - 0x1FC],
+    boot_flag: U16,
+    _pad2: [u8; 0x202 - 0x200],
+    header: U32,
+    _pad3: [u8; 0x210 - 0x206],
     type_of_loader: u8,
     loadflags: u8,
-    _pad2: [u8; 2],
+    _pad4: [u8; 2],
     code32_start: U32,
     ramdisk_image: U32,
     ramdisk_size: U32,
-    _pad3: [u8; 4],
+    _pad5: [u8; 4],
     heap_end_ptr: U16,
-    _pad4: [u8; 2],
+    _pad6: [u8; 2],
     cmd_line_ptr: U32,
-    _pad5: [u8; 0x290 - 0x22C],
+    _pad7: [u8; 0x238 - 0x22C],
+    cmdline_size: U32,
+    _pad8: [u8; 0x290 - 0x23C],
 }
 
 const _: [(); 0x290 - 0x1F1] = [(); core::mem::size_of::<HdrWrite>()];
@@ -211,6 +244,62 @@ fn check_address(
     }
 }
 
+/// The checks both builders make before writing: at most 128 memory-map
+/// entries; the initrd (when non-empty) and the cmdline must not wrap, must
+/// end at or below their limits and must not overlap the kernel `window`.
+/// Returns the initrd to hand over (`None` when absent or empty).
+fn check_handoff(
+    handoff: &Handoff<'_>,
+    window: PhysRange,
+    initrd_limit: (u64, AddressProblem),
+    cmdline_limit: u64,
+) -> Result<Option<PhysRange>> {
+    let map = handoff.memory_map;
+    if map.len() > E820_MAX_ENTRIES {
+        return Err(Error::MemoryMapTooLarge {
+            count: u64_from(map.len()),
+            limit: u64_from(E820_MAX_ENTRIES),
+        });
+    }
+    let initrd = handoff.initrd.filter(|r| r.size != 0);
+    if let Some(r) = initrd {
+        let (limit, over) = initrd_limit;
+        check_address(BootItem::Initrd, r, limit, over, window)?;
+    }
+    if let Some(c) = handoff.cmdline {
+        let over = AddressProblem::AboveFourGib;
+        check_address(BootItem::Cmdline, c, cmdline_limit, over, window)?;
+    }
+    Ok(initrd)
+}
+
+/// What both builders write from the hand-over: `cmd_line_ptr` and
+/// `ext_cmd_line_ptr`, the four ramdisk fields, `acpi_rsdp_addr` and the
+/// e820 table (already checked by [`check_handoff`]). A stale pointer in
+/// the setup header is overwritten, with 0 when there is no cmdline or
+/// initrd.
+fn write_handoff(raw: &mut Raw, handoff: &Handoff<'_>, initrd: Option<PhysRange>) {
+    let c = handoff.cmdline.map_or(0, |c| c.base);
+    let (base, size) = initrd.map_or((0, 0), |r| (r.base, r.size));
+    {
+        let hdr: &mut HdrWrite = zerocopy::transmute_mut!(&mut raw.hdr);
+        hdr.cmd_line_ptr.set(lo32(c));
+        hdr.ramdisk_image.set(lo32(base));
+        hdr.ramdisk_size.set(lo32(size));
+    }
+    raw.ext_cmd_line_ptr.set(hi32(c));
+    raw.ext_ramdisk_image.set(hi32(base));
+    raw.ext_ramdisk_size.set(hi32(size));
+    raw.acpi_rsdp_addr.set(handoff.acpi_rsdp.unwrap_or(0));
+    let map = handoff.memory_map;
+    raw.e820_entries = u8::try_from(map.len()).unwrap_or(0);
+    for (e, m) in raw.e820_table.iter_mut().zip(map) {
+        e.addr.set(m.base);
+        e.size.set(m.size);
+        e.kind.set(m.kind.code());
+    }
+}
+
 /// Write `boot_params` for `plan` into `zero_page` (see the module table).
 ///
 /// Refuses with [`Error::MemoryMapTooLarge`] for more than 128 memory-map
@@ -224,31 +313,15 @@ pub fn build(
     handoff: &Handoff<'_>,
 ) -> Result<()> {
     zero_page.fill(0);
-    let map = handoff.memory_map;
-    if map.len() > E820_MAX_ENTRIES {
-        return Err(Error::MemoryMapTooLarge {
-            count: u64_from(map.len()),
-            limit: u64_from(E820_MAX_ENTRIES),
-        });
-    }
     let image = plan.image();
-    let window = plan.window();
-    let initrd = handoff.initrd.filter(|r| r.size != 0);
-    if let Some(r) = initrd {
-        // initrd_addr_max is the highest byte the initrd may occupy.
-        let limit = image.initrd_addr_max().saturating_add(1);
-        let over = if limit == FOUR_GIB {
-            AddressProblem::AboveFourGib
-        } else {
-            AddressProblem::AboveInitrdAddrMax
-        };
-        check_address(BootItem::Initrd, r, limit, over, window)?;
-    }
-    if let Some(c) = handoff.cmdline {
-        let limit = image.address_limit();
-        let over = AddressProblem::AboveFourGib;
-        check_address(BootItem::Cmdline, c, limit, over, window)?;
-    }
+    // initrd_addr_max is the highest byte the initrd may occupy.
+    let limit = image.initrd_addr_max().saturating_add(1);
+    let over = if limit == FOUR_GIB {
+        AddressProblem::AboveFourGib
+    } else {
+        AddressProblem::AboveInitrdAddrMax
+    };
+    let initrd = check_handoff(handoff, plan.window(), (limit, over), image.address_limit())?;
 
     let raw: &mut Raw = zerocopy::transmute_mut!(zero_page);
     // Setup header: image[0x1F1 .. header_end] to the same offsets.
@@ -257,33 +330,52 @@ pub fn build(
     if let (Some(dst), Some(src)) = (raw.hdr.get_mut(..n), src.get(..n)) {
         dst.copy_from_slice(src);
     }
-    let hdr: &mut HdrWrite = zerocopy::transmute_mut!(&mut raw.hdr);
-    hdr.vid_mode.set(VID_MODE_NORMAL);
-    hdr.type_of_loader = TYPE_OF_LOADER_UNDEFINED;
-    hdr.loadflags &= !loadflags::CAN_USE_HEAP;
-    hdr.heap_end_ptr.set(0);
-    let load = plan.load_address();
-    if load < FOUR_GIB {
-        hdr.code32_start.set(lo32(load));
+    {
+        let hdr: &mut HdrWrite = zerocopy::transmute_mut!(&mut raw.hdr);
+        hdr.vid_mode.set(VID_MODE_NORMAL);
+        hdr.type_of_loader = TYPE_OF_LOADER_UNDEFINED;
+        hdr.loadflags &= !loadflags::CAN_USE_HEAP;
+        hdr.heap_end_ptr.set(0);
+        let load = plan.load_address();
+        if load < FOUR_GIB {
+            hdr.code32_start.set(lo32(load));
+        }
     }
-    // The loader owns these fields: whatever the image's header carried is
-    // overwritten, with 0 when there is no cmdline or initrd (a stale
-    // pointer from the image must never reach the kernel).
-    let c = handoff.cmdline.map_or(0, |c| c.base);
-    hdr.cmd_line_ptr.set(lo32(c));
-    raw.ext_cmd_line_ptr.set(hi32(c));
-    let (base, size) = initrd.map_or((0, 0), |r| (r.base, r.size));
-    hdr.ramdisk_image.set(lo32(base));
-    hdr.ramdisk_size.set(lo32(size));
-    raw.ext_ramdisk_image.set(hi32(base));
-    raw.ext_ramdisk_size.set(hi32(size));
-    raw.acpi_rsdp_addr.set(handoff.acpi_rsdp.unwrap_or(0));
-    raw.e820_entries = u8::try_from(map.len()).unwrap_or(0);
-    for (e, m) in raw.e820_table.iter_mut().zip(map) {
-        e.addr.set(m.base);
-        e.size.set(m.size);
-        e.kind.set(m.kind.code());
+    write_handoff(raw, handoff, initrd);
+    Ok(())
+}
+
+/// Write `boot_params` for an ELF vmlinux placed by [`crate::elf::plan`]
+/// into `zero_page`: the table in the module documentation's "ELF
+/// kernels" section. There is no setup header in the image to copy, so a
+/// synthetic one carries the magic numbers and the loader's fields; the
+/// hand-over fields (cmdline, initrd, e820, RSDP) are written by the same
+/// code as [`build`]'s.
+///
+/// Refuses with [`Error::MemoryMapTooLarge`] for more than 128 memory-map
+/// entries, and with [`Error::BootAddress`] when the initrd or the cmdline
+/// wraps or overlaps the kernel's span ([`ElfPlan::window`]). Neither has an
+/// upper limit: the 64-bit kernel always reads the `ext_*` high halves.
+/// On error the page is left zeroed or partly written.
+pub fn build_for_elf(
+    zero_page: &mut [u8; ZERO_PAGE_SIZE],
+    plan: &ElfPlan<'_>,
+    handoff: &Handoff<'_>,
+) -> Result<()> {
+    zero_page.fill(0);
+    let no_limit = (u64::MAX, AddressProblem::Wraps);
+    let initrd = check_handoff(handoff, plan.window(), no_limit, u64::MAX)?;
+    let raw: &mut Raw = zerocopy::transmute_mut!(zero_page);
+    {
+        let hdr: &mut HdrWrite = zerocopy::transmute_mut!(&mut raw.hdr);
+        hdr.boot_flag.set(BOOT_FLAG);
+        hdr.header.set(HDRS_MAGIC);
+        hdr.type_of_loader = TYPE_OF_LOADER_UNDEFINED;
+        // `size` counts the NUL; cmdline_size does not.
+        let len = handoff.cmdline.map_or(0, |c| c.size.saturating_sub(1));
+        hdr.cmdline_size.set(lo32(len.min(u64::from(u32::MAX))));
     }
+    write_handoff(raw, handoff, initrd);
     Ok(())
 }
 

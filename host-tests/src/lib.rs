@@ -3,6 +3,8 @@
 //! files of the bounded-work test and bench ([`worst`]) and the stack and
 //! allocation meters ([`measure`]).
 
+#[path = "../../fuzz/src/elf_invariants.rs"]
+pub mod elf_invariants;
 #[path = "../../fuzz/src/invariants.rs"]
 pub mod invariants;
 pub mod measure;

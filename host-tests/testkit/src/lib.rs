@@ -5,6 +5,7 @@
 //!   byte-identical to the committed golden files it wrote
 //!   (`host-tests/tests/ruvbot_writer.rs`).
 //! - [`build`]: segments, manifests, kernel payloads and a minimal bzImage.
+//! - [`elf`]: ELF64 vmlinux images (program headers, notes).
 //! - [`mutate`]: damaged copies for the refusal tests.
 //! - [`le`]: little-endian field readers.
 //!
@@ -12,6 +13,7 @@
 //! scripts and benches (`rvf-testkit --help`).
 
 pub mod build;
+pub mod elf;
 pub mod le;
 pub mod mutate;
 pub mod ruvbot;

@@ -1,0 +1,1143 @@
+//! ELF vmlinux kernels: the uncompressed `vmlinux` a Linux build leaves
+//! beside its bzImage, which Firecracker boots and the RuvBot writer accepts
+//! as a kernel.
+//!
+//! # What is checked
+//!
+//! [`Vmlinux::parse`] reads the ELF64 file header and at most
+//! [`MAX_PROGRAM_HEADERS`] program headers of a verified, uncompressed image
+//! (the System V gABI and its x86-64 psABI supplement; field names are the
+//! spec's). Every failure is a typed error naming the field or the program
+//! header (its index and file offset):
+//!
+//! | check | error |
+//! |---|---|
+//! | image shorter than the 64-byte file header | [`Error::Truncated`] with [`Structure::ElfHeader`] |
+//! | `e_ident`: magic `7f 45 4c 46`, `ELFCLASS64`, `ELFDATA2LSB`, `EV_CURRENT`, OS ABI System V (0) or GNU/Linux (3), ABI version 0 | [`Error::ElfHeader`] ([`ElfField`]) |
+//! | `e_type` `ET_EXEC`, `e_machine` `EM_X86_64`, `e_version` 1, `e_flags` 0, `e_ehsize` 64, `e_phentsize` 56 | [`Error::ElfHeader`] |
+//! | `e_phnum` 1..=[`MAX_PROGRAM_HEADERS`]; the table `e_phoff + 56 * e_phnum` inside the image | [`Error::ElfHeader`] |
+//! | `p_type` one of `PT_NULL` (skipped), `PT_LOAD`, `PT_NOTE`, `PT_GNU_STACK`, `PT_GNU_PROPERTY` (both ignored) | [`Error::ElfSegment`] ([`SegmentProblem::UnknownType`]) |
+//! | `PT_LOAD`: `[p_offset, p_offset + p_filesz)` inside the image; `p_flags` only `PF_X`/`PF_W`/`PF_R`; `p_filesz <= p_memsz`; `p_align` 0 or a power of two, with `p_offset ≡ p_vaddr (mod p_align)` (the gABI's rule); `p_paddr + p_memsz` and `p_vaddr + p_memsz` do not wrap; physical ranges of two `PT_LOAD`s never overlap; at most [`MAX_LOADS`] of them, at least one | [`Error::ElfSegment`] ([`SegmentProblem`]), [`Error::ElfHeader`] ([`ElfField::Loads`]) |
+//! | `e_entry` inside the file-backed part `[p_paddr, p_paddr + p_filesz)` of a `PT_LOAD` | [`Error::ElfHeader`] ([`ElfField::Entry`]) |
+//! | `PT_NOTE`: file range inside the image, `p_align` 0, 1, 4 or 8; each note's header, name and descriptor inside the segment | [`Error::ElfSegment`], [`Error::ElfNote`] ([`NoteProblem`]) |
+//! | the PVH note (`"Xen"`, type [`XEN_ELFNOTE_PHYS32_ENTRY`] = 18): at most one, a 4- or 8-byte descriptor below 4 GiB, inside a `PT_LOAD`'s file-backed part | [`Error::ElfNote`] |
+//!
+//! Section headers are not read (a loader needs none). `e_entry` and the PVH
+//! entry are **physical** addresses: an x86-64 vmlinux is linked with
+//! `ENTRY(phys_startup_64)`, and its PVH note holds `pvh_start_xen`'s
+//! physical address.
+//!
+//! # Placement: [`plan`]
+//!
+//! A vmlinux carries no relocations a loader could apply: every `PT_LOAD`
+//! goes to its `p_paddr` (what Firecracker and Cloud Hypervisor do through
+//! rust-vmm's linux-loader). [`plan`] checks that each target
+//! `[p_paddr, p_paddr + p_memsz)` starts at or above 1 MiB, ends at or below
+//! 4 GiB (the identity map the project's loaders build), is usable RAM
+//! ([`crate::memory::is_usable`]) and overlaps none of the ranges the loader keeps
+//! (its own image, the RVF, the buffer holding the image, the initrd, the
+//! zero page, ...); then the same for the kernel's **span**, from the lowest
+//! `p_paddr` to the highest end: Linux reserves `_text.._end` as one block
+//! and frees parts of the gaps between segments later, so nothing a kernel
+//! still needs may lie there. The plan lists the copies to make
+//! ([`SegmentCopy`]: `p_filesz` bytes from the image to `p_paddr`, then
+//! `p_memsz - p_filesz` zero bytes).
+//!
+//! # Hand-over: the 64-bit boot protocol
+//!
+//! The kernel is entered the way Firecracker enters an ELF kernel without
+//! taking its PVH path, and the way a bzImage's own decompressor enters the
+//! vmlinux it unpacked: at `e_entry` (`startup_64`) in 64-bit mode, paging
+//! on with the kernel, zero page and command line identity-mapped, interrupts
+//! off, flat 64-bit code and data segments, **RSI = the zero page**. The zero
+//! page is [`crate::zero_page::build_for_elf`]'s: a synthetic setup header
+//! (`boot_flag` 0xAA55, `"HdrS"`, `type_of_loader` 0xFF, `cmd_line_ptr`,
+//! `cmdline_size`, the ramdisk fields) plus the e820 table and the ACPI RSDP,
+//! written by the same code as a bzImage's.
+//!
+//! Why not the PVH entry ([`Vmlinux::pvh_entry`], still parsed and
+//! reported): the project's loaders run in long mode with an identity map and
+//! already build zero pages for bzImages; PVH would need a trip down to
+//! 32-bit protected mode with paging off and a second hand-over format
+//! (start info, module list, memory map) for the same kernel, and Linux's PVH
+//! path reaches the same `startup_64` anyway. The note is reported so a
+//! loader (or `inspect`) can say the kernel also boots under Firecracker's
+//! and Cloud Hypervisor's PVH loaders.
+//!
+//! # Example
+//!
+//! What a boot core does with a verified image (here the test kit's small
+//! Linux-shaped vmlinux; on a loader, the buffer `image::extract` filled):
+//!
+//! ```rust
+//! use rvf_boot::elf::{self, KernelFormat, Vmlinux};
+//! use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
+//! use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
+//!
+//! let image = rvf_testkit::elf::vmlinux();
+//! assert_eq!(KernelFormat::detect(&image), Some(KernelFormat::Elf));
+//! let vmlinux = Vmlinux::parse(&image)?; // headers, PT_LOADs, PVH note
+//! let memory = [MemoryRegion { base: 0x10_0000, size: 255 << 20, kind: E820Type::Ram }];
+//! // Kept until the jump: the loader, the image buffer, the initrd, the zero page, ...
+//! let reserved = [PhysRange { base: 0x10_0000, size: 0x10_0000 }];
+//! let plan = elf::plan(&vmlinux, &memory, &reserved)?;
+//! for copy in plan.copies() {
+//!     let bytes: &[u8] = plan.source(copy); // to copy.destination, then copy.zero zero bytes
+//!     assert_eq!(bytes.len() as u64, copy.file_size);
+//! }
+//! let mut page = [0u8; ZERO_PAGE_SIZE];
+//! let cmdline = PhysRange { base: 0x2_0000, size: 14 }; // "console=ttyS0\0", written by cmdline::write
+//! let handoff = Handoff { cmdline: Some(cmdline), initrd: None, memory_map: &memory, acpi_rsdp: None };
+//! zero_page::build_for_elf(&mut page, &plan, &handoff)?;
+//! assert_eq!(plan.entry_64(), 0x100_0000); // jump here in long mode, RSI = the zero page
+//! assert_eq!(vmlinux.pvh_entry(), Some(0x100_0850));
+//! Ok::<(), rvf_boot::Error>(())
+//! ```
+//!
+//! # Kernel format
+//!
+//! [`KernelFormat::detect`] tells a bzImage from an ELF vmlinux by their
+//! first bytes ([`is_elf`]: `7f 45 4c 46`; a bzImage: `boot_flag` 0xAA55 at
+//! 0x1FE and `"HdrS"` at 0x202), so a boot core picks the parser.
+//!
+//! # Bounds
+//!
+//! No heap; a [`Vmlinux`] is a fixed-size value (the [`MAX_LOADS`] loads
+//! inline). Work is one pass over at most [`MAX_PROGRAM_HEADERS`] program
+//! headers, each `PT_LOAD` compared with the at most [`MAX_LOADS`] before
+//! it, plus, for the notes, at most `p_filesz / 12 + 1` steps per
+//! `PT_NOTE` (every note takes at least its 12-byte header), so at most
+//! `64 × (image size / 12 + 1)` note steps; [`plan`] does [`MAX_LOADS`] + 1
+//! range checks (`O(n²)` each for a memory map of `n` entries,
+//! [`crate::memory::check_range`]). [`Vmlinux::work`] counts what a parse
+//! did ([`ElfWork`]), so the bound is tested by counting.
+
+use crate::bytes::{le_u16, le_u32, range, u64_from, view};
+use crate::error::{Error, Result, Structure};
+use crate::memory::{
+    FOUR_GIB, MIN_LOAD_ADDRESS, MemoryRegion, PhysRange, RangeProblem, check_range,
+};
+use core::fmt;
+use zerocopy::little_endian::{U16, U32, U64};
+use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
+
+/// The most program headers [`Vmlinux::parse`] reads (`e_phnum`). A Linux
+/// x86-64 vmlinux has 5 (text, data, percpu, init, note).
+pub const MAX_PROGRAM_HEADERS: u16 = 64;
+/// The most `PT_LOAD` segments a [`Vmlinux`] holds (a Linux x86-64 vmlinux has 4).
+pub const MAX_LOADS: usize = 16;
+
+/// `"\x7fELF"`, `e_ident[EI_MAG0..=EI_MAG3]`.
+pub const ELF_MAGIC: [u8; 4] = [0x7F, b'E', b'L', b'F'];
+/// `e_ident[EI_CLASS]` for 64-bit objects.
+pub const ELFCLASS64: u8 = 2;
+/// `e_ident[EI_DATA]` for little-endian objects.
+pub const ELFDATA2LSB: u8 = 1;
+/// `EV_CURRENT`, in `e_ident[EI_VERSION]` and `e_version`.
+pub const EV_CURRENT: u8 = 1;
+/// `e_ident[EI_OSABI]`: System V (what Linux's vmlinux carries).
+pub const ELFOSABI_SYSV: u8 = 0;
+/// `e_ident[EI_OSABI]`: GNU/Linux (accepted as well).
+pub const ELFOSABI_GNU: u8 = 3;
+/// `e_type` of an executable.
+pub const ET_EXEC: u16 = 2;
+/// `e_machine` of x86-64.
+pub const EM_X86_64: u16 = 62;
+/// Size of the ELF64 file header (`e_ehsize`).
+pub const EHDR_SIZE: u16 = 64;
+/// Size of an ELF64 program header (`e_phentsize`).
+pub const PHDR_SIZE: u16 = 56;
+
+/// `p_type`: unused entry (skipped).
+pub const PT_NULL: u32 = 0;
+/// `p_type`: loadable segment.
+pub const PT_LOAD: u32 = 1;
+/// `p_type`: notes.
+pub const PT_NOTE: u32 = 4;
+/// `p_type`: GNU stack flags (ignored).
+pub const PT_GNU_STACK: u32 = 0x6474_E551;
+/// `p_type`: GNU property notes (ignored).
+pub const PT_GNU_PROPERTY: u32 = 0x6474_E553;
+
+/// `p_flags`: executable.
+pub const PF_X: u32 = 1;
+/// `p_flags`: writable.
+pub const PF_W: u32 = 2;
+/// `p_flags`: readable.
+pub const PF_R: u32 = 4;
+
+/// The note type of the PVH entry point (Xen's `XEN_ELFNOTE_PHYS32_ENTRY`),
+/// in a note named `"Xen"`.
+pub const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
+/// The name of Xen's notes, with its NUL (`namesz` 4).
+pub const XEN_NOTE_NAME: [u8; 4] = *b"Xen\0";
+/// Size of a note header (`n_namesz`, `n_descsz`, `n_type`).
+pub const NOTE_HEADER_SIZE: u64 = 12;
+
+/// The ELF64 file header (`Elf64_Ehdr`), at file offset 0.
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+#[repr(C)]
+pub struct FileHeader {
+    /// 0x00: identification: magic (0..4), `EI_CLASS` (4), `EI_DATA` (5),
+    /// `EI_VERSION` (6), `EI_OSABI` (7), `EI_ABIVERSION` (8), padding (9..16).
+    pub e_ident: [u8; 16],
+    /// 0x10: object file type.
+    pub e_type: U16,
+    /// 0x12: architecture.
+    pub e_machine: U16,
+    /// 0x14: object file version.
+    pub e_version: U32,
+    /// 0x18: entry point (physical for an x86-64 vmlinux).
+    pub e_entry: U64,
+    /// 0x20: file offset of the program-header table.
+    pub e_phoff: U64,
+    /// 0x28: file offset of the section-header table (not read).
+    pub e_shoff: U64,
+    /// 0x30: processor-specific flags (0 on x86-64).
+    pub e_flags: U32,
+    /// 0x34: size of this header (64).
+    pub e_ehsize: U16,
+    /// 0x36: size of a program header (56).
+    pub e_phentsize: U16,
+    /// 0x38: number of program headers.
+    pub e_phnum: U16,
+    /// 0x3A: size of a section header (not read).
+    pub e_shentsize: U16,
+    /// 0x3C: number of section headers (not read).
+    pub e_shnum: U16,
+    /// 0x3E: section-name string table index (not read).
+    pub e_shstrndx: U16,
+}
+
+/// An ELF64 program header (`Elf64_Phdr`); offsets from its start.
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+#[repr(C)]
+pub struct ProgramHeader {
+    /// 0x00: segment type.
+    pub p_type: U32,
+    /// 0x04: segment flags (`PF_X`, `PF_W`, `PF_R`).
+    pub p_flags: U32,
+    /// 0x08: file offset of the segment's bytes.
+    pub p_offset: U64,
+    /// 0x10: virtual address.
+    pub p_vaddr: U64,
+    /// 0x18: physical address (where a loader puts it).
+    pub p_paddr: U64,
+    /// 0x20: bytes in the file.
+    pub p_filesz: U64,
+    /// 0x28: bytes in memory (the rest zeroed).
+    pub p_memsz: U64,
+    /// 0x30: alignment (0 or 1: none; else a power of two).
+    pub p_align: U64,
+}
+
+/// An ELF note header (`Elf64_Nhdr`, the same three 32-bit words as ELF32's).
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+#[repr(C)]
+pub struct NoteHeader {
+    /// 0x00: length of the name, with its NUL.
+    pub n_namesz: U32,
+    /// 0x04: length of the descriptor.
+    pub n_descsz: U32,
+    /// 0x08: note type (its meaning depends on the name).
+    pub n_type: U32,
+}
+
+// Compile-time size checks.
+const _: [(); 64] = [(); core::mem::size_of::<FileHeader>()];
+const _: [(); 56] = [(); core::mem::size_of::<ProgramHeader>()];
+const _: [(); 12] = [(); core::mem::size_of::<NoteHeader>()];
+
+/// The file-header field (or derived quantity) a [`Error::ElfHeader`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ElfField {
+    /// `e_ident[0..4]`, the magic (value: the four bytes as a little-endian u32).
+    Magic,
+    /// `e_ident[EI_CLASS]`.
+    Class,
+    /// `e_ident[EI_DATA]`.
+    Data,
+    /// `e_ident[EI_VERSION]`.
+    IdentVersion,
+    /// `e_ident[EI_OSABI]`.
+    OsAbi,
+    /// `e_ident[EI_ABIVERSION]`.
+    AbiVersion,
+    /// `e_type`.
+    Type,
+    /// `e_machine`.
+    Machine,
+    /// `e_version`.
+    Version,
+    /// `e_flags`.
+    Flags,
+    /// `e_ehsize`.
+    EhSize,
+    /// `e_phentsize`.
+    PhEntSize,
+    /// `e_phnum`.
+    PhNum,
+    /// `e_phoff`: the program-header table must lie inside the image.
+    PhOff,
+    /// The number of `PT_LOAD` segments (at least one).
+    Loads,
+    /// `e_entry`: inside a `PT_LOAD`'s file-backed part.
+    Entry,
+}
+
+impl ElfField {
+    /// The field's name, as in messages.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Magic => "e_ident magic",
+            Self::Class => "EI_CLASS",
+            Self::Data => "EI_DATA",
+            Self::IdentVersion => "EI_VERSION",
+            Self::OsAbi => "EI_OSABI",
+            Self::AbiVersion => "EI_ABIVERSION",
+            Self::Type => "e_type",
+            Self::Machine => "e_machine",
+            Self::Version => "e_version",
+            Self::Flags => "e_flags",
+            Self::EhSize => "e_ehsize",
+            Self::PhEntSize => "e_phentsize",
+            Self::PhNum => "e_phnum",
+            Self::PhOff => "e_phoff",
+            Self::Loads => "the number of PT_LOAD segments",
+            Self::Entry => "e_entry",
+        }
+    }
+
+    /// What the field must be, completing "must be ...".
+    #[must_use]
+    pub const fn requirement(self) -> &'static str {
+        match self {
+            Self::Magic => "7f 45 4c 46 (\"\\x7fELF\")",
+            Self::Class => "2 (ELFCLASS64)",
+            Self::Data => "1 (ELFDATA2LSB, little-endian)",
+            Self::IdentVersion | Self::Version => "1 (EV_CURRENT)",
+            Self::OsAbi => "0 (System V) or 3 (GNU/Linux)",
+            Self::AbiVersion => "0",
+            Self::Type => "2 (ET_EXEC, an executable)",
+            Self::Machine => "62 (EM_X86_64)",
+            Self::Flags => "0 (x86-64 defines no flags)",
+            Self::EhSize => "64 (the ELF64 file header)",
+            Self::PhEntSize => "56 (the ELF64 program header)",
+            Self::PhNum => "between 1 and 64 (the reader's limit)",
+            Self::PhOff => "such that the program-header table lies inside the image",
+            Self::Loads => "at least 1",
+            Self::Entry => "inside the file-backed part of a PT_LOAD (a physical address)",
+        }
+    }
+}
+
+display_by_name!(ElfField);
+
+/// What is wrong with a program header ([`Error::ElfSegment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SegmentProblem {
+    /// `p_type` is not one this loader knows.
+    UnknownType {
+        /// The `p_type` found.
+        p_type: u32,
+    },
+    /// A `PT_LOAD`'s `p_flags` has bits other than `PF_X`, `PF_W`, `PF_R`.
+    Flags {
+        /// The `p_flags` found.
+        p_flags: u32,
+    },
+    /// `[p_offset, p_offset + p_filesz)` runs past the image (or wraps).
+    OutsideImage {
+        /// `p_offset`.
+        p_offset: u64,
+        /// `p_filesz`.
+        p_filesz: u64,
+        /// The image size.
+        image_size: u64,
+    },
+    /// `p_filesz > p_memsz`.
+    FileSizeOverMemSize {
+        /// `p_filesz`.
+        p_filesz: u64,
+        /// `p_memsz`.
+        p_memsz: u64,
+    },
+    /// `p_align` is neither 0 nor a power of two.
+    Align {
+        /// `p_align`.
+        p_align: u64,
+    },
+    /// `p_offset` and `p_vaddr` differ modulo `p_align`.
+    AlignMismatch {
+        /// `p_align`.
+        p_align: u64,
+    },
+    /// `p_paddr + p_memsz` (or `p_vaddr + p_memsz`) wraps around the address space.
+    Wraps {
+        /// The address that wraps (`p_paddr` or `p_vaddr`).
+        address: u64,
+        /// `p_memsz`.
+        p_memsz: u64,
+    },
+    /// Its physical range overlaps an earlier `PT_LOAD`'s.
+    Overlaps {
+        /// The earlier `PT_LOAD`'s program-header index.
+        other: u16,
+    },
+    /// More `PT_LOAD`s than [`MAX_LOADS`].
+    TooManyLoads {
+        /// The limit.
+        limit: u16,
+    },
+    /// A `PT_NOTE`'s `p_align` is not 0, 1, 4 or 8.
+    NoteAlign {
+        /// `p_align`.
+        p_align: u64,
+    },
+}
+
+impl fmt::Display for SegmentProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::UnknownType { p_type } => write!(
+                f,
+                "p_type {p_type:#x} is none of PT_NULL, PT_LOAD, PT_NOTE, PT_GNU_STACK, PT_GNU_PROPERTY"
+            ),
+            Self::Flags { p_flags } => write!(
+                f,
+                "p_flags {p_flags:#x} has bits other than PF_X, PF_W, PF_R"
+            ),
+            Self::OutsideImage {
+                p_offset,
+                p_filesz,
+                image_size,
+            } => write!(
+                f,
+                "p_offset {p_offset:#x} + p_filesz {p_filesz:#x} runs past the {image_size}-byte image"
+            ),
+            Self::FileSizeOverMemSize { p_filesz, p_memsz } => write!(
+                f,
+                "p_filesz {p_filesz:#x} is more than p_memsz {p_memsz:#x}"
+            ),
+            Self::Align { p_align } => {
+                write!(f, "p_align {p_align:#x} is neither 0 nor a power of two")
+            }
+            Self::AlignMismatch { p_align } => {
+                write!(f, "p_offset and p_vaddr differ modulo p_align {p_align:#x}")
+            }
+            Self::Wraps { address, p_memsz } => write!(
+                f,
+                "{address:#x} + p_memsz {p_memsz:#x} wraps around the address space"
+            ),
+            Self::Overlaps { other } => write!(
+                f,
+                "its physical range overlaps that of PT_LOAD program header #{other}"
+            ),
+            Self::TooManyLoads { limit } => {
+                write!(f, "more than {limit} PT_LOAD segments (the reader's limit)")
+            }
+            Self::NoteAlign { p_align } => {
+                write!(f, "PT_NOTE p_align {p_align:#x} is not 0, 1, 4 or 8")
+            }
+        }
+    }
+}
+
+/// What is wrong with a note ([`Error::ElfNote`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoteProblem {
+    /// The note's header, name or descriptor runs past the end of its `PT_NOTE`.
+    Truncated {
+        /// Bytes the note needs from its start.
+        needed: u64,
+        /// Bytes left in the segment from its start.
+        available: u64,
+    },
+    /// A PVH entry note whose descriptor is not 4 or 8 bytes.
+    DescSize {
+        /// `n_descsz`.
+        n_descsz: u32,
+    },
+    /// A PVH entry at or above 4 GiB (it is a 32-bit entry).
+    AboveFourGib {
+        /// The entry.
+        entry: u64,
+    },
+    /// A second PVH entry note.
+    Duplicate,
+    /// The PVH entry lies outside every `PT_LOAD`'s file-backed part.
+    EntryOutsideLoads {
+        /// The entry.
+        entry: u64,
+    },
+}
+
+impl fmt::Display for NoteProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Truncated { needed, available } => write!(
+                f,
+                "needs {needed} bytes, only {available} remain in its PT_NOTE"
+            ),
+            Self::DescSize { n_descsz } => write!(
+                f,
+                "the PVH entry (Xen note type 18) has a {n_descsz}-byte descriptor, not 4 or 8"
+            ),
+            Self::AboveFourGib { entry } => {
+                write!(f, "the PVH entry {entry:#x} is not a 32-bit address")
+            }
+            Self::Duplicate => f.write_str("a second PVH entry note (Xen note type 18)"),
+            Self::EntryOutsideLoads { entry } => write!(
+                f,
+                "the PVH entry {entry:#x} is outside the file-backed part of every PT_LOAD"
+            ),
+        }
+    }
+}
+
+/// What a placement error is about ([`Error::ElfPlacement`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoadTarget {
+    /// One `PT_LOAD`'s target `[p_paddr, p_paddr + p_memsz)`.
+    Segment {
+        /// Its program-header index.
+        index: u16,
+    },
+    /// The kernel's span, from the lowest `p_paddr` to the highest end.
+    Span,
+}
+
+impl fmt::Display for LoadTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Segment { index } => write!(f, "PT_LOAD program header #{index}"),
+            Self::Span => f.write_str("kernel span (lowest p_paddr to highest end)"),
+        }
+    }
+}
+
+/// Why a target range cannot be used ([`Error::ElfPlacement`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlacementProblem {
+    /// It starts below 1 MiB ([`MIN_LOAD_ADDRESS`]).
+    BelowOneMib,
+    /// [`crate::memory::check_range`] refused it (empty, wraps, above 4 GiB, not
+    /// usable RAM, overlaps a kept range).
+    Range(RangeProblem),
+}
+
+impl fmt::Display for PlacementProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::BelowOneMib => f.write_str("starts below 1 MiB"),
+            Self::Range(p) => p.fmt(f),
+        }
+    }
+}
+
+/// The kernel formats a boot core can be handed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KernelFormat {
+    /// A bzImage (Linux boot protocol setup header).
+    BzImage,
+    /// An ELF vmlinux.
+    Elf,
+}
+
+impl KernelFormat {
+    /// The format of `image` from its first bytes (nothing else is checked):
+    /// [`Self::Elf`] when it starts with [`ELF_MAGIC`], [`Self::BzImage`]
+    /// when `boot_flag` (0x1FE) is 0xAA55 and `header` (0x202) is `"HdrS"`,
+    /// `None` otherwise. The parsers check everything else.
+    #[must_use]
+    pub fn detect(image: &[u8]) -> Option<Self> {
+        if is_elf(image) {
+            Some(Self::Elf)
+        } else if le_u16(image, 0x1FE) == Some(crate::bzimage::BOOT_FLAG)
+            && le_u32(image, 0x202) == Some(crate::bzimage::HDRS_MAGIC)
+        {
+            Some(Self::BzImage)
+        } else {
+            None
+        }
+    }
+
+    /// `"bzimage"` or `"elf"`, as in reports.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BzImage => "bzimage",
+            Self::Elf => "elf",
+        }
+    }
+}
+
+display_by_name!(KernelFormat);
+
+/// Whether `image` starts with the ELF magic `7f 45 4c 46`.
+#[must_use]
+pub fn is_elf(image: &[u8]) -> bool {
+    image.get(..4) == Some(&ELF_MAGIC[..])
+}
+
+/// One checked `PT_LOAD` program header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Load {
+    /// Its index in the program-header table.
+    pub index: u16,
+    /// `p_flags`.
+    pub flags: u32,
+    /// `p_offset`: where its bytes start in the image.
+    pub offset: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_paddr`: where it goes.
+    pub paddr: u64,
+    /// `p_filesz`: bytes copied from the image.
+    pub filesz: u64,
+    /// `p_memsz`: bytes it occupies (the rest zeroed).
+    pub memsz: u64,
+    /// `p_align`.
+    pub align: u64,
+}
+
+impl Load {
+    /// Its target range `[p_paddr, p_paddr + p_memsz)`.
+    #[must_use]
+    pub const fn target(&self) -> PhysRange {
+        PhysRange {
+            base: self.paddr,
+            size: self.memsz,
+        }
+    }
+
+    /// Whether `addr` lies in `[p_paddr, p_paddr + p_filesz)`.
+    #[must_use]
+    pub const fn backs(&self, addr: u64) -> bool {
+        addr >= self.paddr && addr.wrapping_sub(self.paddr) < self.filesz
+    }
+}
+
+/// The work [`Vmlinux::parse`] did, counted (the bound in the module
+/// documentation, tested by counting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ElfWork {
+    /// Program headers read (`e_phnum`, at most [`MAX_PROGRAM_HEADERS`]).
+    pub program_headers: u64,
+    /// `PT_LOAD`s compared for overlap (at most `MAX_LOADS` per `PT_LOAD`).
+    pub overlap_checks: u64,
+    /// Notes stepped over in `PT_NOTE`s (at most `p_filesz / 12 + 1` each).
+    pub note_steps: u64,
+}
+
+/// An ELF vmlinux whose headers passed every check of the module table.
+#[derive(Clone, Copy, Debug)]
+pub struct Vmlinux<'a> {
+    image: &'a [u8],
+    entry: u64,
+    pvh_entry: Option<u32>,
+    loads: [Load; MAX_LOADS],
+    load_count: usize,
+    work: ElfWork,
+}
+
+fn header(field: ElfField, value: u64) -> Error {
+    Error::ElfHeader { field, value }
+}
+
+fn segment(index: u16, offset: u64, problem: SegmentProblem) -> Error {
+    Error::ElfSegment {
+        index,
+        offset,
+        problem,
+    }
+}
+
+/// `v` rounded up to `align` (a power of two), or `None` on overflow.
+fn align_up(v: u64, align: u64) -> Option<u64> {
+    let mask = align.checked_sub(1)?;
+    Some(v.checked_add(mask)? & !mask)
+}
+
+impl<'a> Vmlinux<'a> {
+    /// Check `image` (the whole verified, uncompressed vmlinux): see the
+    /// module table for every check, in order.
+    pub fn parse(image: &'a [u8]) -> Result<Self> {
+        let h: &FileHeader = view(image, 0, 0, Structure::ElfHeader)?;
+        let len = u64_from(image.len());
+        let [m0, m1, m2, m3, class, data, version, osabi, abiversion, ..] = h.e_ident;
+        let magic = [m0, m1, m2, m3];
+        if magic != ELF_MAGIC {
+            return Err(header(ElfField::Magic, u32::from_le_bytes(magic).into()));
+        }
+        let checks: [(ElfField, u64, bool); 10] = [
+            (ElfField::Class, class.into(), class == ELFCLASS64),
+            (ElfField::Data, data.into(), data == ELFDATA2LSB),
+            (
+                ElfField::IdentVersion,
+                version.into(),
+                version == EV_CURRENT,
+            ),
+            (
+                ElfField::OsAbi,
+                osabi.into(),
+                osabi == ELFOSABI_SYSV || osabi == ELFOSABI_GNU,
+            ),
+            (ElfField::AbiVersion, abiversion.into(), abiversion == 0),
+            (
+                ElfField::Type,
+                h.e_type.get().into(),
+                h.e_type.get() == ET_EXEC,
+            ),
+            (
+                ElfField::Machine,
+                h.e_machine.get().into(),
+                h.e_machine.get() == EM_X86_64,
+            ),
+            (
+                ElfField::Version,
+                h.e_version.get().into(),
+                h.e_version.get() == u32::from(EV_CURRENT),
+            ),
+            (
+                ElfField::Flags,
+                h.e_flags.get().into(),
+                h.e_flags.get() == 0,
+            ),
+            (
+                ElfField::EhSize,
+                h.e_ehsize.get().into(),
+                h.e_ehsize.get() == EHDR_SIZE,
+            ),
+        ];
+        if let Some(&(field, value, _)) = checks.iter().find(|c| !c.2) {
+            return Err(header(field, value));
+        }
+        let phentsize = h.e_phentsize.get();
+        if phentsize != PHDR_SIZE {
+            return Err(header(ElfField::PhEntSize, phentsize.into()));
+        }
+        let phnum = h.e_phnum.get();
+        if phnum == 0 || phnum > MAX_PROGRAM_HEADERS {
+            return Err(header(ElfField::PhNum, phnum.into()));
+        }
+        let phoff = h.e_phoff.get();
+        let table = u64::from(phnum).saturating_mul(u64::from(PHDR_SIZE));
+        if range(image, phoff, table).is_none() {
+            return Err(header(ElfField::PhOff, phoff));
+        }
+
+        let mut v = Self {
+            image,
+            entry: h.e_entry.get(),
+            pvh_entry: None,
+            loads: [Load::default(); MAX_LOADS],
+            load_count: 0,
+            work: ElfWork::default(),
+        };
+        let mut pvh_note_at = 0u64;
+        for index in 0..phnum {
+            let at = phoff.saturating_add(u64::from(index).saturating_mul(u64::from(PHDR_SIZE)));
+            let ph: &ProgramHeader = view(image, 0, at, Structure::ElfHeader)?;
+            v.work.program_headers = v.work.program_headers.saturating_add(1);
+            let seg = |problem| segment(index, at, problem);
+            let p_offset = ph.p_offset.get();
+            let p_filesz = ph.p_filesz.get();
+            let inside = || {
+                if range(image, p_offset, p_filesz).is_none() {
+                    Err(seg(SegmentProblem::OutsideImage {
+                        p_offset,
+                        p_filesz,
+                        image_size: len,
+                    }))
+                } else {
+                    Ok(())
+                }
+            };
+            match ph.p_type.get() {
+                PT_NULL | PT_GNU_STACK | PT_GNU_PROPERTY => {}
+                PT_LOAD => {
+                    inside()?;
+                    let load = check_load(index, ph).map_err(seg)?;
+                    v.push(load).map_err(seg)?;
+                }
+                PT_NOTE => {
+                    inside()?;
+                    let p_align = ph.p_align.get();
+                    let align = match p_align {
+                        0 | 1 | 4 => 4,
+                        8 => 8,
+                        _ => return Err(seg(SegmentProblem::NoteAlign { p_align })),
+                    };
+                    let seen = v.pvh_entry.is_some();
+                    let steps = &mut v.work.note_steps;
+                    if let Some((entry, note_at)) =
+                        pvh_note(image, p_offset, p_filesz, align, seen, steps)?
+                    {
+                        v.pvh_entry = Some(entry);
+                        pvh_note_at = note_at;
+                    }
+                }
+                p_type => return Err(seg(SegmentProblem::UnknownType { p_type })),
+            }
+        }
+        if v.load_count == 0 {
+            return Err(header(ElfField::Loads, 0));
+        }
+        if !v.loads().iter().any(|l| l.backs(v.entry)) {
+            return Err(header(ElfField::Entry, v.entry));
+        }
+        if let Some(e) = v.pvh_entry {
+            let entry = u64::from(e);
+            if !v.loads().iter().any(|l| l.backs(entry)) {
+                return Err(Error::ElfNote {
+                    offset: pvh_note_at,
+                    problem: NoteProblem::EntryOutsideLoads { entry },
+                });
+            }
+        }
+        Ok(v)
+    }
+
+    /// Add a checked `PT_LOAD`, refusing overlap with earlier ones and more
+    /// than [`MAX_LOADS`].
+    fn push(&mut self, load: Load) -> core::result::Result<(), SegmentProblem> {
+        let compared = u64_from(self.load_count);
+        self.work.overlap_checks = self.work.overlap_checks.saturating_add(compared);
+        if let Some(o) = self
+            .loads()
+            .iter()
+            .find(|o| o.target().overlaps(&load.target()))
+        {
+            return Err(SegmentProblem::Overlaps { other: o.index });
+        }
+        let limit = u16::try_from(MAX_LOADS).unwrap_or(u16::MAX);
+        let slot = self
+            .loads
+            .get_mut(self.load_count)
+            .ok_or(SegmentProblem::TooManyLoads { limit })?;
+        *slot = load;
+        self.load_count = self.load_count.saturating_add(1);
+        Ok(())
+    }
+
+    /// The work the parse did.
+    #[must_use]
+    pub const fn work(&self) -> ElfWork {
+        self.work
+    }
+
+    /// The whole image.
+    #[must_use]
+    pub const fn image(&self) -> &'a [u8] {
+        self.image
+    }
+
+    /// The 64-bit entry point, `e_entry` (physical; enter with RSI = zero page).
+    #[must_use]
+    pub const fn entry_64(&self) -> u64 {
+        self.entry
+    }
+
+    /// The PVH entry point (`XEN_ELFNOTE_PHYS32_ENTRY`), if the image has the note.
+    #[must_use]
+    pub const fn pvh_entry(&self) -> Option<u32> {
+        self.pvh_entry
+    }
+
+    /// The `PT_LOAD` segments, in program-header order (at most [`MAX_LOADS`]).
+    #[must_use]
+    pub fn loads(&self) -> &[Load] {
+        self.loads.get(..self.load_count).unwrap_or(&[])
+    }
+
+    /// The image bytes of `load`: `[p_offset, p_offset + p_filesz)`
+    /// (checked inside the image by [`Self::parse`]).
+    #[must_use]
+    pub fn file_bytes(&self, load: &Load) -> &'a [u8] {
+        range(self.image, load.offset, load.filesz).unwrap_or(&[])
+    }
+
+    /// The span from the lowest `p_paddr` to the highest `p_paddr + p_memsz`
+    /// of the non-empty `PT_LOAD`s (size 0 if all are empty).
+    #[must_use]
+    pub fn span(&self) -> PhysRange {
+        let non_empty = || self.loads().iter().filter(|l| l.memsz != 0);
+        let base = non_empty().map(|l| l.paddr).min().unwrap_or(0);
+        let end = non_empty()
+            .filter_map(|l| l.target().end())
+            .max()
+            .unwrap_or(base);
+        PhysRange {
+            base,
+            size: end.saturating_sub(base),
+        }
+    }
+}
+
+/// The checks of one `PT_LOAD` that need nothing but its own header
+/// (the file range is checked by the caller).
+fn check_load(index: u16, ph: &ProgramHeader) -> core::result::Result<Load, SegmentProblem> {
+    let load = Load {
+        index,
+        flags: ph.p_flags.get(),
+        offset: ph.p_offset.get(),
+        vaddr: ph.p_vaddr.get(),
+        paddr: ph.p_paddr.get(),
+        filesz: ph.p_filesz.get(),
+        memsz: ph.p_memsz.get(),
+        align: ph.p_align.get(),
+    };
+    if load.flags & !(PF_X | PF_W | PF_R) != 0 {
+        return Err(SegmentProblem::Flags {
+            p_flags: load.flags,
+        });
+    }
+    if load.filesz > load.memsz {
+        return Err(SegmentProblem::FileSizeOverMemSize {
+            p_filesz: load.filesz,
+            p_memsz: load.memsz,
+        });
+    }
+    if load.align != 0 && !load.align.is_power_of_two() {
+        return Err(SegmentProblem::Align {
+            p_align: load.align,
+        });
+    }
+    let mask = load.align.saturating_sub(1);
+    if load.offset & mask != load.vaddr & mask {
+        return Err(SegmentProblem::AlignMismatch {
+            p_align: load.align,
+        });
+    }
+    for address in [load.paddr, load.vaddr] {
+        if address.checked_add(load.memsz).is_none() {
+            return Err(SegmentProblem::Wraps {
+                address,
+                p_memsz: load.memsz,
+            });
+        }
+    }
+    Ok(load)
+}
+
+/// Walk the notes of a `PT_NOTE` at `[offset, offset + size)` (inside the
+/// image), `align` 4 or 8; return the PVH entry and its note's file offset
+/// if this segment has the note. `seen`: an earlier segment had one;
+/// `steps` counts the notes stepped over.
+fn pvh_note(
+    image: &[u8],
+    offset: u64,
+    size: u64,
+    align: u64,
+    seen: bool,
+    steps: &mut u64,
+) -> Result<Option<(u32, u64)>> {
+    let notes = range(image, offset, size).unwrap_or(&[]);
+    let mut found: Option<(u32, u64)> = None;
+    let mut pos = 0u64;
+    // Each step advances `pos` by at least NOTE_HEADER_SIZE: at most
+    // size / 12 + 1 steps.
+    while pos < size {
+        *steps = steps.saturating_add(1);
+        let at = offset.saturating_add(pos);
+        let available = size.saturating_sub(pos);
+        let truncated = |needed: u64| Error::ElfNote {
+            offset: at,
+            problem: NoteProblem::Truncated { needed, available },
+        };
+        let n: &NoteHeader =
+            view(notes, 0, pos, Structure::ElfHeader).map_err(|_| truncated(NOTE_HEADER_SIZE))?;
+        let namesz = u64::from(n.n_namesz.get());
+        let descsz = n.n_descsz.get();
+        // Lengths are u32, so none of this overflows u64; checked anyway.
+        let desc_off = NOTE_HEADER_SIZE
+            .checked_add(namesz)
+            .and_then(|e| align_up(e, align));
+        let desc_end = desc_off.and_then(|d| d.checked_add(u64::from(descsz)));
+        let (Some(desc_off), Some(desc_end)) = (desc_off, desc_end) else {
+            return Err(truncated(u64::MAX));
+        };
+        if desc_end > available {
+            return Err(truncated(desc_end));
+        }
+        let name = range(notes, pos.saturating_add(NOTE_HEADER_SIZE), namesz).unwrap_or(&[]);
+        if name == XEN_NOTE_NAME && n.n_type.get() == XEN_ELFNOTE_PHYS32_ENTRY {
+            if seen || found.is_some() {
+                return Err(Error::ElfNote {
+                    offset: at,
+                    problem: NoteProblem::Duplicate,
+                });
+            }
+            let desc = range(notes, pos.saturating_add(desc_off), descsz.into()).unwrap_or(&[]);
+            let entry = match *desc {
+                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+                [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                _ => {
+                    return Err(Error::ElfNote {
+                        offset: at,
+                        problem: NoteProblem::DescSize { n_descsz: descsz },
+                    });
+                }
+            };
+            let entry32 = u32::try_from(entry).map_err(|_| Error::ElfNote {
+                offset: at,
+                problem: NoteProblem::AboveFourGib { entry },
+            })?;
+            found = Some((entry32, at));
+        }
+        // The padding after the last descriptor may be missing.
+        pos = match align_up(desc_end, align) {
+            Some(next) => pos.saturating_add(next),
+            None => size,
+        };
+    }
+    Ok(found)
+}
+
+/// One `PT_LOAD` to put in place: copy [`Self::file_size`] bytes from the
+/// image at [`Self::file_offset`] to [`Self::destination`], then zero
+/// [`Self::zero`] bytes after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct SegmentCopy {
+    /// The `PT_LOAD`'s program-header index.
+    pub index: u16,
+    /// `p_offset`.
+    pub file_offset: u64,
+    /// `p_filesz`.
+    pub file_size: u64,
+    /// `p_paddr`.
+    pub destination: u64,
+    /// `p_memsz - p_filesz`, zeroed at `destination + file_size`.
+    pub zero: u64,
+}
+
+impl SegmentCopy {
+    /// The target range `[destination, destination + file_size + zero)`.
+    #[must_use]
+    pub const fn target(&self) -> PhysRange {
+        PhysRange {
+            base: self.destination,
+            size: self.file_size.saturating_add(self.zero),
+        }
+    }
+
+    /// The range to zero, `[destination + file_size, ... + zero)`.
+    #[must_use]
+    pub const fn zero_range(&self) -> PhysRange {
+        PhysRange {
+            base: self.destination.saturating_add(self.file_size),
+            size: self.zero,
+        }
+    }
+}
+
+/// Where a [`Vmlinux`] goes: the result of [`plan`]. It keeps what the
+/// hand-over needs (the image, the entries, the copies, the span), not the
+/// [`Vmlinux`] itself, so a loader holding both keeps one copy of the loads
+/// table on its stack (about 0.7 KiB here, 0.9 KiB there).
+#[derive(Clone, Copy, Debug)]
+pub struct ElfPlan<'a> {
+    image: &'a [u8],
+    entry: u64,
+    pvh_entry: Option<u32>,
+    copies: [SegmentCopy; MAX_LOADS],
+    count: usize,
+    window: PhysRange,
+}
+
+impl<'a> ElfPlan<'a> {
+    /// The whole image the copies read from.
+    #[must_use]
+    pub const fn image(&self) -> &'a [u8] {
+        self.image
+    }
+
+    /// The copies to make, one per non-empty `PT_LOAD`, in program-header order.
+    #[must_use]
+    pub fn copies(&self) -> &[SegmentCopy] {
+        self.copies.get(..self.count).unwrap_or(&[])
+    }
+
+    /// The image bytes `copy` copies (`p_filesz` bytes at `p_offset`).
+    #[must_use]
+    pub fn source(&self, copy: &SegmentCopy) -> &'a [u8] {
+        range(self.image, copy.file_offset, copy.file_size).unwrap_or(&[])
+    }
+
+    /// The kernel's span ([`Vmlinux::span`]), checked like each segment:
+    /// what the cmdline, initrd and zero page must stay clear of.
+    #[must_use]
+    pub const fn window(&self) -> PhysRange {
+        self.window
+    }
+
+    /// The 64-bit entry point (`e_entry`; enter with RSI = zero page).
+    #[must_use]
+    pub const fn entry_64(&self) -> u64 {
+        self.entry
+    }
+
+    /// The PVH entry point, if the image has the note.
+    #[must_use]
+    pub const fn pvh_entry(&self) -> Option<u32> {
+        self.pvh_entry
+    }
+}
+
+/// Check that every `PT_LOAD` of `vmlinux`, and its span, can go to its
+/// `p_paddr` in `memory` clear of `reserved` (see the module documentation),
+/// and list the copies. `reserved` holds everything the loader keeps until
+/// the jump, **including the buffer the image itself lies in** (the copies
+/// read from it). The first failure is an [`Error::ElfPlacement`]:
+/// segments in program-header order, then the span.
+pub fn plan<'a>(
+    vmlinux: &Vmlinux<'a>,
+    memory: &[MemoryRegion],
+    reserved: &[PhysRange],
+) -> Result<ElfPlan<'a>> {
+    let check = |target: LoadTarget, r: PhysRange| {
+        let fail = |problem| Error::ElfPlacement {
+            target,
+            base: r.base,
+            size: r.size,
+            problem,
+        };
+        if r.base < MIN_LOAD_ADDRESS {
+            return Err(fail(PlacementProblem::BelowOneMib));
+        }
+        check_range(memory, r, FOUR_GIB, reserved).map_err(|p| fail(PlacementProblem::Range(p)))
+    };
+    let mut copies = [SegmentCopy::default(); MAX_LOADS];
+    let mut count = 0usize;
+    for load in vmlinux.loads().iter().filter(|l| l.memsz != 0) {
+        check(LoadTarget::Segment { index: load.index }, load.target())?;
+        if let Some(slot) = copies.get_mut(count) {
+            *slot = SegmentCopy {
+                index: load.index,
+                file_offset: load.offset,
+                file_size: load.filesz,
+                destination: load.paddr,
+                zero: load.memsz.saturating_sub(load.filesz),
+            };
+            count = count.saturating_add(1);
+        }
+    }
+    let window = vmlinux.span();
+    check(LoadTarget::Span, window)?;
+    Ok(ElfPlan {
+        image: vmlinux.image,
+        entry: vmlinux.entry,
+        pvh_entry: vmlinux.pvh_entry,
+        copies,
+        count,
+        window,
+    })
+}
