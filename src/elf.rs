@@ -648,6 +648,88 @@ pub struct Vmlinux<'a> {
     work: ElfWork,
 }
 
+/// The file-header checks of [`Vmlinux::parse`] on `h`, for an image of
+/// `len` bytes (the program-header table must lie inside it).
+fn check_header(h: &FileHeader, len: u64) -> Result<()> {
+    let [m0, m1, m2, m3, class, data, version, osabi, abiversion, ..] = h.e_ident;
+    let magic = [m0, m1, m2, m3];
+    if magic != ELF_MAGIC {
+        return Err(header(ElfField::Magic, u32::from_le_bytes(magic).into()));
+    }
+    let checks: [(ElfField, u64, bool); 10] = [
+        (ElfField::Class, class.into(), class == ELFCLASS64),
+        (ElfField::Data, data.into(), data == ELFDATA2LSB),
+        (
+            ElfField::IdentVersion,
+            version.into(),
+            version == EV_CURRENT,
+        ),
+        (
+            ElfField::OsAbi,
+            osabi.into(),
+            osabi == ELFOSABI_SYSV || osabi == ELFOSABI_GNU,
+        ),
+        (ElfField::AbiVersion, abiversion.into(), abiversion == 0),
+        (
+            ElfField::Type,
+            h.e_type.get().into(),
+            h.e_type.get() == ET_EXEC,
+        ),
+        (
+            ElfField::Machine,
+            h.e_machine.get().into(),
+            h.e_machine.get() == EM_X86_64,
+        ),
+        (
+            ElfField::Version,
+            h.e_version.get().into(),
+            h.e_version.get() == u32::from(EV_CURRENT),
+        ),
+        (
+            ElfField::Flags,
+            h.e_flags.get().into(),
+            h.e_flags.get() == 0,
+        ),
+        (
+            ElfField::EhSize,
+            h.e_ehsize.get().into(),
+            h.e_ehsize.get() == EHDR_SIZE,
+        ),
+    ];
+    if let Some(&(field, value, _)) = checks.iter().find(|c| !c.2) {
+        return Err(header(field, value));
+    }
+    let phentsize = h.e_phentsize.get();
+    if phentsize != PHDR_SIZE {
+        return Err(header(ElfField::PhEntSize, phentsize.into()));
+    }
+    let phnum = h.e_phnum.get();
+    if phnum == 0 || phnum > MAX_PROGRAM_HEADERS {
+        return Err(header(ElfField::PhNum, phnum.into()));
+    }
+    let phoff = h.e_phoff.get();
+    let table = u64::from(phnum).saturating_mul(u64::from(PHDR_SIZE));
+    if phoff.checked_add(table).is_none_or(|end| end > len) {
+        return Err(header(ElfField::PhOff, phoff));
+    }
+    Ok(())
+}
+
+/// The file-header checks [`Vmlinux::parse`] makes, on the first bytes of an
+/// image of `image_len` bytes that is not verified yet: a loader may
+/// **refuse** on what this finds before it inflates or hashes the rest (the
+/// error [`Vmlinux::parse`] gives once the bytes are verified), never accept
+/// on it. `Ok` when `head` is shorter than the file header.
+///
+/// # Errors
+/// The [`Error::ElfHeader`] of the first check that fails.
+pub fn check_head(head: &[u8], image_len: u64) -> Result<()> {
+    match view::<FileHeader>(head, 0, 0, Structure::ElfHeader) {
+        Ok(h) => check_header(h, image_len),
+        Err(_) => Ok(()),
+    }
+}
+
 fn header(field: ElfField, value: u64) -> Error {
     Error::ElfHeader { field, value }
 }
@@ -672,68 +754,8 @@ impl<'a> Vmlinux<'a> {
     pub fn parse(image: &'a [u8]) -> Result<Self> {
         let h: &FileHeader = view(image, 0, 0, Structure::ElfHeader)?;
         let len = u64_from(image.len());
-        let [m0, m1, m2, m3, class, data, version, osabi, abiversion, ..] = h.e_ident;
-        let magic = [m0, m1, m2, m3];
-        if magic != ELF_MAGIC {
-            return Err(header(ElfField::Magic, u32::from_le_bytes(magic).into()));
-        }
-        let checks: [(ElfField, u64, bool); 10] = [
-            (ElfField::Class, class.into(), class == ELFCLASS64),
-            (ElfField::Data, data.into(), data == ELFDATA2LSB),
-            (
-                ElfField::IdentVersion,
-                version.into(),
-                version == EV_CURRENT,
-            ),
-            (
-                ElfField::OsAbi,
-                osabi.into(),
-                osabi == ELFOSABI_SYSV || osabi == ELFOSABI_GNU,
-            ),
-            (ElfField::AbiVersion, abiversion.into(), abiversion == 0),
-            (
-                ElfField::Type,
-                h.e_type.get().into(),
-                h.e_type.get() == ET_EXEC,
-            ),
-            (
-                ElfField::Machine,
-                h.e_machine.get().into(),
-                h.e_machine.get() == EM_X86_64,
-            ),
-            (
-                ElfField::Version,
-                h.e_version.get().into(),
-                h.e_version.get() == u32::from(EV_CURRENT),
-            ),
-            (
-                ElfField::Flags,
-                h.e_flags.get().into(),
-                h.e_flags.get() == 0,
-            ),
-            (
-                ElfField::EhSize,
-                h.e_ehsize.get().into(),
-                h.e_ehsize.get() == EHDR_SIZE,
-            ),
-        ];
-        if let Some(&(field, value, _)) = checks.iter().find(|c| !c.2) {
-            return Err(header(field, value));
-        }
-        let phentsize = h.e_phentsize.get();
-        if phentsize != PHDR_SIZE {
-            return Err(header(ElfField::PhEntSize, phentsize.into()));
-        }
-        let phnum = h.e_phnum.get();
-        if phnum == 0 || phnum > MAX_PROGRAM_HEADERS {
-            return Err(header(ElfField::PhNum, phnum.into()));
-        }
-        let phoff = h.e_phoff.get();
-        let table = u64::from(phnum).saturating_mul(u64::from(PHDR_SIZE));
-        if range(image, phoff, table).is_none() {
-            return Err(header(ElfField::PhOff, phoff));
-        }
-
+        check_header(h, len)?;
+        let (phnum, phoff) = (h.e_phnum.get(), h.e_phoff.get());
         let mut v = Self {
             image,
             entry: h.e_entry.get(),

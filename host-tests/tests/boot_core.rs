@@ -5,7 +5,7 @@
 //! low address the test kernels load at), down to the zero page's bytes.
 
 use rvf_boot::boot::{
-    self, Handover, Initrd, InitrdSlot, Machine, Phase, Platform, Request, Reservations,
+    self, BootImage, Handover, Initrd, InitrdSlot, Machine, Phase, Platform, Request, Reservations,
 };
 use rvf_boot::bzimage::BzImage;
 use rvf_boot::gzip::{InflateState, Sequential};
@@ -223,7 +223,11 @@ impl Failed {
 struct Ram {
     base: usize,
     len: usize,
+    /// One mapping at the fixed address at a time (tests run in parallel).
+    _one: std::sync::MutexGuard<'static, ()>,
 }
+
+static RAM_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const RAM_BASE: usize = 0x0080_0000; // 8 MiB
 const RAM_LEN: usize = 0x0400_0000; // 64 MiB
@@ -231,6 +235,9 @@ const RAM_LEN: usize = 0x0400_0000; // 64 MiB
 impl Ram {
     fn map() -> Self {
         const MAP_FIXED_NOREPLACE: i32 = 0x10_0000;
+        let one = RAM_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // SAFETY: a new anonymous private mapping at a fixed address that
         // must be free (MAP_FIXED_NOREPLACE fails rather than replace
         // anything); nothing else refers to it.
@@ -251,6 +258,7 @@ impl Ram {
         Self {
             base: RAM_BASE,
             len: RAM_LEN,
+            _one: one,
         }
     }
 
@@ -378,7 +386,10 @@ fn a_placing_machine_places_inflates_in_place_and_builds_the_zero_page() {
     // buffer was placed by the hint so its protected-mode part is there.
     assert_eq!(plan.load_address(), 0x100_0000);
     assert!(in_place);
-    let setup = p.bzimage().setup_size();
+    let BootImage::BzImage(bz) = p.boot_image() else {
+        panic!("a bzImage");
+    };
+    let setup = bz.setup_size();
     assert_eq!(platform.placed[0].base, 0x100_0000 - setup);
     assert_eq!(plan.protected_mode().as_ptr() as u64, 0x100_0000);
     // The initramfs top-down, page-aligned, in the mapping, below the
@@ -586,4 +597,125 @@ fn one_module_splits_exactly_at_the_format_and_nowhere_else() {
         seg[at..at + 4].copy_from_slice(&rvf[..4]);
         assert_eq!(split(&seg).initrd, None, "{name}");
     }
+}
+
+/// An ELF vmlinux through the same core: its segments placed at their
+/// physical addresses (checked against the map and the reservations), the
+/// span reserved, the zero page for the 64-bit entry; refused with one line
+/// by an EFI-stub machine.
+#[test]
+fn an_elf_vmlinux_goes_through_the_same_core() {
+    use rvf_testkit::elf::ElfBuilder;
+    const MIB: u64 = 0x10_0000;
+    let text: Vec<u8> = (0..0x3000u32).map(|i| (i % 251) as u8).collect();
+    let data = vec![7u8; 0x800];
+    let raw = ElfBuilder::new(0x100_0000 + 0x40)
+        .load(16 * MIB, &text, 0x3000)
+        .load(18 * MIB, &data, 0x2000)
+        .build();
+    let file: &'static [u8] = hostile(&raw).leak();
+    let ram = Ram::map();
+    let memory = [MemoryRegion {
+        base: RAM_BASE as u64,
+        size: RAM_LEN as u64,
+        kind: E820Type::Ram,
+    }];
+    let own = PhysRange {
+        base: (RAM_BASE + RAM_LEN - 0x3000) as u64,
+        size: 0x3000,
+    };
+    let mut reserved = Reservations::new();
+    reserved.add(own).unwrap();
+    // SAFETY: reserved above: the core places nothing there.
+    let own_bytes = unsafe { ram.slice(own) };
+    let (cmdline_buf, zero_page) = own_bytes.split_at_mut(0x2000);
+    let zero_page: &mut [u8; 4096] = (&mut zero_page[..4096]).try_into().unwrap();
+    let mut platform = Placing {
+        ram: &ram,
+        initrd: b"initramfs",
+        placed: Vec::new(),
+    };
+    let request = Request {
+        rvf: file,
+        policy: Policy::default(),
+        extra: b"",
+        cmdline: cmdline_buf,
+        machine: Machine::Placing {
+            memory: &memory,
+            reserved: &mut reserved,
+            acpi_rsdp: None,
+            zero_page,
+        },
+    };
+    let p = boot::prepare(
+        request,
+        &mut platform,
+        &mut InflateState::new(),
+        &Sequential,
+    )
+    .expect("the vmlinux boots");
+    assert_eq!(p.boot_image().format().name(), "elf");
+    let Handover::Elf { plan } = p.handover() else {
+        panic!("an ELF hand-over");
+    };
+    assert_eq!(plan.entry_64(), 0x100_0040);
+    let targets: Vec<_> = plan.copies().iter().map(|c| c.target()).collect();
+    assert_eq!(
+        targets,
+        [
+            PhysRange {
+                base: 16 * MIB,
+                size: 0x3000
+            },
+            PhysRange {
+                base: 18 * MIB,
+                size: 0x2000
+            }
+        ]
+    );
+    assert_eq!(plan.source(&plan.copies()[1]), &data[..]);
+    assert_eq!(plan.copies()[1].zero, 0x1800);
+    // Reserved: the loader's pages, the image buffer, the span, the initrd.
+    let r = reserved.as_slice();
+    assert_eq!(r.len(), 4);
+    assert_eq!(
+        r[2],
+        PhysRange {
+            base: 16 * MIB,
+            size: 2 * MIB + 0x2000
+        }
+    );
+    assert_eq!(r[3], platform.placed[1]);
+    // The image buffer went top-down (no bzImage hint), clear of the span.
+    assert!(platform.placed[0].base > 18 * MIB + 0x2000);
+    // SAFETY: the core's borrow ended with `prepare`.
+    let zp = unsafe {
+        ram.slice(PhysRange {
+            base: own.base + 0x2000,
+            size: 4096,
+        })
+    };
+    assert_eq!(u16::from_le_bytes([zp[0x1FE], zp[0x1FF]]), 0xAA55);
+    assert_eq!(&zp[0x202..0x206], b"HdrS");
+    assert_eq!(
+        u64::from(u32::from_le_bytes(zp[0x218..0x21C].try_into().unwrap())),
+        platform.placed[1].base
+    );
+    // An EFI-stub machine refuses it with one line.
+    let got = by_core(file, b"", None, Machine::EfiStub).unwrap_err();
+    assert_eq!(
+        got.to_string_lossy(),
+        "the kernel has no EFI stub (it is an ELF vmlinux, boot it through the PVH stub): \
+         rvf-boot.efi starts Linux only through its EFI stub"
+    );
+    // A report gives the same facts as the steps, but for the bzImage
+    // parser, which refuses a vmlinux.
+    assert!(matches!(
+        by_steps(file, b"", None),
+        Err(Failed::Lib(Error::BzImage { .. }))
+    ));
+    assert_eq!(
+        by_core(file, b"", None, Machine::Report).unwrap().1,
+        p.image().sha256()
+    );
 }

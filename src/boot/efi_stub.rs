@@ -29,6 +29,8 @@ pub enum EfiStubProblem {
     NoPeSignature,
     /// The COFF machine is not x86_64.
     NotX86_64,
+    /// The kernel is an ELF vmlinux, which never has one.
+    ElfVmlinux,
 }
 
 impl EfiStubProblem {
@@ -42,6 +44,7 @@ impl EfiStubProblem {
             Self::LfanewOutsideSetup => "e_lfanew points outside the setup area",
             Self::NoPeSignature => "no \"PE\\0\\0\" signature at e_lfanew",
             Self::NotX86_64 => "the PE image is not for x86_64",
+            Self::ElfVmlinux => "it is an ELF vmlinux, boot it through the PVH stub",
         }
     }
 }

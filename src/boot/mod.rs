@@ -15,8 +15,9 @@
 //! 1. [`Container::parse`] under the policy (signature, directory, segments);
 //!    [`measure::manifest_digest`]; the selected kernel, whose content hash
 //!    is checked beside the inflate ([`Container::selected_kernel_unverified`]);
-//! 2. refuse early: the boot-protocol header checks on the image's first
-//!    4 KiB, inflated but not verified yet ([`BzImage::check_head`]): a
+//! 2. refuse early: the kernel's header checks on the image's first 4 KiB,
+//!    inflated but not verified yet ([`BzImage::check_head`],
+//!    [`elf::check_head`] for an ELF vmlinux): a
 //!    refusal costs 4 KiB of inflate and the stored payload's content hash
 //!    (so a damaged payload is still refused for its hash), not the whole
 //!    image; an acceptance still waits for every hash and the full check of
@@ -26,13 +27,20 @@
 //! 4. [`image::extract_joined`]: every hash, CRC-32 and size checked, on two
 //!    CPUs when the platform's [`Join`] has a second one ([`crate::gzip::Sequential`]
 //!    is the one-CPU case of the same call); then the policy's kernel pin;
-//! 5. [`BzImage::parse`]; on a placing machine the kernel window
-//!    ([`crate::plan::BootPlan`]); on an EFI-stub machine the stub's PE header
-//!    ([`efi_stub::check`]);
+//! 5. the kernel's format and headers ([`parse_kernel`]: [`BzImage::parse`],
+//!    or [`Vmlinux::parse`] for an ELF vmlinux); on a placing machine the
+//!    kernel window ([`crate::plan::BootPlan`]) or the ELF segments' places
+//!    ([`elf::plan`]); on an EFI-stub machine the stub's PE header
+//!    ([`efi_stub::check`]; an ELF vmlinux has none and is refused);
 //! 6. the initramfs (the platform's, placed by the core on a placing machine);
 //! 7. [`cmdline::write`] and the policy's command-line pin on exactly the line
 //!    the kernel gets;
-//! 8. on a placing machine, the zero page ([`zero_page::build`]).
+//! 8. on a placing machine, the zero page ([`zero_page::build`], or
+//!    [`zero_page::build_for_elf`]).
+//!
+//! Both kernel formats are handed over through the 64-bit boot protocol
+//! (RSI = the zero page): a bzImage at its load address + 0x200, an ELF
+//! vmlinux at `e_entry` once its `PT_LOAD`s are copied ([`Handover`]).
 //!
 //! The measured-boot events ([`Prepared::events`]) are built on demand, so a
 //! shell without a TPM never hashes the initramfs.
@@ -47,15 +55,18 @@ mod place;
 
 pub use place::{MAX_RESERVATIONS, Reservations};
 
+use core::marker::PhantomData;
+
 use crate::bzimage::BzImage;
 use crate::cmdline;
 use crate::container::{Container, Policy};
+use crate::elf::{self, ElfPlan, KernelFormat, Vmlinux};
 use crate::error::{Error, Result};
 use crate::gzip::{Inflater, Join};
 use crate::image::{self, VerifiedImage};
 use crate::kernel::KernelSegment;
 use crate::measure::{self, BootInputs, Digest, EventLog, MeasureError};
-use crate::memory::{MemoryRegion, PhysRange};
+use crate::memory::{FOUR_GIB, MemoryRegion, PhysRange};
 use crate::plan::BootPlan;
 use crate::policy::Authenticated;
 use crate::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
@@ -123,10 +134,20 @@ pub enum Initrd<'m> {
 /// Where a platform's initramfs may go ([`Platform::initrd`]).
 #[derive(Debug)]
 pub struct InitrdSlot<'s, 'm> {
-    placer: Option<(BzImage<'m>, &'s [MemoryRegion], &'s mut Reservations)>,
+    placer: Option<(u64, &'s [MemoryRegion], &'s mut Reservations)>,
+    _image: core::marker::PhantomData<&'m [u8]>,
 }
 
 impl InitrdSlot<'_, '_> {
+    /// A slot that places nothing (a machine whose platform owns the
+    /// initramfs's memory).
+    const fn none() -> Self {
+        Self {
+            placer: None,
+            _image: PhantomData,
+        }
+    }
+
     /// On a [`Machine::Placing`] machine, one past the highest address the
     /// initramfs may occupy (the kernel's `initrd_addr_max` + 1, at most
     /// 4 GiB): a platform whose initramfs already lies in RAM (one module
@@ -134,11 +155,7 @@ impl InitrdSlot<'_, '_> {
     /// else places a copy ([`InitrdSlot::place`]). `None` on other machines.
     #[must_use]
     pub fn limit(&self) -> Option<u64> {
-        self.placer.as_ref().map(|(bz, ..)| {
-            bz.initrd_addr_max()
-                .saturating_add(1)
-                .min(crate::memory::FOUR_GIB)
-        })
+        self.placer.as_ref().map(|&(limit, ..)| limit)
     }
 
     /// On a [`Machine::Placing`] machine, places and reserves `size` bytes
@@ -150,7 +167,9 @@ impl InitrdSlot<'_, '_> {
     /// [`Error::NoRoom`], [`Error::TooManyReservations`].
     pub fn place(&mut self, size: u64) -> Result<Option<PhysRange>> {
         match &mut self.placer {
-            Some((bz, memory, reserved)) => place::initrd(bz, memory, reserved, size).map(Some),
+            Some((limit, memory, reserved)) => {
+                place::initrd(*limit, memory, reserved, size).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -219,6 +238,8 @@ pub trait Platform<'m> {
 /// How the kernel is handed over.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
+// No heap to box the ELF plan in; a loader holds one of these at a time.
+#[allow(clippy::large_enum_variant)]
 pub enum Handover<'m> {
     /// 64-bit boot protocol: the protected-mode part goes to the plan's load
     /// address (already there when `in_place`), RSI = the zero page, jump to
@@ -229,10 +250,58 @@ pub enum Handover<'m> {
         /// The protected-mode part already lies at the load address.
         in_place: bool,
     },
+    /// 64-bit boot protocol for an ELF vmlinux: each of the plan's
+    /// [`ElfPlan::copies`] copied to its physical address and its tail
+    /// zeroed, RSI = the zero page, jump to [`ElfPlan::entry_64`].
+    Elf {
+        /// Where the kernel's segments go.
+        plan: ElfPlan<'m>,
+    },
     /// The firmware loads the verified image and starts its EFI stub.
     EfiStub,
     /// Nothing (a report).
     None,
+}
+
+/// The verified image as a kernel: which boot format, with its checked
+/// headers.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+// No heap to box the vmlinux's load table in; one per boot.
+#[allow(clippy::large_enum_variant)]
+pub enum BootImage<'m> {
+    /// A bzImage (boot protocol 2.12 or later, the 64-bit entry).
+    BzImage(BzImage<'m>),
+    /// An ELF64 vmlinux ([`crate::elf`]).
+    Elf(Vmlinux<'m>),
+}
+
+impl BootImage<'_> {
+    /// `"bzimage"` or `"elf"` ([`KernelFormat::name`]).
+    #[must_use]
+    pub const fn format(&self) -> KernelFormat {
+        match self {
+            Self::BzImage(_) => KernelFormat::BzImage,
+            Self::Elf(_) => KernelFormat::Elf,
+        }
+    }
+}
+
+/// The command-line limit given to an ELF vmlinux, which carries no
+/// `cmdline_size`: x86 Linux's `COMMAND_LINE_SIZE` (2048) less its NUL.
+pub const ELF_CMDLINE_SIZE: u64 = 2047;
+
+/// Parses the verified image as the kernel format its first bytes name:
+/// an ELF vmlinux ([`Vmlinux::parse`]), else a bzImage ([`BzImage::parse`],
+/// whose error names what a bzImage would need).
+///
+/// # Errors
+/// The format's header errors.
+pub fn parse_kernel(image: &[u8]) -> Result<BootImage<'_>> {
+    match KernelFormat::detect(image) {
+        Some(KernelFormat::Elf) => Vmlinux::parse(image).map(BootImage::Elf),
+        _ => BzImage::parse(image).map(BootImage::BzImage),
+    }
 }
 
 /// Everything a shell needs to hand over, all verified.
@@ -241,7 +310,7 @@ pub struct Prepared<'f, 'm> {
     container: Container<'f>,
     kernel: KernelSegment<'f>,
     image: VerifiedImage<'m>,
-    bz: BzImage<'m>,
+    boot_image: BootImage<'m>,
     manifest: Digest,
     authenticated: Authenticated,
     cmdline: &'m [u8],
@@ -268,10 +337,10 @@ impl<'f, 'm> Prepared<'f, 'm> {
         &self.image
     }
 
-    /// Its boot-protocol header.
+    /// The verified image's boot format and headers.
     #[must_use]
-    pub const fn bzimage(&self) -> &BzImage<'m> {
-        &self.bz
+    pub const fn boot_image(&self) -> &BootImage<'m> {
+        &self.boot_image
     }
 
     /// The RVF's measurement ([`measure::manifest_digest`]).
@@ -397,36 +466,57 @@ where
     })?;
     // The policy's kernel pin, on the verified bytes, before anything uses them.
     let kernel_sha256 = container.policy().check_kernel(&image)?;
-    let bz = BzImage::parse(image.bytes())?;
+    let boot_image = parse_kernel(image.bytes())?;
 
     // ---- where it goes, and the initramfs
-    let (handover, initrd) = match &mut machine {
-        Machine::Placing {
-            memory, reserved, ..
-        } => {
-            let plan = place::kernel(&bz, memory, reserved, buffer)?;
-            let in_place = address_of(plan.protected_mode()) == plan.load_address();
-            let mut slot = InitrdSlot {
-                placer: Some((bz, *memory, &mut **reserved)),
+    let (handover, initrd) = match (&mut machine, boot_image) {
+        (
+            Machine::Placing {
+                memory, reserved, ..
+            },
+            _,
+        ) => {
+            let (handover, limit) = match boot_image {
+                BootImage::BzImage(bz) => {
+                    let plan = place::kernel(&bz, memory, reserved, buffer)?;
+                    let in_place = address_of(plan.protected_mode()) == plan.load_address();
+                    let limit = bz.initrd_addr_max().saturating_add(1).min(FOUR_GIB);
+                    (Handover::ZeroPage { plan, in_place }, limit)
+                }
+                BootImage::Elf(vmlinux) => {
+                    let plan = elf::plan(&vmlinux, memory, reserved.as_slice())?;
+                    reserved.add(plan.window())?;
+                    (Handover::Elf { plan }, FOUR_GIB)
+                }
             };
-            let initrd = initrd(platform, &mut slot)?;
-            (Handover::ZeroPage { plan, in_place }, initrd)
+            let mut slot = InitrdSlot {
+                placer: Some((limit, *memory, &mut **reserved)),
+                _image: PhantomData,
+            };
+            (handover, initrd(platform, &mut slot)?)
         }
-        Machine::EfiStub => {
+        (Machine::EfiStub, BootImage::Elf(_)) => {
+            return Err(Error::NoEfiStub {
+                problem: efi_stub::EfiStubProblem::ElfVmlinux,
+            }
+            .into());
+        }
+        (Machine::EfiStub, BootImage::BzImage(bz)) => {
             efi_stub::check(image.bytes(), bz.setup_size())?;
             (
                 Handover::EfiStub,
-                initrd(platform, &mut InitrdSlot { placer: None })?,
+                initrd(platform, &mut InitrdSlot::none())?,
             )
         }
-        Machine::Report => (
-            Handover::None,
-            initrd(platform, &mut InitrdSlot { placer: None })?,
-        ),
+        (Machine::Report, _) => (Handover::None, initrd(platform, &mut InitrdSlot::none())?),
+    };
+    let cmdline_size = match boot_image {
+        BootImage::BzImage(bz) => bz.cmdline_size(),
+        BootImage::Elf(_) => ELF_CMDLINE_SIZE,
     };
 
     // ---- the command line the kernel gets, and its pin
-    let len = cmdline::write(cmdline_buf, kernel.cmdline(), extra, bz.cmdline_size())?;
+    let len = cmdline::write(cmdline_buf, kernel.cmdline(), extra, cmdline_size)?;
     let cmdline_phys = PhysRange {
         base: address_of(cmdline_buf),
         size: crate::bytes::u64_from(len).saturating_add(1),
@@ -435,15 +525,12 @@ where
     let line = written.get(..len).unwrap_or(&[]);
     let cmdline_sha256 = container.policy().check_cmdline(line)?;
 
-    if let (
-        Machine::Placing {
-            memory,
-            acpi_rsdp,
-            zero_page,
-            ..
-        },
-        Handover::ZeroPage { plan, .. },
-    ) = (machine, handover)
+    if let Machine::Placing {
+        memory,
+        acpi_rsdp,
+        zero_page,
+        ..
+    } = machine
     {
         let initrd = match initrd {
             Some(Initrd::Bytes(b)) => Some(PhysRange {
@@ -458,7 +545,11 @@ where
             memory_map: memory,
             acpi_rsdp,
         };
-        zero_page::build(zero_page, &plan, &handoff)?;
+        match &handover {
+            Handover::ZeroPage { plan, .. } => zero_page::build(zero_page, plan, &handoff)?,
+            Handover::Elf { plan } => zero_page::build_for_elf(zero_page, plan, &handoff)?,
+            _ => {}
+        }
     }
     Ok(Prepared {
         authenticated: Authenticated {
@@ -469,7 +560,7 @@ where
         container,
         kernel,
         image,
-        bz,
+        boot_image,
         manifest,
         cmdline: line,
         initrd,

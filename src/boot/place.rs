@@ -15,6 +15,7 @@ use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
 
 use crate::bytes::u64_from;
 use crate::bzimage::{BzImage, SetupHeader};
+use crate::elf;
 use crate::error::{Error, Result};
 use crate::gzip;
 use crate::kernel::{KernelSegment, StoredFormat};
@@ -107,8 +108,9 @@ const HEAD: usize = 4096;
 
 /// The first [`HEAD`] bytes of `kernel`'s image, **not verified**: inflated
 /// from a gzip-stored image (as far as they inflate), the stored bytes of a
-/// raw one. Refuses early what the boot-protocol header checks would refuse
-/// once the image is verified ([`BzImage::check_head`] against the declared
+/// raw one. Refuses early what the kernel's header checks would refuse
+/// once the image is verified ([`elf::check_head`] for an ELF vmlinux,
+/// else [`BzImage::check_head`], against the declared
 /// `image_size`, which extraction enforces), so a hostile file costs 4 KiB of
 /// inflate, not its whole image; returns the placement [`Hint`]. Never
 /// inlined: the 4 KiB and the decompressor live only in this frame.
@@ -130,6 +132,12 @@ pub(super) fn peek(kernel: &KernelSegment<'_>) -> Result<Option<Hint>> {
         StoredFormat::Gzip => inflate_head(stored, &mut head),
     };
     let head = head.get(..n).unwrap_or(&[]);
+    if elf::is_elf(head) {
+        elf::check_head(head, kernel.image_size())?;
+        // An ELF kernel's segments go to their own addresses: the buffer
+        // goes wherever there is room.
+        return Ok(None);
+    }
     BzImage::check_head(head, kernel.image_size())?;
     Ok(match kernel.format() {
         StoredFormat::Gzip => hint(head),
@@ -260,16 +268,15 @@ pub(super) fn kernel<'a>(
     Ok(plan)
 }
 
-/// Place and reserve the initrd: top-down, below the kernel's
-/// `initrd_addr_max` and the 4 GiB identity map, clear of everything
-/// reserved.
+/// Place and reserve the initrd: top-down, below `limit` (the kernel's
+/// `initrd_addr_max` + 1, at most the 4 GiB identity map), clear of
+/// everything reserved.
 pub(super) fn initrd(
-    bz: &BzImage<'_>,
+    limit: u64,
     memory: &[MemoryRegion],
     reserved: &mut Reservations,
     size: u64,
 ) -> Result<PhysRange> {
-    let limit = bz.initrd_addr_max().saturating_add(1).min(FOUR_GIB);
     let r = plan::place_high(
         memory,
         reserved.as_slice(),

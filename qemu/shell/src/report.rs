@@ -6,7 +6,7 @@
 use core::fmt;
 
 use rvf_boot::Container;
-use rvf_boot::boot::{Handover, Prepared};
+use rvf_boot::boot::{BootImage, Handover, Prepared};
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::policy::Authenticated;
 
@@ -67,10 +67,11 @@ impl fmt::Display for AuthenticatedLine {
     }
 }
 
-/// `rvf-boot: verified <hash> image hash; protocol 0xNNNN, <hand-over>,
-/// cmdline "<line>"[, initramfs]`: what the boot core verified and how it
-/// is handed over (`relocatable|fixed at 0xADDR (inflated in place|copied)`
-/// for the 64-bit boot protocol, `EFI stub` through the firmware).
+/// `rvf-boot: verified <hash> image hash; protocol 0xNNNN|ELF vmlinux,
+/// <hand-over>, cmdline "<line>"[, initramfs]`: what the boot core verified
+/// and how it is handed over (`relocatable|fixed at 0xADDR (inflated in
+/// place|copied)` for a bzImage, `N segments at A..B, entry E` for an ELF
+/// vmlinux, `EFI stub` through the firmware).
 pub struct VerifiedLine<'a, 'f, 'm>(pub &'a Prepared<'f, 'm>);
 
 impl fmt::Display for VerifiedLine<'_, '_, '_> {
@@ -78,10 +79,13 @@ impl fmt::Display for VerifiedLine<'_, '_, '_> {
         let p = self.0;
         write!(
             f,
-            "rvf-boot: verified {} image hash; protocol {:#06x}, ",
-            p.image().image_hash().name(),
-            p.bzimage().version(),
+            "rvf-boot: verified {} image hash; ",
+            p.image().image_hash().name()
         )?;
+        match p.boot_image() {
+            BootImage::BzImage(bz) => write!(f, "protocol {:#06x}, ", bz.version())?,
+            _ => f.write_str("ELF vmlinux, ")?,
+        }
         match p.handover() {
             Handover::ZeroPage { plan, in_place } => write!(
                 f,
@@ -97,6 +101,14 @@ impl fmt::Display for VerifiedLine<'_, '_, '_> {
                 } else {
                     "copied"
                 },
+            )?,
+            Handover::Elf { plan } => write!(
+                f,
+                "{} segments at {:#x}..{:#x}, entry {:#x}",
+                plan.copies().len(),
+                plan.window().base,
+                plan.window().end().unwrap_or(u64::MAX),
+                plan.entry_64()
             )?,
             Handover::EfiStub => f.write_str("EFI stub")?,
             _ => f.write_str("no hand-over")?,

@@ -10,7 +10,7 @@
 use core::fmt::Write;
 
 use rvf_boot::boot::{
-    self, Handover, Initrd, InitrdSlot, Machine, Phase, Platform, Prepared, Request, Reservations,
+    self, Initrd, InitrdSlot, Machine, Phase, Platform, Prepared, Request, Reservations,
 };
 use rvf_boot::gzip::InflateState;
 use rvf_boot::memory::{MemoryRegion, PhysRange};
@@ -175,46 +175,17 @@ fn hand_over(
     prepared: &Prepared<'_, '_>,
     meter: &Meter,
 ) -> Result<Never, Failure> {
-    let Handover::ZeroPage { plan, in_place } = prepared.handover() else {
-        return Err(Failure::Internal("the core made no zero-page hand-over"));
-    };
     if rvf_boot_shell::is_strict() {
-        let _ = writeln!(
-            serial,
-            "{}",
-            AuthenticatedLine::from(prepared.authenticated())
-        );
+        let line = AuthenticatedLine::from(prepared.authenticated());
+        let _ = writeln!(serial, "{line}");
     }
-
-    // ---- protected-mode part to the load address (already there when the
-    // image was inflated in place)
-    let pm = plan.protected_mode();
-    let load = plan.load_address();
-    let dst = PhysRange {
-        base: load,
-        size: pm.len() as u64,
-    };
-    if !plan.window().contains(&dst) {
-        return Err(Failure::Internal(
-            "protected-mode part outside the kernel window",
-        ));
-    }
-    if !in_place {
-        // SAFETY: the destination lies inside the kernel window, which the
-        // library's plan placed in usable RAM below 4 GiB away from every
-        // reservation (stub, RVF, the whole image buffer) and which is
-        // reserved, so the initrd avoided it. The source is the verified
-        // protected-mode part inside the RVF or the image buffer, so the two
-        // do not overlap (`copy` is memmove anyway). Nothing reads the
-        // source afterwards: the zero page was built by the core.
-        unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
-    }
+    // ---- the kernel to where the plan put it
+    let entry = deliver::place_kernel(prepared.handover())?;
     // ---- measured boot: the events `rvf-boot measure` predicts, extended
     // and logged before the jump; built (the initrd hashed) only when there
     // is a TPM to extend them into
     tpm::measure(serial, info.rsdp_paddr, reserved, || prepared.events())?;
 
-    let entry = plan.entry_64();
     let _ = writeln!(serial, "{}", meter.line(hw::rdtsc()));
     let _ = writeln!(serial, "{}", VerifiedLine(prepared));
     let _ = writeln!(serial, "rvf-boot: entering kernel at {entry:#x}");
@@ -224,7 +195,7 @@ fn hand_over(
     // an IRQ a firmware left pending would arrive at an exception vector.
     hw::mask_pics();
     // SAFETY: every byte the kernel runs from was verified (image hash and,
-    // for gzip, CRC-32) and copied to the window the plan chose; the zero
+    // for gzip, CRC-32) and copied to where the plan put it; the zero
     // page and command line are built; the 64-bit boot protocol asks for
     // long mode with an identity map covering the window, zero page and
     // command line (0..4 GiB is mapped and every placement is below it), the

@@ -3,7 +3,7 @@
 //! library placed and reserved. Every slice over guest RAM is formed here.
 
 use rvf_boot::boot::module::{self, OneModule};
-use rvf_boot::boot::{Initrd, InitrdSlot, Reservations};
+use rvf_boot::boot::{Handover, Initrd, InitrdSlot, Reservations};
 use rvf_boot::memory::{MemoryRegion, PhysRange};
 
 use crate::failure::Failure;
@@ -149,4 +149,56 @@ pub fn module(
     let bytes: &'static [u8] =
         unsafe { core::slice::from_raw_parts(range.base as usize as *const u8, len) };
     Ok(module::split(bytes))
+}
+
+/// Put the verified kernel where the boot core's plan put it and return
+/// its 64-bit entry: a bzImage's protected-mode part to the load address
+/// (unless it was inflated there), an ELF vmlinux's `PT_LOAD`s to their
+/// physical addresses with their tails zeroed.
+pub fn place_kernel(handover: Handover<'_>) -> Result<u64, Failure> {
+    match handover {
+        Handover::ZeroPage { plan, in_place } => {
+            let pm = plan.protected_mode();
+            let load = plan.load_address();
+            let dst = PhysRange {
+                base: load,
+                size: pm.len() as u64,
+            };
+            if !plan.window().contains(&dst) {
+                return Err(Failure::Internal(
+                    "protected-mode part outside the kernel window",
+                ));
+            }
+            if !in_place {
+                // SAFETY: the destination lies inside the kernel window,
+                // which the library's plan placed in usable RAM below 4 GiB
+                // away from every reservation (stub, RVF, the whole image
+                // buffer) and which is reserved, so the initrd avoided it.
+                // The source is the verified protected-mode part inside the
+                // RVF or the image buffer, so the two do not overlap (`copy`
+                // is memmove anyway). Nothing reads the source afterwards:
+                // the zero page was built by the core.
+                unsafe { core::ptr::copy(pm.as_ptr(), load as usize as *mut u8, pm.len()) };
+            }
+            Ok(plan.entry_64())
+        }
+        Handover::Elf { plan } => {
+            for copy in plan.copies() {
+                let src = plan.source(copy);
+                // SAFETY: the target ([`SegmentCopy::target`]) was checked by
+                // the library's `elf::plan` to be usable RAM from 1 MiB to
+                // 4 GiB clear of every reservation (stub, RVF, the image
+                // buffer the source lies in, the second CPU's page), and the
+                // kernel's whole span was reserved after, so the initrd
+                // avoided it; `src` is `file_size` verified bytes of the
+                // image, outside the target.
+                let dst = unsafe { ram_mut(copy.target()) };
+                let (head, tail) = dst.split_at_mut(src.len().min(dst.len()));
+                head.copy_from_slice(src.get(..head.len()).unwrap_or(&[]));
+                tail.fill(0);
+            }
+            Ok(plan.entry_64())
+        }
+        _ => Err(Failure::Internal("the core made no 64-bit hand-over")),
+    }
 }
