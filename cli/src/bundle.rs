@@ -7,11 +7,22 @@
 //! each payload to find the next header: the library's `read_header` and
 //! `after_segment`, the walk's own rule), which gives the RVF's extent: its
 //! segments and an RVM0 root page right after them. Nothing past the extent is
-//! read. A buffer of the extent's size is reserved (fallibly) and filled with
-//! the headers, the fill windows, the root page and only the payloads used
-//! (the newest MANIFEST_SEG, every WASM, META, PROFILE and WITNESS segment);
-//! other payloads (the kernel) stay zero and are never looked at: the
-//! container hashes only what it hands out. Memory: the extent (≤ the device).
+//! read. The library borrows the RVF as one slice, so a buffer of the
+//! extent's size is allocated zeroed (`calloc`: fresh pages that stay
+//! unmapped until written, after a fallible reservation of the same size
+//! says the address space can be had) and only the headers, the fill
+//! windows, the root page and the payloads used (the newest MANIFEST_SEG,
+//! every WASM, META, PROFILE and WITNESS segment; the KERNEL_SEGs too when a
+//! kernel pin is asked) are written into it; other payloads (vectors, the
+//! kernel) are never touched: the container hashes only what it hands out.
+//! Memory (resident): the bytes read, not the extent; address space: the
+//! extent (≤ the device).
+//!
+//! Policy: verify's flags (a signature by a trusted key, the minimum epoch,
+//! the unsigned tail, the kernel and cmdline pins, checked on the selected
+//! kernel as `extract --kernel` does) and `--expect-bundle-sha256`; the
+//! library checks the runtime and metadata segments against the signed
+//! manifest and the pin before [`VerifiedBundle`] hands out a byte.
 //!
 //! Writing: everything is verified and planned before the first byte is
 //! written. The files go into a staging directory created exclusively with an
@@ -27,7 +38,11 @@
 //! removed (put back if the second rename fails). Any failure removes the
 //! staging directory: DIR is never half-written.
 
+use crate::finish::{Failure, Json, Outcome};
+use crate::report::{AuthFacts, auth_json, auth_table};
+use crate::{image, input, verify};
 use rustix::fs::{Mode, OFlags};
+use rvf_boot::bundle::METADATA_TYPES;
 use rvf_boot::bundle::{RESERVED_DIR, VerifiedBundle};
 use rvf_boot::segment::{
     After, MAX_SEGMENTS, ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, after_segment,
@@ -42,14 +57,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-/// Why `extract --bundle` wrote nothing.
-pub enum Failure {
-    /// The arguments cannot work (exit 2).
-    Usage(String),
-    /// The file, the bundle or the output failed (exit 1).
-    Failed(String),
-}
-
 /// What the command was asked to do.
 pub struct Request<'a> {
     /// The RVF file or block device.
@@ -60,8 +67,12 @@ pub struct Request<'a> {
     pub list: bool,
     /// Replace whatever is at `dir`.
     pub force: bool,
-    /// The verification policy.
+    /// The verification policy (the flags' and the bundle pin).
     pub policy: Policy,
+    /// The policy flags (verify's), for the report.
+    pub flags: &'a verify::Request,
+    /// `--expect-bundle-sha256`.
+    pub bundle_pin: Option<[u8; 32]>,
 }
 
 /// A reader that counts the bytes it returned (the bound the tests check).
@@ -96,7 +107,7 @@ impl<R: Read + Seek> Counting<R> {
 
 /// The RVF's bytes as far as the extraction needs them.
 pub struct Loaded {
-    /// The extent (unread payloads are zero).
+    /// The extent (unread payloads are zero, their pages never touched).
     pub bytes: Vec<u8>,
     /// Bytes read from the device.
     pub bytes_read: u64,
@@ -109,7 +120,17 @@ pub struct Loaded {
 ///
 /// # Errors
 /// I/O errors, and an extent whose buffer cannot be reserved.
+#[cfg(test)]
 pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
+    load_for(r, false)
+}
+
+/// [`load`], also reading the KERNEL_SEG payloads when `kernels` is set (a
+/// kernel pin needs the selected kernel).
+///
+/// # Errors
+/// Those of [`load`].
+pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Result<Loaded> {
     let device_size = r.inner.seek(SeekFrom::End(0))?;
     // (offset, bytes) pieces already read, and the payloads to read.
     let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
@@ -156,6 +177,7 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
             seg_type::WASM | seg_type::META | seg_type::PROFILE | seg_type::WITNESS => {
                 wanted.push(payload);
             }
+            seg_type::KERNEL if kernels => wanted.push(payload),
             _ => {}
         }
         let mut w = vec![0u8; after_window(u).min(device_size - u) as usize];
@@ -186,13 +208,11 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
         extent = end + ROOT_PAGE_SIZE;
     }
     let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(len).map_err(|_| {
+    let mut bytes = zeroed(len).map_err(|()| {
         io::Error::other(format!(
-            "cannot reserve {extent} bytes for the RVF's extent"
+            "cannot reserve {extent} bytes of address space for the RVF's extent"
         ))
     })?;
-    bytes.resize(len, 0);
     for (off, data) in pieces {
         let o = off as usize;
         let n = data.len().min(len.saturating_sub(o));
@@ -209,6 +229,17 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
     })
 }
 
+/// `len` zero bytes whose pages are not touched until written: `vec![0; n]`
+/// allocates with `calloc`, which takes fresh (zero) pages from the kernel
+/// for a large block, where `resize` would write every page. A fallible
+/// reservation of the same size first says the address space can be had.
+fn zeroed(len: usize) -> Result<Vec<u8>, ()> {
+    let mut probe = Vec::<u8>::new();
+    probe.try_reserve_exact(len).map_err(drop)?;
+    drop(probe);
+    Ok(vec![0u8; len])
+}
+
 /// One output file.
 struct Planned<'a> {
     path: Vec<u8>,
@@ -216,49 +247,113 @@ struct Planned<'a> {
     mode: u32,
 }
 
-/// Runs the command; returns the text or JSON to print.
-///
-/// # Errors
-/// A usage problem or what failed; nothing was written.
-pub fn run(req: &Request<'_>, json_out: bool) -> Result<String, Failure> {
+/// Runs the command: its outcome (nothing written on a failure).
+pub fn run(req: &Request<'_>) -> Outcome {
+    run_checked(req).unwrap_or_else(|f| {
+        let v = json!({"written": false, "policy": policy_json(req), "authenticated": null});
+        Outcome::failed(f, v)
+    })
+}
+
+/// The `policy` object: verify's keys and the bundle pin.
+fn policy_json(req: &Request<'_>) -> Value {
+    let mut v = req.flags.to_json();
+    if let Value::Object(m) = &mut v {
+        let pin = req.bundle_pin.map(|d| hex(&d));
+        m.insert("expect_bundle_sha256".into(), json!(pin));
+    }
+    v
+}
+
+/// The usage checks: DIR names a directory that is not, and does not hold,
+/// the input. Returns DIR's parent.
+fn check_usage(req: &Request<'_>) -> Result<PathBuf, Failure> {
     let Some((parent, _)) = crate::output::place(req.dir) else {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::usage(format!(
             "{}: --bundle must name a directory",
             req.dir.display()
         )));
     };
-    let failed =
-        |e: &dyn std::fmt::Display| Failure::Failed(format!("{}: {e}", req.file.display()));
-    let f = File::open(req.file).map_err(|e| failed(&e))?;
+    input::refuse_output_on_input("--bundle", req.dir, &[req.file], true)?;
+    Ok(parent)
+}
+
+/// The matched kernel image and cmdline pins.
+type KernelPins = (Option<[u8; 32]>, Option<[u8; 32]>);
+
+/// The selected kernel and its pins, when a kernel pin is asked (as
+/// `extract --kernel` checks them).
+fn check_kernel(c: &Container<'_>, req: &Request<'_>) -> Result<KernelPins, rvf_boot::Error> {
+    if !req.flags.pins_kernel() {
+        return Ok((None, None));
+    }
+    let k = c.selected_kernel_unverified()?;
+    let x = image::verify(&k)?;
+    Ok((x.kernel_pin, req.policy.check_cmdline(k.cmdline())?))
+}
+
+fn run_checked(req: &Request<'_>) -> Result<Outcome, Failure> {
+    let parent = check_usage(req)?;
+    let file = req.file.display();
+    let lib = |e: rvf_boot::Error| Failure::lib(&file, &e);
+    let f = File::open(req.file).map_err(|e| Failure::input(format!("{file}: {e}")))?;
     let mut r = Counting::new(f);
-    let loaded = load(&mut r).map_err(|e| failed(&e))?;
-    let c = Container::parse(&loaded.bytes, req.policy).map_err(|e| failed(&e))?;
-    let v = VerifiedBundle::from_container(&c).map_err(|e| failed(&e))?;
-    // The metadata payloads, each through the gate.
+    let loaded = load_for(&mut r, req.flags.pins_kernel())
+        .map_err(|e| Failure::input(format!("{file}: {e}")))?;
+    let c = Container::parse(&loaded.bytes, req.policy).map_err(lib)?;
+    let (kernel_sha256, cmdline_sha256) = check_kernel(&c, req).map_err(lib)?;
+    let v = VerifiedBundle::from_container(&c).map_err(lib)?;
+    let plan = plan(&v);
+    for w in &warnings(&v) {
+        eprintln!("rvf-boot: warning: {w}");
+    }
+    if !req.list {
+        write_tree(req, &parent, &plan).map_err(Failure::output)?;
+    }
+    let asked = req.flags.asked() || req.bundle_pin.is_some();
+    let auth = asked.then(|| AuthFacts {
+        signed: c.signed(),
+        kernel_sha256,
+        cmdline_sha256,
+        bundle_sha256: v.pinned(),
+    });
+    let done = Done {
+        v: &v,
+        plan: &plan,
+        loaded: &loaded,
+        auth: auth.as_ref(),
+    };
+    Ok(Outcome::ok(
+        done.to_text(req),
+        Json::Object(done.to_json(req)),
+    ))
+}
+
+/// The files to write: the runtime's, then the META, PROFILE and WITNESS
+/// payloads under `.rvf/` (JSON when they parse as JSON).
+fn plan<'a>(v: &VerifiedBundle<'a>) -> Vec<Planned<'a>> {
     let mut meta_json: Option<Value> = None;
-    let mut metadata: Vec<(Vec<u8>, &[u8])> = Vec::new();
-    for (ty, name) in [
-        (seg_type::META, "meta"),
-        (seg_type::PROFILE, "profile"),
-        (seg_type::WITNESS, "witness"),
-    ] {
-        if let Some(seg) = c.listed(ty).next() {
-            let seg = seg.map_err(|e| failed(&e))?;
-            let parsed = serde_json::from_slice::<Value>(seg.payload).ok();
+    let mut metadata: Vec<(Vec<u8>, &'a [u8])> = Vec::new();
+    for (ty, name) in METADATA_TYPES
+        .into_iter()
+        .zip(["meta", "profile", "witness"])
+    {
+        if let Some(payload) = v.metadata(ty) {
+            let parsed = serde_json::from_slice::<Value>(payload).ok();
             let ext = if parsed.is_some() { "json" } else { "bin" };
             if ty == seg_type::META {
                 meta_json = parsed;
             }
             let mut p = RESERVED_DIR.to_vec();
             p.extend_from_slice(format!("/{name}.{ext}").as_bytes());
-            metadata.push((p, seg.payload));
+            metadata.push((p, payload));
         }
     }
     let entry = meta_json
         .as_ref()
         .and_then(|m| m["entrypoint"].as_str())
         .map(str::as_bytes);
-    let mut plan: Vec<Planned<'_>> = v
+    let mut plan: Vec<Planned<'a>> = v
         .files()
         .map(|f| Planned {
             path: f.path.to_vec(),
@@ -275,88 +370,122 @@ pub fn run(req: &Request<'_>, json_out: bool) -> Result<String, Failure> {
         data,
         mode: 0o644,
     }));
-    let warnings = warnings(&v);
-    for w in &warnings {
-        eprintln!("rvf-boot: warning: {w}");
+    plan
+}
+
+/// A finished extraction, for the report.
+struct Done<'r, 'a> {
+    v: &'r VerifiedBundle<'a>,
+    plan: &'r [Planned<'a>],
+    loaded: &'r Loaded,
+    auth: Option<&'r AuthFacts>,
+}
+
+impl Done<'_, '_> {
+    fn runtime(&self) -> &'static str {
+        if self.v.is_node_bundle() {
+            "node-bundle"
+        } else {
+            "wasm-module"
+        }
     }
-    if !req.list {
-        write_tree(req, &parent, &plan).map_err(Failure::Failed)?;
+
+    fn total(&self) -> usize {
+        self.plan.iter().map(|p| p.data.len()).sum()
     }
-    let files: Vec<(String, usize, String, u32)> = plan
-        .iter()
-        .map(|p| {
-            (
-                String::from_utf8_lossy(&p.path).into_owned(),
-                p.data.len(),
-                hex(&Sha256::digest(p.data)),
-                p.mode,
-            )
-        })
-        .collect();
-    let total: usize = plan.iter().map(|p| p.data.len()).sum();
-    let runtime = if v.is_node_bundle() {
-        "node-bundle"
-    } else {
-        "wasm-module"
-    };
-    if json_out {
-        let list: Vec<Value> = files
+
+    fn to_json(&self, req: &Request<'_>) -> Value {
+        let list: Vec<Value> = self
+            .plan
             .iter()
-            .map(|(p, size, sha, mode)| {
-                json!({"path": p, "size": size, "sha256": sha, "mode": format!("{mode:04o}")})
+            .map(|p| {
+                json!({
+                    "path": String::from_utf8_lossy(&p.path),
+                    "size": p.data.len(),
+                    "sha256": hex(&Sha256::digest(p.data)),
+                    "mode": format!("{:04o}", p.mode),
+                })
             })
             .collect();
-        let obj = json!({
+        let v = self.v;
+        json!({
             "file": req.file.to_string_lossy(),
             "dir": req.dir.to_string_lossy(),
             "written": !req.list,
-            "runtime": runtime,
+            "runtime": self.runtime(),
             "segment_offset": v.segment_offset(),
             "content_hash": v.segment_hash().name(),
             "bytecode_hash": v.bytecode_hash().name(),
+            "bundle_sha256": hex(&v.sha256()),
             "files": list,
-            "total_size": total,
-            "warnings": warnings,
-            "rvf_size": loaded.bytes.len(),
-            "device_size": loaded.device_size,
-            "bytes_read": loaded.bytes_read,
+            "total_size": self.total(),
+            "warnings": warnings(v),
+            "rvf_size": self.loaded.bytes.len(),
+            "device_size": self.loaded.device_size,
+            "bytes_read": self.loaded.bytes_read,
+            "policy": policy_json(req),
+            "authenticated": auth_json(self.auth),
             "error": null,
-        });
-        return Ok(format!("{obj}\n"));
+        })
     }
-    let mut s = String::new();
-    if req.list {
-        for (p, size, sha, mode) in &files {
-            let _ = writeln!(s, "{size:>10}  {mode:04o}  {sha}  {p}");
+
+    fn to_text(&self, req: &Request<'_>) -> String {
+        let (v, total) = (self.v, self.total());
+        let mut s = String::new();
+        if req.list {
+            for p in self.plan {
+                let _ = writeln!(
+                    s,
+                    "{:>10}  {:04o}  {}  {}",
+                    p.data.len(),
+                    p.mode,
+                    hex(&Sha256::digest(p.data)),
+                    String::from_utf8_lossy(&p.path)
+                );
+            }
+            let _ = writeln!(
+                s,
+                "{} files, {total} bytes (nothing written)",
+                self.plan.len()
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "bundle: {} ({} files, {total} bytes; {} from WASM_SEG at byte {})",
+                req.dir.display(),
+                self.plan.len(),
+                self.runtime(),
+                v.segment_offset()
+            );
         }
-        let _ = writeln!(s, "{} files, {total} bytes (nothing written)", files.len());
-    } else {
         let _ = writeln!(
             s,
-            "bundle: {} ({} files, {total} bytes; {runtime} from WASM_SEG at byte {})",
-            req.dir.display(),
-            files.len(),
-            v.segment_offset()
+            "checked: content hash {}, bytecode hash {}, {} paths",
+            v.segment_hash().name(),
+            v.bytecode_hash().name(),
+            v.len()
         );
+        if let Some(pj) = v.file(b"package.json") {
+            let _ = writeln!(s, "package.json sha256: {}", hex(&Sha256::digest(pj)));
+        }
+        let l = self.loaded;
+        let _ = writeln!(
+            s,
+            "read: {} bytes of {} (RVF extent {} bytes)",
+            l.bytes_read,
+            l.device_size,
+            l.bytes.len()
+        );
+        if let Some(a) = self.auth {
+            s.push_str(&req.flags.describe());
+            if req.bundle_pin.is_some() {
+                s.push_str("; the pinned bundle sha256");
+            }
+            s.push('\n');
+            s.push_str(&auth_table(a));
+        }
+        s
     }
-    let _ = writeln!(
-        s,
-        "checked: content hash {}, bytecode hash {}, {} paths",
-        v.segment_hash().name(),
-        v.bytecode_hash().name(),
-        v.len()
-    );
-    if let Some(pj) = v.file(b"package.json") {
-        let _ = writeln!(s, "package.json sha256: {}", hex(&Sha256::digest(pj)));
-    }
-    let _ = writeln!(
-        s,
-        "read: {} bytes of {} (RVF extent {} bytes)",
-        loaded.bytes_read,
-        loaded.device_size,
-        loaded.bytes.len()
-    );
-    Ok(s)
 }
 
 /// Known reasons a bundle does not run as packed, one line each.
