@@ -44,16 +44,14 @@ use crate::{image, input, verify};
 use rustix::fs::{Mode, OFlags};
 use rvf_boot::bundle::METADATA_TYPES;
 use rvf_boot::bundle::{RESERVED_DIR, VerifiedBundle};
-use rvf_boot::segment::{
-    After, MAX_SEGMENTS, ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, after_segment,
-    after_window, read_header, seg_type,
-};
+use rvf_boot::segment::seg_type;
 use rvf_boot::{Container, Policy};
+use rvf_boot_cli::read::{Counting, Loaded, load_for};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write as _};
+use std::io::{self, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -73,171 +71,6 @@ pub struct Request<'a> {
     pub flags: &'a verify::Request,
     /// `--expect-bundle-sha256`.
     pub bundle_pin: Option<[u8; 32]>,
-}
-
-/// A reader that counts the bytes it returned (the bound the tests check).
-pub struct Counting<R> {
-    inner: R,
-    /// Bytes read so far.
-    pub read: u64,
-}
-
-impl<R: Read + Seek> Counting<R> {
-    /// Wraps `inner`.
-    pub const fn new(inner: R) -> Self {
-        Self { inner, read: 0 }
-    }
-
-    /// Fills `buf` from `offset`, or as much of it as there is before the end.
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.seek(SeekFrom::Start(offset))?;
-        let mut got = 0;
-        while got < buf.len() {
-            match self.inner.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.read += got as u64;
-        Ok(got)
-    }
-}
-
-/// The RVF's bytes as far as the extraction needs them.
-pub struct Loaded {
-    /// The extent (unread payloads are zero, their pages never touched).
-    pub bytes: Vec<u8>,
-    /// Bytes read from the device.
-    pub bytes_read: u64,
-    /// The size of FILE (the device).
-    pub device_size: u64,
-}
-
-/// Walks the headers of the RVF at the start of `r`, then reads its extent's
-/// headers and the payloads the extraction uses (see the module doc).
-///
-/// # Errors
-/// I/O errors, and an extent whose buffer cannot be reserved.
-#[cfg(test)]
-pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
-    load_for(r, false)
-}
-
-/// [`load`], also reading the KERNEL_SEG payloads when `kernels` is set (a
-/// kernel pin needs the selected kernel).
-///
-/// # Errors
-/// Those of [`load`].
-pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Result<Loaded> {
-    let device_size = r.inner.seek(SeekFrom::End(0))?;
-    // (offset, bytes) pieces already read, and the payloads to read.
-    let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut wanted: Vec<(u64, u64)> = Vec::new();
-    let mut newest_manifest: Option<(u64, u64)> = None;
-    let mut at = 0u64;
-    let mut segments = 0u32;
-    // The next header, when the window after the previous payload held it.
-    let mut known: Option<[u8; 64]> = None;
-    let end = loop {
-        let mut h = [0u8; 64];
-        let n = match known.take() {
-            Some(k) => {
-                h = k;
-                64
-            }
-            None => {
-                let n = r.read_at(at, &mut h)?;
-                pieces.push((at, h[..n].to_vec()));
-                n
-            }
-        };
-        // One segment past the limit, so the library reports it.
-        if segments >= MAX_SEGMENTS {
-            break at.saturating_add(n as u64);
-        }
-        let Ok(header) = read_header(&h[..n], at) else {
-            // Not a segment: the library reports it (at offset 0: not an RVF).
-            break if at == 0 { n as u64 } else { at };
-        };
-        let len = header.payload_length.get();
-        let ty = header.seg_type;
-        let Some(u) = at
-            .checked_add(SEGMENT_HEADER_SIZE)
-            .and_then(|p| p.checked_add(len))
-            .filter(|&u| u <= device_size)
-        else {
-            break at; // a torn segment: the RVF ends before it
-        };
-        segments += 1;
-        let payload = (at + SEGMENT_HEADER_SIZE, len);
-        match ty {
-            seg_type::MANIFEST => newest_manifest = Some(payload),
-            seg_type::WASM | seg_type::META | seg_type::PROFILE | seg_type::WITNESS => {
-                wanted.push(payload);
-            }
-            seg_type::KERNEL if kernels => wanted.push(payload),
-            _ => {}
-        }
-        let mut w = vec![0u8; after_window(u).min(device_size - u) as usize];
-        let n = r.read_at(u, &mut w)?;
-        w.truncate(n);
-        let next = after_segment(&w, u);
-        pieces.push((u, w));
-        match next {
-            After::Next { offset, .. } => {
-                let k = usize::try_from(offset - u).unwrap_or(usize::MAX);
-                known = pieces
-                    .last()
-                    .and_then(|(_, w)| w.get(k..)?.get(..64)?.try_into().ok());
-                at = offset;
-            }
-            After::End { end } => break end,
-        }
-    };
-    wanted.extend(newest_manifest);
-    // A root page right after the segments (signed stores).
-    let mut extent = end;
-    let mut magic = [0u8; 4];
-    if end.saturating_add(ROOT_PAGE_SIZE) <= device_size
-        && r.read_at(end, &mut magic)? == 4
-        && u32::from_le_bytes(magic) == ROOT_PAGE_MAGIC
-    {
-        wanted.push((end, ROOT_PAGE_SIZE));
-        extent = end + ROOT_PAGE_SIZE;
-    }
-    let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
-    let mut bytes = zeroed(len).map_err(|()| {
-        io::Error::other(format!(
-            "cannot reserve {extent} bytes of address space for the RVF's extent"
-        ))
-    })?;
-    for (off, data) in pieces {
-        let o = off as usize;
-        let n = data.len().min(len.saturating_sub(o));
-        bytes[o..o + n].copy_from_slice(&data[..n]);
-    }
-    for (off, size) in wanted {
-        let (o, s) = (off as usize, size as usize);
-        r.read_at(off, &mut bytes[o..o + s])?;
-    }
-    Ok(Loaded {
-        bytes,
-        bytes_read: r.read,
-        device_size,
-    })
-}
-
-/// `len` zero bytes whose pages are not touched until written: `vec![0; n]`
-/// allocates with `calloc`, which takes fresh (zero) pages from the kernel
-/// for a large block, where `resize` would write every page. A fallible
-/// reservation of the same size first says the address space can be had.
-fn zeroed(len: usize) -> Result<Vec<u8>, ()> {
-    let mut probe = Vec::<u8>::new();
-    probe.try_reserve_exact(len).map_err(drop)?;
-    drop(probe);
-    Ok(vec![0u8; len])
 }
 
 /// One output file.
@@ -635,6 +468,8 @@ fn write_file(root: &OwnedFd, path: &[u8], data: &[u8], mode: u32) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rvf_boot::segment::{ROOT_PAGE_SIZE, after_window};
+    use rvf_boot_cli::read::load;
     use std::io::Cursor;
 
     fn small() -> Vec<u8> {

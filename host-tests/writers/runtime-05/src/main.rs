@@ -5,6 +5,9 @@
 //! signed-kernel (`signed-kernel OUT IMAGE CMDLINE SEED`: `create_signed` with
 //! the Ed25519 secret key `[SEED; 32]` (SEED 0..=255) around IMAGE with
 //! CMDLINE; prints the kernel's segment id and the public key in hex),
+//! signed-app (`signed-app OUT IMAGE CMDLINE SEED`: signed-kernel, then the
+//! 8-byte empty WASM module embedded before the store is closed: the signed
+//! manifest commits to both; prints both segment ids and the public key),
 //! tamper-signed (`tamper-signed IN OUT`: one byte of IN's kernel image
 //! flipped with the image hash, content hash, SHDG entry, manifest hash, page
 //! commitment and page CRC all re-done, the signature left as it was: only
@@ -63,9 +66,9 @@ fn main() {
             println!("kernel segment_id {id}");
             ok(store.close(), "close");
         }
-        "signed-kernel" => {
-            // signed-kernel OUT IMAGE CMDLINE SEED
-            let usage = "signed-kernel OUT IMAGE CMDLINE SEED";
+        "signed-kernel" | "signed-app" => {
+            // signed-kernel|signed-app OUT IMAGE CMDLINE SEED
+            let usage = "signed-kernel|signed-app OUT IMAGE CMDLINE SEED";
             let (image, cmdline, seed) = match (args.get(2), args.get(3), args.get(4)) {
                 (Some(i), Some(c), Some(s)) => (i, c, s),
                 _ => die(usage),
@@ -80,6 +83,13 @@ fn main() {
             );
             let image = ok(std::fs::read(image), "read image");
             let id = embed(&mut store, &image, cmdline);
+            if scenario == "signed-app" {
+                let w = ok(
+                    store.embed_wasm(0, 0, 0, WASM_MODULE, 0, 0, 0),
+                    "embed_wasm",
+                );
+                println!("wasm segment_id {w}");
+            }
             ok(store.close(), "close");
             let pk = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
             let hex: String = pk.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
