@@ -102,7 +102,10 @@ fn small() -> Vec<u8> {
     .unwrap()
 }
 
-fn bundle(f: &[u8], policy: Policy) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+/// The files a bundle hands out: (path, data).
+type Files = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn bundle(f: &[u8], policy: Policy) -> Result<Files, Error> {
     let c = Container::parse(f, policy)?;
     let v = VerifiedBundle::from_container(&c)?;
     Ok(v.files()
