@@ -123,7 +123,7 @@ struct ExtractArgs {
     /// With --bundle: require this SHA-256 (64 hex digits) of the runtime
     /// bundle's bytes (the WASM_SEG body; for a RuvBot file, what its WASM
     /// header's bytecode_hash carries).
-    #[arg(long, value_name = "HEX", value_parser = verify::parse_hex32, requires = "bundle")]
+    #[arg(long, value_name = "HEX", value_parser = verify::parse_hex32)]
     expect_bundle_sha256: Option<[u8; 32]>,
     #[command(flatten)]
     policy: verify::Request,
@@ -251,8 +251,9 @@ fn extract_cmd(a: &ExtractArgs) -> Outcome {
     let (Some(kernel), None) = (&a.kernel, &a.bundle) else {
         return bundle_cmd(a, policy);
     };
-    if a.list || a.force {
-        let e = "--list and --force work with --bundle DIR, not with --kernel";
+    if a.list || a.force || a.expect_bundle_sha256.is_some() {
+        let e =
+            "--list, --force and --expect-bundle-sha256 work with --bundle DIR, not with --kernel";
         return Outcome::failed(Failure::usage(e), json!({}));
     }
     let req = extract::Request {
