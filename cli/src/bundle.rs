@@ -391,8 +391,25 @@ fn write_tree(req: &Request<'_>, parent: &Path, plan: &[Planned<'_>]) -> Result<
     rustix::fs::fchmod(&root, Mode::from_raw_mode(0o755))
         .and_then(|()| rustix::fs::syncfs(&root))
         .map_err(|e| format!("{}: {e}", stage.path().display()))?;
+    let replace = existing.is_some() && (!empty_dir || req.force);
+    publish(stage, dir, parent, replace)?;
+    let _ = File::open(parent).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Renames the complete staging directory to `dir`: over nothing or an
+/// empty directory in one step; with `replace`, the old entry is renamed
+/// aside first (never followed), put back if the second rename fails, and
+/// removed after it.
+fn publish(
+    stage: tempfile::TempDir,
+    dir: &Path,
+    parent: &Path,
+    replace: bool,
+) -> Result<(), String> {
+    let shown = dir.display();
     let staged = stage.path().to_path_buf();
-    if existing.is_none() || (empty_dir && !req.force) {
+    if !replace {
         fs::rename(&staged, dir).map_err(|e| format!("{shown}: {e} (nothing written)"))?;
         let _ = stage.keep();
     } else {
@@ -426,7 +443,6 @@ fn write_tree(req: &Request<'_>, parent: &Path, plan: &[Planned<'_>]) -> Result<
             );
         }
     }
-    let _ = File::open(parent).and_then(|d| d.sync_all());
     Ok(())
 }
 
@@ -500,9 +516,10 @@ mod tests {
                 n += s.payload_length();
             }
         }
-        // The root-page probe: 4 bytes where a page would fit.
+        // The root-page probe: 16 bytes (magic, manifest offset) where a
+        // page would fit.
         if file.len() as u64 + ROOT_PAGE_SIZE <= device {
-            n += 4;
+            n += 16;
         }
         n
     }
@@ -526,9 +543,9 @@ mod tests {
         assert_eq!(l.bytes.len(), file.len());
         assert_eq!(l.device_size, file.len() as u64 + (64 << 20));
         // The window after the manifest (45 bytes to the boundary + 64) and
-        // the root-page probe.
+        // the 16-byte root-page probe.
         assert_eq!(l.bytes_read, expected(&file, device));
-        assert_eq!(l.bytes_read, 2519 + 109 + 4);
+        assert_eq!(l.bytes_read, 2519 + 109 + 16);
         let c = Container::parse(&l.bytes, Policy::default()).unwrap();
         let v = VerifiedBundle::from_container(&c).unwrap();
         assert_eq!(v.len(), 3);

@@ -168,15 +168,75 @@ pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
 /// Those of [`load`].
 pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Result<Loaded> {
     let device_size = r.inner.seek(SeekFrom::End(0))?;
-    // (offset, bytes) pieces already read, and the payloads to read.
-    let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut wanted: Vec<(u64, u64)> = Vec::new();
-    let mut newest_manifest: Option<(u64, u64)> = None;
+    let mut w = walk(r, kernels, device_size)?;
+    w.wanted.extend(w.manifests.last().map(|m| m.1));
+    // A root page right after the segments (signed stores), and the
+    // manifest it names when that is not the newest (a signed prefix).
+    let mut extent = w.end;
+    let mut page = [0u8; 16];
+    if w.end.saturating_add(ROOT_PAGE_SIZE) <= device_size
+        && r.read_at(w.end, &mut page)? == 16
+        && page.get(..4) == Some(&ROOT_PAGE_MAGIC.to_le_bytes()[..])
+    {
+        w.wanted.push((w.end, ROOT_PAGE_SIZE));
+        extent = w.end + ROOT_PAGE_SIZE;
+        let named = u64::from_le_bytes(page[8..16].try_into().unwrap_or_default());
+        if let Some(m) = w.manifests.iter().rev().skip(1).find(|m| m.0 == named) {
+            w.wanted.push(m.1);
+        }
+    }
+    let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
+    let mut bytes = zeroed(len).map_err(|()| {
+        io::Error::other(format!(
+            "cannot reserve {extent} bytes of address space for the RVF's extent"
+        ))
+    })?;
+    for (off, data) in w.pieces {
+        let o = off as usize;
+        let n = data.len().min(len.saturating_sub(o));
+        bytes[o..o + n].copy_from_slice(&data[..n]);
+    }
+    for (off, size) in w.wanted {
+        let (o, s) = (off as usize, size as usize);
+        r.read_at(off, &mut bytes[o..o + s])?;
+    }
+    Ok(Loaded {
+        bytes,
+        bytes_read: r.read,
+        device_size,
+    })
+}
+
+/// What the header walk found.
+struct Walked {
+    /// (offset, bytes) already read: headers and the windows after payloads.
+    pieces: Vec<(u64, Vec<u8>)>,
+    /// (offset, length) of the payloads to read.
+    wanted: Vec<(u64, u64)>,
+    /// (header offset, payload) of every MANIFEST_SEG, in file order.
+    manifests: Vec<(u64, (u64, u64))>,
+    /// Where the segments end.
+    end: u64,
+}
+
+/// Walks the headers from offset 0 (the library's `read_header` and
+/// `after_segment` rule), noting the payloads the extraction uses.
+fn walk<R: Read + Seek>(
+    r: &mut Counting<R>,
+    kernels: bool,
+    device_size: u64,
+) -> io::Result<Walked> {
+    let mut w = Walked {
+        pieces: Vec::new(),
+        wanted: Vec::new(),
+        manifests: Vec::new(),
+        end: 0,
+    };
     let mut at = 0u64;
     let mut segments = 0u32;
     // The next header, when the window after the previous payload held it.
     let mut known: Option<[u8; 64]> = None;
-    let end = loop {
+    w.end = loop {
         let mut h = [0u8; 64];
         let n = match known.take() {
             Some(k) => {
@@ -185,7 +245,7 @@ pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Resul
             }
             None => {
                 let n = r.read_at(at, &mut h)?;
-                pieces.push((at, h[..n].to_vec()));
+                w.pieces.push((at, h[..n].to_vec()));
                 n
             }
         };
@@ -198,7 +258,6 @@ pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Resul
             break if at == 0 { n as u64 } else { at };
         };
         let len = header.payload_length.get();
-        let ty = header.seg_type;
         let Some(u) = at
             .checked_add(SEGMENT_HEADER_SIZE)
             .and_then(|p| p.checked_add(len))
@@ -208,61 +267,32 @@ pub fn load_for<R: Read + Seek>(r: &mut Counting<R>, kernels: bool) -> io::Resul
         };
         segments += 1;
         let payload = (at + SEGMENT_HEADER_SIZE, len);
-        match ty {
-            seg_type::MANIFEST => newest_manifest = Some(payload),
+        match header.seg_type {
+            seg_type::MANIFEST => w.manifests.push((at, payload)),
             seg_type::WASM | seg_type::META | seg_type::PROFILE | seg_type::WITNESS => {
-                wanted.push(payload);
+                w.wanted.push(payload);
             }
-            seg_type::KERNEL if kernels => wanted.push(payload),
+            seg_type::KERNEL if kernels => w.wanted.push(payload),
             _ => {}
         }
-        let mut w = vec![0u8; after_window(u).min(device_size - u) as usize];
-        let n = r.read_at(u, &mut w)?;
-        w.truncate(n);
-        let next = after_segment(&w, u);
-        pieces.push((u, w));
+        let mut win = vec![0u8; after_window(u).min(device_size - u) as usize];
+        let n = r.read_at(u, &mut win)?;
+        win.truncate(n);
+        let next = after_segment(&win, u);
+        w.pieces.push((u, win));
         match next {
             After::Next { offset, .. } => {
                 let k = usize::try_from(offset - u).unwrap_or(usize::MAX);
-                known = pieces
+                known = w
+                    .pieces
                     .last()
-                    .and_then(|(_, w)| w.get(k..)?.get(..64)?.try_into().ok());
+                    .and_then(|(_, win)| win.get(k..)?.get(..64)?.try_into().ok());
                 at = offset;
             }
             After::End { end } => break end,
         }
     };
-    wanted.extend(newest_manifest);
-    // A root page right after the segments (signed stores).
-    let mut extent = end;
-    let mut magic = [0u8; 4];
-    if end.saturating_add(ROOT_PAGE_SIZE) <= device_size
-        && r.read_at(end, &mut magic)? == 4
-        && u32::from_le_bytes(magic) == ROOT_PAGE_MAGIC
-    {
-        wanted.push((end, ROOT_PAGE_SIZE));
-        extent = end + ROOT_PAGE_SIZE;
-    }
-    let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
-    let mut bytes = zeroed(len).map_err(|()| {
-        io::Error::other(format!(
-            "cannot reserve {extent} bytes of address space for the RVF's extent"
-        ))
-    })?;
-    for (off, data) in pieces {
-        let o = off as usize;
-        let n = data.len().min(len.saturating_sub(o));
-        bytes[o..o + n].copy_from_slice(&data[..n]);
-    }
-    for (off, size) in wanted {
-        let (o, s) = (off as usize, size as usize);
-        r.read_at(off, &mut bytes[o..o + s])?;
-    }
-    Ok(Loaded {
-        bytes,
-        bytes_read: r.read,
-        device_size,
-    })
+    Ok(w)
 }
 
 /// `len` zero bytes whose pages are not touched until written: `vec![0; n]`

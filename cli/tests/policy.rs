@@ -303,6 +303,44 @@ fn a_signed_bundle_under_its_key_and_a_ruvbot_bundle_under_its_pin() {
     assert_eq!(v["authenticated"]["trusted_key"], 0);
     assert_eq!(fs::read(b.join("module.wasm")).unwrap(), b"\0asm\x01\0\0\0");
     fs::remove_dir_all(&b).unwrap();
+    // An unsigned tail (a copy of the signed manifest appended before the
+    // page): refused as verify refuses it, served with --allow-unsigned-tail,
+    // where the page's manifest is read, not the newest.
+    let bytes = fs::read(&app).unwrap();
+    let (v, _) = json(&["inspect", a]);
+    let m = v["manifest"]["offset"].as_u64().unwrap() as usize;
+    let page = bytes.len() - 4096;
+    let tailed = d.join("tailed.rvf");
+    fs::write(
+        &tailed,
+        [&bytes[..page], &bytes[m..page], &bytes[page..]].concat(),
+    )
+    .unwrap();
+    let t = tailed.to_str().unwrap();
+    for allow in [false, true] {
+        let mut args = vec!["--trusted-key", APP_PUBKEY];
+        if allow {
+            args.push("--allow-unsigned-tail");
+        }
+        let (v, vc) = json(&[&["verify", t][..], &args].concat());
+        let (x, xc) = json(&[&["extract", t, "--bundle", bs][..], &args].concat());
+        assert_eq!(
+            (vc, xc),
+            (u8::from(!allow) as i32, u8::from(!allow) as i32),
+            "{v} {x}"
+        );
+        if allow {
+            assert_eq!(
+                x["authenticated"]["unsigned_tail"],
+                v["authenticated"]["unsigned_tail"]
+            );
+            assert_eq!(fs::read(b.join("module.wasm")).unwrap(), b"\0asm\x01\0\0\0");
+            fs::remove_dir_all(&b).unwrap();
+        } else {
+            assert_eq!(x["error"], format!("{t}: {}", v["error"].as_str().unwrap()));
+            assert!(!b.exists());
+        }
+    }
     // A forgery of the signed store: refused under the key, nothing written.
     let forged = d.join("forged.rvf");
     writer(&[
