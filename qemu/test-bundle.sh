@@ -2,18 +2,27 @@
 # In-guest self-extraction (issue 12): boot a RuvBot RVF through the stub
 # with the same .rvf attached as a virtio-blk disk; the initramfs's /init
 # loads the Debian kernel's virtio modules and runs the static rvf-boot CLI:
-#   rvf-boot extract /dev/vda --bundle /app
-# then prints one marker line
+#   rvf-boot extract /dev/vda --bundle /app [--trusted-key K] [--expect-bundle-sha256 P]
+# (the policy comes from the kernel command line: `rvfkey=K rvfpin=P`, which
+# the kernel hands to /init as environment variables), then prints one marker line
 #   RVF-BUNDLE rc=<status> files=<files under /app, .rvf/ excluded> package.json=<sha256>
-# which must equal the host's extraction of the same file with the same binary.
+# which must equal the host's extraction of the same file with the same binary
+# under the same policy.
 # Prints one PASS/FAIL line per case and a final "N passed, M failed"; exits
 # non-zero if any case failed.
 #
-#   qemu/test-bundle.sh [CASE...]   cases: bundle bundle-many bundle-hostile (default: all)
+#   qemu/test-bundle.sh [CASE...]   cases: bundle bundle-many bundle-hostile
+#                                   bundle-signed bundle-forged bundle-pinned (default: all)
 #
 # bundle          the test kit's RuvBot package (3 files) around the Debian kernel
 # bundle-many     a package directory of several hundred files (rvf-testkit --package)
 # bundle-hostile  a bundle with a "../" path: refused in the guest, /app never created
+# bundle-signed   a create_signed store (rvf-runtime 0.5.0: the Debian kernel and a
+#                 WASM module) extracted under its key (--trusted-key)
+# bundle-forged   that store with its module byte, bytecode hash, content hash, SHDG
+#                 entry, manifest hash and page commitment re-done: refused under
+#                 the key (the signature does not verify), /app never created
+# bundle-pinned   the RuvBot file under --expect-bundle-sha256 of its bundle
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -21,7 +30,9 @@ set -uo pipefail
 . "$QEMU_DIR/testlib.sh"
 
 TIMEOUT=90
-ALL_CASES=(bundle bundle-many bundle-hostile)
+ALL_CASES=(bundle bundle-many bundle-hostile bundle-signed bundle-forged bundle-pinned)
+SEED=9   # the signing key of bundle-signed: Ed25519 secret [9; 32]
+SIGNED_CMDLINE="console=ttyS0 rvf.bundle=1"
 # Load order (each module's `depends=`): virtio_blk needs virtio and virtio_ring.
 MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk)
 
@@ -93,7 +104,10 @@ bb=/bin/busybox
 for m in ${MODULES[*]}; do \$bb insmod /lib/modules/\$m.ko || echo "RVF-BUNDLE-NOTE insmod \$m failed" > /dev/console; done
 i=0
 while [ ! -b /dev/vda ] && [ \$i -lt 50 ]; do \$bb sleep 0.1; i=\$((i + 1)); done
-/bin/rvf-boot extract /dev/vda --bundle /app > /tmp/out 2>&1
+set --
+[ -n "\${rvfkey:-}" ] && set -- "\$@" --trusted-key "\$rvfkey"
+[ -n "\${rvfpin:-}" ] && set -- "\$@" --expect-bundle-sha256 "\$rvfpin"
+/bin/rvf-boot extract /dev/vda --bundle /app "\$@" > /tmp/out 2>&1
 rc=\$?
 \$bb sed 's/^/RVF-BUNDLE-OUT /' /tmp/out > /dev/console
 files=\$(\$bb find /app -type f ! -path '/app/.rvf/*' 2>/dev/null | \$bb wc -l)
@@ -113,17 +127,31 @@ setup() {
     build_bundle_initramfs || { fail "$1" "could not build the initramfs"; return 1; }
 }
 
-# boot_with_disk NAME RVF — boot RVF through the stub with RVF as /dev/vda.
+# The policy of the next boot and host extraction: a trusted key, a bundle pin.
+POLICY_KEY="" POLICY_PIN=""
+policy_flags() {
+    [ -z "$POLICY_KEY" ] || printf '%s\n' --trusted-key "$POLICY_KEY"
+    [ -z "$POLICY_PIN" ] || printf '%s\n' --expect-bundle-sha256 "$POLICY_PIN"
+}
+
+# boot_with_disk NAME RVF — boot RVF through the stub with RVF as /dev/vda,
+# the policy on the kernel command line for /init.
 boot_with_disk() {
-    local name="$1" rvf="$2"
-    RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" boot "$name" --initrd "$initramfs" "$rvf"
+    local name="$1" rvf="$2" append=""
+    [ -z "$POLICY_KEY" ] || append="rvfkey=$POLICY_KEY"
+    [ -z "$POLICY_PIN" ] || append="${append:+$append }rvfpin=$POLICY_PIN"
+    local extra=()
+    [ -z "$append" ] || extra=(--append "$append")
+    RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" \
+        boot "$name" --initrd "$initramfs" "${extra[@]}" "$rvf"
 }
 
 # host_marker RVF — what the guest's marker must say, from the host's
-# extraction of the same file with the same binary.
+# extraction of the same file with the same binary under the same policy.
 host_marker() {
-    local rvf="$1" app="$work/host-app-$$-$RANDOM"
-    "$CLI" extract "$rvf" --bundle "$app" > "$work/host.out" 2>&1
+    local rvf="$1" app="$work/host-app-$$-$RANDOM" flags
+    mapfile -t flags < <(policy_flags)
+    "$CLI" extract "$rvf" --bundle "$app" "${flags[@]}" > "$work/host.out" 2>&1
     local hrc=$? files sha exists=no
     files=$(find "$app" -type f ! -path "$app/.rvf/*" 2>/dev/null | wc -l)
     sha=$(sha256sum "$app/package.json" 2>/dev/null | cut -d' ' -f1)
@@ -150,8 +178,63 @@ expect_extraction() {
     fi
 }
 
+# The signed store (rvf-writer-05 signed-app around the Debian kernel) and
+# its forgery (tamper-signed-wasm), with the signer's public key.
+signed="" forged="" pubkey=""
+need_signed() {
+    [ -z "$signed" ] || return 0
+    local writer="$REPO_DIR/target/release/rvf-writer-05"
+    (cd "$REPO_DIR" && env -u RUSTFLAGS cargo build --release --quiet -p rvf-writer-05) >"$work/writer.log" 2>&1 ||
+        { cat "$work/writer.log" >&2; return 1; }
+    "$writer" signed-app "$work/signed.rvf" "$kernel" "$SIGNED_CMDLINE" "$SEED" >"$work/writer.out" || return 1
+    pubkey="$(sed -n 's/^public key //p' "$work/writer.out")"
+    "$writer" tamper-signed-wasm "$work/signed.rvf" "$work/forged.rvf" || return 1
+    signed="$work/signed.rvf" forged="$work/forged.rvf"
+}
+
+# expect_refused NAME RVF PATTERN — the guest's extraction fails with a line
+# matching PATTERN and /app is never created, as on the host.
+expect_refused() {
+    local name="$1" rvf="$2" pattern="$3" want got log="$work/$1.log"
+    want="$(host_marker "$rvf")"
+    boot_with_disk "$name" "$rvf"
+    got="$(grep -m1 '^RVF-BUNDLE rc=' "$log")"
+    if [ "$rc" != 0 ]; then fail "$name" "boot.sh status $rc, want 0" "$log"
+    elif [ "$got" != "RVF-BUNDLE rc=1 files=0 package.json=none app=no" ]; then fail "$name" "guest '$got'" "$log"
+    elif [ "$got" != "$want" ]; then fail "$name" "guest '$got', host '$want'" "$log"
+    elif ! grep -q "^RVF-BUNDLE-OUT rvf-boot: .*$pattern" "$log"; then fail "$name" "no '$pattern' refusal" "$log"
+    else pass "$name" "refused in the guest ($pattern), /app never created"
+    fi
+}
+
 run_case() {
+    POLICY_KEY="" POLICY_PIN=""
     case "$1" in
+    bundle-signed)
+        setup bundle-signed || return
+        need_signed || { fail bundle-signed "rvf-writer-05 signed-app failed"; return; }
+        POLICY_KEY="$pubkey"
+        expect_extraction bundle-signed "$signed" 1
+        grep -q "^RVF-BUNDLE-OUT authenticated: signed by " "$work/bundle-signed.log" ||
+            fail bundle-signed-auth "no 'authenticated: signed by' line from the guest" "$work/bundle-signed.log"
+        ;;
+    bundle-forged)
+        setup bundle-forged || return
+        need_signed || { fail bundle-forged "rvf-writer-05 signed-app failed"; return; }
+        POLICY_KEY="$pubkey"
+        expect_refused bundle-forged "$forged" "signature rejected: signature does not verify"
+        ;;
+    bundle-pinned)
+        setup bundle-pinned || return
+        testkit ruvbot --kernel "$kernel" --output "$work/pinned.rvf" >/dev/null ||
+            { fail bundle-pinned "rvf-testkit ruvbot failed"; return; }
+        POLICY_PIN="$("$CLI" extract "$work/pinned.rvf" --bundle "$work/unused" --list --json |
+            sed -n 's/.*"bundle_sha256":"\([0-9a-f]\{64\}\)".*/\1/p')"
+        [ -n "$POLICY_PIN" ] || { fail bundle-pinned "no bundle_sha256 from --list --json"; return; }
+        expect_extraction bundle-pinned "$work/pinned.rvf" 3
+        grep -q "^RVF-BUNDLE-OUT authenticated: bundle sha256 $POLICY_PIN (pinned)" "$work/bundle-pinned.log" ||
+            fail bundle-pinned-auth "no 'authenticated: bundle sha256' line from the guest" "$work/bundle-pinned.log"
+        ;;
     bundle)
         setup bundle || return
         testkit ruvbot --kernel "$kernel" --output "$work/bundle.rvf" >/dev/null ||

@@ -336,22 +336,41 @@ impl<'a> WasmSegment<'a> {
 /// bundle, rvf-runtime's checksum for a module; constant-time), before the
 /// file table was read; and every table entry passed [`Bundle::parse`]
 /// (bounds, paths, no overlap, no duplicate). No public constructor.
+///
+/// Under a policy with a signature ([`crate::Policy::requiring_signature`]),
+/// the WASM_SEG and the META, PROFILE and WITNESS payloads
+/// ([`Self::metadata`]) are each a segment the signed manifest's SHDG table
+/// commits to (the kernel's check, [`Container::listed`]); under a bundle pin
+/// ([`crate::Policy::pinning_bundle_sha256`]) the SHA-256 of the bundle's
+/// bytes is the pinned digest (constant-time). All of it is checked by
+/// [`Self::from_container`], before any byte is handed out.
 #[derive(Clone, Copy, Debug)]
 pub struct VerifiedBundle<'a> {
     segment_offset: u64,
     segment_hash: HashCheck,
     wasm: WasmSegment<'a>,
     bytecode: BytecodeHash,
+    sha256: [u8; 32],
+    pinned: Option<[u8; 32]>,
+    metadata: [Option<&'a [u8]>; 3],
 }
+
+/// The segment types whose payloads travel with the runtime
+/// ([`VerifiedBundle::metadata`]), in the order they are checked: META,
+/// PROFILE, WITNESS.
+pub const METADATA_TYPES: [u8; 3] = [seg_type::META, seg_type::PROFILE, seg_type::WITNESS];
 
 impl<'a> VerifiedBundle<'a> {
     /// Verifies the first WASM_SEG the winning manifest lists.
     ///
     /// # Errors
     /// [`Error::NoRuntime`] when none is listed; the gate's errors
-    /// ([`Container::listed`]); the WASM header's ([`WasmSegment::parse`]);
-    /// [`Error::BytecodeHashMismatch`], [`Error::BytecodeHashUnset`]; the
-    /// [`Bundle::parse`] errors.
+    /// ([`Container::listed`]: in a signed store, the SHDG commitment's
+    /// [`crate::policy::AuthProblem`]s); the WASM header's
+    /// ([`WasmSegment::parse`]); [`Error::BytecodeHashMismatch`],
+    /// [`Error::BytecodeHashUnset`]; [`crate::policy::AuthProblem::BundlePin`];
+    /// the [`Bundle::parse`] errors; then the gate's errors for the first
+    /// listed META, PROFILE and WITNESS segments, in that order.
     pub fn from_container(c: &Container<'a>) -> Result<Self> {
         let seg = c
             .listed(seg_type::WASM)
@@ -370,12 +389,15 @@ impl<'a> VerifiedBundle<'a> {
                 .map_or(HashCheck::Unset, HashCheck::Verified)
         };
         let raw = RawWasm::parse(seg.payload, seg.offset)?;
+        // The bundle's SHA-256: a RuvBot header's `bytecode_hash`, and the
+        // digest a bundle pin names (any dialect).
+        let sha256: [u8; 32] = Sha256::digest(raw.body).into();
         let computed: [u8; 32] = if raw.module {
             let mut h = RvfRuntimeChecksum::new();
             h.update(raw.body);
             h.finalize()
         } else {
-            Sha256::digest(raw.body).into()
+            sha256
         };
         let bytecode = if ct_eq(&computed, raw.bytecode_hash) {
             if raw.module {
@@ -398,17 +420,52 @@ impl<'a> VerifiedBundle<'a> {
                 },
             });
         };
+        let pinned = c.policy().check_bundle(seg.offset, &sha256)?;
         let body = if raw.module {
             WasmBody::Module(raw.body)
         } else {
             WasmBody::Bundle(Bundle::parse(raw.body)?)
         };
+        // The metadata payloads, each through the same gate (and, in a
+        // signed store, its SHDG commitment): the first listed of each type.
+        let mut metadata = [None; 3];
+        for (slot, ty) in metadata.iter_mut().zip(METADATA_TYPES) {
+            *slot = c.listed(ty).next().transpose()?.map(|s| s.payload);
+        }
         Ok(Self {
             segment_offset: seg.offset,
             segment_hash,
             wasm: raw.segment(body),
             bytecode,
+            sha256,
+            pinned,
+            metadata,
         })
+    }
+
+    /// The SHA-256 of the bundle's bytes (the WASM_SEG body), what a bundle
+    /// pin is compared with.
+    #[must_use]
+    pub const fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// The digest the policy's bundle pin named (it matched), if it had one.
+    #[must_use]
+    pub const fn pinned(&self) -> Option<[u8; 32]> {
+        self.pinned
+    }
+
+    /// The payload of the first META, PROFILE or WITNESS segment (`ty`, one
+    /// of [`METADATA_TYPES`]) the manifest lists, verified as the runtime
+    /// is; `None` when there is none or `ty` is another type.
+    #[must_use]
+    pub fn metadata(&self, ty: u8) -> Option<&'a [u8]> {
+        METADATA_TYPES
+            .iter()
+            .zip(self.metadata)
+            .find(|(t, _)| **t == ty)
+            .and_then(|(_, m)| m)
     }
 
     /// Header offset of the WASM_SEG.

@@ -88,6 +88,10 @@ pub struct Pins {
     pub kernel_sha256: Option<&'static [u8; 32]>,
     /// SHA-256 of the final kernel command line (without its NUL).
     pub cmdline_sha256: Option<&'static [u8; 32]>,
+    /// SHA-256 of the runtime bundle's bytes (the WASM_SEG body: a RuvBot
+    /// Node bundle, whose WASM header's `bytecode_hash` carries it, or a WASM
+    /// module), checked by [`crate::bundle::VerifiedBundle::from_container`].
+    pub bundle_sha256: Option<&'static [u8; 32]>,
 }
 
 impl Policy {
@@ -100,6 +104,7 @@ impl Policy {
             pins: Pins {
                 kernel_sha256: None,
                 cmdline_sha256: None,
+                bundle_sha256: None,
             },
         }
     }
@@ -148,6 +153,34 @@ impl Policy {
     pub const fn pinning_cmdline_sha256(mut self, digest: &'static [u8; 32]) -> Self {
         self.pins.cmdline_sha256 = Some(digest);
         self
+    }
+
+    /// Pins the SHA-256 of the runtime bundle's bytes (any dialect; see
+    /// [`Pins::bundle_sha256`]).
+    #[must_use]
+    pub const fn pinning_bundle_sha256(mut self, digest: &'static [u8; 32]) -> Self {
+        self.pins.bundle_sha256 = Some(digest);
+        self
+    }
+
+    /// Checks the bundle pin (if any) against `digest`, the SHA-256 of the
+    /// bundle's bytes in the WASM_SEG whose header is at `offset`, in
+    /// constant time. Returns the matched digest.
+    ///
+    /// # Errors
+    /// [`AuthProblem::BundlePin`].
+    pub fn check_bundle(&self, offset: u64, digest: &[u8; 32]) -> Result<Option<[u8; 32]>> {
+        let Some(pin) = self.pins.bundle_sha256 else {
+            return Ok(None);
+        };
+        if !ct_eq(digest, pin) {
+            return Err(Error::Auth(AuthProblem::BundlePin {
+                offset,
+                computed_first8: first8(digest),
+                pinned_first8: first8(pin),
+            }));
+        }
+        Ok(Some(*digest))
     }
 
     /// Checks the command-line pin (if any) on the final command line, as
@@ -388,6 +421,15 @@ pub enum AuthProblem {
         /// The pin, first 8 bytes.
         pinned_first8: u64,
     },
+    /// The runtime bundle's SHA-256 is not the pinned digest.
+    BundlePin {
+        /// Header offset of the WASM_SEG.
+        offset: u64,
+        /// The bundle's digest, first 8 bytes.
+        computed_first8: u64,
+        /// The pin, first 8 bytes.
+        pinned_first8: u64,
+    },
 }
 
 impl fmt::Display for AuthProblem {
@@ -454,6 +496,14 @@ impl fmt::Display for AuthProblem {
                 f,
                 "kernel command line ({length} bytes): SHA-256 {computed_first8:016x}... is not the pinned {pinned_first8:016x}..."
             ),
+            Self::BundlePin {
+                offset,
+                computed_first8,
+                pinned_first8,
+            } => write!(
+                f,
+                "runtime bundle (WASM_SEG at byte {offset}): SHA-256 {computed_first8:016x}... is not the pinned {pinned_first8:016x}..."
+            ),
         }
     }
 }
@@ -501,6 +551,18 @@ mod tests {
             }))
         );
         assert_eq!(Policy::default().check_cmdline(b"x"), Ok(None));
+    }
+
+    #[test]
+    fn bundle_pin_is_constant_time_on_the_digest() {
+        let p = Policy::default().pinning_bundle_sha256(&PIN);
+        assert_eq!(p.pins.bundle_sha256, Some(&PIN));
+        assert_eq!(p.check_bundle(64, &PIN), Ok(Some(PIN)));
+        assert_eq!(
+            p.check_bundle(64, &[0xAC; 32]).map_err(|e| e.to_string()),
+            Err("not authenticated: runtime bundle (WASM_SEG at byte 64): SHA-256 acacacacacacacac... is not the pinned abababababababab...".into())
+        );
+        assert_eq!(Policy::default().check_bundle(64, &[0; 32]), Ok(None));
     }
 
     #[test]

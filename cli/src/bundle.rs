@@ -7,11 +7,22 @@
 //! each payload to find the next header: the library's `read_header` and
 //! `after_segment`, the walk's own rule), which gives the RVF's extent: its
 //! segments and an RVM0 root page right after them. Nothing past the extent is
-//! read. A buffer of the extent's size is reserved (fallibly) and filled with
-//! the headers, the fill windows, the root page and only the payloads used
-//! (the newest MANIFEST_SEG, every WASM, META, PROFILE and WITNESS segment);
-//! other payloads (the kernel) stay zero and are never looked at: the
-//! container hashes only what it hands out. Memory: the extent (≤ the device).
+//! read. The library borrows the RVF as one slice, so a buffer of the
+//! extent's size is allocated zeroed (`calloc`: fresh pages that stay
+//! unmapped until written, after a fallible reservation of the same size
+//! says the address space can be had) and only the headers, the fill
+//! windows, the root page and the payloads used (the newest MANIFEST_SEG,
+//! every WASM, META, PROFILE and WITNESS segment; the KERNEL_SEGs too when a
+//! kernel pin is asked) are written into it; other payloads (vectors, the
+//! kernel) are never touched: the container hashes only what it hands out.
+//! Memory (resident): the bytes read, not the extent; address space: the
+//! extent (≤ the device).
+//!
+//! Policy: verify's flags (a signature by a trusted key, the minimum epoch,
+//! the unsigned tail, the kernel and cmdline pins, checked on the selected
+//! kernel as `extract --kernel` does) and `--expect-bundle-sha256`; the
+//! library checks the runtime and metadata segments against the signed
+//! manifest and the pin before [`VerifiedBundle`] hands out a byte.
 //!
 //! Writing: everything is verified and planned before the first byte is
 //! written. The files go into a staging directory created exclusively with an
@@ -27,28 +38,22 @@
 //! removed (put back if the second rename fails). Any failure removes the
 //! staging directory: DIR is never half-written.
 
+use crate::finish::{Failure, Json, Outcome};
+use crate::report::{AuthFacts, auth_json, auth_table};
+use crate::{image, input, verify};
 use rustix::fs::{Mode, OFlags};
+use rvf_boot::bundle::METADATA_TYPES;
 use rvf_boot::bundle::{RESERVED_DIR, VerifiedBundle};
-use rvf_boot::segment::{
-    After, MAX_SEGMENTS, ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, after_segment,
-    after_window, read_header, seg_type,
-};
+use rvf_boot::segment::seg_type;
 use rvf_boot::{Container, Policy};
+use rvf_boot_cli::read::{Counting, Loaded, load_for};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write as _};
+use std::io::{self, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-
-/// Why `extract --bundle` wrote nothing.
-pub enum Failure {
-    /// The arguments cannot work (exit 2).
-    Usage(String),
-    /// The file, the bundle or the output failed (exit 1).
-    Failed(String),
-}
 
 /// What the command was asked to do.
 pub struct Request<'a> {
@@ -60,153 +65,12 @@ pub struct Request<'a> {
     pub list: bool,
     /// Replace whatever is at `dir`.
     pub force: bool,
-    /// The verification policy.
+    /// The verification policy (the flags' and the bundle pin).
     pub policy: Policy,
-}
-
-/// A reader that counts the bytes it returned (the bound the tests check).
-pub struct Counting<R> {
-    inner: R,
-    /// Bytes read so far.
-    pub read: u64,
-}
-
-impl<R: Read + Seek> Counting<R> {
-    /// Wraps `inner`.
-    pub const fn new(inner: R) -> Self {
-        Self { inner, read: 0 }
-    }
-
-    /// Fills `buf` from `offset`, or as much of it as there is before the end.
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.seek(SeekFrom::Start(offset))?;
-        let mut got = 0;
-        while got < buf.len() {
-            match self.inner.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.read += got as u64;
-        Ok(got)
-    }
-}
-
-/// The RVF's bytes as far as the extraction needs them.
-pub struct Loaded {
-    /// The extent (unread payloads are zero).
-    pub bytes: Vec<u8>,
-    /// Bytes read from the device.
-    pub bytes_read: u64,
-    /// The size of FILE (the device).
-    pub device_size: u64,
-}
-
-/// Walks the headers of the RVF at the start of `r`, then reads its extent's
-/// headers and the payloads the extraction uses (see the module doc).
-///
-/// # Errors
-/// I/O errors, and an extent whose buffer cannot be reserved.
-pub fn load<R: Read + Seek>(r: &mut Counting<R>) -> io::Result<Loaded> {
-    let device_size = r.inner.seek(SeekFrom::End(0))?;
-    // (offset, bytes) pieces already read, and the payloads to read.
-    let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut wanted: Vec<(u64, u64)> = Vec::new();
-    let mut newest_manifest: Option<(u64, u64)> = None;
-    let mut at = 0u64;
-    let mut segments = 0u32;
-    // The next header, when the window after the previous payload held it.
-    let mut known: Option<[u8; 64]> = None;
-    let end = loop {
-        let mut h = [0u8; 64];
-        let n = match known.take() {
-            Some(k) => {
-                h = k;
-                64
-            }
-            None => {
-                let n = r.read_at(at, &mut h)?;
-                pieces.push((at, h[..n].to_vec()));
-                n
-            }
-        };
-        // One segment past the limit, so the library reports it.
-        if segments >= MAX_SEGMENTS {
-            break at.saturating_add(n as u64);
-        }
-        let Ok(header) = read_header(&h[..n], at) else {
-            // Not a segment: the library reports it (at offset 0: not an RVF).
-            break if at == 0 { n as u64 } else { at };
-        };
-        let len = header.payload_length.get();
-        let ty = header.seg_type;
-        let Some(u) = at
-            .checked_add(SEGMENT_HEADER_SIZE)
-            .and_then(|p| p.checked_add(len))
-            .filter(|&u| u <= device_size)
-        else {
-            break at; // a torn segment: the RVF ends before it
-        };
-        segments += 1;
-        let payload = (at + SEGMENT_HEADER_SIZE, len);
-        match ty {
-            seg_type::MANIFEST => newest_manifest = Some(payload),
-            seg_type::WASM | seg_type::META | seg_type::PROFILE | seg_type::WITNESS => {
-                wanted.push(payload);
-            }
-            _ => {}
-        }
-        let mut w = vec![0u8; after_window(u).min(device_size - u) as usize];
-        let n = r.read_at(u, &mut w)?;
-        w.truncate(n);
-        let next = after_segment(&w, u);
-        pieces.push((u, w));
-        match next {
-            After::Next { offset, .. } => {
-                let k = usize::try_from(offset - u).unwrap_or(usize::MAX);
-                known = pieces
-                    .last()
-                    .and_then(|(_, w)| w.get(k..)?.get(..64)?.try_into().ok());
-                at = offset;
-            }
-            After::End { end } => break end,
-        }
-    };
-    wanted.extend(newest_manifest);
-    // A root page right after the segments (signed stores).
-    let mut extent = end;
-    let mut magic = [0u8; 4];
-    if end.saturating_add(ROOT_PAGE_SIZE) <= device_size
-        && r.read_at(end, &mut magic)? == 4
-        && u32::from_le_bytes(magic) == ROOT_PAGE_MAGIC
-    {
-        wanted.push((end, ROOT_PAGE_SIZE));
-        extent = end + ROOT_PAGE_SIZE;
-    }
-    let len = usize::try_from(extent).map_err(|_| io::Error::other("the RVF is too large"))?;
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(len).map_err(|_| {
-        io::Error::other(format!(
-            "cannot reserve {extent} bytes for the RVF's extent"
-        ))
-    })?;
-    bytes.resize(len, 0);
-    for (off, data) in pieces {
-        let o = off as usize;
-        let n = data.len().min(len.saturating_sub(o));
-        bytes[o..o + n].copy_from_slice(&data[..n]);
-    }
-    for (off, size) in wanted {
-        let (o, s) = (off as usize, size as usize);
-        r.read_at(off, &mut bytes[o..o + s])?;
-    }
-    Ok(Loaded {
-        bytes,
-        bytes_read: r.read,
-        device_size,
-    })
+    /// The policy flags (verify's), for the report.
+    pub flags: &'a verify::Request,
+    /// `--expect-bundle-sha256`.
+    pub bundle_pin: Option<[u8; 32]>,
 }
 
 /// One output file.
@@ -216,49 +80,113 @@ struct Planned<'a> {
     mode: u32,
 }
 
-/// Runs the command; returns the text or JSON to print.
-///
-/// # Errors
-/// A usage problem or what failed; nothing was written.
-pub fn run(req: &Request<'_>, json_out: bool) -> Result<String, Failure> {
+/// Runs the command: its outcome (nothing written on a failure).
+pub fn run(req: &Request<'_>) -> Outcome {
+    run_checked(req).unwrap_or_else(|f| {
+        let v = json!({"written": false, "policy": policy_json(req), "authenticated": null});
+        Outcome::failed(f, v)
+    })
+}
+
+/// The `policy` object: verify's keys and the bundle pin.
+fn policy_json(req: &Request<'_>) -> Value {
+    let mut v = req.flags.to_json();
+    if let Value::Object(m) = &mut v {
+        let pin = req.bundle_pin.map(|d| hex(&d));
+        m.insert("expect_bundle_sha256".into(), json!(pin));
+    }
+    v
+}
+
+/// The usage checks: DIR names a directory that is not, and does not hold,
+/// the input. Returns DIR's parent.
+fn check_usage(req: &Request<'_>) -> Result<PathBuf, Failure> {
     let Some((parent, _)) = crate::output::place(req.dir) else {
-        return Err(Failure::Usage(format!(
+        return Err(Failure::usage(format!(
             "{}: --bundle must name a directory",
             req.dir.display()
         )));
     };
-    let failed =
-        |e: &dyn std::fmt::Display| Failure::Failed(format!("{}: {e}", req.file.display()));
-    let f = File::open(req.file).map_err(|e| failed(&e))?;
+    input::refuse_output_on_input("--bundle", req.dir, &[req.file], true)?;
+    Ok(parent)
+}
+
+/// The matched kernel image and cmdline pins.
+type KernelPins = (Option<[u8; 32]>, Option<[u8; 32]>);
+
+/// The selected kernel and its pins, when a kernel pin is asked (as
+/// `extract --kernel` checks them).
+fn check_kernel(c: &Container<'_>, req: &Request<'_>) -> Result<KernelPins, rvf_boot::Error> {
+    if !req.flags.pins_kernel() {
+        return Ok((None, None));
+    }
+    let k = c.selected_kernel_unverified()?;
+    let x = image::verify(&k)?;
+    Ok((x.kernel_pin, req.policy.check_cmdline(k.cmdline())?))
+}
+
+fn run_checked(req: &Request<'_>) -> Result<Outcome, Failure> {
+    let parent = check_usage(req)?;
+    let file = req.file.display();
+    let lib = |e: rvf_boot::Error| Failure::lib(&file, &e);
+    let f = File::open(req.file).map_err(|e| Failure::input(format!("{file}: {e}")))?;
     let mut r = Counting::new(f);
-    let loaded = load(&mut r).map_err(|e| failed(&e))?;
-    let c = Container::parse(&loaded.bytes, req.policy).map_err(|e| failed(&e))?;
-    let v = VerifiedBundle::from_container(&c).map_err(|e| failed(&e))?;
-    // The metadata payloads, each through the gate.
+    let loaded = load_for(&mut r, req.flags.pins_kernel())
+        .map_err(|e| Failure::input(format!("{file}: {e}")))?;
+    let c = Container::parse(&loaded.bytes, req.policy).map_err(lib)?;
+    let (kernel_sha256, cmdline_sha256) = check_kernel(&c, req).map_err(lib)?;
+    let v = VerifiedBundle::from_container(&c).map_err(lib)?;
+    let plan = plan(&v);
+    for w in &warnings(&v) {
+        eprintln!("rvf-boot: warning: {w}");
+    }
+    if !req.list {
+        write_tree(req, &parent, &plan).map_err(Failure::output)?;
+    }
+    let asked = req.flags.asked() || req.bundle_pin.is_some();
+    let auth = asked.then(|| AuthFacts {
+        signed: c.signed(),
+        kernel_sha256,
+        cmdline_sha256,
+        bundle_sha256: v.pinned(),
+    });
+    let done = Done {
+        v: &v,
+        plan: &plan,
+        loaded: &loaded,
+        auth: auth.as_ref(),
+    };
+    Ok(Outcome::ok(
+        done.to_text(req),
+        Json::Object(done.to_json(req)),
+    ))
+}
+
+/// The files to write: the runtime's, then the META, PROFILE and WITNESS
+/// payloads under `.rvf/` (JSON when they parse as JSON).
+fn plan<'a>(v: &VerifiedBundle<'a>) -> Vec<Planned<'a>> {
     let mut meta_json: Option<Value> = None;
-    let mut metadata: Vec<(Vec<u8>, &[u8])> = Vec::new();
-    for (ty, name) in [
-        (seg_type::META, "meta"),
-        (seg_type::PROFILE, "profile"),
-        (seg_type::WITNESS, "witness"),
-    ] {
-        if let Some(seg) = c.listed(ty).next() {
-            let seg = seg.map_err(|e| failed(&e))?;
-            let parsed = serde_json::from_slice::<Value>(seg.payload).ok();
+    let mut metadata: Vec<(Vec<u8>, &'a [u8])> = Vec::new();
+    for (ty, name) in METADATA_TYPES
+        .into_iter()
+        .zip(["meta", "profile", "witness"])
+    {
+        if let Some(payload) = v.metadata(ty) {
+            let parsed = serde_json::from_slice::<Value>(payload).ok();
             let ext = if parsed.is_some() { "json" } else { "bin" };
             if ty == seg_type::META {
                 meta_json = parsed;
             }
             let mut p = RESERVED_DIR.to_vec();
             p.extend_from_slice(format!("/{name}.{ext}").as_bytes());
-            metadata.push((p, seg.payload));
+            metadata.push((p, payload));
         }
     }
     let entry = meta_json
         .as_ref()
         .and_then(|m| m["entrypoint"].as_str())
         .map(str::as_bytes);
-    let mut plan: Vec<Planned<'_>> = v
+    let mut plan: Vec<Planned<'a>> = v
         .files()
         .map(|f| Planned {
             path: f.path.to_vec(),
@@ -275,88 +203,122 @@ pub fn run(req: &Request<'_>, json_out: bool) -> Result<String, Failure> {
         data,
         mode: 0o644,
     }));
-    let warnings = warnings(&v);
-    for w in &warnings {
-        eprintln!("rvf-boot: warning: {w}");
+    plan
+}
+
+/// A finished extraction, for the report.
+struct Done<'r, 'a> {
+    v: &'r VerifiedBundle<'a>,
+    plan: &'r [Planned<'a>],
+    loaded: &'r Loaded,
+    auth: Option<&'r AuthFacts>,
+}
+
+impl Done<'_, '_> {
+    fn runtime(&self) -> &'static str {
+        if self.v.is_node_bundle() {
+            "node-bundle"
+        } else {
+            "wasm-module"
+        }
     }
-    if !req.list {
-        write_tree(req, &parent, &plan).map_err(Failure::Failed)?;
+
+    fn total(&self) -> usize {
+        self.plan.iter().map(|p| p.data.len()).sum()
     }
-    let files: Vec<(String, usize, String, u32)> = plan
-        .iter()
-        .map(|p| {
-            (
-                String::from_utf8_lossy(&p.path).into_owned(),
-                p.data.len(),
-                hex(&Sha256::digest(p.data)),
-                p.mode,
-            )
-        })
-        .collect();
-    let total: usize = plan.iter().map(|p| p.data.len()).sum();
-    let runtime = if v.is_node_bundle() {
-        "node-bundle"
-    } else {
-        "wasm-module"
-    };
-    if json_out {
-        let list: Vec<Value> = files
+
+    fn to_json(&self, req: &Request<'_>) -> Value {
+        let list: Vec<Value> = self
+            .plan
             .iter()
-            .map(|(p, size, sha, mode)| {
-                json!({"path": p, "size": size, "sha256": sha, "mode": format!("{mode:04o}")})
+            .map(|p| {
+                json!({
+                    "path": String::from_utf8_lossy(&p.path),
+                    "size": p.data.len(),
+                    "sha256": hex(&Sha256::digest(p.data)),
+                    "mode": format!("{:04o}", p.mode),
+                })
             })
             .collect();
-        let obj = json!({
+        let v = self.v;
+        json!({
             "file": req.file.to_string_lossy(),
             "dir": req.dir.to_string_lossy(),
             "written": !req.list,
-            "runtime": runtime,
+            "runtime": self.runtime(),
             "segment_offset": v.segment_offset(),
             "content_hash": v.segment_hash().name(),
             "bytecode_hash": v.bytecode_hash().name(),
+            "bundle_sha256": hex(&v.sha256()),
             "files": list,
-            "total_size": total,
-            "warnings": warnings,
-            "rvf_size": loaded.bytes.len(),
-            "device_size": loaded.device_size,
-            "bytes_read": loaded.bytes_read,
+            "total_size": self.total(),
+            "warnings": warnings(v),
+            "rvf_size": self.loaded.bytes.len(),
+            "device_size": self.loaded.device_size,
+            "bytes_read": self.loaded.bytes_read,
+            "policy": policy_json(req),
+            "authenticated": auth_json(self.auth),
             "error": null,
-        });
-        return Ok(format!("{obj}\n"));
+        })
     }
-    let mut s = String::new();
-    if req.list {
-        for (p, size, sha, mode) in &files {
-            let _ = writeln!(s, "{size:>10}  {mode:04o}  {sha}  {p}");
+
+    fn to_text(&self, req: &Request<'_>) -> String {
+        let (v, total) = (self.v, self.total());
+        let mut s = String::new();
+        if req.list {
+            for p in self.plan {
+                let _ = writeln!(
+                    s,
+                    "{:>10}  {:04o}  {}  {}",
+                    p.data.len(),
+                    p.mode,
+                    hex(&Sha256::digest(p.data)),
+                    String::from_utf8_lossy(&p.path)
+                );
+            }
+            let _ = writeln!(
+                s,
+                "{} files, {total} bytes (nothing written)",
+                self.plan.len()
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "bundle: {} ({} files, {total} bytes; {} from WASM_SEG at byte {})",
+                req.dir.display(),
+                self.plan.len(),
+                self.runtime(),
+                v.segment_offset()
+            );
         }
-        let _ = writeln!(s, "{} files, {total} bytes (nothing written)", files.len());
-    } else {
         let _ = writeln!(
             s,
-            "bundle: {} ({} files, {total} bytes; {runtime} from WASM_SEG at byte {})",
-            req.dir.display(),
-            files.len(),
-            v.segment_offset()
+            "checked: content hash {}, bytecode hash {}, {} paths",
+            v.segment_hash().name(),
+            v.bytecode_hash().name(),
+            v.len()
         );
+        if let Some(pj) = v.file(b"package.json") {
+            let _ = writeln!(s, "package.json sha256: {}", hex(&Sha256::digest(pj)));
+        }
+        let l = self.loaded;
+        let _ = writeln!(
+            s,
+            "read: {} bytes of {} (RVF extent {} bytes)",
+            l.bytes_read,
+            l.device_size,
+            l.bytes.len()
+        );
+        if let Some(a) = self.auth {
+            s.push_str(&req.flags.describe());
+            if req.bundle_pin.is_some() {
+                s.push_str("; the pinned bundle sha256");
+            }
+            s.push('\n');
+            s.push_str(&auth_table(a));
+        }
+        s
     }
-    let _ = writeln!(
-        s,
-        "checked: content hash {}, bytecode hash {}, {} paths",
-        v.segment_hash().name(),
-        v.bytecode_hash().name(),
-        v.len()
-    );
-    if let Some(pj) = v.file(b"package.json") {
-        let _ = writeln!(s, "package.json sha256: {}", hex(&Sha256::digest(pj)));
-    }
-    let _ = writeln!(
-        s,
-        "read: {} bytes of {} (RVF extent {} bytes)",
-        loaded.bytes_read,
-        loaded.device_size,
-        loaded.bytes.len()
-    );
-    Ok(s)
 }
 
 /// Known reasons a bundle does not run as packed, one line each.
@@ -429,8 +391,25 @@ fn write_tree(req: &Request<'_>, parent: &Path, plan: &[Planned<'_>]) -> Result<
     rustix::fs::fchmod(&root, Mode::from_raw_mode(0o755))
         .and_then(|()| rustix::fs::syncfs(&root))
         .map_err(|e| format!("{}: {e}", stage.path().display()))?;
+    let replace = existing.is_some() && (!empty_dir || req.force);
+    publish(stage, dir, parent, replace)?;
+    let _ = File::open(parent).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Renames the complete staging directory to `dir`: over nothing or an
+/// empty directory in one step; with `replace`, the old entry is renamed
+/// aside first (never followed), put back if the second rename fails, and
+/// removed after it.
+fn publish(
+    stage: tempfile::TempDir,
+    dir: &Path,
+    parent: &Path,
+    replace: bool,
+) -> Result<(), String> {
+    let shown = dir.display();
     let staged = stage.path().to_path_buf();
-    if existing.is_none() || (empty_dir && !req.force) {
+    if !replace {
         fs::rename(&staged, dir).map_err(|e| format!("{shown}: {e} (nothing written)"))?;
         let _ = stage.keep();
     } else {
@@ -464,7 +443,6 @@ fn write_tree(req: &Request<'_>, parent: &Path, plan: &[Planned<'_>]) -> Result<
             );
         }
     }
-    let _ = File::open(parent).and_then(|d| d.sync_all());
     Ok(())
 }
 
@@ -506,6 +484,8 @@ fn write_file(root: &OwnedFd, path: &[u8], data: &[u8], mode: u32) -> io::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rvf_boot::segment::{ROOT_PAGE_SIZE, after_window};
+    use rvf_boot_cli::read::load;
     use std::io::Cursor;
 
     fn small() -> Vec<u8> {
@@ -536,9 +516,10 @@ mod tests {
                 n += s.payload_length();
             }
         }
-        // The root-page probe: 4 bytes where a page would fit.
+        // The root-page probe: 16 bytes (magic, manifest offset) where a
+        // page would fit.
         if file.len() as u64 + ROOT_PAGE_SIZE <= device {
-            n += 4;
+            n += 16;
         }
         n
     }
@@ -562,9 +543,9 @@ mod tests {
         assert_eq!(l.bytes.len(), file.len());
         assert_eq!(l.device_size, file.len() as u64 + (64 << 20));
         // The window after the manifest (45 bytes to the boundary + 64) and
-        // the root-page probe.
+        // the 16-byte root-page probe.
         assert_eq!(l.bytes_read, expected(&file, device));
-        assert_eq!(l.bytes_read, 2519 + 109 + 4);
+        assert_eq!(l.bytes_read, 2519 + 109 + 16);
         let c = Container::parse(&l.bytes, Policy::default()).unwrap();
         let v = VerifiedBundle::from_container(&c).unwrap();
         assert_eq!(v.len(), 3);

@@ -9,16 +9,18 @@
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
+use finish::{Failure, Json, Outcome, emit, finish};
 use rvf_boot::Policy;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::ffi::OsString;
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bundle;
 mod extract;
+mod finish;
 mod image;
+mod input;
 mod measure;
 mod output;
 mod report;
@@ -66,23 +68,8 @@ struct VerifyArgs {
     /// The RVF file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Require a signature by this Ed25519 public key (64 hex digits);
-    /// repeat for several.
-    #[arg(long = "trusted-key", value_name = "HEX", value_parser = verify::parse_key)]
-    trusted_keys: Vec<[u8; 32]>,
-    /// Require this SHA-256 (64 hex digits) of the uncompressed kernel image.
-    #[arg(long, value_name = "HEX", value_parser = verify::parse_hex32)]
-    expect_kernel_sha256: Option<[u8; 32]>,
-    /// Require this kernel command line (the RVF's, exactly).
-    #[arg(long, value_name = "STR")]
-    expect_cmdline: Option<OsString>,
-    /// Refuse a signed manifest whose epoch is below N (needs --trusted-key).
-    #[arg(long, value_name = "N", requires = "trusted_keys")]
-    min_epoch: Option<u32>,
-    /// Serve the signed prefix when unsigned bytes follow the signed
-    /// manifest, instead of refusing (needs --trusted-key).
-    #[arg(long, requires = "trusted_keys")]
-    allow_unsigned_tail: bool,
+    #[command(flatten)]
+    policy: verify::Request,
     /// Print exactly one JSON object (also on every error).
     #[arg(long)]
     json: bool,
@@ -133,7 +120,14 @@ struct ExtractArgs {
     /// With --bundle: replace DIR even if it is not an empty directory.
     #[arg(long)]
     force: bool,
-    /// With --bundle: print exactly one JSON object (also on every error).
+    /// With --bundle: require this SHA-256 (64 hex digits) of the runtime
+    /// bundle's bytes (the WASM_SEG body; for a RuvBot file, what its WASM
+    /// header's bytecode_hash carries).
+    #[arg(long, value_name = "HEX", value_parser = verify::parse_hex32)]
+    expect_bundle_sha256: Option<[u8; 32]>,
+    #[command(flatten)]
+    policy: verify::Request,
+    /// Print exactly one JSON object (also on every error).
     #[arg(long)]
     json: bool,
 }
@@ -155,9 +149,9 @@ struct MeasureArgs {
     /// Write the binary event entries (TCG_PCR_EVENT2, SHA-256) to OUT.
     #[arg(long, value_name = "OUT")]
     event_log: Option<PathBuf>,
+    #[command(flatten)]
+    policy: verify::Request,
 }
-
-const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -172,37 +166,21 @@ fn main() -> ExitCode {
         Err(e) => return clap_exit(&e, json_asked),
     };
     match cli.command {
-        Command::Inspect(a) => inspect(&a),
-        Command::Extract(a) => extract_cmd(&a),
-        Command::Measure(a) => measure_cmd(&a),
-        Command::Verify(a) => verify_cmd(&a),
+        Command::Inspect(a) => finish(a.json, inspect(&a)),
+        Command::Extract(a) => finish(a.json, extract_cmd(&a)),
+        Command::Measure(a) => finish(a.json, measure_cmd(&a)),
+        Command::Verify(a) => finish(a.json, verify_cmd(&a)),
     }
-}
-
-/// Prints to stdout; a closed pipe is not worth a panic.
-fn emit(s: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
 }
 
 /// `--help`, `--version` and usage errors, as clap renders them or, with
 /// `--json`, as one object.
 fn clap_exit(e: &clap::Error, json: bool) -> ExitCode {
     let text = e.render().to_string();
-    let info = matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
-    if json {
-        let obj = if info {
-            json!({"error": null, "help": text})
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        if json {
+            emit(&format!("{}\n", json!({"error": null, "help": text})));
         } else {
-            // The message is clap's first paragraph, on one line.
-            let para = text.split("\n\n").next().unwrap_or_default();
-            let msg = para.split_whitespace().collect::<Vec<_>>().join(" ");
-            json!({"error": msg.strip_prefix("error: ").unwrap_or(&msg)})
-        };
-        emit(&format!("{obj}\n"));
-    }
-    if info {
-        if !json {
             emit(&text);
             if !text.ends_with('\n') {
                 emit("\n");
@@ -210,67 +188,94 @@ fn clap_exit(e: &clap::Error, json: bool) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    // The message is clap's first paragraph, on one line.
+    let para = text.split("\n\n").next().unwrap_or_default();
+    let msg = para.split_whitespace().collect::<Vec<_>>().join(" ");
+    let msg = msg.strip_prefix("error: ").unwrap_or(&msg);
+    if json {
+        let f = Failure::usage(msg);
+        let obj = json!({"error": f.message, "error_class": f.class, "exit_code": f.code});
+        emit(&format!("{obj}\n"));
+    }
     eprint!("rvf-boot: {text}");
-    ExitCode::from(USAGE_ERROR)
+    ExitCode::from(finish::USAGE)
 }
 
-fn inspect(a: &InspectArgs) -> ExitCode {
-    let policy = Policy::allowing_unset_hash(a.allow_unset_hash);
-    let path = a.file.display();
-    let (report, readable) = match std::fs::read(&a.file) {
-        Ok(bytes) => (report::Report::build(&bytes, policy), true),
-        Err(e) => (report::Report::unreadable(format!("{path}: {e}")), false),
+/// The report's outcome: the table (when the file was read), the object,
+/// the first error.
+fn report_outcome(report: &report::Report, path: &Path, text: String, json: Value) -> Outcome {
+    let failure = match (&report.error_class, &report.error) {
+        (Some(e), _) => Some(Failure::in_report(path.display().to_string(), e)),
+        (None, Some(m)) => Some(Failure::input(m.clone())),
+        (None, None) => None,
     };
-    if a.json {
-        emit(&format!("{}\n", report.to_json()));
-    } else if readable {
-        emit(&report.to_table());
-    }
-    match &report.error {
-        None => ExitCode::SUCCESS,
-        Some(e) => {
-            if readable {
-                eprintln!("rvf-boot: {path}: {e}");
-            } else {
-                eprintln!("rvf-boot: {e}");
-            }
-            ExitCode::FAILURE
-        }
+    Outcome {
+        text: if report.file_size.is_some() {
+            text
+        } else {
+            String::new()
+        },
+        json: Json::Object(json),
+        failure,
     }
 }
 
-fn extract_cmd(a: &ExtractArgs) -> ExitCode {
+/// Reads FILE whole (bounded, [`input::read_whole`]) into a report.
+fn read_report(file: &Path, build: impl FnOnce(&[u8]) -> report::Report) -> report::Report {
+    match input::read_whole(file) {
+        Ok(bytes) => build(&bytes),
+        Err(f) => report::Report::unreadable(f.message),
+    }
+}
+
+fn inspect(a: &InspectArgs) -> Outcome {
     let policy = Policy::allowing_unset_hash(a.allow_unset_hash);
+    let report = read_report(&a.file, |b| report::Report::build(b, policy));
+    report_outcome(&report, &a.file, report.to_table(), report.to_json())
+}
+
+fn verify_cmd(a: &VerifyArgs) -> Outcome {
+    let req = &a.policy;
+    let report = read_report(&a.file, |b| verify::report(b, req));
+    let (text, json) = (
+        verify::to_table(&report, req),
+        verify::to_json(&report, req),
+    );
+    report_outcome(&report, &a.file, text, json)
+}
+
+fn extract_cmd(a: &ExtractArgs) -> Outcome {
+    let policy = a
+        .policy
+        .policy_from(Policy::allowing_unset_hash(a.allow_unset_hash));
     let (Some(kernel), None) = (&a.kernel, &a.bundle) else {
         return bundle_cmd(a, policy);
     };
-    if a.json || a.list || a.force {
-        let e = "--json, --list and --force work with --bundle DIR, not with --kernel";
-        if a.json {
-            emit(&format!("{}\n", json!({ "error": e })));
-        }
-        eprintln!("rvf-boot: {e}");
-        return ExitCode::from(USAGE_ERROR);
+    if a.list || a.force || a.expect_bundle_sha256.is_some() {
+        let e =
+            "--list, --force and --expect-bundle-sha256 work with --bundle DIR, not with --kernel";
+        return Outcome::failed(Failure::usage(e), json!({}));
     }
-    match extract::run(&a.file, kernel, a.cmdline.as_deref(), policy) {
-        Ok(summary) => {
-            emit(&summary);
-            ExitCode::SUCCESS
-        }
-        Err(extract::Failure::Usage(e)) => {
-            eprintln!("rvf-boot: {e}");
-            ExitCode::from(USAGE_ERROR)
-        }
-        Err(extract::Failure::Failed(e)) => {
-            eprintln!("rvf-boot: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let req = extract::Request {
+        file: &a.file,
+        kernel_out: kernel,
+        cmdline_out: a.cmdline.as_deref(),
+        flags: &a.policy,
+        policy,
+    };
+    extract::run(&req)
 }
 
-fn bundle_cmd(a: &ExtractArgs, policy: Policy) -> ExitCode {
+fn bundle_cmd(a: &ExtractArgs, policy: Policy) -> Outcome {
     let Some(dir) = a.bundle.as_deref() else {
-        return ExitCode::from(USAGE_ERROR);
+        return Outcome::failed(
+            Failure::usage("--kernel or --bundle is required"),
+            json!({}),
+        );
+    };
+    let policy = match &a.expect_bundle_sha256 {
+        Some(d) => policy.pinning_bundle_sha256(Box::leak(Box::new(*d))),
+        None => policy,
     };
     let req = bundle::Request {
         file: &a.file,
@@ -278,76 +283,29 @@ fn bundle_cmd(a: &ExtractArgs, policy: Policy) -> ExitCode {
         list: a.list,
         force: a.force,
         policy,
+        flags: &a.policy,
+        bundle_pin: a.expect_bundle_sha256,
     };
-    let (code, e) = match bundle::run(&req, a.json) {
-        Ok(out) => {
-            emit(&out);
-            return ExitCode::SUCCESS;
-        }
-        Err(bundle::Failure::Usage(e)) => (ExitCode::from(USAGE_ERROR), e),
-        Err(bundle::Failure::Failed(e)) => (ExitCode::FAILURE, e),
-    };
-    if a.json {
-        emit(&format!("{}\n", json!({ "error": e, "written": false })));
-    }
-    eprintln!("rvf-boot: {e}");
-    code
+    bundle::run(&req)
 }
 
-fn measure_cmd(a: &MeasureArgs) -> ExitCode {
+fn measure_cmd(a: &MeasureArgs) -> Outcome {
     use std::os::unix::ffi::OsStrExt as _;
     let req = measure::Request {
         append: a.append.as_deref().map_or(&[][..], |s| s.as_bytes()),
         initrd: a.initrd.as_deref(),
         event_log: a.event_log.as_deref(),
+        flags: &a.policy,
     };
-    let (code, e) = match measure::run(&a.file, &req) {
-        Ok(m) => {
-            if a.json {
-                emit(&format!("{}\n", m.to_json()));
+    match measure::run(&a.file, &req) {
+        Ok(m) => Outcome::ok(m.to_table(), Json::Rendered(m.to_json())),
+        Err(f) => {
+            let extra = if a.policy.asked() {
+                json!({"policy": a.policy.to_json(), "authenticated": null})
             } else {
-                emit(&m.to_table());
-            }
-            return ExitCode::SUCCESS;
-        }
-        Err(measure::Failure::Usage(e)) => (ExitCode::from(USAGE_ERROR), e),
-        Err(measure::Failure::Failed(e)) => (ExitCode::FAILURE, e),
-    };
-    if a.json {
-        emit(&format!("{}\n", json!({ "error": e })));
-    }
-    eprintln!("rvf-boot: {e}");
-    code
-}
-
-fn verify_cmd(a: &VerifyArgs) -> ExitCode {
-    use std::os::unix::ffi::OsStrExt as _;
-    let req = verify::Request {
-        trusted_keys: a.trusted_keys.clone(),
-        kernel_sha256: a.expect_kernel_sha256,
-        cmdline: a.expect_cmdline.as_ref().map(|s| s.as_bytes().to_vec()),
-        min_epoch: a.min_epoch,
-        allow_unsigned_tail: a.allow_unsigned_tail,
-    };
-    let path = a.file.display();
-    let (report, readable) = match std::fs::read(&a.file) {
-        Ok(bytes) => (verify::report(&bytes, &req), true),
-        Err(e) => (report::Report::unreadable(format!("{path}: {e}")), false),
-    };
-    if a.json {
-        emit(&format!("{}\n", verify::to_json(&report, &req)));
-    } else if readable {
-        emit(&verify::to_table(&report, &req));
-    }
-    match &report.error {
-        None => ExitCode::SUCCESS,
-        Some(e) => {
-            if readable {
-                eprintln!("rvf-boot: {path}: {e}");
-            } else {
-                eprintln!("rvf-boot: {e}");
-            }
-            ExitCode::FAILURE
+                json!({})
+            };
+            Outcome::failed(f, extra)
         }
     }
 }

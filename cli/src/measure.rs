@@ -9,22 +9,16 @@
 //! as in the stub). A kernel the stub would refuse is refused here too: the
 //! stub measures nothing for it.
 
+use crate::finish::Failure;
 use crate::image;
-use crate::output;
+use crate::report::{AuthFacts, auth_json, auth_table};
+use crate::{input, output, verify};
 use rvf_boot::bzimage::BzImage;
 use rvf_boot::cmdline;
 use rvf_boot::measure::{self, BootInputs, EV_IPL, EventLog};
 use rvf_boot::{Container, Policy};
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// Why nothing was measured.
-pub enum Failure {
-    /// The arguments cannot work (exit 2).
-    Usage(String),
-    /// The file, the kernel, the initrd or the output failed (exit 1).
-    Failed(String),
-}
 
 /// The inputs besides FILE.
 pub struct Request<'a> {
@@ -34,6 +28,8 @@ pub struct Request<'a> {
     pub initrd: Option<&'a Path>,
     /// `--event-log`.
     pub event_log: Option<&'a Path>,
+    /// The policy flags (verify's).
+    pub flags: &'a verify::Request,
 }
 
 /// One event as printed.
@@ -53,6 +49,9 @@ pub struct Measured {
     pub pcr9: String,
     /// The binary log and where it was written.
     pub written: Option<(String, usize)>,
+    /// The policy asked for (its JSON and its one-line description) and
+    /// what it authenticated, when anything beyond hashes was asked.
+    pub policy: Option<(serde_json::Value, String, AuthFacts)>,
 }
 
 /// The TCG name of an event type.
@@ -64,28 +63,43 @@ fn type_name(t: u32) -> String {
     }
 }
 
-/// Measures `file` for `req`, writes the event log if asked.
-pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
-    if let Some(p) = req.event_log
-        && output::place(p).is_none()
-    {
-        return Err(Failure::Usage(format!(
+/// The usage checks: the event log names a file, and no input.
+fn check_output(file: &Path, req: &Request<'_>) -> Result<(), Failure> {
+    let Some(p) = req.event_log else {
+        return Ok(());
+    };
+    if output::place(p).is_none() {
+        return Err(Failure::usage(format!(
             "{}: an output must name a file",
             p.display()
         )));
     }
+    let inputs: Vec<&Path> = [Some(file), req.initrd].into_iter().flatten().collect();
+    input::refuse_output_on_input("--event-log", p, &inputs, false)
+}
+
+/// Measures `file` for `req` under the policy flags (verify's: the
+/// signature at parse, the kernel pin on the verified image, the cmdline pin
+/// on the final command line the stub would boot), writes the event log if
+/// asked, after every check.
+///
+/// # Errors
+/// The first failure; nothing was written.
+pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
+    check_output(file, req)?;
     // The stub copies -append first and refuses a long one before anything else.
     if req.append.len() > cmdline::APPEND_MAX {
-        return Err(Failure::Failed(format!(
+        return Err(Failure::input(format!(
             "--append: {} bytes, longer than the stub's {}-byte limit",
             req.append.len(),
             cmdline::APPEND_MAX
         )));
     }
-    let failed = |e: &dyn std::fmt::Display| Failure::Failed(format!("{}: {e}", file.display()));
+    let shown = file.display();
+    let failed = |e: &rvf_boot::Error| Failure::lib(&shown, e);
     // The stub boots under the default policy: unset hashes are refused.
-    let policy = Policy::default();
-    let bytes = std::fs::read(file).map_err(|e| failed(&e))?;
+    let policy = req.flags.policy_from(Policy::default());
+    let bytes = input::read_whole(file)?;
     let c = Container::parse(&bytes, policy).map_err(|e| failed(&e))?;
     // The content hash is checked by `image::verify` (beside the inflate).
     let k = c.selected_kernel_unverified().map_err(|e| failed(&e))?;
@@ -95,44 +109,46 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
     let len = cmdline::write(&mut buf, k.cmdline(), req.append, bz.cmdline_size())
         .map_err(|e| failed(&e))?;
     let cmdline = buf.get(..len).unwrap_or_default();
-    let initrd = match req.initrd {
-        None => None,
-        Some(p) => {
-            let data =
-                std::fs::read(p).map_err(|e| Failure::Failed(format!("{}: {e}", p.display())))?;
-            // The stub loads no initrd for an empty fw_cfg file.
-            (!data.is_empty()).then(|| measure::sha256(&data))
-        }
-    };
+    let cmdline_pin = policy.check_cmdline(cmdline).map_err(|e| failed(&e))?;
+    // Hashed while it streams: memory does not grow with the initrd.
+    let initrd = req.initrd.map(input::hash_initrd).transpose()?.flatten();
     let inputs = BootInputs {
-        manifest: measure::manifest_digest(&c).map_err(|e| failed(&e))?,
+        manifest: measure::manifest_digest(&c).map_err(|e| Failure::measured_boot(&shown, &e))?,
         kernel_image: x.sha256,
         initrd,
         cmdline,
     };
-    let log = measure::boot_events(&inputs).map_err(|e| failed(&e))?;
+    let log = measure::boot_events(&inputs).map_err(|e| Failure::measured_boot(&shown, &e))?;
     let written = match req.event_log {
         None => None,
-        Some(p) => Some(write_log(&log, p).map_err(|e| failed(&e))?),
+        Some(p) => Some(write_log(&log, p).map_err(|e| Failure::output(format!("{shown}: {e}")))?),
     };
+    let policy = req.flags.asked().then(|| {
+        let auth = AuthFacts {
+            signed: c.signed(),
+            kernel_sha256: x.kernel_pin,
+            cmdline_sha256: cmdline_pin,
+            bundle_sha256: None,
+        };
+        (req.flags.to_json(), req.flags.describe(), auth)
+    });
     Ok(Measured {
-        events: log
-            .events()
-            .iter()
-            .map(|e| {
-                let data = e.data_parts();
-                EventRow {
-                    pcr: e.pcr(),
-                    event_type: e.event_type(),
-                    digest: image::hex(e.digest()),
-                    data: String::from_utf8_lossy(&[data[0], data[1]].concat()).into_owned(),
-                }
-            })
-            .collect(),
+        events: log.events().iter().map(event_row).collect(),
         pcr8: image::hex(&log.pcr(measure::PCR_STRINGS)),
         pcr9: image::hex(&log.pcr(measure::PCR_CONTENT)),
         written,
+        policy,
     })
+}
+
+fn event_row(e: &measure::Event<'_>) -> EventRow {
+    let data = e.data_parts();
+    EventRow {
+        pcr: e.pcr(),
+        event_type: e.event_type(),
+        digest: image::hex(e.digest()),
+        data: String::from_utf8_lossy(&[data[0], data[1]].concat()).into_owned(),
+    }
 }
 
 /// Serialises `log` and replaces `p` with it (staged, then renamed).
@@ -168,8 +184,12 @@ impl Measured {
                 )
             })
             .collect();
+        // Under a policy beyond hashes, verify's two keys follow.
+        let policy = self.policy.as_ref().map_or_else(String::new, |(p, _, a)| {
+            format!(",\"policy\":{p},\"authenticated\":{}", auth_json(Some(a)))
+        });
         format!(
-            "{{\"pcrs\":{{\"8\":{},\"9\":{}}},\"events\":[{}]}}",
+            "{{\"pcrs\":{{\"8\":{},\"9\":{}}},\"events\":[{}]{policy}}}",
             js(&self.pcr8),
             js(&self.pcr9),
             events.join(",")
@@ -198,6 +218,10 @@ impl Measured {
                 "event log: {p} ({n} bytes, {} events)",
                 self.events.len()
             );
+        }
+        if let Some((_, describe, a)) = &self.policy {
+            let _ = writeln!(s, "{describe}");
+            s.push_str(&auth_table(a));
         }
         s
     }

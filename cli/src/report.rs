@@ -4,6 +4,7 @@
 
 use crate::image;
 use rvf_boot::checksum::{HashCheck, require_content_hash};
+use rvf_boot::kernel::KernelSegment;
 use rvf_boot::segment::{Segment, Walk, seg_type, split_root_page};
 use rvf_boot::{Container, Error, Policy};
 use serde_json::{Value, json};
@@ -25,6 +26,9 @@ pub struct Report {
     pub authenticated: Option<AuthFacts>,
     /// The first error: the file is valid (under the policy) iff `None`.
     pub error: Option<String>,
+    /// The library error behind [`Self::error`] (its class goes into the
+    /// JSON), `None` for a file that could not be read.
+    pub error_class: Option<Error>,
 }
 
 /// A signed store's root page, as `inspect` shows it: who claims to have
@@ -49,6 +53,8 @@ pub struct AuthFacts {
     pub kernel_sha256: Option<[u8; 32]>,
     /// The cmdline's SHA-256, when pinned.
     pub cmdline_sha256: Option<[u8; 32]>,
+    /// The runtime bundle's SHA-256, when pinned (`extract --bundle`).
+    pub bundle_sha256: Option<[u8; 32]>,
 }
 
 /// One walked segment and how its gate (header fields + content hash) went.
@@ -114,139 +120,155 @@ impl Report {
             signature: None,
             authenticated: None,
             error: Some(error),
+            error_class: None,
         }
     }
 
     /// Inspects `bytes` (the whole file) under `policy`.
     pub fn build(bytes: &[u8], policy: Policy) -> Self {
-        let mut first_error: Option<String> = None;
-        let mut note = |e: String| {
-            if first_error.is_none() {
-                first_error = Some(e);
-            }
+        let mut report = Self {
+            file_size: Some(u64::try_from(bytes.len()).unwrap_or(u64::MAX)),
+            ..Self::unreadable(String::new())
         };
+        report.error = None;
         let container = Container::parse(bytes, policy);
         let kernels: Vec<_> = container.iter().flat_map(Container::kernels).collect();
-        // The container gates every segment (header fields, content hash
-        // under the policy and the file's algorithm-0 writer) and remembers
-        // what verified, so each payload is hashed once for the whole report.
-        // A file that does not parse is walked as far as it goes, each
-        // segment gated on its own.
-        let checked: Vec<(Segment<'_>, Result<HashCheck, Error>)> = match &container {
-            Ok(c) => c.checked_segments().collect(),
-            Err(_) => Walk::new(split_root_page(bytes).0)
+        report.segments = report.gate_segments(bytes, container.as_ref().ok(), policy);
+        let mut pins = (None, None);
+        match &container {
+            Err(e) => report.note(e),
+            Ok(c) => {
+                report.container_facts(c);
+                for (i, k) in kernels.into_iter().enumerate() {
+                    match k {
+                        Ok(k) => report.kernel_row(&k, i == 0, policy, &mut pins),
+                        Err(e) => report.note(&e),
+                    }
+                }
+            }
+        }
+        let asked = policy.signature.is_some()
+            || policy.pins.kernel_sha256.is_some()
+            || policy.pins.cmdline_sha256.is_some();
+        if asked && report.error.is_none() {
+            report.authenticated = Some(AuthFacts {
+                signed: container.as_ref().ok().and_then(Container::signed),
+                kernel_sha256: pins.0,
+                cmdline_sha256: pins.1,
+                bundle_sha256: None,
+            });
+        }
+        report
+    }
+
+    /// Records `e` if it is the first error.
+    fn note(&mut self, e: &Error) {
+        if self.error.is_none() {
+            self.error = Some(e.to_string());
+            self.error_class = Some(*e);
+        }
+    }
+
+    /// Every walked segment through its gate. The container gates every
+    /// segment (header fields, content hash under the policy and the file's
+    /// algorithm-0 writer) and remembers what verified, so each payload is
+    /// hashed once for the whole report. A file that does not parse is
+    /// walked as far as it goes, each segment gated on its own.
+    fn gate_segments(
+        &mut self,
+        bytes: &[u8],
+        container: Option<&Container<'_>>,
+        policy: Policy,
+    ) -> Vec<SegmentRow> {
+        let checked: Vec<(Segment<'_>, Result<HashCheck, Error>)> = match container {
+            Some(c) => c.checked_segments().collect(),
+            None => Walk::new(split_root_page(bytes).0)
                 .map(|s| {
                     let check = require_content_hash(&s, policy.allow_unset_hash);
                     (s, check)
                 })
                 .collect(),
         };
-        let segments = checked
+        checked
             .into_iter()
             .map(|(s, check)| {
-                if let Err(e) = check {
-                    note(e.to_string());
+                if let Err(e) = &check {
+                    self.note(e);
                 }
                 segment_row(&s, check)
             })
-            .collect();
-        let mut report = Self {
-            file_size: Some(u64::try_from(bytes.len()).unwrap_or(u64::MAX)),
-            segments,
-            container: None,
-            kernels: Vec::new(),
-            signature: None,
-            authenticated: None,
-            error: None,
-        };
-        let mut pins = (None, None);
-        let container_signed = container.as_ref().ok().and_then(Container::signed);
-        match container {
-            Err(e) => note(e.to_string()),
-            Ok(c) => {
-                let m = c.manifest();
-                report.container = Some(ContainerFacts {
-                    dialect: c.dialect().name(),
-                    manifest_offset: m.offset(),
-                    manifest_epoch: m.epoch(),
-                    manifest_entries: m.entries().len(),
-                    root_page: c.root_page_offset(),
-                    trailing: c.trailing(),
-                });
-                report.signature = c
-                    .root_page()
-                    .filter(|p| p.sig_algo() == rvf_boot::root_page::SigAlgo::Ed25519)
-                    .map(|p| SignatureFacts {
-                        signer_fingerprint: image::hex(p.signer_fingerprint()),
-                        epoch: m.epoch(),
-                        verified_by: c.signed().map(|s| s.key_index),
-                    });
-                for (i, k) in kernels.into_iter().enumerate() {
-                    let k = match k {
-                        Ok(k) => k,
-                        Err(e) => {
-                            note(e.to_string());
-                            continue;
-                        }
-                    };
-                    let selected = i == 0;
-                    let (image, boot) = if selected {
-                        match image::verify(&k) {
-                            Ok(x) => {
-                                pins.0 = x.kernel_pin;
-                                // No extra arguments: the final line is the RVF's.
-                                match policy.check_cmdline(k.cmdline()) {
-                                    Ok(d) => pins.1 = d,
-                                    Err(e) => note(e.to_string()),
-                                }
-                                let boot = image::boot_check(&x.image, k.cmdline())
-                                    .map_err(|e| e.to_string());
-                                (Some((x.sha256_hex, x.image_hash)), boot)
-                            }
-                            Err(e) => {
-                                let msg = e.to_string();
-                                note(msg.clone());
-                                (None, Err(format!("not verified: {msg}")))
-                            }
-                        }
-                    } else {
-                        (None, Err(NOT_SELECTED.to_string()))
-                    };
-                    report.kernels.push(KernelRow {
-                        segment_offset: k.segment_offset(),
-                        layout: k.layout().name(),
-                        compression: k.format().name(),
-                        image_size: k.image_size(),
-                        stored_size: k.stored_size(),
-                        cmdline: k.cmdline().to_vec(),
-                        cmdline_sha256: image::sha256_hex(k.cmdline()),
-                        selected,
-                        image,
-                        arch: k.arch(),
-                        kernel_type: k.kernel_type(),
-                        kernel_flags: k.kernel_flags(),
-                        api_port: k.api_port(),
-                        entry_point: k.entry_point_advisory(),
-                        binding: k.binding().is_some(),
-                        content_hash: k.content_hash().map(HashCheck::name),
-                        boot,
-                    });
+            .collect()
+    }
+
+    /// The container's facts and its signature.
+    fn container_facts(&mut self, c: &Container<'_>) {
+        let m = c.manifest();
+        self.container = Some(ContainerFacts {
+            dialect: c.dialect().name(),
+            manifest_offset: m.offset(),
+            manifest_epoch: m.epoch(),
+            manifest_entries: m.entries().len(),
+            root_page: c.root_page_offset(),
+            trailing: c.trailing(),
+        });
+        self.signature = c
+            .root_page()
+            .filter(|p| p.sig_algo() == rvf_boot::root_page::SigAlgo::Ed25519)
+            .map(|p| SignatureFacts {
+                signer_fingerprint: image::hex(p.signer_fingerprint()),
+                epoch: m.epoch(),
+                verified_by: c.signed().map(|s| s.key_index),
+            });
+    }
+
+    /// One listed kernel; the selected one is verified and boot-checked, its
+    /// pins compared (`pins`: the kernel image's, the cmdline's).
+    fn kernel_row(
+        &mut self,
+        k: &KernelSegment<'_>,
+        selected: bool,
+        policy: Policy,
+        pins: &mut (Option<[u8; 32]>, Option<[u8; 32]>),
+    ) {
+        let (image, boot) = if selected {
+            match image::verify(k) {
+                Ok(x) => {
+                    pins.0 = x.kernel_pin;
+                    // No extra arguments: the final line is the RVF's.
+                    match policy.check_cmdline(k.cmdline()) {
+                        Ok(d) => pins.1 = d,
+                        Err(e) => self.note(&e),
+                    }
+                    let boot = image::boot_check(&x.image, k.cmdline()).map_err(|e| e.to_string());
+                    (Some((x.sha256_hex, x.image_hash)), boot)
+                }
+                Err(e) => {
+                    self.note(&e);
+                    (None, Err(format!("not verified: {e}")))
                 }
             }
-        }
-        let p = policy;
-        let asked = p.signature.is_some()
-            || p.pins.kernel_sha256.is_some()
-            || p.pins.cmdline_sha256.is_some();
-        if asked && first_error.is_none() {
-            report.authenticated = Some(AuthFacts {
-                signed: container_signed,
-                kernel_sha256: pins.0,
-                cmdline_sha256: pins.1,
-            });
-        }
-        report.error = first_error;
-        report
+        } else {
+            (None, Err(NOT_SELECTED.to_string()))
+        };
+        self.kernels.push(KernelRow {
+            segment_offset: k.segment_offset(),
+            layout: k.layout().name(),
+            compression: k.format().name(),
+            image_size: k.image_size(),
+            stored_size: k.stored_size(),
+            cmdline: k.cmdline().to_vec(),
+            cmdline_sha256: image::sha256_hex(k.cmdline()),
+            selected,
+            image,
+            arch: k.arch(),
+            kernel_type: k.kernel_type(),
+            kernel_flags: k.kernel_flags(),
+            api_port: k.api_port(),
+            entry_point: k.entry_point_advisory(),
+            binding: k.binding().is_some(),
+            content_hash: k.content_hash().map(HashCheck::name),
+            boot,
+        });
     }
 
     /// The `--json` object.
@@ -325,55 +347,15 @@ impl Report {
     /// The `authenticated` object of `verify --json` (`null` unless a policy
     /// beyond hashes was asked for and held).
     pub fn authenticated_json(&self) -> Value {
-        self.authenticated.as_ref().map_or(Value::Null, |a| {
-            json!({
-                "signer_fingerprint": a.signed.map(|s| image::hex(&s.fingerprint)),
-                "trusted_key": a.signed.map(|s| s.key_index),
-                "epoch": a.signed.map(|s| s.epoch),
-                "unsigned_tail": a.signed.and_then(|s| s.unsigned_tail)
-                    .map(|(o, l)| json!({"offset": o, "length": l})),
-                "kernel_sha256": a.kernel_sha256.map(|d| image::hex(&d)),
-                "cmdline_sha256": a.cmdline_sha256.map(|d| image::hex(&d)),
-            })
-        })
+        auth_json(self.authenticated.as_ref())
     }
 
     /// The `authenticated` lines of `verify`'s table.
     pub fn authenticated_table(&self) -> String {
-        let mut t = String::new();
-        let Some(a) = &self.authenticated else {
-            return t;
-        };
-        if let Some(s) = a.signed {
-            let _ = writeln!(
-                t,
-                "authenticated: signed by {} (trusted key #{}), manifest epoch {}",
-                image::hex(&s.fingerprint),
-                s.key_index,
-                s.epoch
-            );
-            if let Some((o, l)) = s.unsigned_tail {
-                let _ = writeln!(
-                    t,
-                    "authenticated: served the signed prefix; {l} unsigned bytes at offset {o} ignored"
-                );
-            }
-        }
-        if let Some(d) = a.kernel_sha256 {
-            let _ = writeln!(
-                t,
-                "authenticated: kernel image sha256 {} (pinned)",
-                image::hex(&d)
-            );
-        }
-        if let Some(d) = a.cmdline_sha256 {
-            let _ = writeln!(
-                t,
-                "authenticated: cmdline sha256 {} (pinned)",
-                image::hex(&d)
-            );
-        }
-        t
+        self.authenticated
+            .as_ref()
+            .map(auth_table)
+            .unwrap_or_default()
     }
 
     /// The human-readable table.
@@ -384,25 +366,7 @@ impl Report {
             let _ = writeln!(t, "INVALID: {}", self.error.as_deref().unwrap_or(""));
             return t;
         }
-        let _ = writeln!(
-            t,
-            "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} ok",
-            "offset", "type", "id", "length", "algo", "hash"
-        );
-        for s in &self.segments {
-            let _ = writeln!(
-                t,
-                "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} {}",
-                s.offset,
-                seg_type::name(s.seg_type)
-                    .map_or_else(|| format!("{:#04x}", s.seg_type), str::to_string),
-                s.id,
-                s.payload_length,
-                s.checksum_algo,
-                s.hash.unwrap_or("-"),
-                if s.hash_ok { "yes" } else { "NO" }
-            );
-        }
+        self.segments_table(&mut t);
         if let Some(c) = &self.container {
             let _ = writeln!(
                 t,
@@ -430,41 +394,7 @@ impl Report {
                 let _ = writeln!(t, "trailing: {l} bytes at offset {o} (torn, uncommitted)");
             }
             for k in &self.kernels {
-                let _ = writeln!(
-                    t,
-                    "kernel @{}{}: layout {}, {} {} -> {} bytes, cmdline {:?}",
-                    k.segment_offset,
-                    if k.selected { " (selected)" } else { "" },
-                    k.layout,
-                    k.compression,
-                    k.stored_size,
-                    k.image_size,
-                    String::from_utf8_lossy(&k.cmdline)
-                );
-                match &k.image {
-                    Some((digest, checked)) => {
-                        let _ = writeln!(
-                            t,
-                            "  image sha256 {digest} ({checked} checked), cmdline sha256 {}",
-                            k.cmdline_sha256
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(
-                            t,
-                            "  image not verified, cmdline sha256 {}",
-                            k.cmdline_sha256
-                        );
-                    }
-                }
-                match &k.boot {
-                    Ok(()) => {
-                        let _ = writeln!(t, "  bootable on x86_64: yes");
-                    }
-                    Err(e) => {
-                        let _ = writeln!(t, "  bootable on x86_64: no: {e}");
-                    }
-                }
+                kernel_table(&mut t, k);
             }
             if self.kernels.is_empty() {
                 let _ = writeln!(t, "kernels: none");
@@ -479,6 +409,67 @@ impl Report {
             }
         }
         t
+    }
+    /// The segment lines of the table.
+    fn segments_table(&self, t: &mut String) {
+        let _ = writeln!(
+            *t,
+            "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} ok",
+            "offset", "type", "id", "length", "algo", "hash"
+        );
+        for s in &self.segments {
+            let _ = writeln!(
+                *t,
+                "{:>10}  {:<9} {:>6} {:>10}  {:<4} {:<12} {}",
+                s.offset,
+                seg_type::name(s.seg_type)
+                    .map_or_else(|| format!("{:#04x}", s.seg_type), str::to_string),
+                s.id,
+                s.payload_length,
+                s.checksum_algo,
+                s.hash.unwrap_or("-"),
+                if s.hash_ok { "yes" } else { "NO" }
+            );
+        }
+    }
+}
+
+/// The lines of one kernel in the table.
+fn kernel_table(t: &mut String, k: &KernelRow) {
+    let _ = writeln!(
+        *t,
+        "kernel @{}{}: layout {}, {} {} -> {} bytes, cmdline {:?}",
+        k.segment_offset,
+        if k.selected { " (selected)" } else { "" },
+        k.layout,
+        k.compression,
+        k.stored_size,
+        k.image_size,
+        String::from_utf8_lossy(&k.cmdline)
+    );
+    match &k.image {
+        Some((digest, checked)) => {
+            let _ = writeln!(
+                *t,
+                "  image sha256 {digest} ({checked} checked), cmdline sha256 {}",
+                k.cmdline_sha256
+            );
+        }
+        None => {
+            let _ = writeln!(
+                *t,
+                "  image not verified, cmdline sha256 {}",
+                k.cmdline_sha256
+            );
+        }
+    }
+    match &k.boot {
+        Ok(()) => {
+            let _ = writeln!(*t, "  bootable on x86_64: yes");
+        }
+        Err(e) => {
+            let _ = writeln!(*t, "  bootable on x86_64: no: {e}");
+        }
     }
 }
 
@@ -498,4 +489,58 @@ fn segment_row(s: &Segment<'_>, check: Result<HashCheck, Error>) -> SegmentRow {
         hash,
         hash_ok,
     }
+}
+
+/// The `authenticated` object (`null` unless a policy beyond hashes was
+/// asked for and held): one shape for `verify`, `extract` and `measure`.
+pub fn auth_json(a: Option<&AuthFacts>) -> Value {
+    a.map_or(Value::Null, |a| {
+        let mut v = json!({
+            "signer_fingerprint": a.signed.map(|s| image::hex(&s.fingerprint)),
+            "trusted_key": a.signed.map(|s| s.key_index),
+            "epoch": a.signed.map(|s| s.epoch),
+            "unsigned_tail": a.signed.and_then(|s| s.unsigned_tail)
+                .map(|(o, l)| json!({"offset": o, "length": l})),
+            "kernel_sha256": a.kernel_sha256.map(|d| image::hex(&d)),
+            "cmdline_sha256": a.cmdline_sha256.map(|d| image::hex(&d)),
+        });
+        if let (Some(d), Value::Object(m)) = (a.bundle_sha256, &mut v) {
+            m.insert("bundle_sha256".into(), image::hex(&d).into());
+        }
+        v
+    })
+}
+
+/// The `authenticated: ...` lines of a table.
+pub fn auth_table(a: &AuthFacts) -> String {
+    let mut t = String::new();
+    if let Some(s) = a.signed {
+        let _ = writeln!(
+            t,
+            "authenticated: signed by {} (trusted key #{}), manifest epoch {}",
+            image::hex(&s.fingerprint),
+            s.key_index,
+            s.epoch
+        );
+        if let Some((o, l)) = s.unsigned_tail {
+            let _ = writeln!(
+                t,
+                "authenticated: served the signed prefix; {l} unsigned bytes at offset {o} ignored"
+            );
+        }
+    }
+    for (what, d) in [
+        ("kernel image", a.kernel_sha256),
+        ("cmdline", a.cmdline_sha256),
+        ("bundle", a.bundle_sha256),
+    ] {
+        if let Some(d) = d {
+            let _ = writeln!(
+                t,
+                "authenticated: {what} sha256 {} (pinned)",
+                image::hex(&d)
+            );
+        }
+    }
+    t
 }

@@ -3,20 +3,34 @@
 //! cmdline digests) holds; a malformed key or digest is a usage error.
 
 use crate::report::Report;
+use clap::Args;
 use rvf_boot::Policy;
 use serde_json::{Value, json};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt as _;
 
-/// The policy flags, parsed.
+/// The policy flags, one definition for `verify`, `extract` and `measure`
+/// (flattened into each subcommand's arguments), with one meaning and one
+/// order of refusals: the library's (signature steps at parse, then the
+/// kernel pin on the verified image, then the cmdline pin).
+#[derive(Args, Clone, Debug, Default)]
 pub struct Request {
-    /// Trusted Ed25519 public keys.
+    /// Require a signature by this Ed25519 public key (64 hex digits);
+    /// repeat for several.
+    #[arg(long = "trusted-key", value_name = "HEX", value_parser = parse_key)]
     pub trusted_keys: Vec<[u8; 32]>,
-    /// Pinned SHA-256 of the kernel image.
+    /// Require this SHA-256 (64 hex digits) of the uncompressed kernel image.
+    #[arg(long = "expect-kernel-sha256", value_name = "HEX", value_parser = parse_hex32)]
     pub kernel_sha256: Option<[u8; 32]>,
-    /// The expected final command line (no extra arguments: the RVF's own).
-    pub cmdline: Option<Vec<u8>>,
-    /// Minimum manifest epoch (needs a trusted key).
+    /// Require this kernel command line (the RVF's, exactly).
+    #[arg(id = "expect_cmdline", long = "expect-cmdline", value_name = "STR")]
+    pub cmdline: Option<OsString>,
+    /// Refuse a signed manifest whose epoch is below N (needs --trusted-key).
+    #[arg(long, value_name = "N", requires = "trusted_keys")]
     pub min_epoch: Option<u32>,
-    /// Serve the signed prefix of a file with an unsigned tail.
+    /// Serve the signed prefix when unsigned bytes follow the signed
+    /// manifest, instead of refusing (needs --trusted-key).
+    #[arg(long, requires = "trusted_keys")]
     pub allow_unsigned_tail: bool,
 }
 
@@ -24,7 +38,28 @@ impl Request {
     /// The library policy. Its keys and digests must be `'static`: they are
     /// leaked once, for the life of this short process.
     pub fn policy(&self) -> Policy {
-        let mut p = Policy::default();
+        self.policy_from(Policy::default())
+    }
+
+    /// Whether anything beyond hashes is asked (then `authenticated` says
+    /// what held).
+    pub fn asked(&self) -> bool {
+        !self.trusted_keys.is_empty() || self.kernel_sha256.is_some() || self.cmdline.is_some()
+    }
+
+    /// Whether a kernel pin (image or cmdline) is asked.
+    pub const fn pins_kernel(&self) -> bool {
+        self.kernel_sha256.is_some() || self.cmdline.is_some()
+    }
+
+    /// The command line asked for, as bytes.
+    pub fn cmdline_bytes(&self) -> Option<&[u8]> {
+        self.cmdline.as_ref().map(|c| c.as_bytes())
+    }
+
+    /// `base` (its `allow_unset_hash`) under these flags.
+    pub fn policy_from(&self, base: Policy) -> Policy {
+        let mut p = base;
         if !self.trusted_keys.is_empty() {
             let keys: &'static [[u8; 32]] = self.trusted_keys.clone().leak();
             p = p
@@ -37,7 +72,7 @@ impl Request {
         if let Some(d) = self.kernel_sha256 {
             p = p.pinning_kernel_sha256(Box::leak(Box::new(d)));
         }
-        if let Some(c) = &self.cmdline {
+        if let Some(c) = self.cmdline_bytes() {
             p = p.pinning_cmdline_sha256(Box::leak(Box::new(sha256(c))));
         }
         p
@@ -50,7 +85,7 @@ impl Request {
             "min_epoch": self.min_epoch,
             "allow_unsigned_tail": self.allow_unsigned_tail,
             "expect_kernel_sha256": self.kernel_sha256.map(|d| crate::image::hex(&d)),
-            "expect_cmdline": self.cmdline.as_ref().map(|c| String::from_utf8_lossy(c).into_owned()),
+            "expect_cmdline": self.cmdline_bytes().map(|c| String::from_utf8_lossy(c).into_owned()),
         })
     }
 

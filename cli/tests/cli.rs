@@ -415,7 +415,8 @@ fn with_json_every_usage_error_prints_one_object_and_exits_2() {
         &["--json"],
         &["--json", "inspect"],
         &["frobnicate", "--json"],
-        &["extract", "--json", file, "--kernel", "k"],
+        &["extract", "--json", file, "--kernel", "k", "--force"],
+        &["extract", "--json", file, "--kernel", file],
         &["extract", file, "--json"],
     ] {
         let out = run(args);
@@ -425,6 +426,12 @@ fn with_json_every_usage_error_prints_one_object_and_exits_2() {
             .as_str()
             .unwrap_or_else(|| panic!("{args:?}: {v}"));
         assert!(!e.is_empty() && !e.contains('\n'), "{args:?}: {e:?}");
+        // The class and the exit code travel with the message (issue 19).
+        assert_eq!(
+            (&v["error_class"], &v["exit_code"]),
+            (&"usage".into(), &2.into()),
+            "{v}"
+        );
         assert!(
             !out.stderr.is_empty(),
             "{args:?}: the error is on stderr too"
@@ -978,7 +985,11 @@ fn measure_refuses_what_the_stub_refuses_and_writes_nothing() {
     assert_eq!(code, 1);
     assert_eq!(
         v,
-        serde_json::json!({"error": format!("{}: bzImage header: header_end is 0x2ac, must be at most 0x290 (the zero page's setup-header area)", small.display())})
+        serde_json::json!({
+            "error": format!("{}: bzImage header: header_end is 0x2ac, must be at most 0x290 (the zero page's setup-header area)", small.display()),
+            "error_class": "bzimage",
+            "exit_code": 1,
+        })
     );
     let (path, _, _) = testkernel();
     let p = path.as_os_str();
@@ -1056,7 +1067,7 @@ fn measure_refuses_what_the_stub_refuses_and_writes_nothing() {
         (code, v),
         (
             2,
-            serde_json::json!({"error": "/: an output must name a file"})
+            serde_json::json!({"error": "/: an output must name a file", "error_class": "usage", "exit_code": 2})
         )
     );
     let (v, code) = measure(&[]);
