@@ -661,6 +661,27 @@ impl ErrorClass {
         }
     }
 
+    /// A stable identifier for machine-readable reports (the CLI's JSON
+    /// `error_class`): lower-case words joined by `_`.
+    #[must_use]
+    pub const fn key(self) -> &'static str {
+        match self {
+            Self::Structure => "structure",
+            Self::Integrity => "integrity",
+            Self::KernelSegment => "kernel_segment",
+            Self::Decompression => "decompression",
+            Self::ImageHash => "image_hash",
+            Self::BzImage => "kernel_boot_header",
+            Self::Cmdline => "cmdline",
+            Self::Memory => "memory",
+            Self::Authentication => "authentication",
+            Self::Handover => "firmware_handover",
+            Self::Loader => "loader_bug",
+            Self::FirmwareRefused => "firmware_refusal",
+            Self::MeasuredBoot => "measured_boot",
+        }
+    }
+
     /// The exit code every loader reports for this class: the PVH stub
     /// through isa-debug-exit (QEMU exits with `(code << 1) | 1`),
     /// `rvf-boot.efi` in tests, the C ABI's statuses. The one table: a code

@@ -76,20 +76,10 @@ impl Failure {
     }
 }
 
-/// The stable JSON name of a library error class.
+/// The stable JSON name of a library error class (the library's
+/// [`ErrorClass::key`]).
 pub const fn class_name(c: ErrorClass) -> &'static str {
-    match c {
-        ErrorClass::Structure => "structure",
-        ErrorClass::Integrity => "integrity",
-        ErrorClass::KernelSegment => "kernel_segment",
-        ErrorClass::Decompression => "decompression",
-        ErrorClass::ImageHash => "image_hash",
-        ErrorClass::BzImage => "bzimage",
-        ErrorClass::Cmdline => "cmdline",
-        ErrorClass::Memory => "memory",
-        ErrorClass::Authentication => "authentication",
-        _ => "other",
-    }
+    c.key()
 }
 
 /// A subcommand's JSON object.

@@ -987,7 +987,7 @@ fn measure_refuses_what_the_stub_refuses_and_writes_nothing() {
         v,
         serde_json::json!({
             "error": format!("{}: bzImage header: header_end is 0x2ac, must be at most 0x290 (the zero page's setup-header area)", small.display()),
-            "error_class": "bzimage",
+            "error_class": "kernel_boot_header",
             "exit_code": 1,
         })
     );
