@@ -400,10 +400,7 @@ unsafe fn bytes_mut<'a>(p: *mut u8, region: &Region) -> &'a mut [u8] {
 /// `p` is NULL or points to a readable `rvf_boot_policy` whose pointers
 /// (when non-NULL) point to readable memory of the lengths it states, all
 /// unchanged during the call.
-unsafe fn read_policy(
-    p: *const rvf_boot_policy,
-    regions: &mut [Region; 3],
-) -> Result<Rules, Arg> {
+unsafe fn read_policy(p: *const rvf_boot_policy, regions: &mut [Region; 3]) -> Result<Rules, Arg> {
     if p.is_null() {
         return Ok(Rules::default());
     }
@@ -587,7 +584,8 @@ pub unsafe extern "C" fn rvf_boot_error_message(
     buf_len: usize,
 ) -> usize {
     let mut none: [c_char; 0] = [];
-    let out: &mut [c_char] = match Region::new("buf", buf.cast_const().cast(), buf_len, true, true) {
+    let out: &mut [c_char] = match Region::new("buf", buf.cast_const().cast(), buf_len, true, true)
+    {
         Ok(r) if r.len != 0 => {
             // SAFETY: buf is non-NULL (len != 0), c_char has alignment 1, the
             // range does not wrap and spans at most isize::MAX bytes

@@ -15,9 +15,9 @@ fn text(buf: &[c_char]) -> String {
 
 #[test]
 fn state_size_holds_the_state_at_any_alignment() {
-    assert!(verify::STATE_NEED <= RVF_BOOT_STATE_SIZE);
+    const { assert!(verify::STATE_NEED <= RVF_BOOT_STATE_SIZE) };
     // Not wasteful: at most 1 KiB more than the worst case.
-    assert!(RVF_BOOT_STATE_SIZE - verify::STATE_NEED <= 1024, "{}", verify::STATE_NEED);
+    const { assert!(RVF_BOOT_STATE_SIZE - verify::STATE_NEED <= 1024) };
 }
 
 #[test]
@@ -41,10 +41,19 @@ fn line_cuts_at_a_character_boundary_and_counts_the_full_length() {
 #[test]
 fn regions_refuse_null_wrap_and_overlap() {
     let p = 16usize as *const u8;
-    assert_eq!(Region::new("x", ptr::null(), 1, true, false).err(), Some(Arg::Null("x")));
+    assert_eq!(
+        Region::new("x", ptr::null(), 1, true, false).err(),
+        Some(Arg::Null("x"))
+    );
     assert!(Region::new("x", ptr::null(), 0, true, false).is_ok());
-    assert_eq!(Region::new("x", ptr::null(), 0, false, false).err(), Some(Arg::Null("x")));
-    assert_eq!(Region::new("x", p, usize::MAX - 8, false, false).err(), Some(Arg::Range("x")));
+    assert_eq!(
+        Region::new("x", ptr::null(), 0, false, false).err(),
+        Some(Arg::Null("x"))
+    );
+    assert_eq!(
+        Region::new("x", p, usize::MAX - 8, false, false).err(),
+        Some(Arg::Range("x"))
+    );
     assert_eq!(
         Region::new("x", usize::MAX as *const u8, 2, false, false).err(),
         Some(Arg::Range("x"))
