@@ -175,6 +175,7 @@ def main():
         put("bzimage", "synthetic-600", b"\0" + f.read())
 
     root_pages()
+    capi_seeds()
 
     # bundle: WASM_SEG payloads (RuvBot bundle and crate module) and a bare bundle.
     for g in ["ruvbot/tiny.rvf", "runtime-05/embed-wasm.rvf", "runtime-03/embed-wasm.rvf"]:
@@ -183,6 +184,18 @@ def main():
                 put("bundle", g.replace("/", "-") + f"@{off}", payload)
                 if payload[64:68] != b"\0asm":
                     put("bundle", g.replace("/", "-") + f"@{off}-bare", payload[64:])
+
+
+def capi_seeds():
+    """capi: mode ‖ policy ‖ out_delta ‖ state ‖ RVF (fuzz_targets/capi.rs)."""
+    for g in ["ruvbot/tiny.rvf", "ruvbot/small.rvf", "runtime-05/embed-kernel.rvf",
+              "runtime-03/embed-kernel-binding.rvf", "mixed/kernel-03-kernel-05.rvf",
+              "real-bzimage/testkernel.rvf"]:
+        put("capi", g.replace("/", "-"), bytes(4) + read(g))
+    put("capi", "runtime-05-signed.rvf+key", bytes([1, 8, 0, 0]) + read("runtime-05/signed.rvf"))
+    put("capi", "runtime-05-signed.rvf+key-epoch", bytes([1, 8 | 2 | 128, 0, 0]) + read("runtime-05/signed.rvf"))
+    put("capi", "ruvbot-tiny.rvf+short-out-skewed-state", bytes([0, 0, 0xFF, 3]) + read("ruvbot/tiny.rvf"))
+    put("capi", "ruvbot-tiny.rvf+overlap", bytes([16, 0, 0, 0]) + read("ruvbot/tiny.rvf"))
 
 
 def root_pages():
