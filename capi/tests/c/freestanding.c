@@ -5,6 +5,8 @@
  *   RVF_PATH      the RVF file to embed (a gzip'd golden kernel)
  *   EXPECT_SHA256 its image's SHA-256, as a C initialiser {0x..,...}
  *   EXPECT_LEN    its image length
+ * It runs on its own 256 KiB stack, painted, and prints how much of it the
+ * calls used (the archive's stack need; docs/c-api.md).
  * Exit 0: extracted byte-exact (SHA-256 as the Rust API computes it), and a
  * damaged copy refused with a status and a message; else the failed step. */
 #include "rvf_boot.h"
@@ -52,6 +54,56 @@ __asm__(".section .rodata\n"
         ".previous\n");
 extern const uint8_t rvf_start[], rvf_end[];
 
+/* The program's stack (switched to in _start), painted to measure how deep
+ * the calls go. */
+__asm__(".bss\n"
+        ".balign 16\n"
+        "fs_stack:\n"
+        ".skip 262144\n"
+        "fs_stack_top:\n"
+        ".previous\n");
+extern uint8_t fs_stack[], fs_stack_top[];
+#define PAINT 0xA5
+
+static long sys_write(int fd, const void *buf, size_t n) {
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(1L), "D"((long)fd), "S"(buf), "d"(n)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+/* Paints the stack below this frame (and a margin) with PAINT. */
+static __attribute__((noinline)) void paint_stack(void) {
+    volatile uint8_t here = 0;
+    uintptr_t end = (uintptr_t)&here - 256;
+    for (volatile uint8_t *p = fs_stack; (uintptr_t)p < end; p++) *p = PAINT;
+}
+
+/* Bytes of stack ever used: from the top down to the deepest written byte. */
+static size_t stack_used(void) {
+    const uint8_t *p = fs_stack;
+    while (p < fs_stack_top && *p == PAINT) p++;
+    return (size_t)(fs_stack_top - p);
+}
+
+static void print_num(const char *label, size_t v) {
+    char buf[64];
+    size_t n = 0;
+    while (label[n]) {
+        buf[n] = label[n];
+        n++;
+    }
+    char digits[24];
+    size_t d = 0;
+    do {
+        digits[d++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (d) buf[n++] = digits[--d];
+    buf[n++] = '\n';
+    sys_write(1, buf, n);
+}
+
 static uint8_t out[1 << 20];
 static uint8_t state[RVF_BOOT_STATE_SIZE];
 static uint8_t damaged[1 << 16];
@@ -60,6 +112,7 @@ static const uint8_t expect_sha256[32] = EXPECT_SHA256;
 
 int fs_main(void);
 int fs_main(void) {
+    paint_stack();
     size_t len = (size_t)(rvf_end - rvf_start);
     uint64_t need = 0;
     if (rvf_boot_image_size(rvf_start, len, &need) != RVF_BOOT_OK) return 10;
@@ -84,6 +137,10 @@ int fs_main(void) {
     char line[128];
     size_t n = rvf_boot_error_message(st, line, sizeof line);
     if (n == 0 || line[0] == 0) return 19;
+    size_t used = stack_used();
+    print_num("freestanding: stack high-water (bytes, whole program): ", used);
+    /* docs/c-api.md promises callers 32 KiB of stack is enough. */
+    if (used > 32 * 1024) return 20;
     return 0;
 }
 
@@ -92,7 +149,7 @@ __asm__(".text\n"
         ".global _start\n"
         "_start:\n"
         "  xor %ebp, %ebp\n"
-        "  and $-16, %rsp\n"
+        "  lea fs_stack_top(%rip), %rsp\n"
         "  call fs_main\n"
         "  mov %eax, %edi\n"
         "  mov $60, %eax\n" /* SYS_exit */
