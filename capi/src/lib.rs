@@ -3,7 +3,7 @@
 //!
 //! A thin layer over the same library (no second reader): it checks the C
 //! arguments (NULL, lengths that wrap, short or overlapping buffers), turns
-//! them into slices, calls the library ([`verify`], the only module that
+//! them into slices, calls the library (`src/verify.rs`, the only module that
 //! uses it) and writes plain C structs back. No heap, no global state, no
 //! panic across the boundary: every failure is a status, and the call's
 //! `struct rvf_boot_error` says what and where in one line, the sentence the
@@ -53,7 +53,8 @@
     clippy::wildcard_imports,
     unsafe_op_in_unsafe_fn,
     unreachable_pub,
-    missing_debug_implementations
+    missing_debug_implementations,
+    rustdoc::broken_intra_doc_links
 )]
 #![cfg_attr(
     test,
