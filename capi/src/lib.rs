@@ -690,13 +690,18 @@ unsafe fn image_size_checked(
     policy: *const rvf_boot_policy,
     outputs: &[Region; 2],
 ) -> Result<u64, Failure> {
+    let [o1, o2] = *outputs;
+    // The outputs against each argument as soon as it is known to be a
+    // buffer, so an output is never written over another argument.
+    disjoint(&[o1, o2])?;
     let rvf_region = Region::new("rvf", rvf, rvf_len, false, false)?;
+    disjoint(&[rvf_region, o1, o2])?;
     let mut policy_regions = [Region::NONE; 3];
     // SAFETY: the caller's contract for policy.
-    let rules = unsafe { read_policy(policy, &mut policy_regions) }?;
+    let rules = unsafe { read_policy(policy, &mut policy_regions) };
     let [k, kp, cp] = policy_regions;
-    let [o1, o2] = *outputs;
     disjoint(&[rvf_region, k, kp, cp, o1, o2])?;
+    let rules = rules?;
     // SAFETY: rvf_region checked rvf and rvf_len; readable and unchanged
     // during the call (caller's contract); no written region overlaps it.
     let file = unsafe { bytes(rvf, &rvf_region) };
@@ -812,16 +817,23 @@ struct ExtractArgs {
 /// # Safety
 /// As [`rvf_boot_extract_with_policy`].
 unsafe fn extract_checked(a: &ExtractArgs) -> Result<Extracted<'static>, Failure> {
+    // The kernel struct against each argument as soon as it is known to be
+    // a buffer, so *kernel is never written over another argument.
     let rvf_region = Region::new("rvf", a.rvf, a.rvf_len, false, false)?;
+    disjoint(&[rvf_region, a.kernel])?;
     let mut policy_regions = [Region::NONE; 3];
     // SAFETY: the caller's contract for policy.
-    let rules = unsafe { read_policy(a.policy, &mut policy_regions) }?;
+    let rules = unsafe { read_policy(a.policy, &mut policy_regions) };
+    let [k, kp, cp] = policy_regions;
+    disjoint(&[k, kp, cp, a.kernel])?;
+    let rules = rules?;
     let out_region = Region::new("out", a.out.cast_const(), a.out_len, true, true)?;
+    disjoint(&[out_region, a.kernel])?;
     let state_region = Region::new("state", a.state.cast_const(), a.state_len, false, true)?;
+    disjoint(&[state_region, a.kernel])?;
     if a.state_len < RVF_BOOT_STATE_SIZE {
         return Err(Arg::State(a.state_len).into());
     }
-    let [k, kp, cp] = policy_regions;
     disjoint(&[rvf_region, k, kp, cp, out_region, state_region, a.kernel])?;
     // The state at its alignment inside the caller's bytes.
     let pad = a.state.align_offset(verify::STATE_ALIGN);

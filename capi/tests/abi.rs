@@ -685,6 +685,15 @@ fn hostile_arguments_get_a_status() {
             ),
             RVF_BOOT_E_OVERLAP
         );
+        // A kernel struct over the RVF is never written, even when another
+        // argument (here the policy) would be refused first.
+        p.flags = 8;
+        let before = kbuf.clone();
+        assert_eq!(
+            extract(kp, f.len(), &p, o, need, st, RVF_BOOT_STATE_SIZE, kp.cast()),
+            RVF_BOOT_E_OVERLAP
+        );
+        assert_eq!(kbuf, before);
         let pmis = (raw.as_mut_ptr() as *mut u8)
             .add(1)
             .cast::<rvf_boot_policy>();
