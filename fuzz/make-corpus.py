@@ -196,6 +196,7 @@ def capi_seeds():
     put("capi", "runtime-05-signed.rvf+key-epoch", bytes([1, 8 | 2 | 128, 0, 0]) + read("runtime-05/signed.rvf"))
     put("capi", "ruvbot-tiny.rvf+short-out-skewed-state", bytes([0, 0, 0xFF, 3]) + read("ruvbot/tiny.rvf"))
     put("capi", "ruvbot-tiny.rvf+overlap", bytes([16, 0, 0, 0]) + read("ruvbot/tiny.rvf"))
+    put("capi", "ruvbot-tiny.rvf+pins", bytes([1, 32 | 64, 0, 0]) + read("ruvbot/tiny.rvf"))
 
 
 def root_pages():

@@ -3,8 +3,8 @@
 //!
 //! - mode bit 0: the `_with_policy` functions (policy byte: bits 0-2 the
 //!   `RVF_BOOT_POLICY_*` flags, bit 3 the golden signing key, bit 4 a second
-//!   (untrusted) key, bit 5 a kernel pin, bit 6 a cmdline pin, both the
-//!   SHA-256 of the input's last 32 bytes; bit 7 `min_epoch` = u32::MAX);
+//!   (untrusted) key, bit 5 a kernel pin, bit 6 a cmdline pin (those of the
+//!   golden `ruvbot/tiny.rvf`); bit 7 `min_epoch` = u32::MAX);
 //!   bit 1: a NULL `rvf`; bit 2: a NULL `out` (with its length);
 //!   bit 3: `rvf_len` past the end (`usize::MAX`); bit 4: out overlaps the
 //!   RVF; bit 5: a NULL kernel struct.
@@ -30,7 +30,22 @@ use rvf_boot_capi::{
     rvf_boot_image_size, rvf_boot_image_size_with_policy, rvf_boot_kernel, rvf_boot_policy,
 };
 use rvf_boot_fuzz::invariants::{MAX_EXTRACT, SIGNED_PUBKEY};
-use sha2::Digest as _;
+
+/// The policies' keys and pins: statics, as the library's `&'static` API
+/// wants (nothing leaked per input: LeakSanitizer is on).
+static KEYS_SIGNED: [[u8; 32]; 1] = [SIGNED_PUBKEY];
+static KEYS_OTHER: [[u8; 32]; 1] = [[7; 32]];
+static KEYS_BOTH: [[u8; 32]; 2] = [SIGNED_PUBKEY, [7; 32]];
+/// SHA-256 of the image of golden `ruvbot/tiny.rvf`.
+static TINY_IMAGE_SHA256: [u8; 32] = [
+    0x2a, 0x16, 0x32, 0xd7, 0x1f, 0x4f, 0x76, 0xd4, 0x0f, 0xd4, 0x63, 0x3a, 0x66, 0x07, 0xb8, 0xef,
+    0xf8, 0xe1, 0xe7, 0x31, 0x06, 0x93, 0x2a, 0xee, 0x79, 0xcc, 0xa1, 0x1f, 0x91, 0x97, 0x71, 0x9a,
+];
+/// SHA-256 of the RuvBot golden files' cmdline.
+static RUVBOT_CMDLINE_SHA256: [u8; 32] = [
+    0x4d, 0xab, 0xdf, 0x17, 0x2c, 0x27, 0x1b, 0x4e, 0xce, 0x05, 0xb5, 0x84, 0x5a, 0xd8, 0x4e, 0x5a,
+    0xdd, 0xe5, 0x28, 0x2b, 0xe1, 0x1f, 0x14, 0x5f, 0x37, 0x19, 0x4b, 0x61, 0xa2, 0x21, 0x1d, 0xa2,
+];
 
 fn text(buf: &[c_char]) -> String {
     let b: Vec<u8> = buf
@@ -54,15 +69,14 @@ fuzz_target!(|data: &[u8]| {
     let with_policy = mode & 1 != 0;
 
     // The policy, as C gives it and as the library means it.
-    let keys: Vec<u8> = [
-        (pbits & 8 != 0, SIGNED_PUBKEY),
-        (pbits & 16 != 0, [7u8; 32]),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .flat_map(|(_, k)| *k)
-    .collect();
-    let pin: [u8; 32] = sha2::Sha256::digest(&file[file.len().saturating_sub(32)..]).into();
+    let keys: &'static [[u8; 32]] = match (pbits & 8 != 0, pbits & 16 != 0) {
+        (false, false) => &[],
+        (true, false) => &KEYS_SIGNED,
+        (false, true) => &KEYS_OTHER,
+        (true, true) => &KEYS_BOTH,
+    };
+    let kpin = (pbits & 32 != 0).then_some(&TINY_IMAGE_SHA256);
+    let cpin = (pbits & 64 != 0).then_some(&RUVBOT_CMDLINE_SHA256);
     let flags = u32::from(pbits & 7);
     let pol = rvf_boot_policy {
         flags,
@@ -70,41 +84,29 @@ fuzz_target!(|data: &[u8]| {
         trusted_keys: if keys.is_empty() {
             ptr::null()
         } else {
-            keys.as_ptr()
+            keys.as_ptr().cast()
         },
-        trusted_keys_count: keys.len() / 32,
-        kernel_sha256: if pbits & 32 != 0 {
-            pin.as_ptr()
-        } else {
-            ptr::null()
-        },
-        cmdline_sha256: if pbits & 64 != 0 {
-            pin.as_ptr()
-        } else {
-            ptr::null()
-        },
+        trusted_keys_count: keys.len(),
+        kernel_sha256: kpin.map_or(ptr::null(), |d| d.as_ptr()),
+        cmdline_sha256: cpin.map_or(ptr::null(), |d| d.as_ptr()),
     };
     let policy_valid = !keys.is_empty()
         || flags & (RVF_BOOT_POLICY_MIN_EPOCH | RVF_BOOT_POLICY_ALLOW_UNSIGNED_TAIL) == 0;
     let policy = if with_policy {
         let mut p = Policy::allowing_unset_hash(flags & 1 != 0);
         if !keys.is_empty() {
-            let k: Vec<[u8; 32]> = keys
-                .chunks_exact(32)
-                .map(|c| c.try_into().unwrap())
-                .collect();
             p = p
-                .requiring_signature(k.leak())
+                .requiring_signature(keys)
                 .serving_signed_prefix(flags & 4 != 0);
             if flags & 2 != 0 {
                 p = p.with_min_epoch(pol.min_epoch);
             }
         }
-        if pbits & 32 != 0 {
-            p = p.pinning_kernel_sha256(Box::leak(Box::new(pin)));
+        if let Some(d) = kpin {
+            p = p.pinning_kernel_sha256(d);
         }
-        if pbits & 64 != 0 {
-            p = p.pinning_cmdline_sha256(Box::leak(Box::new(pin)));
+        if let Some(d) = cpin {
+            p = p.pinning_cmdline_sha256(d);
         }
         p
     } else {
