@@ -176,6 +176,7 @@ def main():
 
     root_pages()
     elf_seeds()
+    capi_seeds()
 
     # bundle: WASM_SEG payloads (RuvBot bundle and crate module) and a bare bundle.
     for g in ["ruvbot/tiny.rvf", "runtime-05/embed-wasm.rvf", "runtime-03/embed-wasm.rvf"]:
@@ -228,6 +229,19 @@ def elf_seeds():
     put("elf", "pvh-desc4-align8", elf_image(0x1000000, loads[:1],
                                              elf_note(b"Xen\0", 18, struct.pack("<I", 0x1000010), 8), 8))
     put("elf", "no-notes", elf_image(0x1000000, loads[:2], None))
+
+
+def capi_seeds():
+    """capi: mode ‖ policy ‖ out_delta ‖ state ‖ RVF (fuzz_targets/capi.rs)."""
+    for g in ["ruvbot/tiny.rvf", "ruvbot/small.rvf", "runtime-05/embed-kernel.rvf",
+              "runtime-03/embed-kernel-binding.rvf", "mixed/kernel-03-kernel-05.rvf",
+              "real-bzimage/testkernel.rvf"]:
+        put("capi", g.replace("/", "-"), bytes(4) + read(g))
+    put("capi", "runtime-05-signed.rvf+key", bytes([1, 8, 0, 0]) + read("runtime-05/signed.rvf"))
+    put("capi", "runtime-05-signed.rvf+key-epoch", bytes([1, 8 | 2 | 128, 0, 0]) + read("runtime-05/signed.rvf"))
+    put("capi", "ruvbot-tiny.rvf+short-out-skewed-state", bytes([0, 0, 0xFF, 3]) + read("ruvbot/tiny.rvf"))
+    put("capi", "ruvbot-tiny.rvf+overlap", bytes([16, 0, 0, 0]) + read("ruvbot/tiny.rvf"))
+    put("capi", "ruvbot-tiny.rvf+pins", bytes([1, 32 | 64, 0, 0]) + read("ruvbot/tiny.rvf"))
 
 
 def root_pages():
