@@ -42,6 +42,10 @@ ALL_CASES+=(microvm microvm-seabios microvm-one-module microvm-flip microvm-sign
 # Firecracker's and Cloud Hypervisor's traits on QEMU: no isa-debug-exit
 # (the stub's i8042 way out), a CRB TPM (left alone, never a hang).
 ALL_CASES+=(exit-i8042 tpm-crb)
+# The Debian kernel as an ELF vmlinux (qemu/vmlinux.sh unpacks whichever of
+# gzip, xz, lz4 or zstd apt's bzImage carries): on pc and on microvm, and the
+# unpacker's own round trip through every format.
+ALL_CASES+=(vmlinux vmlinux-microvm vmlinux-unpack)
 TSC_KHZ="$(host_tsc_khz)"
 MICROVM_EXTRA="${TSC_KHZ:+ tsc_early_khz=$TSC_KHZ}"
 SIGNED_CMDLINE="console=ttyS0 rvf.auth=1"   # qemu/test-auth.sh
@@ -110,6 +114,27 @@ run_case() {
             fail tpm-crb "no single 'start method is 7 (CRB)' line" "$log"
         elif grep -q '^rvf-boot: measured ' "$log"; then fail tpm-crb "the stub measured into a CRB TPM" "$log"
         else pass tpm-crb "CRB TPM (start method 7) left alone, booted to /init ($secs)"
+        fi
+        ;;
+    vmlinux|vmlinux-microvm)
+        # The vmlinux RVF: its PT_LOADs placed at their physical addresses,
+        # the zero page for the 64-bit entry at e_entry.
+        need_debian || { fail "$1" "could not build the RVF"; return; }
+        local vmlinux_rvf machine=pc extra=""
+        vmlinux_rvf="$("$QEMU_DIR/vmlinux.sh" 2>"$work/vmlinux.log")" ||
+            { fail "$1" "qemu/vmlinux.sh failed" "$work/vmlinux.log"; return; }
+        [ "$1" = vmlinux-microvm ] && machine=microvm extra="$MICROVM_EXTRA"
+        NEED_LINE='^rvf-boot: verified sha256 image hash; ELF vmlinux, [0-9]+ segments at 0x[0-9a-f]+\.\.0x[0-9a-f]+, entry 0x[0-9a-f]+, cmdline ' \
+            expect_marker "$1" "$RVF_CMDLINE$extra" --machine "$machine" --initrd "$initramfs" "$vmlinux_rvf"
+        ;;
+    vmlinux-unpack)
+        # gzip, xz, lz4 and zstd payloads repacked the kernel build's way and
+        # unpacked, whichever format apt's kernel uses today.
+        need_debian || { fail vmlinux-unpack "could not fetch the kernel"; return; }
+        if "$QEMU_DIR/vmlinux.sh" --self-test >"$work/unpack.log" 2>&1; then
+            pass vmlinux-unpack "$(tail -n 1 "$work/unpack.log")"
+        else
+            fail vmlinux-unpack "qemu/vmlinux.sh --self-test failed" "$work/unpack.log"
         fi
         ;;
     microvm)

@@ -1,22 +1,23 @@
 //! The selected kernel's image, verified by the library into a buffer the
 //! CLI allocates fallibly, and the boot checks the stub runs on it.
 
-use rvf_boot::bzimage::BzImage;
+use rvf_boot::Policy;
+use rvf_boot::boot;
 use rvf_boot::cmdline;
-use rvf_boot::gzip::InflateState;
+use rvf_boot::gzip::{InflateState, Sequential};
 use rvf_boot::image::{buffer_size, extract_joined, extract_with};
 use rvf_boot::kernel::KernelSegment;
+use rvf_boot::memory::PhysRange;
 use rvf_boot_cli::engine::{Choice, FastEngine, Threads};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::path::Path;
 
 /// A verified image and what verified it. A gzip'd image lives in the
 /// buffer it was inflated into; a raw one is borrowed from the file.
 pub struct CheckedImage<'a> {
     /// The image bytes.
     pub image: Cow<'a, [u8]>,
-    /// SHA-256 of the image (the library's, from verification's pass).
-    pub sha256: [u8; 32],
     /// Hex SHA-256 of the image.
     pub sha256_hex: String,
     /// The algorithm that verified `image_hash` ("unset" if none).
@@ -86,7 +87,6 @@ pub fn verify<'a>(kernel: &KernelSegment<'a>) -> Result<CheckedImage<'a>, rvf_bo
     };
     Ok(CheckedImage {
         image,
-        sha256,
         sha256_hex: hex(&sha256),
         image_hash: image_hash.name(),
         content_hash,
@@ -119,17 +119,119 @@ fn summary(
 }
 
 /// The checks the stub runs before it plans the boot, in its order: the
-/// bzImage setup header, then the command line against the kernel's
-/// `cmdline_size` (no `--append` here). The memory plan depends on the
-/// machine and is not checked.
+/// kernel's format and headers (a bzImage's setup header, an ELF vmlinux's
+/// file and program headers: the boot core's [`boot::parse_kernel`]), then
+/// the command line against the kernel's limit (no `--append` here). The
+/// memory plan depends on the machine and is not checked. Returns the
+/// format's name (`bzimage`, `elf`).
 ///
 /// # Errors
 /// The library's first refusal.
-pub fn boot_check(image: &[u8], cmdline: &[u8]) -> Result<(), rvf_boot::Error> {
-    let bz = BzImage::parse(image)?;
+pub fn boot_check(image: &[u8], cmdline: &[u8]) -> Result<&'static str, rvf_boot::Error> {
+    let kernel = boot::parse_kernel(image)?;
+    let limit = match kernel {
+        boot::BootImage::BzImage(bz) => bz.cmdline_size(),
+        _ => boot::ELF_CMDLINE_SIZE,
+    };
     let mut buf = vec![0u8; cmdline.len().saturating_add(1)];
-    cmdline::write(&mut buf, cmdline, b"", bz.cmdline_size())?;
-    Ok(())
+    cmdline::write(&mut buf, cmdline, b"", limit)?;
+    Ok(kernel.format().name())
+}
+
+/// Why the boot core stopped for the CLI.
+pub enum Stop {
+    /// The library refused.
+    Lib(rvf_boot::Error),
+    /// The manifest's measurement or the events failed.
+    Measure(rvf_boot::measure::MeasureError),
+    /// The CLI's own input (the initrd) failed.
+    Cli(crate::finish::Failure),
+}
+
+impl From<rvf_boot::Error> for Stop {
+    fn from(e: rvf_boot::Error) -> Self {
+        Self::Lib(e)
+    }
+}
+
+impl From<rvf_boot::measure::MeasureError> for Stop {
+    fn from(e: rvf_boot::measure::MeasureError) -> Self {
+        Self::Measure(e)
+    }
+}
+
+/// The CLI as the boot core's platform: a fallibly reserved buffer for the
+/// image, the initrd hashed while it streams.
+struct Cli<'m, 'r> {
+    out: Option<&'m mut Vec<u8>>,
+    initrd: Option<&'r Path>,
+}
+
+impl<'m> boot::Platform<'m> for Cli<'m, '_> {
+    type Error = Stop;
+
+    fn image_buffer(&mut self, size: u64, _: Option<PhysRange>) -> Result<&'m mut [u8], Stop> {
+        let out = self
+            .out
+            .take()
+            .ok_or(Stop::Lib(rvf_boot::Error::BufferUnavailable {
+                needed: size,
+            }))?;
+        *out = alloc_buffer(size)?;
+        Ok(out)
+    }
+
+    fn initrd(
+        &mut self,
+        _: &mut boot::InitrdSlot<'_, 'm>,
+    ) -> Result<Option<boot::Initrd<'m>>, Stop> {
+        let digest = self
+            .initrd
+            .map(crate::input::hash_initrd)
+            .transpose()
+            .map_err(Stop::Cli)?
+            .flatten();
+        Ok(digest.map(boot::Initrd::Digest))
+    }
+}
+
+/// The boot the stub makes of `file` (the library's boot core on a report
+/// machine, with the engine [`verify`] uses): verified image, final command
+/// line with `append`, what the policy authenticated, the events; the
+/// initrd at `initrd` hashed as it streams. `cmdline` receives the line,
+/// `out` the inflated image.
+///
+/// # Errors
+/// The core's first refusal.
+pub fn boot_report<'f: 'm, 'm>(
+    file: &'f [u8],
+    policy: Policy,
+    append: &[u8],
+    initrd: Option<&Path>,
+    cmdline: &'m mut [u8],
+    out: &'m mut Vec<u8>,
+) -> Result<boot::Prepared<'f, 'm>, Stop> {
+    let request = boot::Request {
+        rvf: file,
+        policy,
+        extra: append,
+        cmdline,
+        machine: boot::Machine::Report,
+    };
+    let mut cli = Cli {
+        out: Some(out),
+        initrd,
+    };
+    match Choice::from_env() {
+        Choice::ZlibRs => boot::prepare(request, &mut cli, &mut FastEngine::new(), &Sequential),
+        Choice::ZlibRsTwoCpus => boot::prepare(request, &mut cli, &mut FastEngine::new(), &Threads),
+        Choice::Miniz => boot::prepare(
+            request,
+            &mut cli,
+            &mut *Box::<InflateState>::default(),
+            &Sequential,
+        ),
+    }
 }
 
 /// Lower-case hex.

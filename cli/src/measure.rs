@@ -2,21 +2,22 @@
 //! stub produces when it boots FILE with `-append ARGS` and an initrd,
 //! predicted offline through the library's `measure::boot_events`.
 //!
-//! The inputs are exactly the stub's: the file verified by the library
-//! (the same path as `extract`, [`image::verify`]), the command line built by
-//! `cmdline::write` from the RVF's cmdline and ARGS against the
-//! bzImage's `cmdline_size`, the initrd's bytes (an empty initrd is none,
-//! as in the stub). A kernel the stub would refuse is refused here too: the
-//! stub measures nothing for it.
+//! The inputs are exactly the stub's, through the same function: the
+//! library's boot core ([`image::boot_report`], `rvf_boot::boot::prepare`
+//! on a report machine) verifies the file, parses the kernel (bzImage or ELF
+//! vmlinux), builds the command line from the RVF's cmdline and ARGS against
+//! the kernel's limit, checks the policy's pins and gives the events; the
+//! initrd is hashed as it streams (an empty initrd is none, as in the stub).
+//! A kernel the stub would refuse is refused here too: the stub measures
+//! nothing for it.
 
 use crate::finish::Failure;
 use crate::image;
 use crate::report::{AuthFacts, auth_json, auth_table};
 use crate::{input, output, verify};
-use rvf_boot::bzimage::BzImage;
+use rvf_boot::Policy;
 use rvf_boot::cmdline;
-use rvf_boot::measure::{self, BootInputs, EV_IPL, EventLog};
-use rvf_boot::{Container, Policy};
+use rvf_boot::measure::{self, EV_IPL, EventLog};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -49,6 +50,8 @@ pub struct Measured {
     pub pcr9: String,
     /// The binary log and where it was written.
     pub written: Option<(String, usize)>,
+    /// The kernel's format (`bzimage`, `elf`).
+    pub kernel_format: &'static str,
     /// The policy asked for (its JSON and its one-line description) and
     /// what it authenticated, when anything beyond hashes was asked.
     pub policy: Option<(serde_json::Value, String, AuthFacts)>,
@@ -96,38 +99,29 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
         )));
     }
     let shown = file.display();
-    let failed = |e: &rvf_boot::Error| Failure::lib(&shown, e);
     // The stub boots under the default policy: unset hashes are refused.
     let policy = req.flags.policy_from(Policy::default());
     let bytes = input::read_whole(file)?;
-    let c = Container::parse(&bytes, policy).map_err(|e| failed(&e))?;
-    // The content hash is checked by `image::verify` (beside the inflate).
-    let k = c.selected_kernel_unverified().map_err(|e| failed(&e))?;
-    let x = image::verify(&k).map_err(|e| failed(&e))?;
-    let bz = BzImage::parse(&x.image).map_err(|e| failed(&e))?;
-    let mut buf = vec![0u8; cmdline::BUFFER_SIZE];
-    let len = cmdline::write(&mut buf, k.cmdline(), req.append, bz.cmdline_size())
-        .map_err(|e| failed(&e))?;
-    let cmdline = buf.get(..len).unwrap_or_default();
-    let cmdline_pin = policy.check_cmdline(cmdline).map_err(|e| failed(&e))?;
-    // Hashed while it streams: memory does not grow with the initrd.
-    let initrd = req.initrd.map(input::hash_initrd).transpose()?.flatten();
-    let inputs = BootInputs {
-        manifest: measure::manifest_digest(&c).map_err(|e| Failure::measured_boot(&shown, &e))?,
-        kernel_image: x.sha256,
-        initrd,
-        cmdline,
-    };
-    let log = measure::boot_events(&inputs).map_err(|e| Failure::measured_boot(&shown, &e))?;
+    // The stub's own boot sequence: the library's boot core.
+    let mut line = vec![0u8; cmdline::BUFFER_SIZE];
+    let mut out = Vec::new();
+    let p = image::boot_report(&bytes, policy, req.append, req.initrd, &mut line, &mut out)
+        .map_err(|stop| match stop {
+            image::Stop::Lib(e) => Failure::lib(&shown, &e),
+            image::Stop::Measure(e) => Failure::measured_boot(&shown, &e),
+            image::Stop::Cli(f) => f,
+        })?;
+    let log = p.events().map_err(|e| Failure::measured_boot(&shown, &e))?;
     let written = match req.event_log {
         None => None,
         Some(p) => Some(write_log(&log, p).map_err(|e| Failure::output(format!("{shown}: {e}")))?),
     };
     let policy = req.flags.asked().then(|| {
+        let a = p.authenticated();
         let auth = AuthFacts {
-            signed: c.signed(),
-            kernel_sha256: x.kernel_pin,
-            cmdline_sha256: cmdline_pin,
+            signed: a.signed,
+            kernel_sha256: a.kernel_sha256,
+            cmdline_sha256: a.cmdline_sha256,
             bundle_sha256: None,
         };
         (req.flags.to_json(), req.flags.describe(), auth)
@@ -137,6 +131,7 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
         pcr8: image::hex(&log.pcr(measure::PCR_STRINGS)),
         pcr9: image::hex(&log.pcr(measure::PCR_CONTENT)),
         written,
+        kernel_format: p.boot_image().format().name(),
         policy,
     })
 }
@@ -189,10 +184,11 @@ impl Measured {
             format!(",\"policy\":{p},\"authenticated\":{}", auth_json(Some(a)))
         });
         format!(
-            "{{\"pcrs\":{{\"8\":{},\"9\":{}}},\"events\":[{}]{policy}}}",
+            "{{\"pcrs\":{{\"8\":{},\"9\":{}}},\"events\":[{}],\"kernel_format\":{}{policy}}}",
             js(&self.pcr8),
             js(&self.pcr9),
-            events.join(",")
+            events.join(","),
+            js(self.kernel_format)
         )
     }
 
@@ -212,6 +208,7 @@ impl Measured {
         }
         let _ = writeln!(s, "PCR 8: {}", self.pcr8);
         let _ = writeln!(s, "PCR 9: {}", self.pcr9);
+        let _ = writeln!(s, "kernel format: {}", self.kernel_format);
         if let Some((p, n)) = &self.written {
             let _ = writeln!(
                 s,

@@ -101,8 +101,9 @@ pub struct KernelRow {
     pub entry_point: u64,
     pub binding: bool,
     pub content_hash: Option<&'static str>,
-    /// `Ok` when the stub's boot checks pass, else why not.
-    pub boot: Result<(), String>,
+    /// `Ok(format)` (`bzimage`, `elf`) when the stub's boot checks pass,
+    /// else why not.
+    pub boot: Result<&'static str, String>,
 }
 
 /// Why a kernel that is not the selected one is not checked for booting.
@@ -314,6 +315,7 @@ impl Report {
                     "content_hash": k.content_hash,
                     "boot": {
                         "bootable": k.boot.is_ok(),
+                        "format": k.boot.as_ref().ok(),
                         "error": k.boot.as_ref().err(),
                     },
                 })
@@ -464,7 +466,8 @@ fn kernel_table(t: &mut String, k: &KernelRow) {
         }
     }
     match &k.boot {
-        Ok(()) => {
+        Ok(format) => {
+            let _ = writeln!(*t, "  kernel format: {format}");
             let _ = writeln!(*t, "  bootable on x86_64: yes");
         }
         Err(e) => {

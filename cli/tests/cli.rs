@@ -516,7 +516,7 @@ fn inspect_reports_the_boot_checks_and_the_cmdline_digest() {
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8(out.stdout).unwrap();
     let digest_line = format!(
-        "  image sha256 {} (sha256 checked), cmdline sha256 {}\n  bootable on x86_64: yes\n",
+        "  image sha256 {} (sha256 checked), cmdline sha256 {}\n  kernel format: bzimage\n  bootable on x86_64: yes\n",
         k["image_sha256"].as_str().unwrap(),
         sha256_hex(cmdline.as_bytes())
     );
@@ -856,7 +856,8 @@ fn measure_predicts_exact_pcrs_for_the_testkernel() {
                 ev(9, &manifest, "rvf-boot: RVF manifest"),
                 ev(9, &kernel, "rvf-boot: kernel image"),
                 ev(8, &cmd, &format!("kernel_cmdline: {TESTKERNEL_CMDLINE}")),
-            ]
+            ],
+            "kernel_format": "bzimage",
         })
     );
     // Known answers (Python hashlib over the same bytes), so a change in
