@@ -167,21 +167,12 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         Some(p) => Some(initrd::serve(fw, p.bytes())?),
         None => None,
     };
-    let child = fw.load_image(prepared.image)?;
     let opts = options.units_mut();
-    fw.set_load_options(child, opts.get(..prepared.options_len).unwrap_or(&[]))?;
-    let line = fw.masked(|| {
-        let mut l = Line::new();
-        let _ = write!(l, "rvf-boot: starting the kernel's EFI stub");
-        l
-    });
-    fw.print(&line);
-    let status = fw.start_image(child);
+    let opts = opts.get(..prepared.options_len).unwrap_or(&[]);
+    // LoadImage (its route under Secure Boot), load options, StartImage.
+    let failure = crate::secureboot::start_kernel(fw, prepared.image, opts, &kernel.policy());
     drop(served);
-    Err(Failure::KernelRefused {
-        what: "StartImage",
-        status,
-    })
+    Err(failure)
 }
 
 /// What [`prepare`] hands to the firmware part.
