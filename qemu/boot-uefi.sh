@@ -40,7 +40,10 @@
 # --secure-boot (not part of the stable interface): --sb-unsigned (put the
 # loader on the ESP unsigned: the firmware refuses it), --sb-key KEY
 # --sb-cert CERT (sign with this pair instead: a key not in db is refused
-# like an unsigned loader). When the firmware refuses the loader it prints
+# like an unsigned loader), --sb-shim SHIMX64.EFI (shim, signed with the same
+# key, as \EFI\BOOT\BOOTX64.EFI and the loader as its second stage
+# \EFI\BOOT\grubx64.efi: shim starts it and its Shim Lock protocol is
+# there for the loader). When the firmware refuses the loader it prints
 # `Access Denied` and would wait forever: the script watches the console for
 # that line, stops QEMU and exits with 15.
 #
@@ -68,7 +71,7 @@ usage() {
     exit 2
 }
 
-trusted_keys=() pin_kernel="" secure_boot=0 sb_unsigned=0 sb_key="" sb_cert=""
+trusted_keys=() pin_kernel="" secure_boot=0 sb_unsigned=0 sb_key="" sb_cert="" sb_shim=""
 initrd="" append="" have_append=0 timeout_s=300 memory=512 smp=1 keep="" fallback=0 rvf_path="" rvf="" tpm=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
         --sb-unsigned) sb_unsigned=1; shift ;;
         --sb-key) [ $# -ge 2 ] || usage; sb_key="$2"; shift 2 ;;
         --sb-cert) [ $# -ge 2 ] || usage; sb_cert="$2"; shift 2 ;;
+        --sb-shim) [ $# -ge 2 ] || usage; sb_shim="$2"; shift 2 ;;
         --trusted-key) [ $# -ge 2 ] || usage; trusted_keys+=("$2"); shift 2 ;;
         --expect-kernel-sha256) [ $# -ge 2 ] || usage; pin_kernel="$2"; shift 2 ;;
         --memory) [ $# -ge 2 ] || usage; memory="$2"; shift 2 ;;
@@ -114,8 +118,9 @@ if [ "$secure_boot" = 1 ]; then
     if [ -n "$sb_key$sb_cert" ] && { [ ! -f "$sb_key" ] || [ ! -f "$sb_cert" ]; }; then
         echo "error: --sb-key and --sb-cert go together and name existing files" >&2; exit 2
     fi
-elif [ "$sb_unsigned" = 1 ] || [ -n "$sb_key$sb_cert" ]; then
-    echo "error: --sb-unsigned, --sb-key and --sb-cert need --secure-boot" >&2; exit 2
+    [ -z "$sb_shim" ] || [ -f "$sb_shim" ] || { echo "error: $sb_shim: no such file" >&2; exit 2; }
+elif [ "$sb_unsigned" = 1 ] || [ -n "$sb_key$sb_cert$sb_shim" ]; then
+    echo "error: --sb-unsigned, --sb-key, --sb-cert and --sb-shim need --secure-boot" >&2; exit 2
 fi
 # A policy: a loader with it embedded, in a target dir of its own.
 set_boot_policy "$pin_kernel" "${trusted_keys[@]}"
@@ -137,11 +142,16 @@ if [ "$secure_boot" = 1 ] && [ "$sb_unsigned" = 0 ]; then
     loader="$work/rvf-boot.efi"
     sbsign --key "$sb_key" --cert "$sb_cert" --output "$loader" "$UEFI_EFI" >"$work/sign.log" 2>&1 ||
         { cat "$work/sign.log" >&2; echo "error: sbsign failed" >&2; exit 2; }
+    if [ -n "$sb_shim" ]; then
+        sbsign --key "$sb_key" --cert "$sb_cert" --output "$work/shim.efi" "$sb_shim" >"$work/sign.log" 2>&1 ||
+            { cat "$work/sign.log" >&2; echo "error: sbsign of $sb_shim failed" >&2; exit 2; }
+    fi
 fi
 
 # ---- the ESP: a FAT image (no partition table; OVMF mounts it as is) sized
 # for its files plus slack.
 bytes=$(( $(stat -c %s "$rvf") + $(stat -c %s "$UEFI_EFI") + 65536 ))
+[ -z "$sb_shim" ] || bytes=$(( bytes + $(stat -c %s "$sb_shim") ))
 [ -z "$initrd" ] || bytes=$(( bytes + $(stat -c %s "$initrd") ))
 mib=$(( bytes / 1048576 + 16 ))
 [ "$mib" -ge 40 ] || mib=40
@@ -151,7 +161,12 @@ export MTOOLS_SKIP_CHECK=1
 {
     mformat -i "$esp" -F -v RVFBOOT :: &&
     mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/EFI/rvf &&
-    mcopy -i "$esp" "$loader" ::/EFI/BOOT/BOOTX64.EFI &&
+    if [ -n "$sb_shim" ]; then
+        mcopy -i "$esp" "$work/shim.efi" ::/EFI/BOOT/BOOTX64.EFI &&
+        mcopy -i "$esp" "$loader" ::/EFI/BOOT/grubx64.efi
+    else
+        mcopy -i "$esp" "$loader" ::/EFI/BOOT/BOOTX64.EFI
+    fi &&
     if [ -n "$rvf_path" ]; then
         dos="${rvf_path//\\//}" dir="" part=""
         IFS=/ read -r -a parts <<< "${dos#/}"

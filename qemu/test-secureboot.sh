@@ -6,8 +6,8 @@
 # non-zero if any case failed.
 #
 #   qemu/test-secureboot.sh [CASE...]   cases: unsigned no-policy db-signed pin
-#                                       pin-wrong signed tampered tpm-pcr7
-#                                       (default: all)
+#                                       pin-wrong signed tampered tpm-pcr7 shim
+#                                       shim-refused (default: all)
 #
 # unsigned   the loader unsigned: the firmware refuses it (`Access Denied`),
 #            boot-uefi.sh stops QEMU and reports the refusal (status 15);
@@ -23,8 +23,18 @@
 #            redone: refused by rvf-boot (signature, code 14);
 # tpm-pcr7   the pin boot with a software TPM: PCR 7 carries the firmware's
 #            Secure Boot measurements (SecureBoot = 1, PK, KEK, db, dbx and
-#            the db entry that allowed the loader), PCR 8 is rvf-boot
-#            measure's prediction.
+#            the db entry that allowed the loader), PCR 4 one application
+#            (the loader: the override also skips the firmware's PCR 4 event
+#            for the kernel, docs/security.md), PCR 8 is rvf-boot measure's
+#            prediction;
+# shim       Debian's shim (shim-unsigned, fetched with apt-get download and
+#            cached like the kernel; its vendor certificate is Debian's CA)
+#            signed with the db key starts the loader as its second stage
+#            (boot-uefi.sh --sb-shim); without a policy the loader has shim's
+#            Shim Lock Verify accept Debian's kernel, and it boots;
+# shim-refused  under shim, Debian's kernel with its signature removed and a
+#            pin for exactly that image: rvf-boot accepts it, shim refuses it
+#            (code 15): under shim the policy narrows, never widens.
 #
 # Linux prints `secureboot: Secure boot enabled` at loglevel 6; the RuvBot
 # file's cmdline has `quiet`, so the boots to /init append loglevel=7.
@@ -44,13 +54,13 @@ AUTH_CODE=14  # ErrorClass::Authentication's exit code
 SB_CODE=15    # Secure Boot refused (rvf-boot.efi's Failure::SecureBootRefused; boot-uefi.sh)
 LOUD="loglevel=7"
 SB_LINE='^\[ *[0-9.]+\] secureboot: Secure boot enabled$'
-ALL_CASES=(unsigned no-policy db-signed pin pin-wrong signed tampered tpm-pcr7)
+ALL_CASES=(unsigned no-policy db-signed pin pin-wrong signed tampered tpm-pcr7 shim shim-refused)
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils sbsign:sbsigntool \
     sbattach:sbsigntool openssl:openssl sha256sum:coreutils
 build_uefi
 BOOT_SCRIPT=boot-uefi.sh HANDOVER="rvf-boot: starting the kernel" LOADER="the loader"
-NAME_WIDTH=10 ERROR_WIDTH=110 DEBIAN_TAG=1
+NAME_WIDTH=12 ERROR_WIDTH=110 DEBIAN_TAG=1
 start_tests "$@"
 
 # The text of expect_marker's PASS line: the loader's Secure Boot line.
@@ -81,6 +91,37 @@ need_signed() {
     pubkey="$(sed -n 's/^public key //p' "$work/signed.out")"
     [[ "$pubkey" =~ ^[0-9a-f]{64}$ ]] || return 1
     signed="$work/signed.rvf"
+}
+
+# need_bare — Debian's kernel with its Authenticode signature removed
+# ($work/vmlinuz.unsigned).
+need_bare() {
+    need_debian || return 1
+    [ -s "$work/vmlinuz.unsigned" ] && return 0
+    { cp "$kernel" "$work/vmlinuz.tmp" && sbattach --remove "$work/vmlinuz.tmp" &&
+      mv "$work/vmlinuz.tmp" "$work/vmlinuz.unsigned"; } >"$work/bare.log" 2>&1
+}
+
+shim=""
+# need_shim — Debian's shimx64.efi (package shim-unsigned), cached in
+# $CACHE_DIR; sets $shim.
+need_shim() {
+    [ -n "$shim" ] && return 0
+    local out="$CACHE_DIR/shimx64.efi" deb
+    if [ ! -s "$out" ]; then
+        require_tools apt-get:apt dpkg-deb:dpkg
+        mkdir -p "$CACHE_DIR/deb"
+        (cd "$CACHE_DIR/deb" && { apt-get download shim-unsigned >/dev/null 2>&1 ||
+            { apt-get update >/dev/null 2>&1 && apt-get download shim-unsigned >/dev/null 2>&1; }; }) || return 1
+        deb="$(ls -t "$CACHE_DIR"/deb/shim-unsigned_*.deb | head -n1)"
+        rm -rf "$CACHE_DIR/deb/shim" && mkdir -p "$CACHE_DIR/deb/shim" &&
+            dpkg-deb -x "$deb" "$CACHE_DIR/deb/shim" || return 1
+        dpkg-deb -f "$deb" Package Version | awk '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' \
+            > "$out.version"
+        cp "$CACHE_DIR/deb/shim/usr/lib/shim/shimx64.efi" "$out.tmp" && mv "$out.tmp" "$out" || return 1
+        rm -rf "$CACHE_DIR/deb/shim"
+    fi
+    shim="$out"
 }
 
 # pcr_types YAML PCR — "TYPE" per event of PCR in tpm2_eventlog's output.
@@ -114,11 +155,10 @@ run_case() {
         fi
         ;;
     db-signed)
-        need_debian && need_key || { fail db-signed "could not build the RVF or the key"; return; }
-        local bare="$work/vmlinuz.unsigned" resigned="$work/vmlinuz.db-signed"
-        if ! { cp "$kernel" "$bare" && sbattach --remove "$bare" &&
-               sbsign --key "$work/db.key" --cert /usr/share/ovmf/PkKek-1-snakeoil.pem \
-                   --output "$resigned" "$bare"; } >"$work/resign.log" 2>&1; then
+        need_bare && need_key || { fail db-signed "could not strip the kernel or decrypt the key"; return; }
+        local resigned="$work/vmlinuz.db-signed"
+        if ! sbsign --key "$work/db.key" --cert /usr/share/ovmf/PkKek-1-snakeoil.pem \
+                --output "$resigned" "$work/vmlinuz.unsigned" >"$work/resign.log" 2>&1; then
             fail db-signed "could not re-sign the kernel" "$work/resign.log"; return
         fi
         build_ruvbot_rvf "$resigned" "$work/db-signed.rvf" || { fail db-signed "could not build the RVF"; return; }
@@ -161,6 +201,24 @@ run_case() {
             "$work/tampered.rvf"
         ;;
     tpm-pcr7) tpm_pcr7 ;;
+    shim)
+        need_debian && need_shim || { fail shim "could not build the RVF or fetch shim"; return; }
+        NEED_LINE="$SB_LINE
+^rvf-boot: Secure Boot on: shim verified the kernel \\(Shim Lock\\); LoadImage approves exactly its $(stat -c %s "$kernel") bytes\$" \
+            expect_marker shim "$RVF_CMDLINE $LOUD" --secure-boot --sb-shim "$shim" --append "$LOUD" \
+            --initrd "$initramfs" "$ruvbot"
+        ;;
+    shim-refused)
+        need_bare && need_shim || { fail shim-refused "could not fetch shim or strip the kernel"; return; }
+        build_ruvbot_rvf "$work/vmlinuz.unsigned" "$work/bare.rvf" || { fail shim-refused "could not build the RVF"; return; }
+        expect_refusal shim-refused "$SB_CODE" \
+            "Secure Boot: shim refused the verified kernel: Shim Lock Verify returned EFI_SECURITY_VIOLATION" \
+            --secure-boot --sb-shim "$shim" --expect-kernel-sha256 "$(sha256sum "$work/vmlinuz.unsigned" | cut -c1-64)" \
+            --initrd "$initramfs" "$work/bare.rvf"
+        if [ "$rc" = "$SB_CODE" ] && ! grep -q '^rvf-boot: authenticated: kernel sha256 pinned' "$work/shim-refused.log"; then
+            fail shim-refused "rvf-boot did not accept the pinned kernel first" "$work/shim-refused.log"
+        fi
+        ;;
     *) fail "$1" "unknown case (known: ${ALL_CASES[*]})" ;;
     esac
 }
@@ -201,9 +259,11 @@ tpm_pcr7() {
         fail tpm-pcr7 "PCR 7 has no SecureBoot variable event saying 1" "$yaml"
     elif [ "$(pcr_types "$yaml" 7 | grep -c '^EV_EFI_VARIABLE_AUTHORITY$')" -lt 1 ]; then
         fail tpm-pcr7 "PCR 7 has no EV_EFI_VARIABLE_AUTHORITY (the db entry that allowed the loader): $types" "$yaml"
+    elif [ "$(pcr_types "$yaml" 4 | grep -c '^EV_EFI_BOOT_SERVICES_APPLICATION$')" != 1 ]; then
+        fail tpm-pcr7 "PCR 4 does not hold exactly one application (the loader; the override skips the kernel's)" "$yaml"
     elif ! [[ "$pcr7" =~ ^0x[0-9a-f]{64}$ ]] || [ "$pcr7" = "0x$(printf '0%.0s' {1..64})" ]; then
         fail tpm-pcr7 "tpm2_eventlog's replayed PCR 7 is '$pcr7'" "$yaml"
-    else pass tpm-pcr7 "PCR 7: $types, SecureBoot = 1, replayed ${pcr7:2:16}..; PCR 8 as predicted ($secs)"
+    else pass tpm-pcr7 "PCR 7: $types, SecureBoot = 1, replayed ${pcr7:2:16}..; PCR 4: 1 application; PCR 8 as predicted ($secs)"
     fi
 }
 

@@ -40,7 +40,13 @@
 //!
 //! The measured-boot events are unchanged (PCRs 8 and 9, [`crate::tcg2`]);
 //! the firmware measures the Secure Boot configuration and the db entry that
-//! allowed the loader into PCR 7.
+//! allowed the loader into PCR 7. edk2 measures an image into PCR 4 from the
+//! same `FileAuthentication` call that checks db, so under the override the
+//! kernel has no firmware PCR 4 event (the loader's PCR 9 event stands for
+//! it): the route is visible in PCR 4.
+//!
+//! **SBAT.** shim starts a second stage only with an `.sbat` section:
+//! [`SBAT`], kept in the PE by `qemu/uefi/build.sh`.
 
 use core::ffi::c_void;
 use core::fmt::Write;
@@ -407,3 +413,14 @@ unsafe extern "efiapi" fn file_authentication_state(
         None => Status::ACCESS_DENIED,
     }
 }
+
+/// The loader's SBAT metadata (shim's `SBAT.md`): shim 15.4 and later start a
+/// second stage in secure mode only when it has an `.sbat` section whose
+/// component generations its revocation level does not exceed. Component
+/// `rvf-boot`, generation 1 (raise it to revoke every earlier loader through
+/// shim's `SbatLevel`); no vendor version or URL. `qemu/uefi/build.sh` keeps
+/// the section in the PE.
+#[used]
+#[unsafe(link_section = ".sbat")]
+static SBAT: [u8; 113] =
+    *b"sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nrvf-boot,1,rvf-boot,rvf-boot-efi,-,-\n";
