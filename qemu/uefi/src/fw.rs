@@ -316,8 +316,10 @@ impl Firmware {
     /// Secure Boot refusal's handle, or a kernel it gives up on); whether
     /// the firmware unloaded it.
     pub fn unload_image(&self, child: Handle) -> bool {
-        // SAFETY: `child` is a handle LoadImage returned to this loader and
-        // that was never started; UnloadImage frees the firmware's copy.
+        // SAFETY: the callers (`load_image`, `secureboot::start_kernel`)
+        // pass only a handle this loader's LoadImage returned and that was
+        // never started; UnloadImage frees the firmware's copy of that image
+        // and checks the handle itself (EFI_INVALID_PARAMETER otherwise).
         let status = unsafe { (self.bs.unload_image)(child) };
         !status.is_error()
     }
