@@ -11,7 +11,8 @@
 #
 # tpm-pcrs boots with a software TPM (boot-uefi.sh --tpm) and compares the
 # guest's PCRs and event log with `rvf-boot measure` (qemu/README.md, UEFI
-# section, "Measured boot"). signed, unsigned and pin-wrong boot through
+# section, "Measured boot"), and checks the firmware's PCR 7 (Secure Boot
+# off: SecureBoot = 0; qemu/test-secureboot.sh tpm-pcr7 checks it on). signed, unsigned and pin-wrong boot through
 # loaders built with a policy (boot-uefi.sh --trusted-key /
 # --expect-kernel-sha256), as qemu/test-auth.sh does through the PVH stub.
 set -uo pipefail
@@ -154,8 +155,14 @@ EV_EVENT_TAG $initrd_d"
     elif [ "$(pcr_events "$yaml" 9)" != "$want_pcr9" ]; then fail "$name" "PCR 9's events are not the loader's 3 then Linux's LoadOptions and initrd" "$yaml"
     elif ! grep -qi "^ *8 *: *0x$got8\$" "$yaml" || ! grep -qi "^ *9 *: *0x$got9\$" "$yaml"; then
         fail "$name" "tpm2_eventlog's replay of PCR 8/9 differs from the booted values" "$yaml"
+    elif [ "$(pcr_events "$yaml" 7 | grep -c '^EV_EFI_VARIABLE_DRIVER_CONFIG ')" != 5 ] ||
+         [ "$(pcr_events "$yaml" 7 | grep -c '^EV_SEPARATOR ')" != 1 ]; then
+        fail "$name" "PCR 7 lacks the firmware's Secure Boot configuration (SecureBoot, PK, KEK, db, dbx, separator)" "$yaml"
+    elif [ "$(awk '/^  PCRIndex:/ { pcr = $2 } pcr == 7 && /^    UnicodeName: SecureBoot$/ { f = 1 }
+                   f && /^    VariableData:/ { print $2; exit }' "$yaml")" != '"00"' ]; then
+        fail "$name" "PCR 7 has no SecureBoot variable event saying 0 (Secure Boot off)" "$yaml"
     else
-        pass "$name" "PCR 8 ${got8:0:16}.. as predicted; PCR 9 = prediction + Linux's 2 events; our $(stat -c %s "$ours") log bytes in the guest's log ($secs)"
+        pass "$name" "PCR 8 ${got8:0:16}.. as predicted; PCR 9 = prediction + Linux's 2 events; our $(stat -c %s "$ours") log bytes in the guest's log; PCR 7: SecureBoot = 0 ($secs)"
     fi
 }
 

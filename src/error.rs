@@ -600,9 +600,10 @@ pub enum Error {
 }
 
 /// The class of an [`Error`]: what a loader reports and what a caller may
-/// act on. Four classes belong to the loader shells alone (no library
+/// act on. Five classes belong to the loader shells alone (no library
 /// [`Error`] has them): [`ErrorClass::Handover`], [`ErrorClass::Loader`],
-/// [`ErrorClass::FirmwareRefused`], [`ErrorClass::MeasuredBoot`]; every
+/// [`ErrorClass::FirmwareRefused`], [`ErrorClass::MeasuredBoot`],
+/// [`ErrorClass::SecureBootRefused`]; every
 /// loader maps its failures onto this one list, so [`ErrorClass::exit_code`]
 /// is the only exit-code table in the project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -638,6 +639,9 @@ pub enum ErrorClass {
     FirmwareRefused,
     /// A loader shell: measured boot failed (the TPM, or its event log).
     MeasuredBoot,
+    /// A loader shell: UEFI Secure Boot refused the verified kernel (the
+    /// firmware's `LoadImage` or shim's `Verify`), or the loader itself.
+    SecureBootRefused,
 }
 
 impl ErrorClass {
@@ -658,6 +662,7 @@ impl ErrorClass {
             Self::Loader => "loader bug",
             Self::FirmwareRefused => "firmware refusal",
             Self::MeasuredBoot => "measured boot",
+            Self::SecureBootRefused => "Secure Boot refusal",
         }
     }
 
@@ -679,6 +684,7 @@ impl ErrorClass {
             Self::Loader => "loader_bug",
             Self::FirmwareRefused => "firmware_refusal",
             Self::MeasuredBoot => "measured_boot",
+            Self::SecureBootRefused => "secure_boot_refusal",
         }
     }
 
@@ -702,6 +708,7 @@ impl ErrorClass {
             Self::Loader => 11,
             Self::FirmwareRefused => 12,
             Self::MeasuredBoot => 13,
+            Self::SecureBootRefused => 15,
         }
     }
 }

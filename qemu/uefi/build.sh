@@ -36,11 +36,12 @@ ld -nostdlib -znocombreloc -T "$lds" -shared -Bsymbolic --no-undefined \
 # Every allocated section must be one objcopy keeps (gnu-efi's Makefile list):
 # an orphan (e.g. .bss.*) would be silently dropped from the PE.
 bad="$(LC_ALL=C readelf -SW "$so" | awk '$0 ~ /^ *\[ *[0-9]+\]/ { sub(/^ *\[ *[0-9]+\] */, ""); name=$1; flags=$7;
-        if (flags ~ /A/ && name !~ /^(\.text|\.sdata|\.data|\.dynamic|\.dynsym|\.rel.*|\.reloc|\.hash|\.gnu\.hash|\.eh_frame|\.dynstr|\.note\.gnu\.build-id)$/) print name }')"
+        if (flags ~ /A/ && name !~ /^(\.text|\.sdata|\.data|\.dynamic|\.dynsym|\.rel.*|\.reloc|\.hash|\.gnu\.hash|\.eh_frame|\.dynstr|\.note\.gnu\.build-id|\.sbat)$/) print name }')"
 if [ -n "$bad" ]; then
     echo "error: sections the PE would lose: $bad" >&2; exit 1
 fi
+# .sbat: shim's SBAT metadata (src/secureboot.rs).
 objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j '.rel.*' \
-    -j '.rela.*' -j .reloc --target efi-app-x86_64 --subsystem=10 "$so" "$efi.tmp"
+    -j '.rela.*' -j .reloc -j .sbat --target efi-app-x86_64 --subsystem=10 "$so" "$efi.tmp"
 mv "$efi.tmp" "$efi"
 echo "$efi"

@@ -148,21 +148,13 @@ pub fn run(fw: &Firmware) -> Result<Status, Failure> {
         Some(p) => Some(initrd::serve(fw, p.bytes())?),
         None => None,
     };
-    let child = fw.load_image(prepared.image().bytes())?;
     let opts = options.units_mut();
-    fw.set_load_options(child, opts.get(..options_len).unwrap_or(&[]))?;
-    let line = fw.masked(|| {
-        let mut l = Line::new();
-        let _ = write!(l, "rvf-boot: starting the kernel's EFI stub");
-        l
-    });
-    fw.print(&line);
-    let status = fw.start_image(child);
+    let opts = opts.get(..options_len).unwrap_or(&[]);
+    // LoadImage (its route under Secure Boot), load options, StartImage.
+    let policy = prepared.container().policy();
+    let failure = crate::secureboot::start_kernel(fw, prepared.image().bytes(), opts, &policy);
     drop(served);
-    Err(Failure::KernelRefused {
-        what: "StartImage",
-        status,
-    })
+    Err(failure)
 }
 
 /// The loader as the boot core's [`Platform`]: pages for the image, the

@@ -6,9 +6,12 @@
 //! the library's classification (`Error::class`, codes 2..10); the loader's
 //! own failures are about the firmware and the ESP's files (1), a kernel
 //! without an EFI stub (7, a bzImage problem), `append.txt` (8), memory (9),
-//! the loader itself (11), the firmware refusing or the kernel's EFI stub
-//! returning (12) and measured boot (13, the PVH stub's code for TPM
-//! failures).
+//! the loader itself (11), the firmware refusing the image for another reason
+//! than Secure Boot or the kernel's EFI stub returning (12), measured boot
+//! (13, the PVH stub's code for TPM failures) and Secure Boot's verdict on
+//! the kernel (15: the firmware's `LoadImage` answered
+//! `EFI_ACCESS_DENIED` / `EFI_SECURITY_VIOLATION`, or shim's Verify refused
+//! it; [`crate::secureboot`]).
 
 use core::fmt;
 
@@ -78,6 +81,17 @@ pub enum Failure {
         /// Its status.
         status: Status,
     },
+    /// Secure Boot refused the verified kernel ([`crate::secureboot`]): the
+    /// firmware's `LoadImage` (db, dbx) or shim's `Verify`.
+    SecureBootRefused {
+        /// Who decided.
+        by: Verifier,
+        /// Its status.
+        status: Status,
+        /// `LoadImage` returned an image handle with its refusal (edk2 does
+        /// for `EFI_SECURITY_VIOLATION`), and the loader unloaded it.
+        unloaded: bool,
+    },
     /// A condition the loader's own logic rules out (a bug if ever seen).
     Internal(&'static str),
     /// Measured boot: the library refused to build the events.
@@ -108,6 +122,15 @@ pub enum Failure {
     },
 }
 
+/// Who refused a kernel under Secure Boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verifier {
+    /// The firmware's `LoadImage` (its `EFI_SECURITY2_ARCH_PROTOCOL`: db, dbx).
+    Firmware,
+    /// shim's Shim Lock protocol (`Verify`: db, MokList, shim's vendor key).
+    Shim,
+}
+
 impl Failure {
     /// Its class in the library's one list; the exit code is the class's
     /// ([`ErrorClass::exit_code`], the project's only exit-code table).
@@ -122,6 +145,7 @@ impl Failure {
             | Self::Tcg2 { .. }
             | Self::Tcg2Event { .. }
             | Self::NoSha256Bank { .. } => ErrorClass::MeasuredBoot,
+            Self::SecureBootRefused { .. } => ErrorClass::SecureBootRefused,
             Self::Lib(e) => e.class(),
         }
     }
@@ -133,6 +157,7 @@ impl Failure {
             | Self::File { status, .. }
             | Self::NoMemory { status, .. }
             | Self::KernelRefused { status, .. }
+            | Self::SecureBootRefused { status, .. }
             | Self::Tcg2 { status, .. }
             | Self::Tcg2Event { status, .. }
                 if status.is_error() =>
@@ -161,6 +186,7 @@ impl Failure {
             | Self::CmdlineNotUtf8
             | Self::Internal(_)
             | Self::Lib(_) => Status::LOAD_ERROR,
+            Self::SecureBootRefused { .. } => Status::SECURITY_VIOLATION,
         }
     }
 }
@@ -234,6 +260,29 @@ impl fmt::Display for Failure {
             Self::KernelRefused { what, status } => write!(
                 f,
                 "the verified kernel was not started: {what} returned {}",
+                StatusName(*status)
+            ),
+            Self::SecureBootRefused {
+                by: Verifier::Firmware,
+                status,
+                unloaded,
+            } => write!(
+                f,
+                "Secure Boot: the firmware refused the verified kernel: LoadImage returned {} (its db does not allow this kernel{})",
+                StatusName(*status),
+                if *unloaded {
+                    "; the image handle it returned was unloaded"
+                } else {
+                    ""
+                }
+            ),
+            Self::SecureBootRefused {
+                by: Verifier::Shim,
+                status,
+                ..
+            } => write!(
+                f,
+                "Secure Boot: shim refused the verified kernel: Shim Lock Verify returned {} (neither db nor shim's MOK or vendor key allows it)",
                 StatusName(*status)
             ),
             Self::Internal(what) => write!(f, "loader bug: {what}"),

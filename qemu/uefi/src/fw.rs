@@ -7,7 +7,7 @@ use core::cell::Cell;
 use core::ffi::c_void;
 use core::ptr;
 
-use r_efi::efi::{self, Boolean, BootServices, Guid, Handle, Status, SystemTable};
+use r_efi::efi::{self, Boolean, BootServices, Guid, Handle, RuntimeServices, Status, SystemTable};
 use r_efi::protocols::{file, loaded_image, simple_file_system, simple_text_output};
 
 use crate::failure::Failure;
@@ -28,6 +28,9 @@ pub struct Firmware {
     /// Boot services (valid until ExitBootServices, which only Linux's EFI
     /// stub calls).
     bs: &'static BootServices,
+    /// Runtime services (variables: `SecureBoot`); `None` when the system
+    /// table has none.
+    rt: Option<&'static RuntimeServices>,
     /// The console (may be null: then nothing is printed).
     con_out: *mut simple_text_output::Protocol,
     /// Write the error code to QEMU's isa-debug-exit after a refusal.
@@ -57,9 +60,18 @@ impl Firmware {
         // table, which stays valid until ExitBootServices; the loader only
         // reads it (its function pointers).
         let bs: &'static BootServices = unsafe { &*st.boot_services };
+        let rt = if st.runtime_services.is_null() {
+            None
+        } else {
+            // SAFETY: non-null and set by the firmware to its runtime
+            // services table, valid for the life of the system (and, before
+            // ExitBootServices, at the address it has now); only read.
+            Some(unsafe { &*st.runtime_services })
+        };
         Some(Self {
             image,
             bs,
+            rt,
             con_out: st.con_out,
             debug_exit: Cell::new(false),
             masked_from: Cell::new(None),
@@ -290,8 +302,12 @@ impl Firmware {
 
     /// `LoadImage` of the verified kernel from its buffer. The firmware
     /// copies (and relocates) the image into its own pages, so the bytes it
-    /// loads are the bytes verified.
-    pub fn load_image(&self, image: &[u8]) -> Result<Handle, Failure> {
+    /// loads are the bytes verified; under Secure Boot its
+    /// `EFI_SECURITY2_ARCH_PROTOCOL` sees this very buffer (pointer and
+    /// length: [`crate::secureboot`]). A refusal comes back as
+    /// [`Refused`], after the handle edk2 returns with
+    /// `EFI_SECURITY_VIOLATION` was unloaded.
+    pub fn load_image(&self, image: &[u8]) -> Result<Handle, Refused> {
         let mut child: Handle = ptr::null_mut();
         // SAFETY: LoadImage reads `image.len()` bytes from the buffer (it
         // does not write it, so the const-to-mut cast is sound) and writes
@@ -307,21 +323,74 @@ impl Firmware {
             )
         };
         if status.is_error() {
-            if !child.is_null() {
-                // Secure Boot refusals (EFI_SECURITY_VIOLATION) return a loaded
-                // image that must be unloaded.
-                // SAFETY: `child` is the handle LoadImage just returned.
-                let _ = unsafe { (self.bs.unload_image)(child) };
-            }
-            return Err(Failure::KernelRefused {
-                what: "LoadImage",
-                status,
-            });
+            let unloaded = !child.is_null() && self.unload_image(child);
+            return Err(Refused { status, unloaded });
         }
         if child.is_null() {
-            return Err(Failure::Internal("LoadImage returned no handle"));
+            return Err(Refused {
+                status: Status::SUCCESS,
+                unloaded: false,
+            });
         }
         Ok(child)
+    }
+
+    /// `UnloadImage` of an image this loader loaded and did not start (a
+    /// Secure Boot refusal's handle, or a kernel it gives up on); whether
+    /// the firmware unloaded it.
+    pub fn unload_image(&self, child: Handle) -> bool {
+        // SAFETY: the callers (`load_image`, `secureboot::start_kernel`)
+        // pass only a handle this loader's LoadImage returned and that was
+        // never started; UnloadImage frees the firmware's copy of that image
+        // and checks the handle itself (EFI_INVALID_PARAMETER otherwise).
+        let status = unsafe { (self.bs.unload_image)(child) };
+        !status.is_error()
+    }
+
+    /// `LocateProtocol(guid)`: the first instance of a protocol, `None`
+    /// when the firmware has none.
+    pub fn locate<T>(&self, guid: &Guid) -> Option<*mut T> {
+        let mut guid = *guid;
+        let mut iface: *mut c_void = ptr::null_mut();
+        // SAFETY: LocateProtocol with a GUID and an out pointer that live
+        // across the call, no registration key; it writes only `iface`.
+        let status = unsafe { (self.bs.locate_protocol)(&mut guid, ptr::null_mut(), &mut iface) };
+        if status.is_error() || iface.is_null() {
+            return None;
+        }
+        Some(iface.cast())
+    }
+
+    /// The global variable `SecureBoot` (UEFI 2.10 §3.3): `Some(true)` when
+    /// the firmware enforces Secure Boot, `Some(false)` when it says it does
+    /// not, `None` when the variable cannot be read (no runtime services,
+    /// or a firmware without Secure Boot).
+    pub fn secure_boot(&self) -> Option<bool> {
+        let rt = self.rt?;
+        let mut name = [0u16; 11];
+        for (d, s) in name.iter_mut().zip(b"SecureBoot") {
+            *d = u16::from(*s);
+        }
+        let mut guid = efi::GLOBAL_VARIABLE;
+        let mut attributes = 0u32;
+        let mut value = 0u8;
+        let mut size = 1usize;
+        // SAFETY: GetVariable with a NUL-terminated UCS-2 name, a GUID, an
+        // attributes out pointer and a 1-byte buffer whose size is `size`,
+        // all living across the call; it writes at most `size` bytes.
+        let status = unsafe {
+            (rt.get_variable)(
+                name.as_mut_ptr(),
+                &mut guid,
+                &mut attributes,
+                &mut size,
+                ptr::from_mut(&mut value).cast(),
+            )
+        };
+        if status.is_error() || size != 1 {
+            return None;
+        }
+        Some(value == 1)
     }
 
     /// Give the loaded kernel its command line (UCS-2, NUL included) as load
@@ -402,6 +471,15 @@ impl Firmware {
         // checks handle, GUID and pointer); the GUID lives across the call.
         unsafe { (self.bs.uninstall_protocol_interface)(handle, &mut guid, iface) }
     }
+}
+
+/// `LoadImage` refused an image.
+#[derive(Clone, Copy, Debug)]
+pub struct Refused {
+    /// Its status (`EFI_SUCCESS`: it succeeded but returned no handle).
+    pub status: Status,
+    /// It returned a handle with the refusal, and the loader unloaded it.
+    pub unloaded: bool,
 }
 
 /// The firmware's `EFI_TCG2_PROTOCOL` (`tcg2.rs`).

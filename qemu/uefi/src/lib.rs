@@ -23,8 +23,9 @@
 //!    media device path and `EFI_LOAD_FILE2_PROTOCOL` ([`initrd`]),
 //! 7. `LoadImage`s the verified bzImage from the verified buffer (the
 //!    firmware copies and relocates it: the bytes loaded are the bytes
-//!    verified), hands it the command line as UCS-2 load options and
-//!    `StartImage`s it: Linux's EFI stub takes over.
+//!    verified; under Secure Boot by the route [`secureboot`] describes),
+//!    hands it the command line as UCS-2 load options and `StartImage`s it:
+//!    Linux's EFI stub takes over.
 //!
 //! On any refusal it prints exactly one line `rvf-boot: error: <message>` on
 //! the console (`ConOut`, which OVMF mirrors to the serial port) and returns
@@ -58,6 +59,7 @@ mod files;
 mod fw;
 mod initrd;
 mod names;
+mod secureboot;
 mod tcg2;
 mod text;
 
