@@ -304,7 +304,7 @@ impl Firmware {
     /// copies (and relocates) the image into its own pages, so the bytes it
     /// loads are the bytes verified; under Secure Boot its
     /// `EFI_SECURITY2_ARCH_PROTOCOL` sees this very buffer (pointer and
-    /// length: [`crate::secureboot`]). A refusal comes back as
+    /// length: `secureboot.rs`). A refusal comes back as
     /// [`Refused`], after the handle edk2 returns with
     /// `EFI_SECURITY_VIOLATION` was unloaded.
     pub fn load_image(&self, image: &[u8]) -> Result<Handle, Refused> {

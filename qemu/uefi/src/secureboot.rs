@@ -38,7 +38,7 @@
 //! shim 16 also replaces `LoadImage` with its own verifying loader. The
 //! policy then narrows what shim allows; it never widens it.
 //!
-//! The measured-boot events are unchanged (PCRs 8 and 9, [`crate::tcg2`]);
+//! The measured-boot events are unchanged (PCRs 8 and 9, `tcg2.rs`);
 //! the firmware measures the Secure Boot configuration and the db entry that
 //! allowed the loader into PCR 7. edk2 measures an image into PCR 4 from the
 //! same `FileAuthentication` call that checks db, so under the override the
