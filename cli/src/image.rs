@@ -123,19 +123,23 @@ fn summary(
 /// file and program headers: the boot core's [`boot::parse_kernel`]), then
 /// the command line against the kernel's limit (no `--append` here). The
 /// memory plan depends on the machine and is not checked. Returns the
-/// format's name (`bzimage`, `elf`).
-///
-/// # Errors
-/// The library's first refusal.
-pub fn boot_check(image: &[u8], cmdline: &[u8]) -> Result<&'static str, rvf_boot::Error> {
-    let kernel = boot::parse_kernel(image)?;
+/// format's name (`bzimage`, `elf`) once the headers passed, and the
+/// result.
+pub fn boot_check(
+    image: &[u8],
+    cmdline: &[u8],
+) -> (Option<&'static str>, Result<(), rvf_boot::Error>) {
+    let kernel = match boot::parse_kernel(image) {
+        Ok(k) => k,
+        Err(e) => return (None, Err(e)),
+    };
     let limit = match kernel {
         boot::BootImage::BzImage(bz) => bz.cmdline_size(),
         _ => boot::ELF_CMDLINE_SIZE,
     };
     let mut buf = vec![0u8; cmdline.len().saturating_add(1)];
-    cmdline::write(&mut buf, cmdline, b"", limit)?;
-    Ok(kernel.format().name())
+    let line = cmdline::write(&mut buf, cmdline, b"", limit).map(|_| ());
+    (Some(kernel.format().name()), line)
 }
 
 /// Why the boot core stopped for the CLI.

@@ -101,9 +101,10 @@ pub struct KernelRow {
     pub entry_point: u64,
     pub binding: bool,
     pub content_hash: Option<&'static str>,
-    /// `Ok(format)` (`bzimage`, `elf`) when the stub's boot checks pass,
-    /// else why not.
-    pub boot: Result<&'static str, String>,
+    /// `Ok` when the stub's boot checks pass, else why not.
+    pub boot: Result<(), String>,
+    /// The kernel's format (`bzimage`, `elf`) once its headers passed.
+    pub format: Option<&'static str>,
 }
 
 /// Why a kernel that is not the selected one is not checked for booting.
@@ -231,6 +232,7 @@ impl Report {
         policy: Policy,
         pins: &mut (Option<[u8; 32]>, Option<[u8; 32]>),
     ) {
+        let mut format = None;
         let (image, boot) = if selected {
             match image::verify(k) {
                 Ok(x) => {
@@ -240,8 +242,12 @@ impl Report {
                         Ok(d) => pins.1 = d,
                         Err(e) => self.note(&e),
                     }
-                    let boot = image::boot_check(&x.image, k.cmdline()).map_err(|e| e.to_string());
-                    (Some((x.sha256_hex, x.image_hash)), boot)
+                    let (f, boot) = image::boot_check(&x.image, k.cmdline());
+                    format = f;
+                    (
+                        Some((x.sha256_hex, x.image_hash)),
+                        boot.map_err(|e| e.to_string()),
+                    )
                 }
                 Err(e) => {
                     self.note(&e);
@@ -269,6 +275,7 @@ impl Report {
             binding: k.binding().is_some(),
             content_hash: k.content_hash().map(HashCheck::name),
             boot,
+            format,
         });
     }
 
@@ -315,7 +322,7 @@ impl Report {
                     "content_hash": k.content_hash,
                     "boot": {
                         "bootable": k.boot.is_ok(),
-                        "format": k.boot.as_ref().ok(),
+                        "format": k.format,
                         "error": k.boot.as_ref().err(),
                     },
                 })
@@ -465,9 +472,11 @@ fn kernel_table(t: &mut String, k: &KernelRow) {
             );
         }
     }
+    if let Some(format) = k.format {
+        let _ = writeln!(*t, "  kernel format: {format}");
+    }
     match &k.boot {
-        Ok(format) => {
-            let _ = writeln!(*t, "  kernel format: {format}");
+        Ok(()) => {
             let _ = writeln!(*t, "  bootable on x86_64: yes");
         }
         Err(e) => {

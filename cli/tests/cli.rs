@@ -507,7 +507,7 @@ fn inspect_reports_the_boot_checks_and_the_cmdline_digest() {
     let k = &v["kernels"][0];
     assert_eq!(
         k["boot"],
-        serde_json::json!({"bootable": true, "error": null})
+        serde_json::json!({"bootable": true, "format": "bzimage", "error": null})
     );
     let cmdline = "console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet";
     assert_eq!(k["cmdline"], cmdline);
@@ -531,7 +531,7 @@ fn inspect_reports_the_boot_checks_and_the_cmdline_digest() {
                (the zero page's setup-header area)";
     assert_eq!(
         v["kernels"][0]["boot"],
-        serde_json::json!({"bootable": false, "error": why})
+        serde_json::json!({"bootable": false, "format": null, "error": why})
     );
     let table = String::from_utf8(run(&["inspect", p.to_str().unwrap()]).stdout).unwrap();
     assert!(
@@ -573,7 +573,7 @@ fn a_cmdline_the_stub_refuses_is_not_bootable() {
         let why = format!("kernel command line: {problem}");
         assert_eq!(
             v["kernels"][0]["boot"],
-            serde_json::json!({"bootable": false, "error": why})
+            serde_json::json!({"bootable": false, "format": "bzimage", "error": why})
         );
         let mut cmdline = b"console=ttyS0 ruvbot.api_port=3000 ruvbot.mode=rvf quiet".to_vec();
         cmdline[7] = byte;

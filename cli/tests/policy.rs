@@ -141,10 +141,28 @@ fn extract_and_measure_refuse_exactly_as_verify_and_write_nothing() {
             [&["extract", f, "--kernel", k, "--cmdline", c][..], &flags].concat(),
             [&["extract", f, "--bundle", b][..], &flags].concat(),
         ];
-        // measure stops at a kernel the stub refuses before it compares a
-        // cmdline pin: only the refusals before that are compared.
-        if !(rel == "runtime-05/signed.rvf" && flags.contains(&"--expect-cmdline")) {
-            runs.push([&["measure", f, "--event-log", log][..], &flags].concat());
+        // measure runs the stub's boot core, which refuses a kernel whose
+        // first 4 KiB fail the boot-header checks before it inflates the
+        // rest, so before either pin is compared (signed.rvf's kernel is no
+        // bzImage): only the refusals before that are compared here, the
+        // others must be that header refusal.
+        let measure = [&["measure", f, "--event-log", log][..], &flags].concat();
+        let pinned =
+            flags.contains(&"--expect-cmdline") || flags.contains(&"--expect-kernel-sha256");
+        if rel == "runtime-05/signed.rvf" && pinned {
+            let (got, code) = json(&measure);
+            assert_eq!(code, 1, "{measure:?}: {got}");
+            assert_eq!(
+                got["error_class"], "kernel_boot_header",
+                "{measure:?}: {got}"
+            );
+            assert_eq!(
+                got["error"].as_str(),
+                Some(format!("{f}: bzImage header: header_end is 0x2fd, must be at most 0x290 (the zero page's setup-header area)").as_str())
+            );
+            assert!(!std::path::Path::new(log).exists());
+        } else {
+            runs.push(measure);
         }
         for args in runs {
             let (got, code) = json(&args);
