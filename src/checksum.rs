@@ -11,17 +11,14 @@
 //! an error, never a fallback.
 
 use crate::error::{Error, Result};
+use crate::gzip::CRC32 as CRC32_IEEE;
 use crate::segment::Segment;
-use crc::{CRC_32_ISO_HDLC, Crc, Table};
+use crc::Table;
 use sha2::{Digest, Sha256};
 use sha3::Shake256;
 use sha3::digest::{ExtendableOutput, ExtendableOutputReset, Update, XofReader};
 use subtle::ConstantTimeEq;
 use xxhash_rust::xxh3::Xxh3Default;
-
-/// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout 0xFFFFFFFF
-/// (slice-by-16 tables, as the gzip trailer check).
-pub static CRC32_IEEE: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// A content-hash algorithm that verified a payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -407,8 +404,8 @@ pub(crate) fn require_plan_as(
 }
 
 /// A content hash computed beside other work: the payload is hashed in
-/// order, in pieces of [`crate::gzip::FILL_PIECE`] bytes (it is a
-/// [`crate::gzip::Filler`]), and the rest at [`Self::finish`]. Each payload
+/// order, in pieces of [`crate::joined::FILL_PIECE`] bytes (it is a
+/// [`crate::joined::Filler`]), and the rest at [`Self::finish`]. Each payload
 /// byte is hashed exactly once.
 #[derive(Debug)]
 pub(crate) struct Interleaved<'a> {
@@ -437,11 +434,11 @@ impl<'a> Interleaved<'a> {
     }
 }
 
-impl crate::gzip::Filler for Interleaved<'_> {
+impl crate::joined::Filler for Interleaved<'_> {
     fn piece(&mut self) -> bool {
         let end = self
             .done
-            .saturating_add(crate::gzip::FILL_PIECE)
+            .saturating_add(crate::joined::FILL_PIECE)
             .min(self.payload.len());
         match self.payload.get(self.done..end) {
             Some(piece) if !piece.is_empty() => {
@@ -592,7 +589,7 @@ mod tests {
 
     #[test]
     fn interleaved_hashes_each_byte_once_in_order() {
-        use crate::gzip::{FILL_PIECE, Filler};
+        use crate::joined::{FILL_PIECE, Filler};
         let d = data(10_007); // 2 whole pieces and a part
         for h in ALL {
             let mut i = Interleaved::new(&d, h);

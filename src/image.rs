@@ -20,8 +20,9 @@ use crate::checksum::{
     require_plan_as, verdict_as,
 };
 use crate::error::{Error, Result};
-use crate::gzip::{self, Filler, Inflater, Join};
+use crate::gzip::{self, Inflater};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
+use crate::joined::{self, Filler, Join};
 use crate::kernel::{KernelSegment, StoredFormat};
 
 /// A kernel image that passed every check. Constructed only by [`extract`].
@@ -135,14 +136,14 @@ where
 /// [`extract_with`] with the hashes on a second CPU: `join` (a std build's
 /// scoped thread, the stub's application processor) hashes the output the
 /// engine can no longer reach while it inflates the next chunk
-/// ([`gzip::inflate_joined`]: the previous chunk for an engine with its own
+/// ([`joined::inflate_joined`]: the previous chunk for an engine with its own
 /// window, all but the last 32 KiB for [`gzip::InflateState`]). The same
 /// checks, results and errors; the image is returned only after every hash
 /// and the trailer checked.
 ///
 /// When the kernel's content hash is still to be checked under its file's
 /// convention ([`crate::Container::selected_kernel_unverified`]), that hash
-/// is the join's [`gzip::Filler`] ([`gzip::inflate_joined_beside`]): hashed
+/// is the join's [`joined::Filler`] ([`joined::inflate_joined_beside`]): hashed
 /// in pieces by whichever CPU would otherwise wait, kept level with the image
 /// hashes (when it lags, the inflating CPU takes the next step's sink), and
 /// what is left once the inflate returns is hashed then. The checks that need no
@@ -192,7 +193,7 @@ where
         true,
         hashed,
         |stored, out, size, sink, fill| {
-            gzip::inflate_joined_beside(stored, out, size, state, sink, fill, join)
+            joined::inflate_joined_beside(stored, out, size, state, sink, fill, join)
         },
     )
 }
@@ -321,7 +322,7 @@ where
 
 /// Runs `run` (the inflate) with a sink that hashes each image chunk into
 /// `hasher` and the kernel's payload under `h` as its filler (hashed in
-/// pieces by whichever CPU is free, [`gzip::inflate_joined_beside`]); then
+/// pieces by whichever CPU is free, [`joined::inflate_joined_beside`]); then
 /// hashes what the filler has left and decides the content hash first
 /// (under `algo0`'s convention), the inflate's result second. Its own frame:
 /// the incremental content-hash state is on the stack only on this path

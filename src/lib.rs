@@ -108,6 +108,7 @@ pub mod error;
 pub mod gzip;
 pub mod image;
 pub mod image_hash;
+pub mod joined;
 pub mod kernel;
 pub mod manifest;
 pub mod measure;

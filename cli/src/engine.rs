@@ -10,9 +10,8 @@
 //! error is the same as without this engine (`host-tests/tests/engines.rs`
 //! runs the golden and negative files through both).
 
-use rvf_boot::gzip::{
-    Crc32Fn, Filler, InflateFailure, InflateState, Inflater, Join, Step, StepStatus,
-};
+use rvf_boot::gzip::{Crc32Fn, InflateFailure, InflateState, Inflater, Step, StepStatus};
+use rvf_boot::joined::{Filler, Join};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -29,7 +29,7 @@ use rvf_boot::plan::{BootItem, BootPlan};
 use rvf_boot::root_page::{RootPage, SigAlgo};
 use rvf_boot::segment::{self, MAX_SEGMENTS, Segment, Walk, WalkEnd, seg_type};
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
-use rvf_boot::{Container, Error, Policy, gzip};
+use rvf_boot::{Container, Error, Policy, gzip, joined};
 use rvf_testkit::le::{u16_at, u32_at, u64_at};
 
 /// The largest output buffer the checks allocate for an extraction.
@@ -342,18 +342,18 @@ fn outcome(r: Result<image::VerifiedImage<'_>, Error>) -> Outcome {
     })
 }
 
-/// A one-CPU [`gzip::Join`] in which the side finishes first and fills
+/// A one-CPU [`joined::Join`] in which the side finishes first and fills
 /// (the content hash) until nothing is left, before `main` runs: with
-/// [`gzip::Sequential`] (which never fills), the two ends of what a second
+/// [`joined::Sequential`] (which never fills), the two ends of what a second
 /// CPU may do.
 struct FillsFirst;
 
-impl gzip::Join for FillsFirst {
+impl joined::Join for FillsFirst {
     fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
     where
         S: FnOnce() + Send,
         M: FnOnce(),
-        W: gzip::Filler + ?Sized,
+        W: joined::Filler + ?Sized,
     {
         side();
         while fill.piece() {}
@@ -389,7 +389,7 @@ pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) 
         &u,
         &mut out,
         state,
-        &gzip::Sequential,
+        &joined::Sequential,
     ));
     assert_eq!(
         deferred, verified,
@@ -733,7 +733,7 @@ pub fn check_kernel_payload(payload: &[u8]) {
 }
 
 /// `gzip::inflate` with a `chunk`-byte [`InflateState`] into a bounded buffer
-/// with a sentinel tail, and `gzip::inflate_joined` with the same engine,
+/// with a sentinel tail, and `joined::inflate_joined` with the same engine,
 /// which must agree exactly; returns the produced image on success.
 /// `declared` is the image size to demand.
 pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u8>> {
@@ -771,7 +771,7 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
     // (a prefix of them on error), in chunks of at most `chunk`.
     let mut out2 = vec![0xA5u8; cap + 64];
     let mut seen2 = Vec::new();
-    let r2 = gzip::inflate_joined(
+    let r2 = joined::inflate_joined(
         stored,
         &mut out2[..buf_len],
         declared,
@@ -783,7 +783,7 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
             );
             seen2.extend_from_slice(c);
         },
-        &gzip::Sequential,
+        &joined::Sequential,
     );
     assert_eq!(r2, r, "inflate_joined == inflate");
     assert!(out2 == out, "inflate_joined writes what inflate writes");

@@ -525,7 +525,8 @@ fn verify_and_extract_joined_path() {
         None,
         "the content hash must be left to the extraction"
     );
-    let v = rvf_boot::image::extract_joined(&k, out, state.as_mut(), &gzip::Sequential).unwrap();
+    let v = rvf_boot::image::extract_joined(&k, out, state.as_mut(), &rvf_boot::joined::Sequential)
+        .unwrap();
     std::hint::black_box(v.bytes().len());
 }
 

@@ -16,9 +16,10 @@
 )]
 
 use rvf_boot::checksum::{ContentHash, HashCheck};
-use rvf_boot::gzip::{self, Filler, InflateState, Inflater, Join, Sequential};
+use rvf_boot::gzip::{self, InflateState, Inflater};
 use rvf_boot::image::{self, VerifiedImage};
 use rvf_boot::image_hash::ImageHashCheck;
+use rvf_boot::joined::{self, Filler, Join, Sequential};
 use rvf_boot::kernel::StoredFormat;
 use rvf_boot::{Container, Error, Policy};
 use rvf_boot_cli::engine::{FastEngine, Threads};
@@ -681,7 +682,7 @@ fn a_lagging_filler_moves_the_sink_to_the_engines_cpu() {
         let mut bytes = Vec::new();
         let mut out = vec![0u8; data.len()];
         let mut fill = Fixed { lags, pieces: 0 };
-        let info = gzip::inflate_joined_beside(
+        let info = joined::inflate_joined_beside(
             &gz,
             &mut out,
             data.len() as u64,
