@@ -93,7 +93,7 @@ impl Join for Sequential {
 /// once (the window is the caller's buffer, never copied).
 ///
 /// # Errors
-/// As [`inflate`].
+/// As [`inflate`](crate::gzip::inflate).
 pub fn inflate_joined<'a, E, F, J>(
     stored: &'a [u8],
     out: &mut [u8],
@@ -120,7 +120,7 @@ where
 /// when this returns is the caller's to finish.
 ///
 /// # Errors
-/// As [`inflate`].
+/// As [`inflate`](crate::gzip::inflate).
 pub fn inflate_joined_beside<'a, E, F, W, J>(
     stored: &'a [u8],
     out: &mut [u8],
