@@ -9,9 +9,7 @@
 //! scanned at most once. [`Container::work`] counts all of it.
 
 use crate::bytes::{le_u32, u64_from, usize_from};
-use crate::checksum::{
-    ContentHash, HashCheck, check_any, require_content_hash_as, require_plan_as,
-};
+use crate::checksum::{ContentHash, HashCheck, Rule};
 use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
@@ -230,7 +228,7 @@ impl<'a> Container<'a> {
             check_signed_manifest(rp, &manifest_segment, &mut work.hashed)?
         } else {
             manifest_segment.check_fields()?;
-            match check_any(&manifest_segment, &mut work.hashed)? {
+            match Rule::ANY.check(&manifest_segment, &mut work.hashed)? {
                 HashCheck::Unset if !policy.allow_unset_hash => {
                     return Err(Error::ContentHashUnset {
                         index: manifest_segment.index,
@@ -452,7 +450,9 @@ impl<'a> Container<'a> {
     /// [`Error::ContentHashUnset`].
     pub fn content_hash(&self, seg: &Segment<'_>) -> Result<HashCheck> {
         let mut hashed = 0;
-        let r = require_content_hash_as(seg, self.algo0, self.policy.allow_unset_hash, &mut hashed);
+        let r = self
+            .rule()
+            .require(seg, self.policy.allow_unset_hash, &mut hashed);
         self.add_work(Work {
             hashed,
             ..Work::default()
@@ -594,7 +594,9 @@ impl<'a> Container<'a> {
             // Verified before: the gate hashes nothing, as in `load_kernel`.
             return self.gated_kernel(seg);
         }
-        let plan = require_plan_as(&seg, self.algo0, self.policy.allow_unset_hash)?;
+        let plan = self
+            .rule()
+            .require_plan(&seg, self.policy.allow_unset_hash)?;
         match KernelSegment::parse_unverified(seg, self.policy) {
             Ok(k) => Ok(match plan {
                 None => k.with_content_hash(HashCheck::Unset),
@@ -662,7 +664,7 @@ impl<'a> Container<'a> {
         seg.check_fields()?;
         let mut set = self.verified.get();
         if is_marked(&set, seg.index)
-            && let Some(h) = self.verified_as(seg.header.checksum_algo)
+            && let Some(h) = self.rule().verified_as(seg.header.checksum_algo)
         {
             return Ok(HashCheck::Verified(h));
         }
@@ -674,12 +676,11 @@ impl<'a> Container<'a> {
         Ok(check)
     }
 
-    /// The algorithm a segment with `checksum_algo` verified under in this file.
-    fn verified_as(&self, algo: u8) -> Option<ContentHash> {
-        if algo == 0 {
-            return Some(self.algo0);
+    /// The content-hash rule of this file (its algorithm-0 convention).
+    const fn rule(&self) -> Rule {
+        Rule {
+            algo0: Some(self.algo0),
         }
-        ContentHash::candidates(algo)?.first().copied()
     }
 
     fn add_work(&self, more: Work) {

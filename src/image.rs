@@ -15,10 +15,7 @@
 //! Every check runs under the [`crate::Policy`] the kernel carries (its
 //! container's, see [`KernelSegment::policy`]): the policy is given once.
 
-use crate::checksum::{
-    ContentHash, HashCheck, Interleaved, require_content_hash, require_content_hash_as,
-    require_plan_as, verdict_as,
-};
+use crate::checksum::{Content, ContentHash, HashCheck, Interleaved, Rule};
 use crate::error::{Error, Result};
 use crate::gzip::{self, Inflater};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
@@ -198,27 +195,6 @@ where
     )
 }
 
-/// The content hash as [`verify`] finds it before any work: checked, or
-/// still to compute under `algo0`'s convention as `h`.
-enum Content {
-    Checked(HashCheck),
-    Deferred { algo0: ContentHash, h: ContentHash },
-}
-
-impl Content {
-    /// The check, hashing the whole payload now if it was deferred.
-    fn settle(self, kernel: &KernelSegment<'_>, hashed: &mut u64) -> Result<HashCheck> {
-        match self {
-            Self::Checked(c) => Ok(c),
-            Self::Deferred { algo0, h } => {
-                let seg = kernel.segment();
-                *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
-                verdict_as(seg, algo0, h, &h.digest(seg.payload), hashed)
-            }
-        }
-    }
-}
-
 /// Every check of [`extract`], with the gzip inflate (which feeds the sink
 /// every chunk of the image, and may advance the filler beside it) given as
 /// `inflate`. With `defer`, a content hash still to check under the file's
@@ -245,14 +221,11 @@ where
     let allow_unset = policy.allow_unset_hash;
     let content = match (kernel.content_hash(), kernel.algo0()) {
         (Some(c), _) => Content::Checked(c),
-        (None, None) => Content::Checked(require_content_hash(seg, allow_unset)?),
-        (None, Some(algo0)) if !defer => {
-            Content::Checked(require_content_hash_as(seg, algo0, allow_unset, hashed)?)
+        // A kernel parsed on its own: dialect-free, checked first (not counted).
+        (None, None) => Content::Checked(Rule::ANY.require(seg, allow_unset, &mut 0)?),
+        (None, Some(algo0)) => {
+            Rule { algo0: Some(algo0) }.begin(seg, allow_unset, defer, hashed)?
         }
-        (None, Some(algo0)) => match require_plan_as(seg, algo0, allow_unset)? {
-            None => Content::Checked(HashCheck::Unset),
-            Some(h) => Content::Deferred { algo0, h },
-        },
     };
     if matches!(content, Content::Checked(HashCheck::Unset)) && !allow_unset {
         return Err(Error::ContentHashUnset {
@@ -265,7 +238,7 @@ where
     if unset && !policy.allow_unset_hash {
         // Refused before any work: an unset image hash verifies nothing
         // (after the content hash, whose error comes first).
-        content.settle(kernel, hashed)?;
+        content.settle(seg, hashed)?;
         return Err(Error::ImageHashUnset { offset });
     }
     let candidates = if unset {
@@ -277,7 +250,7 @@ where
     let (content_hash, bytes, image_hash, gzip_crc32, sha256): (_, &'o [u8], _, _, _) =
         match kernel.format() {
             StoredFormat::Raw => {
-                let content_hash = content.settle(kernel, hashed)?;
+                let content_hash = content.settle(seg, hashed)?;
                 let (check, sha256) =
                     image_hash::check_image_measured(expected, stored, candidates, offset)?;
                 (content_hash, stored, check, None, sha256)
@@ -294,8 +267,8 @@ where
                         let info = inflate(stored, out, size, sink, &mut ())?;
                         (info, c)
                     }
-                    Content::Deferred { algo0, h } => {
-                        hash_beside(kernel, algo0, h, &mut hasher, hashed, |sink, fill| {
+                    Content::Deferred { rule, h } => {
+                        hash_beside(kernel, rule, h, &mut hasher, hashed, |sink, fill| {
                             inflate(stored, out, size, sink, fill)
                         })?
                     }
@@ -324,13 +297,13 @@ where
 /// `hasher` and the kernel's payload under `h` as its filler (hashed in
 /// pieces by whichever CPU is free, [`joined::inflate_joined_beside`]); then
 /// hashes what the filler has left and decides the content hash first
-/// (under `algo0`'s convention), the inflate's result second. Its own frame:
+/// (under `rule`), the inflate's result second. Its own frame:
 /// the incremental content-hash state is on the stack only on this path
 /// (not on [`extract`]'s).
 #[inline(never)]
 fn hash_beside<T, R>(
     kernel: &KernelSegment<'_>,
-    algo0: ContentHash,
+    rule: Rule,
     h: ContentHash,
     hasher: &mut ImageHasher,
     hashed: &mut u64,
@@ -345,6 +318,6 @@ where
     *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
     let digest = beside.finish();
     // The content hash's verdict first, then the inflate's.
-    let c = verdict_as(seg, algo0, h, &digest, hashed)?;
+    let c = rule.verdict(seg, h, &digest, hashed)?;
     Ok((r?, c))
 }

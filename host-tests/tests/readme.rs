@@ -30,6 +30,30 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// The library's source files with the top-level module each belongs to:
+/// `src/a.rs` is `a`, every `.rs` file under `src/a/` is `a` too (a module
+/// split into files re-exports them).
+fn library_sources() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("src")).unwrap() {
+        let path = entry.unwrap().path();
+        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                .collect();
+            files.sort();
+            out.extend(files.into_iter().map(|f| (module.clone(), f)));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push((module, path));
+        }
+    }
+    out.sort();
+    out
+}
+
 const DOCUMENTS: [&str; 3] = ["README.md", "fuzz/RESULTS.md", "qemu/README.md"];
 
 /// The inline code spans of a Markdown text outside fenced blocks, with
@@ -135,12 +159,7 @@ type Variants = BTreeMap<String, BTreeMap<String, String>>;
 
 fn enums() -> BTreeMap<(String, String), Variants> {
     let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(root().join("src")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let module = path.file_stem().unwrap().to_string_lossy().into_owned();
+    for (module, path) in library_sources() {
         let src = std::fs::read_to_string(&path).unwrap();
         let mut current: Option<(String, Variants)> = None;
         let mut variant: Option<String> = None;
@@ -271,10 +290,10 @@ fn the_bad_input_table_names_real_errors() {
     let (table, lines_before) = section(&readme, "## What bad input gets");
     let errors = error_variants();
     let enums = enums();
-    let types: Vec<String> = std::fs::read_dir(root().join("src"))
-        .unwrap()
-        .flat_map(|e| {
-            let src = std::fs::read_to_string(e.unwrap().path()).unwrap();
+    let types: Vec<String> = library_sources()
+        .into_iter()
+        .flat_map(|(_, path)| {
+            let src = std::fs::read_to_string(path).unwrap();
             src.lines()
                 .filter_map(|l| {
                     let l = l.trim_start();
@@ -434,14 +453,13 @@ fn the_readme_example_is_the_crate_doctest() {
 /// function, constant or field of that public type somewhere in `src/`.
 #[test]
 fn every_library_path_in_the_readme_exists() {
-    let sources: BTreeMap<String, String> = std::fs::read_dir(root().join("src"))
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let m = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (m, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    for (m, p) in library_sources() {
+        sources
+            .entry(m)
+            .or_default()
+            .push_str(&std::fs::read_to_string(&p).unwrap());
+    }
     let all: String = sources.values().cloned().collect();
     // `text` occurs in `src` followed by a character that ends an identifier.
     let declares = |src: &str, text: &str| {
