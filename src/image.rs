@@ -15,12 +15,14 @@
 //! Every check runs under the [`crate::Policy`] the kernel carries (its
 //! container's, see [`KernelSegment::policy`]): the policy is given once.
 
-use crate::checksum::{Content, ContentHash, HashCheck, Interleaved, Rule};
+use crate::Container;
+use crate::checksum::{Content, ContentHash, HashCheck, Interleaved, Rule, ct_eq};
 use crate::error::{Error, Result};
 use crate::gzip::{self, Inflater};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
 use crate::joined::{self, Filler, Join};
 use crate::kernel::{KernelSegment, StoredFormat};
+use crate::policy::{AuthProblem, Authenticated, Policy, first8};
 
 /// A kernel image that passed every check. Constructed only by [`extract`].
 #[derive(Clone, Copy, Debug)]
@@ -320,4 +322,53 @@ where
     // The content hash's verdict first, then the inflate's.
     let c = rule.verdict(seg, h, &digest, hashed)?;
     Ok((r?, c))
+}
+
+/// The pin on the verified image: defined here, beside [`VerifiedImage`], so
+/// that the policy stays below the image in the layering.
+impl Policy {
+    /// Checks the kernel-image pin (if any) on the verified image. Returns
+    /// the matched digest.
+    ///
+    /// # Errors
+    /// [`AuthProblem::KernelPin`].
+    pub fn check_kernel(&self, image: &VerifiedImage<'_>) -> Result<Option<[u8; 32]>> {
+        let Some(pin) = self.pins.kernel_sha256 else {
+            return Ok(None);
+        };
+        // Computed in extract's single pass: no second pass over the image.
+        let got = image.sha256();
+        if !ct_eq(&got, pin) {
+            return Err(Error::Auth(AuthProblem::KernelPin {
+                offset: image.kernel_offset(),
+                computed_first8: first8(&got),
+                pinned_first8: first8(pin),
+            }));
+        }
+        Ok(Some(got))
+    }
+}
+
+/// The last step of a boot under `container`'s policy, on exactly what is
+/// handed to the kernel: `image` (extracted from one of the container's
+/// kernels) and `final_cmdline` (what [`crate::cmdline::write`] wrote, without
+/// its NUL). The signature was checked by [`Container::parse`](crate::Container::parse) and the
+/// kernel's SHDG entry when the container handed the kernel out; this compares
+/// the pins in constant time and says what was authenticated.
+///
+/// # Errors
+/// [`AuthProblem::KernelPin`], then [`AuthProblem::CmdlinePin`].
+pub fn authenticate(
+    container: &Container<'_>,
+    image: &VerifiedImage<'_>,
+    final_cmdline: &[u8],
+) -> Result<Authenticated> {
+    let policy = container.policy();
+    let kernel_sha256 = policy.check_kernel(image)?;
+    let cmdline_sha256 = policy.check_cmdline(final_cmdline)?;
+    Ok(Authenticated {
+        signed: container.signed(),
+        kernel_sha256,
+        cmdline_sha256,
+    })
 }

@@ -14,9 +14,9 @@
 
 use crate::bytes::{le_u16, le_u32, range, u64_from};
 use crate::checksum::{ContentHash, HashCheck};
-use crate::container::Policy;
 use crate::error::{Error, Result, Structure};
 use crate::gzip;
+use crate::policy::Policy;
 use crate::segment::Segment;
 use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};

@@ -117,6 +117,7 @@ pub mod plan;
 pub mod policy;
 pub mod root_page;
 pub mod segment;
+mod signing;
 pub mod zero_page;
 
 pub use container::{Container, Policy};

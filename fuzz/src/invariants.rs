@@ -1354,7 +1354,8 @@ static NO_IMAGE: [u8; 32] = [0; 32];
 /// integrity reading also accepts (same manifest, unless an unsigned tail is
 /// served past), says who signed, and never accepts an untrusted key.
 pub fn check_auth(file: &[u8]) {
-    use rvf_boot::policy::{AuthProblem, authenticate};
+    use rvf_boot::image::authenticate;
+    use rvf_boot::policy::AuthProblem;
     let signed = Policy::default().requiring_signature(&TRUSTED);
     let served = signed.serving_signed_prefix(true);
     match Container::parse(file, Policy::default().requiring_signature(&UNTRUSTED)) {
@@ -1459,7 +1460,8 @@ pub fn check_auth(file: &[u8]) {
 /// Pins on any dialect: a pin no image has is refused after extraction,
 /// naming the image's own digest; the cmdline pin likewise.
 fn check_pins(file: &[u8]) {
-    use rvf_boot::policy::{AuthProblem, authenticate};
+    use rvf_boot::image::authenticate;
+    use rvf_boot::policy::AuthProblem;
     let policy = Policy::allowing_unset_hash(true)
         .pinning_kernel_sha256(&NO_IMAGE)
         .pinning_cmdline_sha256(&NO_IMAGE);
