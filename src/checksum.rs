@@ -7,7 +7,7 @@
 //! manifest's hash decides which (all three are tried on it, and it also tells
 //! the dialect), and every other algorithm-0 segment of the file must carry
 //! that one (the rule is decided in one place, `Rule`; its public faces are
-//! [`check_content_hash`], [`require_content_hash`] and
+//! `check_content_hash`, [`require_content_hash`] and
 //! [`crate::Container::content_hash`]). 1 is XXH3-128 stored as
 //! `u128::to_le_bytes`, 2 is SHAKE-256 truncated to 16 bytes. Anything else is
 //! an error, never a fallback.
@@ -79,7 +79,7 @@ impl ContentHash {
     /// its temporaries stay out of its callers' frames.
     #[must_use]
     #[inline(never)]
-    pub fn hasher(self) -> ContentHasher {
+    pub(crate) fn hasher(self) -> ContentHasher {
         ContentHasher(match self {
             Self::Sha256Trunc => Incremental::Sha256Trunc(Sha256::new()),
             Self::Crc32Rot4 => Incremental::Crc32Rot4(CRC32_IEEE.digest()),
@@ -90,7 +90,7 @@ impl ContentHash {
 }
 
 /// A content hash computed piece by piece ([`ContentHash::hasher`]).
-pub struct ContentHasher(Incremental);
+pub(crate) struct ContentHasher(Incremental);
 
 enum Incremental {
     Sha256Trunc(Sha256),
@@ -102,7 +102,7 @@ enum Incremental {
 impl ContentHasher {
     /// The algorithm.
     #[must_use]
-    pub const fn algorithm(&self) -> ContentHash {
+    pub(crate) const fn algorithm(&self) -> ContentHash {
         match self.0 {
             Incremental::Sha256Trunc(_) => ContentHash::Sha256Trunc,
             Incremental::Crc32Rot4(_) => ContentHash::Crc32Rot4,
@@ -112,7 +112,7 @@ impl ContentHasher {
     }
 
     /// Continues the hash over `data`.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         // One frame per algorithm, never inlined into each other or into the
         // caller: the stack holds only the running algorithm's temporaries
         // (the stack bound of `image::extract_joined`, host-tests gzip.rs).
@@ -143,7 +143,8 @@ impl ContentHasher {
     /// The 16-byte digest of everything given to [`Self::update`], as
     /// [`ContentHash::digest`] stores it.
     #[must_use]
-    pub fn finalize(mut self) -> [u8; 16] {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn finalize(mut self) -> [u8; 16] {
         self.finish_in_place()
     }
 
@@ -195,24 +196,26 @@ fn crc_rot4(c: u32) -> [u8; 16] {
     out
 }
 
-/// SHAKE-256 of `data`, first 16 bytes.
-///
-/// Never inlined: its 200-byte sponge state stays out of the frames of
-/// [`ContentHash::digest`] and its callers when they hash otherwise (the
-/// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
-#[must_use]
-#[inline(never)]
-pub fn shake256(data: &[u8]) -> [u8; 16] {
-    let mut h = Shake256::default();
-    h.update(data);
-    let mut out = [0u8; 16];
-    h.finalize_xof().read(&mut out);
-    out
+testing_pub! {
+    /// SHAKE-256 of `data`, first 16 bytes.
+    ///
+    /// Never inlined: its 200-byte sponge state stays out of the frames of
+    /// [`ContentHash::digest`] and its callers when they hash otherwise (the
+    /// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
+    #[must_use]
+    #[inline(never)]
+    pub fn shake256(data: &[u8]) -> [u8; 16] {
+        let mut h = Shake256::default();
+        h.update(data);
+        let mut out = [0u8; 16];
+        h.finalize_xof().read(&mut out);
+        out
+    }
 }
 
 /// Constant-time equality of two byte strings (length is not secret).
 #[must_use]
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))
 }
 
@@ -236,26 +239,28 @@ impl HashCheck {
     }
 }
 
-/// Checks `seg`'s payload against its header's `content_hash`, trying every
-/// algorithm its `checksum_algo` admits (for algo 0: SHA-256[0..16], CRC-32
-/// rot4, XXH3-128). This is the dialect-free check of one segment on its own;
-/// a [`crate::Container`] checks the segments of a file under the file's
-/// algorithm-0 convention ([`crate::Container::content_hash`]).
-///
-/// # Errors
-/// [`Error::UnknownChecksumAlgo`] for a `checksum_algo` other than 0, 1, 2;
-/// [`Error::ContentHashMismatch`] when no admitted algorithm matches.
-pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
-    Rule::ANY.check(seg, &mut 0)
+testing_pub! {
+    /// Checks `seg`'s payload against its header's `content_hash`, trying every
+    /// algorithm its `checksum_algo` admits (for algo 0: SHA-256[0..16], CRC-32
+    /// rot4, XXH3-128). This is the dialect-free check of one segment on its own;
+    /// a [`crate::Container`] checks the segments of a file under the file's
+    /// algorithm-0 convention ([`crate::Container::content_hash`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownChecksumAlgo`] for a `checksum_algo` other than 0, 1, 2;
+    /// [`Error::ContentHashMismatch`] when no admitted algorithm matches.
+    pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
+        Rule::ANY.check(seg, &mut 0)
+    }
 }
 
 /// The gate every segment passes before its payload is used: its header
 /// fields ([`Segment::check_fields`]) and its content hash, refusing an unset
-/// hash unless `allow_unset`. Dialect-free (see [`check_content_hash`]); a
+/// hash unless `allow_unset`. Dialect-free (see `check_content_hash`); a
 /// [`crate::Container`] gates its segments with the file's convention.
 ///
 /// # Errors
-/// [`Error::UnsupportedSegmentField`], those of [`check_content_hash`], and
+/// [`Error::UnsupportedSegmentField`], those of `check_content_hash`, and
 /// [`Error::ContentHashUnset`].
 pub fn require_content_hash(seg: &Segment<'_>, allow_unset: bool) -> Result<HashCheck> {
     Rule::ANY.require(seg, allow_unset, &mut 0)

@@ -6,7 +6,7 @@
 //! the directory, to check every entry; every accessor that finds listed
 //! segments is one such merged walk; each payload is hashed at most once per
 //! container (the result is remembered in a 1024-bit set); zero fill is
-//! scanned at most once. [`Container::work`] counts all of it.
+//! scanned at most once. `Container::work` counts all of it.
 
 use crate::bytes::{le_u32, u64_from, usize_from};
 use crate::checksum::{ContentHash, HashCheck, Rule};
@@ -22,7 +22,7 @@ use crate::segment::{
 use crate::signing::{check_signature, check_signed_manifest, check_writer_header};
 use core::cell::Cell;
 
-pub use crate::policy::Policy;
+use crate::policy::Policy;
 
 /// What the walk met where complete segments end, when no complete manifest
 /// was found ([`Error::NoCompleteManifest`]).
@@ -150,15 +150,22 @@ impl<'a> Container<'a> {
     /// errors, and [`Error::RootPageField`] when it does not commit to the
     /// winning manifest.
     pub fn parse(file: &'a [u8], policy: Policy) -> Result<Self> {
-        Self::parse_counting(file, policy, &mut Work::default())
+        Self::parse_into(file, policy, &mut Work::default())
     }
 
     /// [`Self::parse`], writing the work it did to `work` whether it succeeds
-    /// or not (so tests can bound the work spent refusing a file, too).
+    /// or not (so tests can bound the work spent refusing a file, too; the
+    /// `testing` feature).
     ///
     /// # Errors
     /// Those of [`Self::parse`].
+    #[cfg(feature = "testing")]
     pub fn parse_counting(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
+        Self::parse_into(file, policy, work)
+    }
+
+    /// [`Self::parse`], writing the work it did to `work`.
+    fn parse_into(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
         if le_u32(body, 0) != Some(SEGMENT_MAGIC) {
@@ -421,9 +428,17 @@ impl<'a> Container<'a> {
     /// The work this container has done so far: headers read, fill scanned
     /// and payload bytes hashed by [`Self::parse`] and every accessor since
     /// (walks a caller makes with [`Self::segments`] count in their own
-    /// [`Walk::work`]).
+    /// [`Walk::work`]). The `testing` feature.
+    #[cfg(feature = "testing")]
     #[must_use]
     pub fn work(&self) -> Work {
+        self.work.get()
+    }
+
+    /// The work this container has done so far (crate-internal without the
+    /// `testing` feature).
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn work(&self) -> Work {
         self.work.get()
     }
 
@@ -549,8 +564,9 @@ impl<'a> Container<'a> {
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
     }
 
-    /// [`Self::selected_kernel`] except the hashing of the kernel's payload:
-    /// its content hash is left to [`crate::image::extract`] (or
+    /// [`Self::selected_kernel`] with the hashing of the kernel's payload
+    /// deferred, not skipped: its content hash is checked by every extract,
+    /// [`crate::image::extract`] (or
     /// [`crate::image::extract_joined`], which hashes it on the second CPU
     /// beside the inflate), under this file's algorithm-0 convention
     /// ([`Self::algo0`]). Everything else is checked here, in
@@ -571,25 +587,25 @@ impl<'a> Container<'a> {
     /// # Errors
     /// [`Error::NoKernel`], or the kernel's parse errors and the content-hash
     /// errors above.
-    pub fn selected_kernel_unverified(&self) -> Result<KernelSegment<'a>> {
+    pub fn selected_kernel_deferred(&self) -> Result<KernelSegment<'a>> {
         self.directory()
             .find(|(_, e, _)| e.seg_type == seg_type::KERNEL)
             .map_or(Err(Error::NoKernel), |(entry, _, seg)| {
-                self.load_kernel_unverified(entry, seg?)
+                self.load_kernel_deferred(entry, seg?)
             })
     }
 
     /// [`Self::kernel_at`] with the content hash left to extraction, as
-    /// [`Self::selected_kernel_unverified`].
+    /// [`Self::selected_kernel_deferred`].
     ///
     /// # Errors
-    /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_unverified`].
-    pub fn kernel_at_unverified(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
+    /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_deferred`].
+    pub fn kernel_at_deferred(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
         let (entry, seg) = self.kernel_entry_at(header_offset)?;
-        self.load_kernel_unverified(entry, seg)
+        self.load_kernel_deferred(entry, seg)
     }
 
-    fn load_kernel_unverified(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+    fn load_kernel_deferred(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
         self.committed(entry, &seg)?;
         if is_marked(&self.verified.get(), seg.index) {
             // Verified before: the gate hashes nothing, as in `load_kernel`.
@@ -1111,7 +1127,7 @@ mod tests {
     fn each_payload_is_hashed_once_per_container() {
         let f = file();
         let mut w = crate::segment::Work::default();
-        let c = Container::parse_counting(&f, Policy::default(), &mut w).unwrap();
+        let c = Container::parse_into(&f, Policy::default(), &mut w).unwrap();
         let manifest_len = c.manifest_segment().0.payload_length();
         assert_eq!(
             w.hashed, manifest_len,

@@ -151,7 +151,7 @@ pub enum Error {
         /// Byte offset of the field within the payload.
         at: u64,
     },
-    /// The directory has more entries than [`crate::manifest::MAX_DIRECTORY_ENTRIES`].
+    /// The directory has more entries than `crate::manifest::MAX_DIRECTORY_ENTRIES`.
     TooManyDirectoryEntries {
         /// Header offset of the MANIFEST_SEG.
         offset: u64,
@@ -434,7 +434,7 @@ pub enum Error {
         /// The bundle's length.
         length: u64,
     },
-    /// A RuvBot bundle lists more files than [`crate::bundle::MAX_BUNDLE_FILES`].
+    /// A RuvBot bundle lists more files than `bundle::MAX_BUNDLE_FILES`.
     TooManyBundleFiles {
         /// The `file_count` field.
         count: u32,
@@ -452,7 +452,7 @@ pub enum Error {
         at: u64,
     },
     /// A bundle path that could escape the extraction directory or cannot be
-    /// a file name ([`crate::bundle::check_path`]).
+    /// a file name (`bundle::check_path`).
     BundlePath {
         /// The entry's index in the file table.
         entry: u32,
@@ -487,7 +487,7 @@ pub enum Error {
         file: u32,
     },
     /// The file table is not made of at most
-    /// [`crate::bundle::MAX_BUNDLE_RUNS`] runs sorted by path.
+    /// `bundle::MAX_BUNDLE_RUNS` runs sorted by path.
     BundleUnsorted {
         /// The entry that starts one run too many.
         entry: u32,

@@ -24,7 +24,7 @@
 //! The deflate decoder and the CRC-32 are an engine ([`Inflater`]):
 //! [`InflateState`] (miniz_oxide + the crate `crc`) is the default and the
 //! reference; a std build may plug a faster one into the same checks
-//! ([`inflate_with`]); [`crate::joined`] runs the same member on two CPUs.
+//! (`inflate_with`); [`crate::joined`] runs the same member on two CPUs.
 //! Everything else above stays this module's.
 
 use crate::bytes::{u64_from, usize_from};
@@ -51,22 +51,26 @@ pub(crate) const TRAILER_SIZE: u64 = 8;
 /// which has no extra bits, and a 1-bit distance code); a literal costs at
 /// least 1 bit for 1 byte; block headers only consume bits. So `n` bytes
 /// (`8n` bits) produce at most `8n / 2 × 258 = 1032 n` bytes.
-pub const MAX_DEFLATE_RATIO: u64 = 1032;
+pub(crate) const MAX_DEFLATE_RATIO: u64 = 1032;
 
-/// The most bytes a gzip member of `stored_size` bytes can inflate to: its
-/// deflate stream is at most `stored_size` minus the 10-byte fixed header and
-/// the 8-byte trailer, times [`MAX_DEFLATE_RATIO`] (saturating).
-#[must_use]
-pub const fn max_inflated_size(stored_size: u64) -> u64 {
-    stored_size
-        .saturating_sub(FIXED_HEADER_SIZE + TRAILER_SIZE)
-        .saturating_mul(MAX_DEFLATE_RATIO)
+testing_pub! {
+    /// The most bytes a gzip member of `stored_size` bytes can inflate to: its
+    /// deflate stream is at most `stored_size` minus the 10-byte fixed header and
+    /// the 8-byte trailer, times `MAX_DEFLATE_RATIO` (saturating).
+    #[must_use]
+    pub const fn max_inflated_size(stored_size: u64) -> u64 {
+        stored_size
+            .saturating_sub(FIXED_HEADER_SIZE + TRAILER_SIZE)
+            .saturating_mul(MAX_DEFLATE_RATIO)
+    }
 }
 
-/// The farthest a deflate back-reference reaches: distances are 1 ..= 32768
-/// (RFC 1951 §3.2.5), so inflating never reads more than the last 32 KiB of
-/// the output ([`InflateState`]'s [`Inflater::reaches_back`]).
-pub const DEFLATE_WINDOW: usize = 32 * 1024;
+testing_pub! {
+    /// The farthest a deflate back-reference reaches: distances are 1 ..= 32768
+    /// (RFC 1951 §3.2.5), so inflating never reads more than the last 32 KiB of
+    /// the output ([`InflateState`]'s [`Inflater::reaches_back`]).
+    pub const DEFLATE_WINDOW: usize = 32 * 1024;
+}
 
 /// Output produced per decompressor call before the chunk is handed to the
 /// CRC and the sink (the default of [`InflateState::new`]).
@@ -206,7 +210,7 @@ pub trait Inflater {
     /// How many bytes before `out_pos` a step may read (its back-references):
     /// `Some(0)` for an engine that keeps its own window, `Some(n)` for one
     /// that reads at most `out[out_pos - n..out_pos]` ([`InflateState`]:
-    /// `Some(`[`DEFLATE_WINDOW`]`)`), `None` (the default) for one that may
+    /// `Some(``DEFLATE_WINDOW``)`), `None` (the default) for one that may
     /// read anywhere in `out[..out_pos]`.
     ///
     /// [`crate::joined::inflate_joined`] pipelines only an engine that names a reach: it
@@ -399,19 +403,20 @@ impl InflateFailure {
 display_by_name!(InflateFailure);
 
 /// `FLG` bits (RFC 1952 §2.3.1).
-pub mod flg {
+#[allow(dead_code)] // the protocol's whole table, not only what the crate reads
+pub(crate) mod flg {
     /// The content is probably ASCII text (informational only).
-    pub const FTEXT: u8 = 0x01;
+    pub(crate) const FTEXT: u8 = 0x01;
     /// A CRC16 of the header follows the optional fields.
-    pub const FHCRC: u8 = 0x02;
+    pub(crate) const FHCRC: u8 = 0x02;
     /// An `XLEN`-prefixed extra field is present.
-    pub const FEXTRA: u8 = 0x04;
+    pub(crate) const FEXTRA: u8 = 0x04;
     /// A NUL-terminated original file name is present.
-    pub const FNAME: u8 = 0x08;
+    pub(crate) const FNAME: u8 = 0x08;
     /// A NUL-terminated comment is present.
-    pub const FCOMMENT: u8 = 0x10;
+    pub(crate) const FCOMMENT: u8 = 0x10;
     /// Bits 5..7, which must be zero.
-    pub const RESERVED: u8 = 0xE0;
+    pub(crate) const RESERVED: u8 = 0xE0;
 }
 
 /// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout
@@ -438,12 +443,14 @@ pub fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
     d.finalize()
 }
 
-/// Whether `stored` starts with the gzip/deflate magic `1F 8B 08` (§4.2: the
-/// format is decided by these bytes, not by the kernel header's
-/// `compression` code).
-#[must_use]
-pub fn is_gzip(stored: &[u8]) -> bool {
-    stored.starts_with(&GZIP_MAGIC)
+testing_pub! {
+    /// Whether `stored` starts with the gzip/deflate magic `1F 8B 08` (§4.2: the
+    /// format is decided by these bytes, not by the kernel header's
+    /// `compression` code).
+    #[must_use]
+    pub fn is_gzip(stored: &[u8]) -> bool {
+        stored.starts_with(&GZIP_MAGIC)
+    }
 }
 
 /// A parsed gzip member header. Slices borrow the stored bytes.
@@ -591,7 +598,7 @@ pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
 /// * `image_size` is the kernel header's declared uncompressed size; the
 ///   output must be exactly that long.
 /// * `state` holds the decompressor, which is reset here (so previous
-///   contents are irrelevant), and the chunk size ([`inflate_with`] takes
+///   contents are irrelevant), and the chunk size (`inflate_with` takes
 ///   any [`Inflater`]).
 /// * `sink` is called with every produced chunk, in order, exactly once per
 ///   byte, right after the chunk is written and CRC'd (chunks are non-empty
@@ -627,26 +634,28 @@ where
     inflate_with(stored, out, image_size, state, sink)
 }
 
-/// [`inflate`] with any engine ([`Inflater`]): the same checks, the same
-/// errors (a plugged engine that fails is re-run through its
-/// [`Inflater::reference`] to name the error).
-///
-/// # Errors
-/// As [`inflate`].
-pub fn inflate_with<'a, E, F>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    engine: &mut E,
-    sink: &mut F,
-) -> Result<GzipInfo<'a>>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + ?Sized,
-{
-    member(stored, out, image_size, engine, |e, body, out, at| {
-        run_engine(e, body, out, at, sink)
-    })
+testing_pub! {
+    /// [`inflate`] with any engine ([`Inflater`]): the same checks, the same
+    /// errors (a plugged engine that fails is re-run through its
+    /// [`Inflater::reference`] to name the error).
+    ///
+    /// # Errors
+    /// As [`inflate`].
+    pub fn inflate_with<'a, E, F>(
+        stored: &'a [u8],
+        out: &mut [u8],
+        image_size: u64,
+        engine: &mut E,
+        sink: &mut F,
+    ) -> Result<GzipInfo<'a>>
+    where
+        E: Inflater + ?Sized,
+        F: FnMut(&[u8]) + ?Sized,
+    {
+        member(stored, out, image_size, engine, |e, body, out, at| {
+            run_engine(e, body, out, at, sink)
+        })
+    }
 }
 
 /// The member around an inflate loop `run` (which returns the deflate bytes

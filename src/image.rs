@@ -3,7 +3,7 @@
 //!
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
 //! already did; under the file's algorithm-0 convention for a kernel from
-//! [`crate::Container::selected_kernel_unverified`]), inflates a gzip'd image into the caller's buffer while
+//! [`crate::Container::selected_kernel_deferred`]), inflates a gzip'd image into the caller's buffer while
 //! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
 //! the exact `image_size`, and the header's `image_hash`; the image's
 //! SHA-256 (its measurement, [`VerifiedImage::sha256`]) is computed in that
@@ -115,7 +115,7 @@ pub fn extract<'o, 'f: 'o>(
 
 /// [`extract`] with any inflate engine ([`Inflater`]): the same checks in
 /// the same order, the same errors (a plugged engine's failures are named by
-/// the library's own engine, [`gzip::inflate_with`]).
+/// the library's own engine, `gzip::inflate_with`).
 ///
 /// # Errors
 /// As [`extract`].
@@ -141,8 +141,8 @@ where
 /// and the trailer checked.
 ///
 /// When the kernel's content hash is still to be checked under its file's
-/// convention ([`crate::Container::selected_kernel_unverified`]), that hash
-/// is the join's [`joined::Filler`] ([`joined::inflate_joined_beside`]): hashed
+/// convention ([`crate::Container::selected_kernel_deferred`]), that hash
+/// is the join's [`joined::Filler`] (`joined::inflate_joined_beside`): hashed
 /// in pieces by whichever CPU would otherwise wait, kept level with the image
 /// hashes (when it lags, the inflating CPU takes the next step's sink), and
 /// what is left once the inflate returns is hashed then. The checks that need no
@@ -152,7 +152,8 @@ where
 /// image-hash error. Work: the payload is hashed exactly once when the
 /// stored hash matches, and on the way to an error as often as [`extract`]
 /// would hash it (once, plus once per other algorithm-0 candidate tried to
-/// name the error: at most three times). [`extract_joined_counting`] counts it.
+/// name the error: at most three times). `extract_joined_counting` (the
+/// `testing` feature) counts it.
 ///
 /// # Errors
 /// As [`extract`].
@@ -166,15 +167,24 @@ where
     E: Inflater + ?Sized,
     J: Join + ?Sized,
 {
-    extract_joined_counting(kernel, out, state, join, &mut 0)
+    verify(
+        kernel,
+        out,
+        true,
+        &mut 0,
+        |stored, out, size, sink, fill| {
+            joined::inflate_joined_beside(stored, out, size, state, sink, fill, join)
+        },
+    )
 }
 
 /// [`extract_joined`], adding to `hashed` the payload bytes it hashed for
 /// the kernel's content hash (0 when the container had checked it), whether
-/// it succeeds or not (for tests of the work bound).
+/// it succeeds or not (for tests of the work bound; the `testing` feature).
 ///
 /// # Errors
 /// As [`extract`].
+#[cfg(feature = "testing")]
 pub fn extract_joined_counting<'o, 'f: 'o, E, J>(
     kernel: &KernelSegment<'f>,
     out: &'o mut [u8],

@@ -2,7 +2,7 @@
 //! while the other runs the CRC-32 and the sink (the image hashes) over the
 //! output the engine can no longer read ([`inflate_joined`]), with work that
 //! needs no inflated byte shared out between the two ([`Filler`],
-//! [`inflate_joined_beside`]). [`Join`] is how a build runs two pieces of
+//! `inflate_joined_beside`). [`Join`] is how a build runs two pieces of
 //! work at once (a std build: a scoped thread; [`Sequential`]: one CPU).
 //!
 //! The member itself (header, limits, trailer, errors) is
@@ -19,12 +19,12 @@ use crate::gzip::{
 /// content hash of the stored payload, whose bytes are all there from the
 /// start. It is advanced in pieces, by one CPU at a time ([`Join::join`]).
 pub trait Filler: Send {
-    /// Does one piece of at most [`FILL_PIECE`] bytes' work; `false` (and
+    /// Does one piece of at most `FILL_PIECE` bytes' work; `false` (and
     /// nothing done) once nothing is left.
     fn piece(&mut self) -> bool;
 
     /// Whether it is behind the sink, which has had `done` of the image's
-    /// `total` bytes: then [`inflate_joined_beside`] runs the next step's
+    /// `total` bytes: then `inflate_joined_beside` runs the next step's
     /// sink on the engine's CPU and leaves the other CPU to this work.
     fn lags(&self, done: usize, total: usize) -> bool;
 }
@@ -32,7 +32,7 @@ pub trait Filler: Send {
 /// The most bytes one [`Filler::piece`] handles: 4 KiB, so a CPU that
 /// finished filling waits for the other's current piece at most that long
 /// (about 0.15 M cycles of SHA-256 under QEMU's TCG, 2 µs with SHA-NI).
-pub const FILL_PIECE: usize = 4096;
+pub(crate) const FILL_PIECE: usize = 4096;
 
 /// No work to fill with.
 impl Filler for () {
@@ -77,7 +77,7 @@ impl Join for Sequential {
     }
 }
 
-/// [`inflate_with`] with the sink on a second CPU: while the engine inflates
+/// `inflate_with` with the sink on a second CPU: while the engine inflates
 /// chunk k, `join` runs the CRC-32 ([`Inflater::crc32`]) and the sink (the
 /// image hashes) over output the engine can no longer read. The same checks,
 /// the same bytes to the sink in the same order, the same errors; nothing is
@@ -88,7 +88,7 @@ impl Join for Sequential {
 /// last `n` bytes produced before its chunk, and the sink meanwhile gets
 /// every earlier byte it has not had yet, so it lags the engine by up to `n`
 /// bytes (the rest goes to it after the last step, in pieces of at most
-/// [`Inflater::chunk_size`] bytes). With `None` this is [`inflate_with`].
+/// [`Inflater::chunk_size`] bytes). With `None` this is `inflate_with`.
 /// Each output byte is still written once, CRC'd once and given to the sink
 /// once (the window is the caller's buffer, never copied).
 ///
@@ -110,38 +110,40 @@ where
     inflate_joined_beside(stored, out, image_size, engine, sink, &mut (), join)
 }
 
-/// [`inflate_joined`] with `fill` advanced beside it ([`Filler`]): each
-/// step, the CPU that finishes its part first does pieces of `fill` until
-/// the other has finished; and whenever `fill` lags the sink
-/// ([`Filler::lags`]), the next step hands the sink to the engine's CPU, so
-/// the other one has only `fill` to do. Which CPU runs a piece of the sink
-/// changes nothing else: the sink still gets every byte once, in order, and
-/// the result and errors are [`inflate_joined`]'s. Whatever `fill` has left
-/// when this returns is the caller's to finish.
-///
-/// # Errors
-/// As [`inflate`](crate::gzip::inflate).
-pub fn inflate_joined_beside<'a, E, F, W, J>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    engine: &mut E,
-    sink: &mut F,
-    fill: &mut W,
-    join: &J,
-) -> Result<GzipInfo<'a>>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + Send + ?Sized,
-    W: Filler + ?Sized,
-    J: Join + ?Sized,
-{
-    let Some(reach) = engine.reaches_back() else {
-        return inflate_with(stored, out, image_size, engine, sink);
-    };
-    member(stored, out, image_size, engine, |e, body, out, at| {
-        run_pipelined(e, body, out, at, reach, sink, fill, join)
-    })
+testing_pub! {
+    /// [`inflate_joined`] with `fill` advanced beside it ([`Filler`]): each
+    /// step, the CPU that finishes its part first does pieces of `fill` until
+    /// the other has finished; and whenever `fill` lags the sink
+    /// ([`Filler::lags`]), the next step hands the sink to the engine's CPU, so
+    /// the other one has only `fill` to do. Which CPU runs a piece of the sink
+    /// changes nothing else: the sink still gets every byte once, in order, and
+    /// the result and errors are [`inflate_joined`]'s. Whatever `fill` has left
+    /// when this returns is the caller's to finish.
+    ///
+    /// # Errors
+    /// As [`inflate`](crate::gzip::inflate).
+    pub fn inflate_joined_beside<'a, E, F, W, J>(
+        stored: &'a [u8],
+        out: &mut [u8],
+        image_size: u64,
+        engine: &mut E,
+        sink: &mut F,
+        fill: &mut W,
+        join: &J,
+    ) -> Result<GzipInfo<'a>>
+    where
+        E: Inflater + ?Sized,
+        F: FnMut(&[u8]) + Send + ?Sized,
+        W: Filler + ?Sized,
+        J: Join + ?Sized,
+    {
+        let Some(reach) = engine.reaches_back() else {
+            return inflate_with(stored, out, image_size, engine, sink);
+        };
+        member(stored, out, image_size, engine, |e, body, out, at| {
+            run_pipelined(e, body, out, at, reach, sink, fill, join)
+        })
+    }
 }
 
 /// [`run_engine`] with the sink run by `join` beside each step, over the

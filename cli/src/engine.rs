@@ -36,7 +36,7 @@ pub enum Choice {
     /// The same with the hashes on a second thread ([`Threads`],
     /// `rvf_boot::image::extract_joined`): the image hashes, and the
     /// kernel's content hash when the container left it
-    /// (`Container::selected_kernel_unverified`), run beside the inflate.
+    /// (`Container::selected_kernel_deferred`), run beside the inflate.
     /// The default on two CPUs or more (`cargo bench -p host-tests --bench
     /// extract`, row (E")).
     ZlibRsTwoCpus,

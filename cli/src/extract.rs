@@ -44,7 +44,7 @@ pub fn run(
     let bytes = std::fs::read(file).map_err(|e| failed(&e))?;
     let c = Container::parse(&bytes, policy).map_err(|e| failed(&e))?;
     // The content hash is checked by `image::verify` (beside the inflate).
-    let k = c.selected_kernel_unverified().map_err(|e| failed(&e))?;
+    let k = c.selected_kernel_deferred().map_err(|e| failed(&e))?;
     let x = image::verify(&k).map_err(|e| failed(&e))?;
     // Everything verified: only now is anything written, every output
     // staged before any is renamed into place.

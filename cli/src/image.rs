@@ -47,7 +47,7 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 /// plugged into it is zlib-rs + crc32fast ([`FastEngine`]), by default with
 /// the hashes on a second thread ([`Threads`]) where there are two CPUs
 /// (`RVF_BOOT_ENGINE` chooses, see [`Choice`]); the checks and errors are the
-/// library's. A kernel from `Container::selected_kernel_unverified` has its
+/// library's. A kernel from `Container::selected_kernel_deferred` has its
 /// content hash checked here (beside the inflate on two threads).
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce

@@ -88,7 +88,7 @@ pub fn run(file: &Path, req: &Request<'_>) -> Result<Measured, Failure> {
     let bytes = std::fs::read(file).map_err(|e| failed(&e))?;
     let c = Container::parse(&bytes, policy).map_err(|e| failed(&e))?;
     // The content hash is checked by `image::verify` (beside the inflate).
-    let k = c.selected_kernel_unverified().map_err(|e| failed(&e))?;
+    let k = c.selected_kernel_deferred().map_err(|e| failed(&e))?;
     let x = image::verify(&k).map_err(|e| failed(&e))?;
     let bz = BzImage::parse(&x.image).map_err(|e| failed(&e))?;
     let mut buf = vec![0u8; cmdline::BUFFER_SIZE];

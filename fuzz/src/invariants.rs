@@ -361,14 +361,14 @@ impl joined::Join for FillsFirst {
     }
 }
 
-/// The deferred path (the CLI's and the stub's: `kernel_at_unverified`, then
+/// The deferred path (the CLI's and the stub's: `kernel_at_deferred`, then
 /// `extract_joined`, which checks the content hash beside the inflate) gives
 /// exactly what `kernel_at` + `extract` gives, errors included, for the
 /// kernel listed at `offset` (skipped above [`MAX_EXTRACT`]), whether the
 /// content hash is filled in at once or left to the end.
 pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) {
-    let Ok(u) = c.kernel_at_unverified(offset) else {
-        let e = c.kernel_at_unverified(offset).err();
+    let Ok(u) = c.kernel_at_deferred(offset) else {
+        let e = c.kernel_at_deferred(offset).err();
         assert_eq!(
             c.kernel_at(offset).err(),
             e,
@@ -393,7 +393,7 @@ pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) 
     ));
     assert_eq!(
         deferred, verified,
-        "kernel_at_unverified + extract_joined == kernel_at + extract"
+        "kernel_at_deferred + extract_joined == kernel_at + extract"
     );
     let filled = outcome(image::extract_joined(&u, &mut out, state, &FillsFirst));
     assert_eq!(

@@ -11,7 +11,8 @@ pub const RSDP_LEN: usize = 36;
 /// Largest RSDT/XSDT or TPM2 table [`sdt_length`] accepts.
 pub const ACPI_TABLE_MAX: usize = 4096;
 /// Bytes of a TPM2 table with the log area fields (table revision 4+).
-pub const TPM2_TABLE_LEN: usize = 76;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const TPM2_TABLE_LEN: usize = 76;
 
 /// Whether `bytes` sum to 0 mod 256 (the ACPI checksum rule).
 #[must_use]

@@ -178,7 +178,7 @@ pub enum LogProblem {
     /// The Spec ID event is too short for the algorithms it declares.
     SpecIdTooShort,
     /// The Spec ID event declares no algorithm, or more than
-    /// [`MAX_LOG_ALGORITHMS`](super::MAX_LOG_ALGORITHMS).
+    /// `MAX_LOG_ALGORITHMS` (16).
     AlgorithmCount,
     /// An entry runs past the log area.
     EntryPastArea,

@@ -20,10 +20,10 @@ pub const PCR_CONTENT: u32 = 9;
 /// TCG event type `EV_IPL`.
 pub const EV_IPL: u32 = 0x0000_000D;
 /// TPM 2.0 algorithm id of SHA-256 (`TPM_ALG_SHA256`).
-pub const TPM_ALG_SHA256: u16 = 0x000B;
+pub(crate) const TPM_ALG_SHA256: u16 = 0x000B;
 /// Bytes of an entry before its event data: PCR index, type, digest count,
 /// algorithm id, digest, event size.
-pub const EVENT_HEADER_LEN: usize = 4 + 4 + 4 + 2 + 32 + 4;
+pub(crate) const EVENT_HEADER_LEN: usize = 4 + 4 + 4 + 2 + 32 + 4;
 /// Capacity of an [`EventLog`]: the four events of [`boot_events`].
 pub const MAX_EVENTS: usize = 4;
 

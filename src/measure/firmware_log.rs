@@ -7,12 +7,12 @@ use super::event::{EventLog, TPM_ALG_SHA256};
 use crate::bytes::{le_u16, le_u32, u64_from};
 
 /// TCG event type `EV_NO_ACTION` (the Spec ID event's type).
-pub const EV_NO_ACTION: u32 = 0x0000_0003;
+pub(crate) const EV_NO_ACTION: u32 = 0x0000_0003;
 /// Signature of the crypto-agile log's Spec ID event (TCG PC Client PFP).
-pub const SPEC_ID_SIGNATURE: &[u8; 16] = b"Spec ID Event03\0";
+pub(crate) const SPEC_ID_SIGNATURE: &[u8; 16] = b"Spec ID Event03\0";
 /// Most algorithms a Spec ID event may declare for [`log_end`] (TPM 2.0
 /// defines about ten hash algorithms).
-pub const MAX_LOG_ALGORITHMS: usize = 16;
+pub(crate) const MAX_LOG_ALGORITHMS: usize = 16;
 /// Bytes of the legacy `TCG_PCClientPCREvent` header before its data: PCR
 /// index, type, SHA-1 digest, event size.
 const LEGACY_HEADER_LEN: usize = 4 + 4 + 20 + 4;

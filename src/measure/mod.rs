@@ -65,7 +65,7 @@
 //! | [u8; 32] SHA-256 digest | u32 EventSize | EventSize bytes of event data
 //! ```
 //!
-//! [`EVENT_HEADER_LEN`] (50) bytes plus the data. A log holds at most
+//! `EVENT_HEADER_LEN` (50) bytes plus the data. A log holds at most
 //! [`MAX_EVENTS`] (4) events; nothing is allocated.
 //!
 //! # Layout
@@ -83,19 +83,17 @@ mod tests;
 mod tpm;
 
 pub use acpi::{
-    ACPI_HEADER_LEN, ACPI_TABLE_MAX, RSDP_LEN, TPM2_TABLE_LEN, acpi_checksum_ok, rsdp_root,
-    sdt_entries, sdt_length, tpm2_log_area,
+    ACPI_HEADER_LEN, ACPI_TABLE_MAX, RSDP_LEN, acpi_checksum_ok, rsdp_root, sdt_entries,
+    sdt_length, tpm2_log_area,
 };
 pub use error::{AcpiProblem, LogProblem, MeasureError};
 pub use event::{
-    BootInputs, CMDLINE_PREFIX, Digest, EV_IPL, EVENT_HEADER_LEN, Event, EventLog, INITRD_DATA,
-    KERNEL_DATA, MANIFEST_DATA, MAX_EVENTS, PCR_CONTENT, PCR_STRINGS, TPM_ALG_SHA256, boot_events,
-    extend, kernel_sha256, manifest_digest, sha256,
+    BootInputs, CMDLINE_PREFIX, Digest, EV_IPL, Event, EventLog, INITRD_DATA, KERNEL_DATA,
+    MANIFEST_DATA, MAX_EVENTS, PCR_CONTENT, PCR_STRINGS, boot_events, extend, kernel_sha256,
+    manifest_digest, sha256,
 };
-pub use firmware_log::{
-    EV_NO_ACTION, MAX_LOG_ALGORITHMS, SPEC_ID_SIGNATURE, log_append_offset, log_end,
-};
+pub use firmware_log::{log_append_offset, log_end};
 pub use tpm::{
-    PCR_EXTEND_LEN, TPM_CC_PCR_EXTEND, TPM_HEADER_LEN, TPM_RESPONSE_MAX, TPM_RS_PW,
-    TPM_ST_NO_SESSIONS, TPM_ST_SESSIONS, check_response, pcr_extend_command, response_size,
+    PCR_EXTEND_LEN, TPM_CC_PCR_EXTEND, TPM_HEADER_LEN, TPM_RESPONSE_MAX, check_response,
+    pcr_extend_command, response_size,
 };

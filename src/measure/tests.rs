@@ -1,5 +1,6 @@
 //! The measured-boot unit tests (events, the firmware log, the TPM codec, ACPI).
 
+use super::acpi::TPM2_TABLE_LEN;
 use super::*;
 use crate::container::Container;
 use sha2::{Digest as _, Sha256};

@@ -7,14 +7,14 @@ use super::event::{Digest, TPM_ALG_SHA256};
 use crate::bytes::u64_from;
 
 /// `TPM_ST_NO_SESSIONS`.
-pub const TPM_ST_NO_SESSIONS: u16 = 0x8001;
+pub(crate) const TPM_ST_NO_SESSIONS: u16 = 0x8001;
 /// `TPM_ST_SESSIONS`.
-pub const TPM_ST_SESSIONS: u16 = 0x8002;
+pub(crate) const TPM_ST_SESSIONS: u16 = 0x8002;
 /// `TPM_CC_PCR_Extend`.
 pub const TPM_CC_PCR_EXTEND: u32 = 0x0000_0182;
 /// `TPM_RS_PW`: the password session (empty password: PCR 0-15 need no
 /// authorisation value by default).
-pub const TPM_RS_PW: u32 = 0x4000_0009;
+pub(crate) const TPM_RS_PW: u32 = 0x4000_0009;
 /// Bytes of a TPM 2.0 command or response header (tag, size, code).
 pub const TPM_HEADER_LEN: usize = 10;
 /// Bytes of the [`pcr_extend_command`].

@@ -113,7 +113,7 @@ pub fn run(start_info: u64, serial: &mut Serial, t0: u64) -> Result<Never, Failu
     // The content hash is left to extract_joined, which computes it beside
     // the inflate (on the second CPU when there is one) and accepts the
     // image only when it and every other check passed.
-    let kernel = container.selected_kernel_unverified()?;
+    let kernel = container.selected_kernel_deferred()?;
     let (verified, meter) = verify_image(memory, &mut reserved, &kernel, &second)?;
     // The second CPU parked and reset before anything uses the image.
     let cpu = second.finish()?;
