@@ -39,46 +39,48 @@ use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 /// File offset of the setup header (and of `setup_sects`).
-pub const SETUP_HEADER_OFFSET: u64 = 0x1F1;
+pub(crate) const SETUP_HEADER_OFFSET: u64 = 0x1F1;
 /// The zero page reserves the setup header area up to here (`edd_mbr_sig_buffer`).
-pub const SETUP_HEADER_AREA_END: u64 = 0x290;
+pub(crate) const SETUP_HEADER_AREA_END: u64 = 0x290;
 /// The header must reach at least here (through `init_size`, 0x260..0x264).
-pub const SETUP_HEADER_MIN_END: u64 = 0x264;
+pub(crate) const SETUP_HEADER_MIN_END: u64 = 0x264;
 /// `boot_flag` value.
-pub const BOOT_FLAG: u16 = 0xAA55;
+pub(crate) const BOOT_FLAG: u16 = 0xAA55;
 /// `"HdrS"` as a little-endian u32.
-pub const HDRS_MAGIC: u32 = 0x5372_6448;
+pub(crate) const HDRS_MAGIC: u32 = 0x5372_6448;
 /// The lowest protocol with a 64-bit entry point (2.12; `XLF_KERNEL_64`).
-pub const MIN_PROTOCOL: u16 = 0x020C;
+pub(crate) const MIN_PROTOCOL: u16 = 0x020C;
 /// Offset of the 64-bit entry point from the load address.
-pub const ENTRY_64_OFFSET: u64 = 0x200;
+pub(crate) const ENTRY_64_OFFSET: u64 = 0x200;
 /// Size of a sector in `setup_sects`.
-pub const SECTOR_SIZE: u64 = 512;
+pub(crate) const SECTOR_SIZE: u64 = 512;
 
 /// `loadflags` bits (0x211).
-pub mod loadflags {
+#[allow(dead_code)] // the protocol's whole table, not only what the crate reads
+pub(crate) mod loadflags {
     /// Bit 0 (read): the protected-mode code is loaded at 0x100000 (bzImage).
-    pub const LOADED_HIGH: u8 = 1 << 0;
+    pub(crate) const LOADED_HIGH: u8 = 1 << 0;
     /// Bit 5 (write): suppress early messages.
-    pub const QUIET_FLAG: u8 = 1 << 5;
+    pub(crate) const QUIET_FLAG: u8 = 1 << 5;
     /// Bit 6 (obsolete): KEEP_SEGMENTS.
-    pub const KEEP_SEGMENTS: u8 = 1 << 6;
+    pub(crate) const KEEP_SEGMENTS: u8 = 1 << 6;
     /// Bit 7 (write): `heap_end_ptr` is valid (real-mode setup code only).
-    pub const CAN_USE_HEAP: u8 = 1 << 7;
+    pub(crate) const CAN_USE_HEAP: u8 = 1 << 7;
 }
 
 /// `xloadflags` bits (0x236).
-pub mod xloadflags {
+#[allow(dead_code)] // the protocol's whole table, not only what the crate reads
+pub(crate) mod xloadflags {
     /// The kernel has the legacy 64-bit entry point at 0x200.
-    pub const KERNEL_64: u16 = 1 << 0;
+    pub(crate) const KERNEL_64: u16 = 1 << 0;
     /// Kernel, boot_params, cmdline and ramdisk may lie above 4 GiB.
-    pub const CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
+    pub(crate) const CAN_BE_LOADED_ABOVE_4G: u16 = 1 << 1;
     /// 32-bit EFI handover entry.
-    pub const EFI_HANDOVER_32: u16 = 1 << 2;
+    pub(crate) const EFI_HANDOVER_32: u16 = 1 << 2;
     /// 64-bit EFI handover entry.
-    pub const EFI_HANDOVER_64: u16 = 1 << 3;
+    pub(crate) const EFI_HANDOVER_64: u16 = 1 << 3;
     /// EFI kexec support.
-    pub const EFI_KEXEC: u16 = 1 << 4;
+    pub(crate) const EFI_KEXEC: u16 = 1 << 4;
 }
 
 /// The real-mode kernel header as it lies in the image from 0x1F1 (boot.rst,
@@ -115,7 +117,7 @@ pub struct SetupHeader {
     pub kernel_version: U16,
     /// 0x210: boot loader identifier (written: 0xFF = unassigned).
     pub type_of_loader: u8,
-    /// 0x211: boot protocol option flags ([`loadflags`]).
+    /// 0x211: boot protocol option flags (`loadflags`).
     pub loadflags: u8,
     /// 0x212: move-to-high-memory size (protocol 2.00/2.01 only).
     pub setup_move_size: U16,
@@ -143,7 +145,7 @@ pub struct SetupHeader {
     pub relocatable_kernel: u8,
     /// 0x235: minimum alignment, as a power of two.
     pub min_alignment: u8,
-    /// 0x236: boot protocol option flags ([`xloadflags`]).
+    /// 0x236: boot protocol option flags (`xloadflags`).
     pub xloadflags: U16,
     /// 0x238: maximum command line size, without the terminating NUL.
     pub cmdline_size: U32,

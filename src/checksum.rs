@@ -6,22 +6,21 @@
 //! rvf-wire would validate XXH3-128. A file uses one of them: the winning
 //! manifest's hash decides which (all three are tried on it, and it also tells
 //! the dialect), and every other algorithm-0 segment of the file must carry
-//! that one ([`check_content_hash_as`]). 1 is XXH3-128 stored as
+//! that one (the rule is decided in one place, `Rule`; its public faces are
+//! `check_content_hash`, [`require_content_hash`] and
+//! [`crate::Container::content_hash`]). 1 is XXH3-128 stored as
 //! `u128::to_le_bytes`, 2 is SHAKE-256 truncated to 16 bytes. Anything else is
 //! an error, never a fallback.
 
 use crate::error::{Error, Result};
+use crate::gzip::CRC32 as CRC32_IEEE;
 use crate::segment::Segment;
-use crc::{CRC_32_ISO_HDLC, Crc, Table};
+use crc::Table;
 use sha2::{Digest, Sha256};
 use sha3::Shake256;
 use sha3::digest::{ExtendableOutput, ExtendableOutputReset, Update, XofReader};
 use subtle::ConstantTimeEq;
 use xxhash_rust::xxh3::Xxh3Default;
-
-/// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout 0xFFFFFFFF
-/// (slice-by-16 tables, as the gzip trailer check).
-pub static CRC32_IEEE: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// A content-hash algorithm that verified a payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +79,7 @@ impl ContentHash {
     /// its temporaries stay out of its callers' frames.
     #[must_use]
     #[inline(never)]
-    pub fn hasher(self) -> ContentHasher {
+    pub(crate) fn hasher(self) -> ContentHasher {
         ContentHasher(match self {
             Self::Sha256Trunc => Incremental::Sha256Trunc(Sha256::new()),
             Self::Crc32Rot4 => Incremental::Crc32Rot4(CRC32_IEEE.digest()),
@@ -91,7 +90,7 @@ impl ContentHash {
 }
 
 /// A content hash computed piece by piece ([`ContentHash::hasher`]).
-pub struct ContentHasher(Incremental);
+pub(crate) struct ContentHasher(Incremental);
 
 enum Incremental {
     Sha256Trunc(Sha256),
@@ -103,7 +102,7 @@ enum Incremental {
 impl ContentHasher {
     /// The algorithm.
     #[must_use]
-    pub const fn algorithm(&self) -> ContentHash {
+    pub(crate) const fn algorithm(&self) -> ContentHash {
         match self.0 {
             Incremental::Sha256Trunc(_) => ContentHash::Sha256Trunc,
             Incremental::Crc32Rot4(_) => ContentHash::Crc32Rot4,
@@ -113,7 +112,7 @@ impl ContentHasher {
     }
 
     /// Continues the hash over `data`.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         // One frame per algorithm, never inlined into each other or into the
         // caller: the stack holds only the running algorithm's temporaries
         // (the stack bound of `image::extract_joined`, host-tests gzip.rs).
@@ -144,7 +143,8 @@ impl ContentHasher {
     /// The 16-byte digest of everything given to [`Self::update`], as
     /// [`ContentHash::digest`] stores it.
     #[must_use]
-    pub fn finalize(mut self) -> [u8; 16] {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn finalize(mut self) -> [u8; 16] {
         self.finish_in_place()
     }
 
@@ -196,24 +196,26 @@ fn crc_rot4(c: u32) -> [u8; 16] {
     out
 }
 
-/// SHAKE-256 of `data`, first 16 bytes.
-///
-/// Never inlined: its 200-byte sponge state stays out of the frames of
-/// [`ContentHash::digest`] and its callers when they hash otherwise (the
-/// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
-#[must_use]
-#[inline(never)]
-pub fn shake256(data: &[u8]) -> [u8; 16] {
-    let mut h = Shake256::default();
-    h.update(data);
-    let mut out = [0u8; 16];
-    h.finalize_xof().read(&mut out);
-    out
+testing_pub! {
+    /// SHAKE-256 of `data`, first 16 bytes.
+    ///
+    /// Never inlined: its 200-byte sponge state stays out of the frames of
+    /// [`ContentHash::digest`] and its callers when they hash otherwise (the
+    /// stack high-water of the whole verify path, `host-tests/tests/gzip.rs`).
+    #[must_use]
+    #[inline(never)]
+    pub fn shake256(data: &[u8]) -> [u8; 16] {
+        let mut h = Shake256::default();
+        h.update(data);
+        let mut out = [0u8; 16];
+        h.finalize_xof().read(&mut out);
+        out
+    }
 }
 
 /// Constant-time equality of two byte strings (length is not secret).
 #[must_use]
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))
 }
 
@@ -237,57 +239,224 @@ impl HashCheck {
     }
 }
 
-/// Checks `seg`'s payload against its header's `content_hash`, trying every
-/// algorithm its `checksum_algo` admits (for algo 0: SHA-256[0..16], CRC-32
-/// rot4, XXH3-128). This is the dialect-free check of one segment on its own;
-/// a [`crate::Container`] checks the segments of a file with
-/// [`check_content_hash_as`] and the file's algorithm-0 convention.
-///
-/// # Errors
-/// [`Error::UnknownChecksumAlgo`] for a `checksum_algo` other than 0, 1, 2;
-/// [`Error::ContentHashMismatch`] when no admitted algorithm matches.
-pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
-    let mut hashed = 0;
-    check_any(seg, &mut hashed)
+testing_pub! {
+    /// Checks `seg`'s payload against its header's `content_hash`, trying every
+    /// algorithm its `checksum_algo` admits (for algo 0: SHA-256[0..16], CRC-32
+    /// rot4, XXH3-128). This is the dialect-free check of one segment on its own;
+    /// a [`crate::Container`] checks the segments of a file under the file's
+    /// algorithm-0 convention ([`crate::Container::content_hash`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownChecksumAlgo`] for a `checksum_algo` other than 0, 1, 2;
+    /// [`Error::ContentHashMismatch`] when no admitted algorithm matches.
+    pub fn check_content_hash(seg: &Segment<'_>) -> Result<HashCheck> {
+        Rule::ANY.check(seg, &mut 0)
+    }
 }
 
-/// [`check_content_hash`], adding the payload bytes hashed to `hashed`.
+/// The gate every segment passes before its payload is used: its header
+/// fields ([`Segment::check_fields`]) and its content hash, refusing an unset
+/// hash unless `allow_unset`. Dialect-free (see `check_content_hash`); a
+/// [`crate::Container`] gates its segments with the file's convention.
 ///
-/// For algorithm 0 the candidates are tried in the order the header's
-/// timestamp suggests (every rvf-runtime writes 0, the RuvBot writer the
-/// time), so a real file's payload is hashed once; any order gives the same
-/// result, only the work differs (at most three hashes of the payload).
-pub(crate) fn check_any(seg: &Segment<'_>, hashed: &mut u64) -> Result<HashCheck> {
-    let algo = seg.header.checksum_algo;
-    let stored = &seg.header.content_hash;
-    let candidates = match algo {
-        0 if seg.header.timestamp_ns.get() == 0 => Some(
-            &[
-                ContentHash::Crc32Rot4,
-                ContentHash::Sha256Trunc,
-                ContentHash::Xxh3_128,
-            ][..],
-        ),
-        _ => ContentHash::candidates(algo),
-    }
-    .ok_or(Error::UnknownChecksumAlgo {
-        index: seg.index,
-        offset: seg.offset,
-        algo,
-    })?;
-    if stored.iter().all(|&b| b == 0) {
-        return Ok(HashCheck::Unset);
-    }
-    candidates
-        .iter()
-        .copied()
-        .find(|&h| digest_matches(h, seg, hashed))
-        .map(HashCheck::Verified)
-        .ok_or(Error::ContentHashMismatch {
+/// # Errors
+/// [`Error::UnsupportedSegmentField`], those of `check_content_hash`, and
+/// [`Error::ContentHashUnset`].
+pub fn require_content_hash(seg: &Segment<'_>, allow_unset: bool) -> Result<HashCheck> {
+    Rule::ANY.require(seg, allow_unset, &mut 0)
+}
+
+/// The content-hash rule (§2.4), the one place it is decided: which
+/// algorithm a segment's hash must be, and whether its payload matches.
+///
+/// `checksum_algo` 1 and 2 are XXH3-128 and SHAKE-256-128. Algorithm 0 is
+/// the file writer's hash: `algo0` when the file's convention is known (a
+/// [`crate::Container`]'s: SHA-256[0..16] for RuvBot, CRC-32 rot4 for legacy
+/// rvf-runtime; another writer's hash is [`Error::ContentHashOtherWriter`]),
+/// or, dialect-free (`None`, [`Rule::ANY`]), any of the three candidates, tried
+/// in the order the header's timestamp suggests (every rvf-runtime writes 0,
+/// the RuvBot writer the time), so a real file's payload is hashed once; any
+/// order gives the same result, only the work differs (at most three hashes
+/// of the payload). The payload is hashed once, except on the way to an
+/// error (to say which hash it carries). Every method adds the payload
+/// bytes it hashed to `hashed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rule {
+    /// The file's algorithm-0 hash, `None` for any candidate.
+    pub(crate) algo0: Option<ContentHash>,
+}
+
+/// What [`Rule::plan`] decides before hashing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// The stored hash is all zeros: nothing to hash.
+    Unset,
+    /// The algorithm to compute first (the one the stored hash must be when
+    /// the file's convention is known).
+    Hash(ContentHash),
+}
+
+/// A segment's content hash as [`Rule::begin`] leaves it: checked, or still
+/// to compute as `h` (beside other work, [`Interleaved`]) under `rule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Content {
+    /// Checked.
+    Checked(HashCheck),
+    /// Still to hash under `h`, then to judge by `rule`.
+    Deferred {
+        /// The rule that judges the digest.
+        rule: Rule,
+        /// The algorithm to compute.
+        h: ContentHash,
+    },
+}
+
+impl Rule {
+    /// Dialect-free: any algorithm-0 candidate verifies.
+    pub(crate) const ANY: Self = Self { algo0: None };
+
+    /// The checks that need no hashing ([`Error::UnknownChecksumAlgo`], an
+    /// unset hash) and the algorithm to compute first.
+    pub(crate) fn plan(self, seg: &Segment<'_>) -> Result<Plan> {
+        let algo = seg.header.checksum_algo;
+        let first = match (algo, self.algo0) {
+            (0, Some(algo0)) => Some(algo0),
+            (0, None) if seg.header.timestamp_ns.get() == 0 => Some(ContentHash::Crc32Rot4),
+            _ => ContentHash::candidates(algo).and_then(|c| c.first().copied()),
+        };
+        let h = first.ok_or(Error::UnknownChecksumAlgo {
             index: seg.index,
             offset: seg.offset,
             algo,
+        })?;
+        if seg.header.content_hash.iter().all(|&b| b == 0) {
+            return Ok(Plan::Unset);
+        }
+        Ok(Plan::Hash(h))
+    }
+
+    /// The verdict given `digest`, the digest of the whole payload under the
+    /// planned algorithm `h`: verified, or the error naming what the payload
+    /// carries (which hashes it again under the other candidates). Never
+    /// inlined: its one-shot hashes' temporaries stay out of the frames that
+    /// are live during an inflate (`image::hash_beside`).
+    #[inline(never)]
+    pub(crate) fn verdict(
+        self,
+        seg: &Segment<'_>,
+        h: ContentHash,
+        digest: &[u8; 16],
+        hashed: &mut u64,
+    ) -> Result<HashCheck> {
+        if ct_eq(digest, &seg.header.content_hash) {
+            return Ok(HashCheck::Verified(h));
+        }
+        let algo = seg.header.checksum_algo;
+        let others = ContentHash::candidates(algo).unwrap_or(&[]);
+        let found = others
+            .iter()
+            .copied()
+            .filter(|&o| o != h)
+            .find(|&o| digest_matches(o, seg, hashed));
+        match (found, self.algo0) {
+            // Algorithm 1 or 2, or dialect-free: any candidate it admits verifies.
+            (Some(found), _) if algo != 0 => Ok(HashCheck::Verified(found)),
+            (Some(found), None) => Ok(HashCheck::Verified(found)),
+            (Some(found), Some(expected)) => Err(Error::ContentHashOtherWriter {
+                index: seg.index,
+                offset: seg.offset,
+                expected,
+                found,
+            }),
+            (None, _) => Err(Error::ContentHashMismatch {
+                index: seg.index,
+                offset: seg.offset,
+                algo,
+            }),
+        }
+    }
+
+    /// The algorithm a segment with `checksum_algo` `algo` verified under
+    /// when it passed this rule (`None` for algorithm 0 dialect-free, which
+    /// any candidate passes, or an unknown algorithm).
+    pub(crate) fn verified_as(self, algo: u8) -> Option<ContentHash> {
+        if algo == 0 {
+            return self.algo0;
+        }
+        ContentHash::candidates(algo)?.first().copied()
+    }
+
+    /// [`Self::plan`], then the hash and [`Self::verdict`]: the content hash
+    /// of `seg` alone (no header fields, an unset hash is `Unset`).
+    pub(crate) fn check(self, seg: &Segment<'_>, hashed: &mut u64) -> Result<HashCheck> {
+        match self.plan(seg)? {
+            Plan::Unset => Ok(HashCheck::Unset),
+            Plan::Hash(h) => {
+                *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+                self.verdict(seg, h, &h.digest(seg.payload), hashed)
+            }
+        }
+    }
+
+    /// The gate: header fields ([`Segment::check_fields`]), [`Self::check`],
+    /// and an unset hash refused unless `allow_unset`.
+    pub(crate) fn require(
+        self,
+        seg: &Segment<'_>,
+        allow_unset: bool,
+        hashed: &mut u64,
+    ) -> Result<HashCheck> {
+        seg.check_fields()?;
+        refuse_unset(seg, self.check(seg, hashed)?, allow_unset)
+    }
+
+    /// [`Self::require`] without the hashing: the header fields, the checks
+    /// [`Self::plan`] makes and the unset refusal. `Ok(None)` for an unset
+    /// hash the policy allows (nothing to hash), `Ok(Some(h))` for the one
+    /// algorithm still to check.
+    pub(crate) fn require_plan(
+        self,
+        seg: &Segment<'_>,
+        allow_unset: bool,
+    ) -> Result<Option<ContentHash>> {
+        seg.check_fields()?;
+        match self.plan(seg)? {
+            Plan::Unset => refuse_unset(seg, HashCheck::Unset, allow_unset).map(|_| None),
+            Plan::Hash(h) => Ok(Some(h)),
+        }
+    }
+
+    /// The gate now ([`Self::require`]), or with `defer` only its checks that
+    /// need no hashing ([`Self::require_plan`]), the hash left to the caller
+    /// ([`Content::Deferred`]).
+    pub(crate) fn begin(
+        self,
+        seg: &Segment<'_>,
+        allow_unset: bool,
+        defer: bool,
+        hashed: &mut u64,
+    ) -> Result<Content> {
+        if !defer {
+            return self.require(seg, allow_unset, hashed).map(Content::Checked);
+        }
+        Ok(match self.require_plan(seg, allow_unset)? {
+            None => Content::Checked(HashCheck::Unset),
+            Some(h) => Content::Deferred { rule: self, h },
         })
+    }
+}
+
+impl Content {
+    /// The check, hashing the whole payload now if it was deferred.
+    pub(crate) fn settle(self, seg: &Segment<'_>, hashed: &mut u64) -> Result<HashCheck> {
+        match self {
+            Self::Checked(c) => Ok(c),
+            Self::Deferred { rule, h } => {
+                *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
+                rule.verdict(seg, h, &h.digest(seg.payload), hashed)
+            }
+        }
+    }
 }
 
 /// Whether `seg`'s stored hash is `h` of its payload (counting the bytes hashed).
@@ -296,119 +465,19 @@ fn digest_matches(h: ContentHash, seg: &Segment<'_>, hashed: &mut u64) -> bool {
     ct_eq(&h.digest(seg.payload), &seg.header.content_hash)
 }
 
-/// Checks `seg`'s content hash the way the segments of one file are checked:
-/// `checksum_algo` 0 must be `algo0`, the one algorithm-0 hash the file's
-/// writer uses (§2.4: SHA-256[0..16] for RuvBot, CRC-32 rot4 for legacy
-/// rvf-runtime); 1 and 2 are XXH3-128 and SHAKE-256-128. The payload is
-/// hashed once, except on the way to an error (to say which hash it carries).
-/// Adds the payload bytes hashed to `hashed`.
-///
-/// # Errors
-/// [`Error::UnknownChecksumAlgo`]; [`Error::ContentHashOtherWriter`] when an
-/// algorithm-0 segment carries another writer's hash; [`Error::ContentHashMismatch`].
-pub fn check_content_hash_as(
-    seg: &Segment<'_>,
-    algo0: ContentHash,
-    hashed: &mut u64,
-) -> Result<HashCheck> {
-    match plan_as(seg, algo0)? {
-        Plan::Unset => Ok(HashCheck::Unset),
-        Plan::Hash(h) => {
-            *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
-            verdict_as(seg, algo0, h, &h.digest(seg.payload), hashed)
-        }
-    }
-}
-
-/// What [`check_content_hash_as`] decides before hashing anything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Plan {
-    /// The stored hash is all zeros: nothing to hash.
-    Unset,
-    /// The one algorithm the stored hash must be (`algo0` for algorithm 0).
-    Hash(ContentHash),
-}
-
-/// The first half of [`check_content_hash_as`]: the checks that need no
-/// hashing ([`Error::UnknownChecksumAlgo`], an unset hash) and the algorithm
-/// to compute.
-pub(crate) fn plan_as(seg: &Segment<'_>, algo0: ContentHash) -> Result<Plan> {
-    let algo = seg.header.checksum_algo;
-    let first = match algo {
-        0 => Some(algo0),
-        _ => ContentHash::candidates(algo).and_then(|c| c.first().copied()),
-    };
-    let h = first.ok_or(Error::UnknownChecksumAlgo {
-        index: seg.index,
-        offset: seg.offset,
-        algo,
-    })?;
-    if seg.header.content_hash.iter().all(|&b| b == 0) {
-        return Ok(Plan::Unset);
-    }
-    Ok(Plan::Hash(h))
-}
-
-/// The second half of [`check_content_hash_as`], given `digest`, the digest
-/// of the whole payload under the planned algorithm `h`: verified, or the
-/// error naming what the payload carries (which hashes it again under the
-/// other candidates, counted in `hashed`). Never inlined: its one-shot
-/// hashes' temporaries stay out of the frames that are live during an
-/// inflate (`image::hash_beside`).
-#[inline(never)]
-pub(crate) fn verdict_as(
-    seg: &Segment<'_>,
-    algo0: ContentHash,
-    h: ContentHash,
-    digest: &[u8; 16],
-    hashed: &mut u64,
-) -> Result<HashCheck> {
-    if ct_eq(digest, &seg.header.content_hash) {
-        return Ok(HashCheck::Verified(h));
-    }
-    let algo = seg.header.checksum_algo;
-    let others = ContentHash::candidates(algo).unwrap_or(&[]);
-    let found = others
-        .iter()
-        .copied()
-        .filter(|&o| o != h)
-        .find(|&o| digest_matches(o, seg, hashed));
-    match found {
-        // Algorithm 1 or 2: any candidate it admits verifies (check_any).
-        Some(found) if algo != 0 => Ok(HashCheck::Verified(found)),
-        Some(found) => Err(Error::ContentHashOtherWriter {
+fn refuse_unset(seg: &Segment<'_>, check: HashCheck, allow_unset: bool) -> Result<HashCheck> {
+    match check {
+        HashCheck::Unset if !allow_unset => Err(Error::ContentHashUnset {
             index: seg.index,
             offset: seg.offset,
-            expected: algo0,
-            found,
         }),
-        None => Err(Error::ContentHashMismatch {
-            index: seg.index,
-            offset: seg.offset,
-            algo,
-        }),
-    }
-}
-
-/// [`require_content_hash_as`] without the hashing: the header fields, the
-/// checks [`plan_as`] makes and the unset refusal. `Ok(None)` for an unset
-/// hash the policy allows (nothing to hash), `Ok(Some(h))` for the one
-/// algorithm still to check.
-pub(crate) fn require_plan_as(
-    seg: &Segment<'_>,
-    algo0: ContentHash,
-    allow_unset: bool,
-) -> Result<Option<ContentHash>> {
-    seg.check_fields()?;
-    match plan_as(seg, algo0)? {
-        Plan::Unset => refuse_unset(seg, HashCheck::Unset, allow_unset).map(|_| None),
-        Plan::Hash(h) => Ok(Some(h)),
+        ok => Ok(ok),
     }
 }
 
 /// A content hash computed beside other work: the payload is hashed in
-/// order, in pieces of [`crate::gzip::FILL_PIECE`] bytes (it is a
-/// [`crate::gzip::Filler`]), and the rest at [`Self::finish`]. Each payload
+/// order, in pieces of [`crate::joined::FILL_PIECE`] bytes (it is a
+/// [`crate::joined::Filler`]), and the rest at [`Self::finish`]. Each payload
 /// byte is hashed exactly once.
 #[derive(Debug)]
 pub(crate) struct Interleaved<'a> {
@@ -437,11 +506,11 @@ impl<'a> Interleaved<'a> {
     }
 }
 
-impl crate::gzip::Filler for Interleaved<'_> {
+impl crate::joined::Filler for Interleaved<'_> {
     fn piece(&mut self) -> bool {
         let end = self
             .done
-            .saturating_add(crate::gzip::FILL_PIECE)
+            .saturating_add(crate::joined::FILL_PIECE)
             .min(self.payload.len());
         match self.payload.get(self.done..end) {
             Some(piece) if !piece.is_empty() => {
@@ -458,41 +527,6 @@ impl crate::gzip::Filler for Interleaved<'_> {
         let wide = |n: usize| u128::from(crate::bytes::u64_from(n));
         let len = wide(self.payload.len());
         whole != 0 && wide(self.done).saturating_mul(wide(whole)) < wide(part).saturating_mul(len)
-    }
-}
-
-/// The gate every segment passes before its payload is used: its header
-/// fields ([`Segment::check_fields`]) and its content hash, refusing an unset
-/// hash unless `allow_unset`. Dialect-free (see [`check_content_hash`]); a
-/// [`crate::Container`] gates its segments with the file's convention.
-///
-/// # Errors
-/// [`Error::UnsupportedSegmentField`], those of [`check_content_hash`], and
-/// [`Error::ContentHashUnset`].
-pub fn require_content_hash(seg: &Segment<'_>, allow_unset: bool) -> Result<HashCheck> {
-    seg.check_fields()?;
-    refuse_unset(seg, check_content_hash(seg)?, allow_unset)
-}
-
-/// [`require_content_hash`] under the file's algorithm-0 convention
-/// ([`check_content_hash_as`]), counting the bytes hashed.
-pub(crate) fn require_content_hash_as(
-    seg: &Segment<'_>,
-    algo0: ContentHash,
-    allow_unset: bool,
-    hashed: &mut u64,
-) -> Result<HashCheck> {
-    seg.check_fields()?;
-    refuse_unset(seg, check_content_hash_as(seg, algo0, hashed)?, allow_unset)
-}
-
-fn refuse_unset(seg: &Segment<'_>, check: HashCheck, allow_unset: bool) -> Result<HashCheck> {
-    match check {
-        HashCheck::Unset if !allow_unset => Err(Error::ContentHashUnset {
-            index: seg.index,
-            offset: seg.offset,
-        }),
-        ok => Ok(ok),
     }
 }
 
@@ -592,7 +626,7 @@ mod tests {
 
     #[test]
     fn interleaved_hashes_each_byte_once_in_order() {
-        use crate::gzip::{FILL_PIECE, Filler};
+        use crate::joined::{FILL_PIECE, Filler};
         let d = data(10_007); // 2 whole pieces and a part
         for h in ALL {
             let mut i = Interleaved::new(&d, h);

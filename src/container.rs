@@ -6,24 +6,23 @@
 //! the directory, to check every entry; every accessor that finds listed
 //! segments is one such merged walk; each payload is hashed at most once per
 //! container (the result is remembered in a 1024-bit set); zero fill is
-//! scanned at most once. [`Container::work`] counts all of it.
+//! scanned at most once. `Container::work` counts all of it.
 
 use crate::bytes::{le_u32, u64_from, usize_from};
-use crate::checksum::{
-    ContentHash, HashCheck, check_any, require_content_hash_as, require_plan_as,
-};
+use crate::checksum::{ContentHash, HashCheck, Rule};
 use crate::dialect::{Dialect, Layout};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSegment;
 use crate::manifest::{DirectoryEntry, Manifest};
-use crate::policy::{AuthProblem, SignaturePolicy, Signed, WriterField};
+use crate::policy::{AuthProblem, Signed};
 use crate::root_page::RootPage;
 use crate::segment::{
     MAX_SEGMENTS, SEGMENT_MAGIC, Segment, Walk, WalkEnd, Work, seg_type, split_root_page,
 };
+use crate::signing::{check_signature, check_signed_manifest, check_writer_header};
 use core::cell::Cell;
 
-pub use crate::policy::Policy;
+use crate::policy::Policy;
 
 /// What the walk met where complete segments end, when no complete manifest
 /// was found ([`Error::NoCompleteManifest`]).
@@ -151,15 +150,22 @@ impl<'a> Container<'a> {
     /// errors, and [`Error::RootPageField`] when it does not commit to the
     /// winning manifest.
     pub fn parse(file: &'a [u8], policy: Policy) -> Result<Self> {
-        Self::parse_counting(file, policy, &mut Work::default())
+        Self::parse_into(file, policy, &mut Work::default())
     }
 
     /// [`Self::parse`], writing the work it did to `work` whether it succeeds
-    /// or not (so tests can bound the work spent refusing a file, too).
+    /// or not (so tests can bound the work spent refusing a file, too; the
+    /// `testing` feature).
     ///
     /// # Errors
     /// Those of [`Self::parse`].
+    #[cfg(feature = "testing")]
     pub fn parse_counting(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
+        Self::parse_into(file, policy, work)
+    }
+
+    /// [`Self::parse`], writing the work it did to `work`.
+    fn parse_into(file: &'a [u8], policy: Policy, work: &mut Work) -> Result<Self> {
         let file_size = u64_from(file.len());
         let (body, page) = split_root_page(file);
         if le_u32(body, 0) != Some(SEGMENT_MAGIC) {
@@ -230,7 +236,7 @@ impl<'a> Container<'a> {
             check_signed_manifest(rp, &manifest_segment, &mut work.hashed)?
         } else {
             manifest_segment.check_fields()?;
-            match check_any(&manifest_segment, &mut work.hashed)? {
+            match Rule::ANY.check(&manifest_segment, &mut work.hashed)? {
                 HashCheck::Unset if !policy.allow_unset_hash => {
                     return Err(Error::ContentHashUnset {
                         index: manifest_segment.index,
@@ -422,9 +428,17 @@ impl<'a> Container<'a> {
     /// The work this container has done so far: headers read, fill scanned
     /// and payload bytes hashed by [`Self::parse`] and every accessor since
     /// (walks a caller makes with [`Self::segments`] count in their own
-    /// [`Walk::work`]).
+    /// [`Walk::work`]). The `testing` feature.
+    #[cfg(feature = "testing")]
     #[must_use]
     pub fn work(&self) -> Work {
+        self.work.get()
+    }
+
+    /// The work this container has done so far (crate-internal without the
+    /// `testing` feature).
+    #[cfg(not(feature = "testing"))]
+    pub(crate) fn work(&self) -> Work {
         self.work.get()
     }
 
@@ -452,7 +466,9 @@ impl<'a> Container<'a> {
     /// [`Error::ContentHashUnset`].
     pub fn content_hash(&self, seg: &Segment<'_>) -> Result<HashCheck> {
         let mut hashed = 0;
-        let r = require_content_hash_as(seg, self.algo0, self.policy.allow_unset_hash, &mut hashed);
+        let r = self
+            .rule()
+            .require(seg, self.policy.allow_unset_hash, &mut hashed);
         self.add_work(Work {
             hashed,
             ..Work::default()
@@ -548,8 +564,9 @@ impl<'a> Container<'a> {
         Ok(KernelSegment::parse_unverified(seg, self.policy)?.with_content_hash(check))
     }
 
-    /// [`Self::selected_kernel`] except the hashing of the kernel's payload:
-    /// its content hash is left to [`crate::image::extract`] (or
+    /// [`Self::selected_kernel`] with the hashing of the kernel's payload
+    /// deferred, not skipped: its content hash is checked by every extract,
+    /// [`crate::image::extract`] (or
     /// [`crate::image::extract_joined`], which hashes it on the second CPU
     /// beside the inflate), under this file's algorithm-0 convention
     /// ([`Self::algo0`]). Everything else is checked here, in
@@ -570,31 +587,33 @@ impl<'a> Container<'a> {
     /// # Errors
     /// [`Error::NoKernel`], or the kernel's parse errors and the content-hash
     /// errors above.
-    pub fn selected_kernel_unverified(&self) -> Result<KernelSegment<'a>> {
+    pub fn selected_kernel_deferred(&self) -> Result<KernelSegment<'a>> {
         self.directory()
             .find(|(_, e, _)| e.seg_type == seg_type::KERNEL)
             .map_or(Err(Error::NoKernel), |(entry, _, seg)| {
-                self.load_kernel_unverified(entry, seg?)
+                self.load_kernel_deferred(entry, seg?)
             })
     }
 
     /// [`Self::kernel_at`] with the content hash left to extraction, as
-    /// [`Self::selected_kernel_unverified`].
+    /// [`Self::selected_kernel_deferred`].
     ///
     /// # Errors
-    /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_unverified`].
-    pub fn kernel_at_unverified(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
+    /// [`Error::NoKernelAt`], or those of [`Self::selected_kernel_deferred`].
+    pub fn kernel_at_deferred(&self, header_offset: u64) -> Result<KernelSegment<'a>> {
         let (entry, seg) = self.kernel_entry_at(header_offset)?;
-        self.load_kernel_unverified(entry, seg)
+        self.load_kernel_deferred(entry, seg)
     }
 
-    fn load_kernel_unverified(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
+    fn load_kernel_deferred(&self, entry: u32, seg: Segment<'a>) -> Result<KernelSegment<'a>> {
         self.committed(entry, &seg)?;
         if is_marked(&self.verified.get(), seg.index) {
             // Verified before: the gate hashes nothing, as in `load_kernel`.
             return self.gated_kernel(seg);
         }
-        let plan = require_plan_as(&seg, self.algo0, self.policy.allow_unset_hash)?;
+        let plan = self
+            .rule()
+            .require_plan(&seg, self.policy.allow_unset_hash)?;
         match KernelSegment::parse_unverified(seg, self.policy) {
             Ok(k) => Ok(match plan {
                 None => k.with_content_hash(HashCheck::Unset),
@@ -662,7 +681,7 @@ impl<'a> Container<'a> {
         seg.check_fields()?;
         let mut set = self.verified.get();
         if is_marked(&set, seg.index)
-            && let Some(h) = self.verified_as(seg.header.checksum_algo)
+            && let Some(h) = self.rule().verified_as(seg.header.checksum_algo)
         {
             return Ok(HashCheck::Verified(h));
         }
@@ -674,12 +693,11 @@ impl<'a> Container<'a> {
         Ok(check)
     }
 
-    /// The algorithm a segment with `checksum_algo` verified under in this file.
-    fn verified_as(&self, algo: u8) -> Option<ContentHash> {
-        if algo == 0 {
-            return Some(self.algo0);
+    /// The content-hash rule of this file (its algorithm-0 convention).
+    const fn rule(&self) -> Rule {
+        Rule {
+            algo0: Some(self.algo0),
         }
-        ContentHash::candidates(algo)?.first().copied()
     }
 
     fn add_work(&self, more: Work) {
@@ -800,117 +818,6 @@ impl<'a> Iterator for Directory<'_, 'a> {
         };
         Some((entry, e, found))
     }
-}
-
-/// Signature policy, steps 1-2: the page exists and is signed (`sig_algo`
-/// checked before the CRC, as rvf-runtime), parses, and verifies under a
-/// trusted key. Returns the page and the key's index.
-fn check_signature<'a>(
-    page: Option<&'a [u8]>,
-    page_at: u64,
-    sp: &SignaturePolicy,
-) -> Result<(RootPage<'a>, usize)> {
-    let Some(bytes) = page else {
-        return Err(Error::Auth(AuthProblem::Unsigned { root_page: None }));
-    };
-    if crate::bytes::le_u16(bytes, 0x98) == Some(0) {
-        return Err(Error::Auth(AuthProblem::Unsigned {
-            root_page: Some(page_at),
-        }));
-    }
-    let rp = RootPage::parse(bytes, page_at)?;
-    let index = rp.verify_signature(sp.trusted_keys).map_err(|e| match e {
-        Error::RootPageSignature { offset, problem } => Error::Auth(AuthProblem::Signature {
-            root_page: offset,
-            problem,
-        }),
-        other => other,
-    })?;
-    Ok((rp, index))
-}
-
-/// Signature policy, step 3: the manifest is the one the page commits to
-/// (length, segment id, SHAKE-256-128; the offset chose it) and its header is
-/// what the signing writer emits. The payload is hashed once.
-fn check_signed_manifest(
-    rp: &RootPage<'_>,
-    manifest: &Segment<'_>,
-    hashed: &mut u64,
-) -> Result<HashCheck> {
-    let commitment = |field, value| {
-        Error::Auth(AuthProblem::Commitment {
-            root_page: rp.offset(),
-            field,
-            value,
-        })
-    };
-    let len = crate::segment::SEGMENT_HEADER_SIZE.saturating_add(manifest.payload_length());
-    if rp.manifest_length() != len {
-        return Err(commitment(
-            crate::root_page::PageField::ManifestLength,
-            rp.manifest_length(),
-        ));
-    }
-    if rp.manifest_segment_id() != manifest.segment_id() {
-        return Err(commitment(
-            crate::root_page::PageField::SegmentId,
-            rp.manifest_segment_id(),
-        ));
-    }
-    *hashed = hashed.saturating_add(u64_from(manifest.payload.len()));
-    let actual = crate::checksum::shake256(manifest.payload);
-    if !crate::checksum::ct_eq(rp.manifest_content_hash(), &actual) {
-        let first8 = crate::bytes::le_u64(rp.manifest_content_hash(), 0).unwrap_or(0);
-        return Err(commitment(
-            crate::root_page::PageField::ContentHashFirst8,
-            first8,
-        ));
-    }
-    check_writer_header(manifest, &actual)?;
-    Ok(HashCheck::Verified(ContentHash::Shake256_128))
-}
-
-/// A signed store's segment header is exactly what rvf-runtime's signing
-/// writer emits: SHAKE-256-128 `content_hash` equal to `payload_hash`, every
-/// other field fixed (rvf-runtime `Committed::header_ok`).
-fn check_writer_header(seg: &Segment<'_>, payload_hash: &[u8; 16]) -> Result<()> {
-    let h = seg.header;
-    let pad = crate::bytes::align64(seg.payload_end())
-        .map_or(u64::MAX, |end| end.saturating_sub(seg.payload_end()));
-    let fields = [
-        (WriterField::ChecksumAlgo, u64::from(h.checksum_algo), 2),
-        (WriterField::Alignment, seg.offset & 63, 0),
-        (WriterField::Flags, u64::from(h.flags.get()), 0),
-        (WriterField::Compression, u64::from(h.compression), 0),
-        (WriterField::Reserved0, u64::from(h.reserved_0.get()), 0),
-        (WriterField::Reserved1, u64::from(h.reserved_1.get()), 0),
-        (
-            WriterField::UncompressedLen,
-            u64::from(h.uncompressed_len.get()),
-            0,
-        ),
-        (WriterField::Timestamp, h.timestamp_ns.get(), 0),
-        (
-            WriterField::AlignmentPad,
-            u64::from(h.alignment_pad.get()),
-            pad,
-        ),
-    ];
-    if let Some((field, value, _)) = fields.into_iter().find(|&(_, v, want)| v != want) {
-        return Err(Error::Auth(AuthProblem::Header {
-            offset: seg.offset,
-            field,
-            value,
-        }));
-    }
-    if !crate::checksum::ct_eq(&h.content_hash, payload_hash) {
-        return Err(Error::Auth(AuthProblem::Header {
-            offset: seg.offset,
-            field: WriterField::ContentHash,
-            value: crate::bytes::le_u64(&h.content_hash, 0).unwrap_or(0),
-        }));
-    }
-    Ok(())
 }
 
 /// Whether the bytes at `at` start a MANIFEST_SEG header (magic and type)
@@ -1220,7 +1127,7 @@ mod tests {
     fn each_payload_is_hashed_once_per_container() {
         let f = file();
         let mut w = crate::segment::Work::default();
-        let c = Container::parse_counting(&f, Policy::default(), &mut w).unwrap();
+        let c = Container::parse_into(&f, Policy::default(), &mut w).unwrap();
         let manifest_len = c.manifest_segment().0.payload_length();
         assert_eq!(
             w.hashed, manifest_len,

@@ -24,10 +24,8 @@
 //! The deflate decoder and the CRC-32 are an engine ([`Inflater`]):
 //! [`InflateState`] (miniz_oxide + the crate `crc`) is the default and the
 //! reference; a std build may plug a faster one into the same checks
-//! ([`inflate_with`]), and run the sink on a second CPU ([`Join`],
-//! [`inflate_joined`]), with work that needs no inflated byte shared out
-//! between the two CPUs ([`Filler`], [`inflate_joined_beside`]). Everything
-//! else above stays this module's.
+//! (`inflate_with`); [`crate::joined`] runs the same member on two CPUs.
+//! Everything else above stays this module's.
 
 use crate::bytes::{u64_from, usize_from};
 use crate::error::{Error, Result};
@@ -53,22 +51,26 @@ pub(crate) const TRAILER_SIZE: u64 = 8;
 /// which has no extra bits, and a 1-bit distance code); a literal costs at
 /// least 1 bit for 1 byte; block headers only consume bits. So `n` bytes
 /// (`8n` bits) produce at most `8n / 2 × 258 = 1032 n` bytes.
-pub const MAX_DEFLATE_RATIO: u64 = 1032;
+pub(crate) const MAX_DEFLATE_RATIO: u64 = 1032;
 
-/// The most bytes a gzip member of `stored_size` bytes can inflate to: its
-/// deflate stream is at most `stored_size` minus the 10-byte fixed header and
-/// the 8-byte trailer, times [`MAX_DEFLATE_RATIO`] (saturating).
-#[must_use]
-pub const fn max_inflated_size(stored_size: u64) -> u64 {
-    stored_size
-        .saturating_sub(FIXED_HEADER_SIZE + TRAILER_SIZE)
-        .saturating_mul(MAX_DEFLATE_RATIO)
+testing_pub! {
+    /// The most bytes a gzip member of `stored_size` bytes can inflate to: its
+    /// deflate stream is at most `stored_size` minus the 10-byte fixed header and
+    /// the 8-byte trailer, times `MAX_DEFLATE_RATIO` (saturating).
+    #[must_use]
+    pub const fn max_inflated_size(stored_size: u64) -> u64 {
+        stored_size
+            .saturating_sub(FIXED_HEADER_SIZE + TRAILER_SIZE)
+            .saturating_mul(MAX_DEFLATE_RATIO)
+    }
 }
 
-/// The farthest a deflate back-reference reaches: distances are 1 ..= 32768
-/// (RFC 1951 §3.2.5), so inflating never reads more than the last 32 KiB of
-/// the output ([`InflateState`]'s [`Inflater::reaches_back`]).
-pub const DEFLATE_WINDOW: usize = 32 * 1024;
+testing_pub! {
+    /// The farthest a deflate back-reference reaches: distances are 1 ..= 32768
+    /// (RFC 1951 §3.2.5), so inflating never reads more than the last 32 KiB of
+    /// the output ([`InflateState`]'s [`Inflater::reaches_back`]).
+    pub const DEFLATE_WINDOW: usize = 32 * 1024;
+}
 
 /// Output produced per decompressor call before the chunk is handed to the
 /// CRC and the sink (the default of [`InflateState::new`]).
@@ -186,7 +188,7 @@ pub trait Inflater {
     /// Inflate from `input` (the stream from where the previous step
     /// stopped) into `out[out_pos..out_pos + room]`. `out[..out_pos]` holds
     /// this stream's output so far (engines may read it for back-references),
-    /// or in [`inflate_joined`] its last `min(n, produced)` bytes, `n` being
+    /// or in [`crate::joined::inflate_joined`] its last `min(n, produced)` bytes, `n` being
     /// [`Inflater::reaches_back`].
     fn step(&mut self, input: &[u8], out: &mut [u8], out_pos: usize, room: usize) -> Step;
 
@@ -198,7 +200,7 @@ pub trait Inflater {
 
     /// The engine's CRC-32/IEEE: a function that continues `crc` over
     /// `bytes` (zlib's convention: the finished CRC of the bytes so far, 0
-    /// for none). A plain function, so [`inflate_joined`] can run it with the
+    /// for none). A plain function, so [`crate::joined::inflate_joined`] can run it with the
     /// sink, on the CPU that does not inflate. The default is the crate
     /// `crc`'s slice-by-16 ([`crc32_update`]).
     fn crc32(&self) -> Crc32Fn {
@@ -208,10 +210,10 @@ pub trait Inflater {
     /// How many bytes before `out_pos` a step may read (its back-references):
     /// `Some(0)` for an engine that keeps its own window, `Some(n)` for one
     /// that reads at most `out[out_pos - n..out_pos]` ([`InflateState`]:
-    /// `Some(`[`DEFLATE_WINDOW`]`)`), `None` (the default) for one that may
+    /// `Some(``DEFLATE_WINDOW``)`), `None` (the default) for one that may
     /// read anywhere in `out[..out_pos]`.
     ///
-    /// [`inflate_joined`] pipelines only an engine that names a reach: it
+    /// [`crate::joined::inflate_joined`] pipelines only an engine that names a reach: it
     /// gives each step `out[..out_pos]` = the last `min(n, produced)` bytes
     /// of the output (not all of it), so the sink may meanwhile read the
     /// bytes before them on another CPU. Such an engine must accept and
@@ -264,7 +266,7 @@ impl Inflater for InflateState {
 
     // Why miniz_oxide 0.9 (`decompress_with_limit`, non-wrapping output)
     // accepts and refuses the same streams, and writes the same bytes, when
-    // [`inflate_joined`] gives it `out[base..]` with `out_pos - base` =
+    // [`crate::joined::inflate_joined`] gives it `out[base..]` with `out_pos - base` =
     // `min(DEFLATE_WINDOW, out_pos)` instead of the whole buffer:
     // * Every read of past output is a match copy from `position - dist`,
     //   and the only distance check (in `decompress_fast` and in the state
@@ -401,23 +403,27 @@ impl InflateFailure {
 display_by_name!(InflateFailure);
 
 /// `FLG` bits (RFC 1952 §2.3.1).
-pub mod flg {
+#[allow(dead_code)] // the protocol's whole table, not only what the crate reads
+pub(crate) mod flg {
     /// The content is probably ASCII text (informational only).
-    pub const FTEXT: u8 = 0x01;
+    pub(crate) const FTEXT: u8 = 0x01;
     /// A CRC16 of the header follows the optional fields.
-    pub const FHCRC: u8 = 0x02;
+    pub(crate) const FHCRC: u8 = 0x02;
     /// An `XLEN`-prefixed extra field is present.
-    pub const FEXTRA: u8 = 0x04;
+    pub(crate) const FEXTRA: u8 = 0x04;
     /// A NUL-terminated original file name is present.
-    pub const FNAME: u8 = 0x08;
+    pub(crate) const FNAME: u8 = 0x08;
     /// A NUL-terminated comment is present.
-    pub const FCOMMENT: u8 = 0x10;
+    pub(crate) const FCOMMENT: u8 = 0x10;
     /// Bits 5..7, which must be zero.
-    pub const RESERVED: u8 = 0xE0;
+    pub(crate) const RESERVED: u8 = 0xE0;
 }
 
-/// CRC-32/IEEE (gzip's), slice-by-16; the tables are built at compile time.
-static CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
+/// CRC-32/IEEE (zlib, gzip): reflected 0xEDB88320, init and xorout
+/// 0xFFFFFFFF, slice-by-16; the tables are built at compile time. The crate's
+/// one CRC-32 table: the gzip trailer and the legacy content hash
+/// ([`crate::checksum::ContentHash::Crc32Rot4`]) both use it.
+pub(crate) static CRC32: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISO_HDLC);
 
 /// CRC-32/IEEE of `bytes` (the gzip trailer's checksum).
 #[must_use]
@@ -437,12 +443,14 @@ pub fn crc32_update(crc: u32, bytes: &[u8]) -> u32 {
     d.finalize()
 }
 
-/// Whether `stored` starts with the gzip/deflate magic `1F 8B 08` (§4.2: the
-/// format is decided by these bytes, not by the kernel header's
-/// `compression` code).
-#[must_use]
-pub fn is_gzip(stored: &[u8]) -> bool {
-    stored.starts_with(&GZIP_MAGIC)
+testing_pub! {
+    /// Whether `stored` starts with the gzip/deflate magic `1F 8B 08` (§4.2: the
+    /// format is decided by these bytes, not by the kernel header's
+    /// `compression` code).
+    #[must_use]
+    pub fn is_gzip(stored: &[u8]) -> bool {
+        stored.starts_with(&GZIP_MAGIC)
+    }
 }
 
 /// A parsed gzip member header. Slices borrow the stored bytes.
@@ -590,7 +598,7 @@ pub fn parse_header(stored: &[u8]) -> Result<MemberHeader<'_>> {
 /// * `image_size` is the kernel header's declared uncompressed size; the
 ///   output must be exactly that long.
 /// * `state` holds the decompressor, which is reset here (so previous
-///   contents are irrelevant), and the chunk size ([`inflate_with`] takes
+///   contents are irrelevant), and the chunk size (`inflate_with` takes
 ///   any [`Inflater`]).
 /// * `sink` is called with every produced chunk, in order, exactly once per
 ///   byte, right after the chunk is written and CRC'd (chunks are non-empty
@@ -626,163 +634,35 @@ where
     inflate_with(stored, out, image_size, state, sink)
 }
 
-/// [`inflate`] with any engine ([`Inflater`]): the same checks, the same
-/// errors (a plugged engine that fails is re-run through its
-/// [`Inflater::reference`] to name the error).
-///
-/// # Errors
-/// As [`inflate`].
-pub fn inflate_with<'a, E, F>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    engine: &mut E,
-    sink: &mut F,
-) -> Result<GzipInfo<'a>>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + ?Sized,
-{
-    member(stored, out, image_size, engine, |e, body, out, at| {
-        run_engine(e, body, out, at, sink)
-    })
-}
-
-/// Work that does not wait for the inflate and may be done by whichever CPU
-/// would otherwise wait for the other: [`crate::image::extract_joined`]'s
-/// content hash of the stored payload, whose bytes are all there from the
-/// start. It is advanced in pieces, by one CPU at a time ([`Join::join`]).
-pub trait Filler: Send {
-    /// Does one piece of at most [`FILL_PIECE`] bytes' work; `false` (and
-    /// nothing done) once nothing is left.
-    fn piece(&mut self) -> bool;
-
-    /// Whether it is behind the sink, which has had `done` of the image's
-    /// `total` bytes: then [`inflate_joined_beside`] runs the next step's
-    /// sink on the engine's CPU and leaves the other CPU to this work.
-    fn lags(&self, done: usize, total: usize) -> bool;
-}
-
-/// The most bytes one [`Filler::piece`] handles: 4 KiB, so a CPU that
-/// finished filling waits for the other's current piece at most that long
-/// (about 0.15 M cycles of SHA-256 under QEMU's TCG, 2 µs with SHA-NI).
-pub const FILL_PIECE: usize = 4096;
-
-/// No work to fill with.
-impl Filler for () {
-    fn piece(&mut self) -> bool {
-        false
-    }
-
-    fn lags(&self, _done: usize, _total: usize) -> bool {
-        false
-    }
-}
-
-/// Runs two pieces of work and returns when both have finished, possibly at
-/// once on two CPUs: a std build implements it with a scoped thread (the
-/// CLI's `Threads`); [`Sequential`] runs them one after the other.
-pub trait Join {
-    /// Runs `side` (possibly on another CPU) and `main` (on this one). Where
-    /// they run at once, the one that finishes first calls `fill.piece()`
-    /// until the other has finished or it returns `false`; the other never
-    /// touches `fill`. Returns when both have finished and no piece runs.
-    fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
+testing_pub! {
+    /// [`inflate`] with any engine ([`Inflater`]): the same checks, the same
+    /// errors (a plugged engine that fails is re-run through its
+    /// [`Inflater::reference`] to name the error).
+    ///
+    /// # Errors
+    /// As [`inflate`].
+    pub fn inflate_with<'a, E, F>(
+        stored: &'a [u8],
+        out: &mut [u8],
+        image_size: u64,
+        engine: &mut E,
+        sink: &mut F,
+    ) -> Result<GzipInfo<'a>>
     where
-        S: FnOnce() + Send,
-        M: FnOnce(),
-        W: Filler + ?Sized;
-}
-
-/// [`Join`] on one CPU: `main`, then `side`; nothing waits, so nothing is
-/// filled.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Sequential;
-
-impl Join for Sequential {
-    fn join<S, M, W>(&self, side: S, main: M, _fill: &mut W)
-    where
-        S: FnOnce() + Send,
-        M: FnOnce(),
-        W: Filler + ?Sized,
+        E: Inflater + ?Sized,
+        F: FnMut(&[u8]) + ?Sized,
     {
-        main();
-        side();
+        member(stored, out, image_size, engine, |e, body, out, at| {
+            run_engine(e, body, out, at, sink)
+        })
     }
-}
-
-/// [`inflate_with`] with the sink on a second CPU: while the engine inflates
-/// chunk k, `join` runs the CRC-32 ([`Inflater::crc32`]) and the sink (the
-/// image hashes) over output the engine can no longer read. The same checks,
-/// the same bytes to the sink in the same order, the same errors; nothing is
-/// accepted before the last byte is hashed and the trailer checked.
-///
-/// Pipelining needs an engine that names how far back it reads
-/// ([`Inflater::reaches_back`] = `Some(n)`): each step is given only the
-/// last `n` bytes produced before its chunk, and the sink meanwhile gets
-/// every earlier byte it has not had yet, so it lags the engine by up to `n`
-/// bytes (the rest goes to it after the last step, in pieces of at most
-/// [`Inflater::chunk_size`] bytes). With `None` this is [`inflate_with`].
-/// Each output byte is still written once, CRC'd once and given to the sink
-/// once (the window is the caller's buffer, never copied).
-///
-/// # Errors
-/// As [`inflate`].
-pub fn inflate_joined<'a, E, F, J>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    engine: &mut E,
-    sink: &mut F,
-    join: &J,
-) -> Result<GzipInfo<'a>>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + Send + ?Sized,
-    J: Join + ?Sized,
-{
-    inflate_joined_beside(stored, out, image_size, engine, sink, &mut (), join)
-}
-
-/// [`inflate_joined`] with `fill` advanced beside it ([`Filler`]): each
-/// step, the CPU that finishes its part first does pieces of `fill` until
-/// the other has finished; and whenever `fill` lags the sink
-/// ([`Filler::lags`]), the next step hands the sink to the engine's CPU, so
-/// the other one has only `fill` to do. Which CPU runs a piece of the sink
-/// changes nothing else: the sink still gets every byte once, in order, and
-/// the result and errors are [`inflate_joined`]'s. Whatever `fill` has left
-/// when this returns is the caller's to finish.
-///
-/// # Errors
-/// As [`inflate`].
-pub fn inflate_joined_beside<'a, E, F, W, J>(
-    stored: &'a [u8],
-    out: &mut [u8],
-    image_size: u64,
-    engine: &mut E,
-    sink: &mut F,
-    fill: &mut W,
-    join: &J,
-) -> Result<GzipInfo<'a>>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + Send + ?Sized,
-    W: Filler + ?Sized,
-    J: Join + ?Sized,
-{
-    let Some(reach) = engine.reaches_back() else {
-        return inflate_with(stored, out, image_size, engine, sink);
-    };
-    member(stored, out, image_size, engine, |e, body, out, at| {
-        run_pipelined(e, body, out, at, reach, sink, fill, join)
-    })
 }
 
 /// The member around an inflate loop `run` (which returns the deflate bytes
 /// consumed, the bytes produced and their CRC-32): the buffer and header
 /// checks first, the trailer checks after; a plugged engine's failure is
 /// named by the reference engine.
-fn member<'a, E, R>(
+pub(crate) fn member<'a, E, R>(
     stored: &'a [u8],
     out: &mut [u8],
     image_size: u64,
@@ -882,7 +762,7 @@ where
 /// The inflate loop: `engine` fills `out` (exactly `image_size` bytes long)
 /// chunk by chunk, each chunk going through the engine's CRC-32 and `sink`.
 /// Returns the deflate bytes consumed, the bytes produced and the CRC-32.
-fn run_engine<E, F>(
+pub(crate) fn run_engine<E, F>(
     engine: &mut E,
     body: &[u8],
     out: &mut [u8],
@@ -929,142 +809,6 @@ where
             StepStatus::OutputFull if n_in != 0 || n_out != 0 => {}
             StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
             StepStatus::Failed(reason) => return Err(inflate_err(reason)),
-        }
-    }
-}
-
-/// [`run_engine`] with the sink run by `join` beside each step, over the
-/// output the step cannot read: with `base = out_pos - min(reach, out_pos)`,
-/// the step gets `out[base..out_pos + room]` (its window and its room) and
-/// the sink the disjoint `out[previous base..base]`. `base` grows by at most
-/// the previous step's output, so the sink's pieces are at most a chunk;
-/// after the last step the sink gets `out[base..]` chunk by chunk, on this
-/// CPU while the other fills. The CRC-32 goes with the sink ([`Checked`]).
-/// A step whose `fill` lags runs the sink after the engine on this CPU
-/// ([`inflate_joined_beside`]).
-#[allow(clippy::too_many_arguments)] // one private loop, called once
-fn run_pipelined<E, F, W, J>(
-    engine: &mut E,
-    body: &[u8],
-    out: &mut [u8],
-    header_len: u64,
-    reach: usize,
-    sink: &mut F,
-    fill: &mut W,
-    join: &J,
-) -> Result<(usize, usize, u32)>
-where
-    E: Inflater + ?Sized,
-    F: FnMut(&[u8]) + Send + ?Sized,
-    W: Filler + ?Sized,
-    J: Join + ?Sized,
-{
-    let image_len = out.len();
-    let chunk = engine.chunk_size().max(1);
-    let crc32 = engine.crc32();
-    engine.reset();
-    let mut crc: u32 = 0;
-    let mut in_pos: usize = 0;
-    let mut out_pos: usize = 0;
-    // Everything before `base` has gone to the sink; `rest` is `out[base..]`.
-    let mut base: usize = 0;
-    let mut rest: &mut [u8] = out;
-    loop {
-        let input = body.get(in_pos..).unwrap_or(&[]);
-        let room = image_len.saturating_sub(out_pos).min(chunk);
-        let new_base = out_pos.saturating_sub(reach);
-        let at = out_pos.saturating_sub(new_base);
-        // `base <= new_base <= out_pos <= image_len`: never fails.
-        let split = new_base
-            .checked_sub(base)
-            .and_then(|n| core::mem::take(&mut rest).split_at_mut_checked(n));
-        let Some((to_sink, window)) = split else {
-            return Err(Error::Inflate {
-                reason: InflateFailure::Decompressor,
-                input_offset: header_len.saturating_add(u64_from(in_pos)),
-                output_offset: u64_from(out_pos),
-            });
-        };
-        let mut step = Step {
-            status: StepStatus::Failed(InflateFailure::Decompressor),
-            consumed: 0,
-            produced: 0,
-        };
-        {
-            let end = at.saturating_add(room);
-            let dst = window.get_mut(..end).unwrap_or(&mut []);
-            let engine = &mut *engine;
-            let to_sink = &*to_sink;
-            let mut sink = Checked::new(sink, &mut crc, crc32);
-            let mut step_here = || step = engine.step(input, dst, at, room);
-            if fill.lags(new_base, image_len) {
-                // The other CPU has only `fill` to do this step.
-                join.join(
-                    || {},
-                    || {
-                        step_here();
-                        sink.give(to_sink);
-                    },
-                    fill,
-                );
-            } else {
-                join.join(move || sink.give(to_sink), step_here, fill);
-            }
-        }
-        base = new_base;
-        rest = window;
-        // An engine never reports more than it was given.
-        let n_in = step.consumed.min(input.len());
-        let n_out = step.produced.min(room);
-        let end = at.saturating_add(n_out);
-        in_pos = in_pos.saturating_add(n_in);
-        out_pos = out_pos.saturating_add(n_out);
-        let inflate_err = |reason| Error::Inflate {
-            reason,
-            input_offset: header_len.saturating_add(u64_from(in_pos)),
-            output_offset: u64_from(out_pos),
-        };
-        match step.status {
-            StepStatus::Done => {
-                let tail = rest.get(..end).unwrap_or(&[]);
-                let mut sink = Checked::new(sink, &mut crc, crc32);
-                join.join(
-                    || {},
-                    || tail.chunks(chunk).for_each(|piece| sink.give(piece)),
-                    fill,
-                );
-                return Ok((in_pos, out_pos, crc));
-            }
-            StepStatus::OutputFull if out_pos >= image_len => {
-                return Err(Error::ImageOverflow {
-                    image_size: u64_from(image_len),
-                });
-            }
-            StepStatus::OutputFull if n_in != 0 || n_out != 0 => {}
-            StepStatus::OutputFull => return Err(inflate_err(InflateFailure::NoProgress)),
-            StepStatus::Failed(reason) => return Err(inflate_err(reason)),
-        }
-    }
-}
-
-/// The sink with the CRC-32 in front of it: every byte the sink gets is
-/// CRC'd first, in order, on whichever CPU runs it.
-struct Checked<'s, F: ?Sized> {
-    sink: &'s mut F,
-    crc: &'s mut u32,
-    crc32: Crc32Fn,
-}
-
-impl<'s, F: FnMut(&[u8]) + ?Sized> Checked<'s, F> {
-    fn new(sink: &'s mut F, crc: &'s mut u32, crc32: Crc32Fn) -> Self {
-        Self { sink, crc, crc32 }
-    }
-
-    /// CRC `piece`, then give it to the sink, unless it is empty.
-    fn give(&mut self, piece: &[u8]) {
-        if !piece.is_empty() {
-            *self.crc = (self.crc32)(*self.crc, piece);
-            (self.sink)(piece);
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! [`extract`] checks the KERNEL_SEG's content hash (unless the container
 //! already did; under the file's algorithm-0 convention for a kernel from
-//! [`crate::Container::selected_kernel_unverified`]), inflates a gzip'd image into the caller's buffer while
+//! [`crate::Container::selected_kernel_deferred`]), inflates a gzip'd image into the caller's buffer while
 //! hashing the output in the same pass, checks the gzip CRC-32 and ISIZE,
 //! the exact `image_size`, and the header's `image_hash`; the image's
 //! SHA-256 (its measurement, [`VerifiedImage::sha256`]) is computed in that
@@ -15,14 +15,14 @@
 //! Every check runs under the [`crate::Policy`] the kernel carries (its
 //! container's, see [`KernelSegment::policy`]): the policy is given once.
 
-use crate::checksum::{
-    ContentHash, HashCheck, Interleaved, require_content_hash, require_content_hash_as,
-    require_plan_as, verdict_as,
-};
+use crate::Container;
+use crate::checksum::{Content, ContentHash, HashCheck, Interleaved, Rule, ct_eq};
 use crate::error::{Error, Result};
-use crate::gzip::{self, Filler, Inflater, Join};
+use crate::gzip::{self, Inflater};
 use crate::image_hash::{self, Candidates, ImageHashCheck, ImageHasher};
+use crate::joined::{self, Filler, Join};
 use crate::kernel::{KernelSegment, StoredFormat};
+use crate::policy::{AuthProblem, Authenticated, Policy, first8};
 
 /// A kernel image that passed every check. Constructed only by [`extract`].
 #[derive(Clone, Copy, Debug)]
@@ -115,7 +115,7 @@ pub fn extract<'o, 'f: 'o>(
 
 /// [`extract`] with any inflate engine ([`Inflater`]): the same checks in
 /// the same order, the same errors (a plugged engine's failures are named by
-/// the library's own engine, [`gzip::inflate_with`]).
+/// the library's own engine, `gzip::inflate_with`).
 ///
 /// # Errors
 /// As [`extract`].
@@ -135,14 +135,14 @@ where
 /// [`extract_with`] with the hashes on a second CPU: `join` (a std build's
 /// scoped thread, the stub's application processor) hashes the output the
 /// engine can no longer reach while it inflates the next chunk
-/// ([`gzip::inflate_joined`]: the previous chunk for an engine with its own
+/// ([`joined::inflate_joined`]: the previous chunk for an engine with its own
 /// window, all but the last 32 KiB for [`gzip::InflateState`]). The same
 /// checks, results and errors; the image is returned only after every hash
 /// and the trailer checked.
 ///
 /// When the kernel's content hash is still to be checked under its file's
-/// convention ([`crate::Container::selected_kernel_unverified`]), that hash
-/// is the join's [`gzip::Filler`] ([`gzip::inflate_joined_beside`]): hashed
+/// convention ([`crate::Container::selected_kernel_deferred`]), that hash
+/// is the join's [`joined::Filler`] (`joined::inflate_joined_beside`): hashed
 /// in pieces by whichever CPU would otherwise wait, kept level with the image
 /// hashes (when it lags, the inflating CPU takes the next step's sink), and
 /// what is left once the inflate returns is hashed then. The checks that need no
@@ -152,7 +152,8 @@ where
 /// image-hash error. Work: the payload is hashed exactly once when the
 /// stored hash matches, and on the way to an error as often as [`extract`]
 /// would hash it (once, plus once per other algorithm-0 candidate tried to
-/// name the error: at most three times). [`extract_joined_counting`] counts it.
+/// name the error: at most three times). `extract_joined_counting` (the
+/// `testing` feature) counts it.
 ///
 /// # Errors
 /// As [`extract`].
@@ -166,15 +167,24 @@ where
     E: Inflater + ?Sized,
     J: Join + ?Sized,
 {
-    extract_joined_counting(kernel, out, state, join, &mut 0)
+    verify(
+        kernel,
+        out,
+        true,
+        &mut 0,
+        |stored, out, size, sink, fill| {
+            joined::inflate_joined_beside(stored, out, size, state, sink, fill, join)
+        },
+    )
 }
 
 /// [`extract_joined`], adding to `hashed` the payload bytes it hashed for
 /// the kernel's content hash (0 when the container had checked it), whether
-/// it succeeds or not (for tests of the work bound).
+/// it succeeds or not (for tests of the work bound; the `testing` feature).
 ///
 /// # Errors
 /// As [`extract`].
+#[cfg(feature = "testing")]
 pub fn extract_joined_counting<'o, 'f: 'o, E, J>(
     kernel: &KernelSegment<'f>,
     out: &'o mut [u8],
@@ -192,30 +202,9 @@ where
         true,
         hashed,
         |stored, out, size, sink, fill| {
-            gzip::inflate_joined_beside(stored, out, size, state, sink, fill, join)
+            joined::inflate_joined_beside(stored, out, size, state, sink, fill, join)
         },
     )
-}
-
-/// The content hash as [`verify`] finds it before any work: checked, or
-/// still to compute under `algo0`'s convention as `h`.
-enum Content {
-    Checked(HashCheck),
-    Deferred { algo0: ContentHash, h: ContentHash },
-}
-
-impl Content {
-    /// The check, hashing the whole payload now if it was deferred.
-    fn settle(self, kernel: &KernelSegment<'_>, hashed: &mut u64) -> Result<HashCheck> {
-        match self {
-            Self::Checked(c) => Ok(c),
-            Self::Deferred { algo0, h } => {
-                let seg = kernel.segment();
-                *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
-                verdict_as(seg, algo0, h, &h.digest(seg.payload), hashed)
-            }
-        }
-    }
 }
 
 /// Every check of [`extract`], with the gzip inflate (which feeds the sink
@@ -244,14 +233,11 @@ where
     let allow_unset = policy.allow_unset_hash;
     let content = match (kernel.content_hash(), kernel.algo0()) {
         (Some(c), _) => Content::Checked(c),
-        (None, None) => Content::Checked(require_content_hash(seg, allow_unset)?),
-        (None, Some(algo0)) if !defer => {
-            Content::Checked(require_content_hash_as(seg, algo0, allow_unset, hashed)?)
+        // A kernel parsed on its own: dialect-free, checked first (not counted).
+        (None, None) => Content::Checked(Rule::ANY.require(seg, allow_unset, &mut 0)?),
+        (None, Some(algo0)) => {
+            Rule { algo0: Some(algo0) }.begin(seg, allow_unset, defer, hashed)?
         }
-        (None, Some(algo0)) => match require_plan_as(seg, algo0, allow_unset)? {
-            None => Content::Checked(HashCheck::Unset),
-            Some(h) => Content::Deferred { algo0, h },
-        },
     };
     if matches!(content, Content::Checked(HashCheck::Unset)) && !allow_unset {
         return Err(Error::ContentHashUnset {
@@ -264,7 +250,7 @@ where
     if unset && !policy.allow_unset_hash {
         // Refused before any work: an unset image hash verifies nothing
         // (after the content hash, whose error comes first).
-        content.settle(kernel, hashed)?;
+        content.settle(seg, hashed)?;
         return Err(Error::ImageHashUnset { offset });
     }
     let candidates = if unset {
@@ -276,7 +262,7 @@ where
     let (content_hash, bytes, image_hash, gzip_crc32, sha256): (_, &'o [u8], _, _, _) =
         match kernel.format() {
             StoredFormat::Raw => {
-                let content_hash = content.settle(kernel, hashed)?;
+                let content_hash = content.settle(seg, hashed)?;
                 let (check, sha256) =
                     image_hash::check_image_measured(expected, stored, candidates, offset)?;
                 (content_hash, stored, check, None, sha256)
@@ -293,8 +279,8 @@ where
                         let info = inflate(stored, out, size, sink, &mut ())?;
                         (info, c)
                     }
-                    Content::Deferred { algo0, h } => {
-                        hash_beside(kernel, algo0, h, &mut hasher, hashed, |sink, fill| {
+                    Content::Deferred { rule, h } => {
+                        hash_beside(kernel, rule, h, &mut hasher, hashed, |sink, fill| {
                             inflate(stored, out, size, sink, fill)
                         })?
                     }
@@ -321,15 +307,15 @@ where
 
 /// Runs `run` (the inflate) with a sink that hashes each image chunk into
 /// `hasher` and the kernel's payload under `h` as its filler (hashed in
-/// pieces by whichever CPU is free, [`gzip::inflate_joined_beside`]); then
+/// pieces by whichever CPU is free, [`joined::inflate_joined_beside`]); then
 /// hashes what the filler has left and decides the content hash first
-/// (under `algo0`'s convention), the inflate's result second. Its own frame:
+/// (under `rule`), the inflate's result second. Its own frame:
 /// the incremental content-hash state is on the stack only on this path
 /// (not on [`extract`]'s).
 #[inline(never)]
 fn hash_beside<T, R>(
     kernel: &KernelSegment<'_>,
-    algo0: ContentHash,
+    rule: Rule,
     h: ContentHash,
     hasher: &mut ImageHasher,
     hashed: &mut u64,
@@ -344,6 +330,55 @@ where
     *hashed = hashed.saturating_add(crate::bytes::u64_from(seg.payload.len()));
     let digest = beside.finish();
     // The content hash's verdict first, then the inflate's.
-    let c = verdict_as(seg, algo0, h, &digest, hashed)?;
+    let c = rule.verdict(seg, h, &digest, hashed)?;
     Ok((r?, c))
+}
+
+/// The pin on the verified image: defined here, beside [`VerifiedImage`], so
+/// that the policy stays below the image in the layering.
+impl Policy {
+    /// Checks the kernel-image pin (if any) on the verified image. Returns
+    /// the matched digest.
+    ///
+    /// # Errors
+    /// [`AuthProblem::KernelPin`].
+    pub fn check_kernel(&self, image: &VerifiedImage<'_>) -> Result<Option<[u8; 32]>> {
+        let Some(pin) = self.pins.kernel_sha256 else {
+            return Ok(None);
+        };
+        // Computed in extract's single pass: no second pass over the image.
+        let got = image.sha256();
+        if !ct_eq(&got, pin) {
+            return Err(Error::Auth(AuthProblem::KernelPin {
+                offset: image.kernel_offset(),
+                computed_first8: first8(&got),
+                pinned_first8: first8(pin),
+            }));
+        }
+        Ok(Some(got))
+    }
+}
+
+/// The last step of a boot under `container`'s policy, on exactly what is
+/// handed to the kernel: `image` (extracted from one of the container's
+/// kernels) and `final_cmdline` (what [`crate::cmdline::write`] wrote, without
+/// its NUL). The signature was checked by [`Container::parse`](crate::Container::parse) and the
+/// kernel's SHDG entry when the container handed the kernel out; this compares
+/// the pins in constant time and says what was authenticated.
+///
+/// # Errors
+/// [`AuthProblem::KernelPin`], then [`AuthProblem::CmdlinePin`].
+pub fn authenticate(
+    container: &Container<'_>,
+    image: &VerifiedImage<'_>,
+    final_cmdline: &[u8],
+) -> Result<Authenticated> {
+    let policy = container.policy();
+    let kernel_sha256 = policy.check_kernel(image)?;
+    let cmdline_sha256 = policy.check_cmdline(final_cmdline)?;
+    Ok(Authenticated {
+        signed: container.signed(),
+        kernel_sha256,
+        cmdline_sha256,
+    })
 }

@@ -13,13 +13,13 @@
 //! the writer saw absent tampering; integrity for those files comes from the
 //! segment content hash (and a signature, if any).
 //!
-//! Which candidates to compute is a parameter ([`Candidates`]), so the layout
+//! Which candidates to compute is a parameter (`Candidates`), so the layout
 //! can narrow it: RuvBot files carry SHA-256, crate files the toy checksum or
-//! SHA3-256 ([`Candidates::for_layout`]). SHA3-256 is the slowest of the
+//! SHA3-256 (`Candidates::for_layout`). SHA3-256 is the slowest of the
 //! three by far; computing it on every RuvBot boot would buy nothing.
 //!
 //! SHA-256 of the image is computed in the same pass whatever the
-//! candidates ([`ImageHasher::finalize_measured`], [`check_image_measured`]):
+//! candidates (`ImageHasher::finalize_measured`, `check_image_measured`):
 //! it is the image's measurement (`crate::measure`), so measured boot adds
 //! no pass over the kernel. It counts for the `image_hash` check only when
 //! [`ImageHash::Sha256`] is a candidate: a crate-layout kernel is never
@@ -43,7 +43,7 @@ pub enum ImageHash {
 }
 
 impl ImageHash {
-    /// Every algorithm, in the order [`check`] tries them.
+    /// Every algorithm, in the order `check` tries them.
     pub const ALL: [Self; 3] = [Self::Sha256, Self::Sha3_256, Self::RvfRuntimeChecksum];
 
     /// The name used in reports: `sha256`, `sha3-256`, `rvf-runtime-additive`.
@@ -71,10 +71,13 @@ impl ImageHash {
     }
 }
 
-/// A set of [`ImageHash`] algorithms to compute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Candidates(u8);
+testing_pub! {
+    /// A set of [`ImageHash`] algorithms to compute.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Candidates(u8);
+}
 
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 impl Candidates {
     /// No algorithm.
     pub const NONE: Self = Self(0);
@@ -120,33 +123,35 @@ impl Candidates {
     }
 }
 
-/// rvf-runtime's `simple_shake256_256`, incrementally.
-///
-/// The reference (§4.4), over bytes `b[0..n]`, wrapping `u8` arithmetic:
-///
-/// ```text
-/// out = [0; 32]
-/// for i, b in bytes: out[i%32] += b; out[(i+13)%32] += rotl(out[i%32], 3)
-/// ```
-///
-/// Let `v[i]` be `out[i%32]` right after step `i` adds `b[i]`. Between steps
-/// `i-32` and `i` the only other write to `out[i%32]` is step `i-13`'s, so
-/// `v[i] = v[i-32] + rotl(v[i-13], 3) + b[i]` (with `v[<0] = 0`): a recurrence
-/// whose nearest dependency is 13 bytes back. A 32-byte block is therefore
-/// three independent lane groups (0..13, 13..26, 26..32) that the compiler
-/// vectorises; the state is the last 32 `v` values, indexed by position mod
-/// 32. At the end, the last 13 steps' `rotl` additions have not yet been
-/// folded into a later `v` and are applied to a copy ([`Self::finalize`]).
-#[derive(Clone, Debug)]
-pub struct RvfRuntimeChecksum {
-    /// `v` of the latest position with each residue mod 32.
-    v: [u8; 32],
-    /// Bytes of an incomplete block (positions `total - pending .. total`).
-    buf: [u8; 32],
-    /// How many bytes of `buf` are used (< 32).
-    pending: usize,
-    /// Total bytes absorbed, mod 2^64.
-    total: u64,
+testing_pub! {
+    /// rvf-runtime's `simple_shake256_256`, incrementally.
+    ///
+    /// The reference (§4.4), over bytes `b[0..n]`, wrapping `u8` arithmetic:
+    ///
+    /// ```text
+    /// out = [0; 32]
+    /// for i, b in bytes: out[i%32] += b; out[(i+13)%32] += rotl(out[i%32], 3)
+    /// ```
+    ///
+    /// Let `v[i]` be `out[i%32]` right after step `i` adds `b[i]`. Between steps
+    /// `i-32` and `i` the only other write to `out[i%32]` is step `i-13`'s, so
+    /// `v[i] = v[i-32] + rotl(v[i-13], 3) + b[i]` (with `v[<0] = 0`): a recurrence
+    /// whose nearest dependency is 13 bytes back. A 32-byte block is therefore
+    /// three independent lane groups (0..13, 13..26, 26..32) that the compiler
+    /// vectorises; the state is the last 32 `v` values, indexed by position mod
+    /// 32. At the end, the last 13 steps' `rotl` additions have not yet been
+    /// folded into a later `v` and are applied to a copy ([`Self::finalize`]).
+    #[derive(Clone, Debug)]
+    pub struct RvfRuntimeChecksum {
+        /// `v` of the latest position with each residue mod 32.
+        v: [u8; 32],
+        /// Bytes of an incomplete block (positions `total - pending .. total`).
+        buf: [u8; 32],
+        /// How many bytes of `buf` are used (< 32).
+        pending: usize,
+        /// Total bytes absorbed, mod 2^64.
+        total: u64,
+    }
 }
 
 impl Default for RvfRuntimeChecksum {
@@ -179,6 +184,7 @@ fn block(v: &mut [u8; 32], b: &[u8; 32]) {
     mix(hi, p_hi, mid, b_hi);
 }
 
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 impl RvfRuntimeChecksum {
     /// A fresh state (the checksum of nothing is all zeros).
     #[must_use]
@@ -259,17 +265,20 @@ impl RvfRuntimeChecksum {
     }
 }
 
-/// The digests an [`ImageHasher`] computed (`None` for algorithms not asked for).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageDigests {
-    /// SHA-256 of the image.
-    pub sha256: Option<[u8; 32]>,
-    /// SHA3-256 of the image.
-    pub sha3_256: Option<[u8; 32]>,
-    /// rvf-runtime checksum of the image.
-    pub rvf_runtime: Option<[u8; 32]>,
+testing_pub! {
+    /// The digests an [`ImageHasher`] computed (`None` for algorithms not asked for).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ImageDigests {
+        /// SHA-256 of the image.
+        pub sha256: Option<[u8; 32]>,
+        /// SHA3-256 of the image.
+        pub sha3_256: Option<[u8; 32]>,
+        /// rvf-runtime checksum of the image.
+        pub rvf_runtime: Option<[u8; 32]>,
+    }
 }
 
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 impl ImageDigests {
     /// The digest for `h`, if computed.
     #[must_use]
@@ -282,17 +291,20 @@ impl ImageDigests {
     }
 }
 
-/// Computes a set of [`Candidates`] over an image fed in chunks (for
-/// example from [`crate::gzip::inflate`]'s sink), and always SHA-256 (the
-/// image's measurement, [`ImageHasher::finalize_measured`]).
-#[derive(Clone, Debug)]
-pub struct ImageHasher {
-    candidates: Candidates,
-    sha256: sha2::Sha256,
-    sha3_256: sha3::Sha3_256,
-    rvf_runtime: RvfRuntimeChecksum,
+testing_pub! {
+    /// Computes a set of [`Candidates`] over an image fed in chunks (for
+    /// example from [`crate::gzip::inflate`]'s sink), and always SHA-256 (the
+    /// image's measurement, [`ImageHasher::finalize_measured`]).
+    #[derive(Clone, Debug)]
+    pub struct ImageHasher {
+        candidates: Candidates,
+        sha256: sha2::Sha256,
+        sha3_256: sha3::Sha3_256,
+        rvf_runtime: RvfRuntimeChecksum,
+    }
 }
 
+#[cfg_attr(not(feature = "testing"), allow(unreachable_pub, dead_code))]
 impl ImageHasher {
     /// A hasher computing `candidates`.
     #[must_use]
@@ -353,16 +365,18 @@ impl ImageHasher {
 /// chunk is still in cache for the second algorithm.
 const MEASURE_CHUNK: usize = 16 * 1024;
 
-/// The digest of `image` under `h`, in one call.
-#[must_use]
-pub fn digest(h: ImageHash, image: &[u8]) -> [u8; 32] {
-    match h {
-        ImageHash::Sha256 => sha2::Sha256::digest(image).into(),
-        ImageHash::Sha3_256 => sha3::Sha3_256::digest(image).into(),
-        ImageHash::RvfRuntimeChecksum => {
-            let mut c = RvfRuntimeChecksum::new();
-            c.update(image);
-            c.finalize()
+testing_pub! {
+    /// The digest of `image` under `h`, in one call.
+    #[must_use]
+    pub fn digest(h: ImageHash, image: &[u8]) -> [u8; 32] {
+        match h {
+            ImageHash::Sha256 => sha2::Sha256::digest(image).into(),
+            ImageHash::Sha3_256 => sha3::Sha3_256::digest(image).into(),
+            ImageHash::RvfRuntimeChecksum => {
+                let mut c = RvfRuntimeChecksum::new();
+                c.update(image);
+                c.finalize()
+            }
         }
     }
 }
@@ -390,32 +404,34 @@ impl ImageHashCheck {
     }
 }
 
-/// Check `expected` (the kernel header's `image_hash`) against computed
-/// digests, in the order of [`ImageHash::ALL`]. Each comparison runs in
-/// constant time.
-///
-/// # Errors
-/// [`Error::ImageHashMismatch`] naming `kernel_offset` (the KERNEL_SEG header
-/// offset) if `expected` is non-zero and equals none of the digests computed.
-pub fn check(
-    expected: &[u8; 32],
-    digests: &ImageDigests,
-    kernel_offset: u64,
-) -> Result<ImageHashCheck> {
-    if crate::bytes::all_zero(expected) {
-        return Ok(ImageHashCheck::Unset);
-    }
-    for h in ImageHash::ALL {
-        if digests
-            .get(h)
-            .is_some_and(|d| bool::from(d.ct_eq(expected)))
-        {
-            return Ok(ImageHashCheck::Verified(h));
+testing_pub! {
+    /// Check `expected` (the kernel header's `image_hash`) against computed
+    /// digests, in the order of [`ImageHash::ALL`]. Each comparison runs in
+    /// constant time.
+    ///
+    /// # Errors
+    /// [`Error::ImageHashMismatch`] naming `kernel_offset` (the KERNEL_SEG header
+    /// offset) if `expected` is non-zero and equals none of the digests computed.
+    pub fn check(
+        expected: &[u8; 32],
+        digests: &ImageDigests,
+        kernel_offset: u64,
+    ) -> Result<ImageHashCheck> {
+        if crate::bytes::all_zero(expected) {
+            return Ok(ImageHashCheck::Unset);
         }
+        for h in ImageHash::ALL {
+            if digests
+                .get(h)
+                .is_some_and(|d| bool::from(d.ct_eq(expected)))
+            {
+                return Ok(ImageHashCheck::Verified(h));
+            }
+        }
+        Err(Error::ImageHashMismatch {
+            offset: kernel_offset,
+        })
     }
-    Err(Error::ImageHashMismatch {
-        offset: kernel_offset,
-    })
 }
 
 /// Check `expected` against a complete image held in memory (the raw,
@@ -425,7 +441,8 @@ pub fn check(
 ///
 /// # Errors
 /// As [`check`].
-pub fn check_image(
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn check_image(
     expected: &[u8; 32],
     image: &[u8],
     candidates: Candidates,
@@ -457,7 +474,7 @@ pub fn check_image(
 ///
 /// # Errors
 /// As [`check`].
-pub fn check_image_measured(
+pub(crate) fn check_image_measured(
     expected: &[u8; 32],
     image: &[u8],
     candidates: Candidates,

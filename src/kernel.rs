@@ -8,22 +8,24 @@
 //! flags, entry point) is advisory: the bzImage's own setup header rules.
 //!
 //! `image_size` is bounded when the header is parsed (issue 9): it may not
-//! exceed what the stored bytes can inflate to ([`gzip::max_inflated_size`];
+//! exceed what the stored bytes can inflate to (`gzip::max_inflated_size`;
 //! a raw image's `image_size` is its stored size) nor [`MAX_IMAGE_SIZE`], so
 //! no caller ever sizes a buffer from an absurd declared size.
 
 use crate::bytes::{le_u16, le_u32, range, u64_from};
 use crate::checksum::{ContentHash, HashCheck};
-use crate::container::Policy;
 use crate::error::{Error, Result, Structure};
 use crate::gzip;
+use crate::policy::Policy;
 use crate::segment::Segment;
 use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
-/// `"RVKN"` as a little-endian u32 (wire bytes `4E 4B 56 52`).
-pub const KERNEL_MAGIC: u32 = 0x5256_4B4E;
+testing_pub! {
+    /// `"RVKN"` as a little-endian u32 (wire bytes `4E 4B 56 52`).
+    pub const KERNEL_MAGIC: u32 = 0x5256_4B4E;
+}
 /// Size of the kernel header.
 pub(crate) const KERNEL_HEADER_SIZE: u64 = 128;
 /// Size of the KernelBinding (§4.6).
@@ -80,7 +82,7 @@ display_by_name!(HeaderField);
 #[non_exhaustive]
 pub enum ImageSizeLimit {
     /// More than a gzip member of `stored_size` bytes can inflate to
-    /// ([`gzip::max_inflated_size`]): the header lies.
+    /// (`gzip::max_inflated_size`): the header lies.
     Deflate {
         /// The stored (compressed) image's length.
         stored_size: u64,
@@ -119,7 +121,7 @@ impl fmt::Display for ImageSizeLimit {
 #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
 #[repr(C)]
 pub struct KernelHeader {
-    /// 0x00: [`KERNEL_MAGIC`].
+    /// 0x00: `KERNEL_MAGIC`.
     pub kernel_magic: U32,
     /// 0x04: 1.
     pub header_version: U16,
@@ -244,7 +246,7 @@ pub struct KernelSegment<'a> {
     content_hash: Option<HashCheck>,
     /// The file's algorithm-0 convention, when a container handed the kernel
     /// out with its content hash still to check
-    /// ([`crate::Container::selected_kernel_unverified`]).
+    /// ([`crate::Container::selected_kernel_deferred`]).
     algo0: Option<ContentHash>,
     policy: Policy,
 }
@@ -433,7 +435,7 @@ impl<'a> KernelSegment<'a> {
 
     /// The content-hash check the container made; `None` when it has not
     /// been made ([`KernelSegment::parse_unverified`],
-    /// [`crate::Container::selected_kernel_unverified`]): then
+    /// [`crate::Container::selected_kernel_deferred`]): then
     /// [`crate::image::extract`] makes it.
     #[must_use]
     pub const fn content_hash(&self) -> Option<HashCheck> {

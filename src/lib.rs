@@ -36,6 +36,17 @@
 //! Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Features
+//!
+//! * `sha2-asm`: SHA-256 through sha2's assembly where the CPU has no SHA-NI.
+//! * `ruvbot`: the RuvBot bundle reader ([`bundle`]'s `WasmSegment`,
+//!   `VerifiedBundle`, `Bundle`); on for the CLI, off for a firmware that only
+//!   boots.
+//! * `testing`: the work counters and the pieces the host tests and the fuzz
+//!   targets take apart (`Container::parse_counting`,
+//!   `image::extract_joined_counting`, `segment::Work`, the image hashers, ...);
+//!   not for loaders.
+//!
 //! Byte layouts follow `docs/format.md` (the project's format reference); section
 //! numbers (§) in doc comments refer to it.
 #![no_std]
@@ -97,6 +108,23 @@ macro_rules! display_by_name {
     };
 }
 
+/// An item public with the `testing` feature and crate-internal without:
+/// what the host tests and the fuzz targets use as an oracle or take apart
+/// (the hashers, the one-segment checks, format constants), which a loader
+/// does not need. The item is written once, as `pub`.
+macro_rules! testing_pub {
+    ($(#[$m:meta])* pub $kind:ident $($rest:tt)*) => {
+        $(#[$m])*
+        #[cfg(feature = "testing")]
+        pub $kind $($rest)*
+
+        $(#[$m])*
+        #[cfg(not(feature = "testing"))]
+        #[allow(unreachable_pub, dead_code)]
+        pub(crate) $kind $($rest)*
+    };
+}
+
 pub mod boot;
 pub mod bundle;
 mod bytes;
@@ -110,6 +138,7 @@ pub mod error;
 pub mod gzip;
 pub mod image;
 pub mod image_hash;
+pub mod joined;
 pub mod kernel;
 pub mod manifest;
 pub mod measure;
@@ -118,7 +147,24 @@ pub mod plan;
 pub mod policy;
 pub mod root_page;
 pub mod segment;
+mod signing;
 pub mod zero_page;
 
-pub use container::{Container, Policy};
-pub use error::{Error, Result};
+// The vocabulary of a boot, by name at the crate root (as gimli-rs/object's
+// `read`): parse, select, extract, authenticate, measure, hand over. The
+// modules keep the detail (field enums, constants, the engine and scheduler
+// traits' parts).
+pub use bzimage::BzImage;
+pub use checksum::{ContentHash, HashCheck};
+pub use container::Container;
+pub use error::{Error, ErrorClass, Result};
+pub use gzip::{InflateState, Inflater};
+pub use image::{VerifiedImage, authenticate, buffer_size, extract, extract_joined, extract_with};
+pub use joined::{Join, Sequential};
+pub use kernel::KernelSegment;
+pub use measure::{BootInputs, EventLog, MeasureError, boot_events};
+pub use memory::{E820Type, MemoryRegion, PhysRange};
+pub use plan::BootPlan;
+pub use policy::{Authenticated, Policy, Signed};
+pub use segment::{Segment, Walk};
+pub use zero_page::Handoff;

@@ -10,13 +10,15 @@ use crate::error::{Error, Result};
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
-/// The most directory entries a manifest may have (as many as segments the walk visits).
-pub const MAX_DIRECTORY_ENTRIES: u32 = crate::segment::MAX_SEGMENTS;
+testing_pub! {
+    /// The most directory entries a manifest may have (as many as segments the walk visits).
+    pub const MAX_DIRECTORY_ENTRIES: u32 = crate::segment::MAX_SEGMENTS;
+}
 
 /// `"FIDI"` trailer tag as a little-endian u32 (wire bytes `49 44 49 46`).
-pub const FIDI_TAG: u32 = 0x4649_4449;
+pub(crate) const FIDI_TAG: u32 = 0x4649_4449;
 /// `"SHDG"` trailer tag as a little-endian u32 (wire bytes `53 48 44 47`).
-pub const SHDG_TAG: u32 = 0x4744_4853;
+pub(crate) const SHDG_TAG: u32 = 0x4744_4853;
 
 /// The part of a MANIFEST_SEG payload that is malformed ([`Error::ManifestMalformed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,7 +18,7 @@
 pub const FOUR_GIB: u64 = 0x1_0000_0000;
 
 /// The lowest address a LOADED_HIGH kernel may be loaded at (1 MiB).
-pub const MIN_LOAD_ADDRESS: u64 = 0x10_0000;
+pub(crate) const MIN_LOAD_ADDRESS: u64 = 0x10_0000;
 
 /// The end of low memory (1 MiB): below it lie the real-mode IVT and BDA,
 /// the EBDA, video memory and the firmware, so loaders place nothing there.

@@ -1,5 +1,6 @@
 //! What counts as verified: [`Policy`], the one policy type, given once to
-//! [`crate::Container::parse`] and carried to the kernels and [`authenticate`].
+//! [`crate::Container::parse`] and carried to the kernels and
+//! [`crate::image::authenticate`].
 //!
 //! Three layers, each optional but the first:
 //! - **hashes** (always): every content hash, the manifest, the directory, the
@@ -33,11 +34,11 @@
 //!      ([`Error::DirectoryMismatch`], checked for every entry at parse), a
 //!      payload whose SHAKE-256-128 is not its SHDG entry ([`AuthProblem::SegmentHash`]).
 //! - **pins** ([`Policy::pinning_kernel_sha256`], [`Policy::pinning_cmdline_sha256`]):
-//!   [`authenticate`] compares, in constant time, the SHA-256 of the verified
+//!   [`crate::image::authenticate`] compares, in constant time, the SHA-256 of the verified
 //!   image (the bytes handed to the kernel) and of the final command line (as
 //!   [`crate::cmdline::write`] produced it) with the caller's digests.
 //!
-//! The signature part is enforced by the [`Container`] (parse, and each
+//! The signature part is enforced by the [`crate::Container`] (parse, and each
 //! segment it hands out); a kernel parsed with
 //! [`crate::kernel::KernelSegment::parse_unverified`] is not authenticated
 //! by anything, whatever policy it carries.
@@ -45,10 +46,8 @@
 //! Keys and digests are `&'static`: a loader embeds them (the QEMU stub's come
 //! from its build), a std tool leaks the parsed ones once. No heap.
 
-use crate::Container;
 use crate::checksum::ct_eq;
 use crate::error::{Error, Result};
-use crate::image::VerifiedImage;
 use crate::root_page::{PageField, SignatureProblem};
 use core::fmt;
 
@@ -62,7 +61,7 @@ pub struct Policy {
     pub allow_unset_hash: bool,
     /// Require a signed store (see the module documentation).
     pub signature: Option<SignaturePolicy>,
-    /// Pinned digests, checked by [`authenticate`].
+    /// Pinned digests, checked by [`crate::image::authenticate`].
     pub pins: Pins,
 }
 
@@ -80,7 +79,7 @@ pub struct SignaturePolicy {
     pub serve_signed_prefix: bool,
 }
 
-/// Pinned SHA-256 digests ([`authenticate`]).
+/// Pinned SHA-256 digests ([`crate::image::authenticate`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Pins {
@@ -185,7 +184,7 @@ impl Policy {
 
     /// Checks the command-line pin (if any) on the final command line, as
     /// [`crate::cmdline::write`] produced it (without the NUL). Returns the
-    /// matched digest. [`authenticate`] calls it; a loader may call it early.
+    /// matched digest. [`crate::image::authenticate`] calls it; a loader may call it early.
     ///
     /// # Errors
     /// [`AuthProblem::CmdlinePin`].
@@ -203,27 +202,6 @@ impl Policy {
         }
         Ok(Some(got))
     }
-
-    /// Checks the kernel-image pin (if any) on the verified image. Returns
-    /// the matched digest.
-    ///
-    /// # Errors
-    /// [`AuthProblem::KernelPin`].
-    pub fn check_kernel(&self, image: &VerifiedImage<'_>) -> Result<Option<[u8; 32]>> {
-        let Some(pin) = self.pins.kernel_sha256 else {
-            return Ok(None);
-        };
-        // Computed in extract's single pass: no second pass over the image.
-        let got = image.sha256();
-        if !ct_eq(&got, pin) {
-            return Err(Error::Auth(AuthProblem::KernelPin {
-                offset: image.kernel_offset(),
-                computed_first8: first8(&got),
-                pinned_first8: first8(pin),
-            }));
-        }
-        Ok(Some(got))
-    }
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -231,12 +209,12 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
 
-fn first8(d: &[u8]) -> u64 {
+pub(crate) fn first8(d: &[u8]) -> u64 {
     crate::bytes::le_u64(d, 0).map_or(0, u64::swap_bytes)
 }
 
 /// Who signed a file that passed a signature policy
-/// ([`Container::signed`]).
+/// ([`crate::Container::signed`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Signed {
@@ -255,7 +233,7 @@ pub struct Signed {
     pub unsigned_tail: Option<(u64, u64)>,
 }
 
-/// What a boot authenticated ([`authenticate`]), for a log line.
+/// What a boot authenticated ([`crate::image::authenticate`]), for a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Authenticated {
@@ -265,30 +243,6 @@ pub struct Authenticated {
     pub kernel_sha256: Option<[u8; 32]>,
     /// The final command line's SHA-256, when pinned (and matched).
     pub cmdline_sha256: Option<[u8; 32]>,
-}
-
-/// The last step of a boot under `container`'s policy, on exactly what is
-/// handed to the kernel: `image` (extracted from one of the container's
-/// kernels) and `final_cmdline` (what [`crate::cmdline::write`] wrote, without
-/// its NUL). The signature was checked by [`Container::parse`] and the
-/// kernel's SHDG entry when the container handed the kernel out; this compares
-/// the pins in constant time and says what was authenticated.
-///
-/// # Errors
-/// [`AuthProblem::KernelPin`], then [`AuthProblem::CmdlinePin`].
-pub fn authenticate(
-    container: &Container<'_>,
-    image: &VerifiedImage<'_>,
-    final_cmdline: &[u8],
-) -> Result<Authenticated> {
-    let policy = container.policy();
-    let kernel_sha256 = policy.check_kernel(image)?;
-    let cmdline_sha256 = policy.check_cmdline(final_cmdline)?;
-    Ok(Authenticated {
-        signed: container.signed(),
-        kernel_sha256,
-        cmdline_sha256,
-    })
 }
 
 /// A segment-header field that is not what the signing writer emits

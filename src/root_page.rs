@@ -12,8 +12,10 @@ use crate::error::{Error, Result, Structure};
 use crate::segment::{ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_HEADER_SIZE, Segment};
 use crc::{CRC_32_ISCSI, Crc};
 
-/// CRC32C (Castagnoli), as the page's last four bytes store it.
-pub const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+testing_pub! {
+    /// CRC32C (Castagnoli), as the page's last four bytes store it.
+    pub const CRC32C: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+}
 
 /// Offset of the CRC32C field; the CRC covers the bytes before it.
 const CRC_AT: u64 = 0xFFC;

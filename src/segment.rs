@@ -15,10 +15,14 @@ use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
 
 /// Size of a segment header.
 pub const SEGMENT_HEADER_SIZE: u64 = 64;
-/// The only segment-header version there is.
-pub const SEGMENT_VERSION: u8 = 1;
-/// `"RVFS"` as a little-endian u32 (wire bytes `53 46 56 52`).
-pub const SEGMENT_MAGIC: u32 = 0x5256_4653;
+testing_pub! {
+    /// The only segment-header version there is.
+    pub const SEGMENT_VERSION: u8 = 1;
+}
+testing_pub! {
+    /// `"RVFS"` as a little-endian u32 (wire bytes `53 46 56 52`).
+    pub const SEGMENT_MAGIC: u32 = 0x5256_4653;
+}
 /// `"RVM0"` root-page magic as a little-endian u32 (wire bytes `30 4D 56 52`).
 pub const ROOT_PAGE_MAGIC: u32 = 0x5256_4D30;
 /// Size of the RVM0 root page at the end of signed stores (§3.4).
@@ -33,37 +37,37 @@ pub mod seg_type {
     /// Vectors.
     pub const VEC: u8 = 0x01;
     /// Index.
-    pub const INDEX: u8 = 0x02;
+    pub(crate) const INDEX: u8 = 0x02;
     /// Overlay.
-    pub const OVERLAY: u8 = 0x03;
+    pub(crate) const OVERLAY: u8 = 0x03;
     /// Journal.
-    pub const JOURNAL: u8 = 0x04;
+    pub(crate) const JOURNAL: u8 = 0x04;
     /// Segment directory.
     pub const MANIFEST: u8 = 0x05;
     /// Quantization dictionary.
-    pub const QUANT: u8 = 0x06;
+    pub(crate) const QUANT: u8 = 0x06;
     /// Metadata (RVFMETA or RuvBot JSON).
     pub const META: u8 = 0x07;
     /// Hot set.
-    pub const HOT: u8 = 0x08;
+    pub(crate) const HOT: u8 = 0x08;
     /// Sketch.
-    pub const SKETCH: u8 = 0x09;
+    pub(crate) const SKETCH: u8 = 0x09;
     /// Witness chain / provenance.
     pub const WITNESS: u8 = 0x0A;
     /// Domain profile (RuvBot JSON).
     pub const PROFILE: u8 = 0x0B;
     /// Crypto material.
-    pub const CRYPTO: u8 = 0x0C;
+    pub(crate) const CRYPTO: u8 = 0x0C;
     /// Metadata index.
-    pub const META_IDX: u8 = 0x0D;
+    pub(crate) const META_IDX: u8 = 0x0D;
     /// Kernel.
     pub const KERNEL: u8 = 0x0E;
     /// eBPF program.
-    pub const EBPF: u8 = 0x0F;
+    pub(crate) const EBPF: u8 = 0x0F;
     /// WASM module or RuvBot runtime bundle.
     pub const WASM: u8 = 0x10;
     /// Dashboard bundle.
-    pub const DASHBOARD: u8 = 0x11;
+    pub(crate) const DASHBOARD: u8 = 0x11;
 
     /// The type's name as in rvf-types, or `None` for codes this reader does not name.
     #[must_use]
@@ -95,9 +99,9 @@ pub mod seg_type {
 #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
 #[repr(C)]
 pub struct SegmentHeader {
-    /// 0x00: [`SEGMENT_MAGIC`].
+    /// 0x00: `SEGMENT_MAGIC`.
     pub magic: U32,
-    /// 0x04: [`SEGMENT_VERSION`].
+    /// 0x04: `SEGMENT_VERSION`.
     pub version: u8,
     /// 0x05: [`seg_type`] code.
     pub seg_type: u8,
@@ -263,34 +267,45 @@ fn header_at(body: &[u8], offset: u64) -> Option<&SegmentHeader> {
     (h.magic.get() == SEGMENT_MAGIC).then_some(h)
 }
 
-/// Work done reading a file, counted so tests can bound it without timing.
-///
-/// Every count is linear in the input: a walk reads at most three headers per
-/// segment (two candidate positions probed, then the chosen one read), scans
-/// each fill byte at most once, and the container hashes each payload at most
-/// once (the winning manifest up to three times while learning which
-/// algorithm-0 hash the file uses).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Work {
-    /// 64-byte segment headers read or probed.
-    pub header_reads: u64,
-    /// Zero-fill bytes examined (padding and zero tails).
-    pub fill_scanned: u64,
-    /// Payload bytes fed to a content-hash function (each algorithm counted).
-    pub hashed: u64,
-}
+/// The work counters (public with the `testing` feature, for the host
+/// tests' bounds; crate-internal otherwise).
+mod counters {
+    #![cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 
-impl Work {
-    /// The sum of two counts.
-    #[must_use]
-    pub const fn plus(self, other: Self) -> Self {
-        Self {
-            header_reads: self.header_reads.saturating_add(other.header_reads),
-            fill_scanned: self.fill_scanned.saturating_add(other.fill_scanned),
-            hashed: self.hashed.saturating_add(other.hashed),
+    /// Work done reading a file, counted so tests can bound it without timing.
+    ///
+    /// Every count is linear in the input: a walk reads at most three headers per
+    /// segment (two candidate positions probed, then the chosen one read), scans
+    /// each fill byte at most once, and the container hashes each payload at most
+    /// once (the winning manifest up to three times while learning which
+    /// algorithm-0 hash the file uses).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Work {
+        /// 64-byte segment headers read or probed.
+        pub header_reads: u64,
+        /// Zero-fill bytes examined (padding and zero tails).
+        pub fill_scanned: u64,
+        /// Payload bytes fed to a content-hash function (each algorithm counted).
+        pub hashed: u64,
+    }
+
+    impl Work {
+        /// The sum of two counts.
+        #[must_use]
+        pub const fn plus(self, other: Self) -> Self {
+            Self {
+                header_reads: self.header_reads.saturating_add(other.header_reads),
+                fill_scanned: self.fill_scanned.saturating_add(other.fill_scanned),
+                hashed: self.hashed.saturating_add(other.hashed),
+            }
         }
     }
 }
+
+#[cfg(feature = "testing")]
+pub use counters::Work;
+#[cfg(not(feature = "testing"))]
+pub(crate) use counters::Work;
 
 /// Index of the first non-zero byte: whole 64-byte blocks are OR-folded (which
 /// vectorises), then the block that is not all zero is searched byte by byte.
@@ -345,7 +360,7 @@ enum Next {
 /// [`Walk::stop`] say where and why it stopped.
 ///
 /// Work: at most three header reads per segment and one scan of a zero tail
-/// (only when iterated to the end); [`Walk::work`] counts them.
+/// (only when iterated to the end); `Walk::work` counts them.
 #[derive(Clone, Debug)]
 pub struct Walk<'a> {
     body: &'a [u8],
@@ -389,8 +404,16 @@ impl<'a> Walk<'a> {
     }
 
     /// Headers read and fill bytes scanned so far (`hashed` is 0: the walk hashes nothing).
+    #[cfg(feature = "testing")]
     #[must_use]
     pub const fn work(&self) -> Work {
+        self.work
+    }
+
+    /// Headers read and fill bytes scanned so far (crate-internal without
+    /// the `testing` feature).
+    #[cfg(not(feature = "testing"))]
+    pub(crate) const fn work(&self) -> Work {
         self.work
     }
 

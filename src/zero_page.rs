@@ -60,52 +60,53 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// Size of `struct boot_params`.
 pub const ZERO_PAGE_SIZE: usize = 4096;
 /// Size of one e820 entry.
-pub const E820_ENTRY_SIZE: usize = 20;
+pub(crate) const E820_ENTRY_SIZE: usize = 20;
 /// `type_of_loader` for a boot loader without an assigned ID.
-pub const TYPE_OF_LOADER_UNDEFINED: u8 = 0xFF;
+pub(crate) const TYPE_OF_LOADER_UNDEFINED: u8 = 0xFF;
 /// `vid_mode` "normal" (80x25 text; no mode switch).
-pub const VID_MODE_NORMAL: u16 = 0xFFFF;
+pub(crate) const VID_MODE_NORMAL: u16 = 0xFFFF;
 
 /// Zero-page offsets this module writes.
-pub mod offset {
+#[allow(dead_code)] // the protocol's whole table, not only what the crate reads
+pub(crate) mod offset {
     /// `acpi_rsdp_addr` (u64).
-    pub const ACPI_RSDP_ADDR: usize = 0x070;
+    pub(crate) const ACPI_RSDP_ADDR: usize = 0x070;
     /// `ext_ramdisk_image` (u32).
-    pub const EXT_RAMDISK_IMAGE: usize = 0x0C0;
+    pub(crate) const EXT_RAMDISK_IMAGE: usize = 0x0C0;
     /// `ext_ramdisk_size` (u32).
-    pub const EXT_RAMDISK_SIZE: usize = 0x0C4;
+    pub(crate) const EXT_RAMDISK_SIZE: usize = 0x0C4;
     /// `ext_cmd_line_ptr` (u32).
-    pub const EXT_CMD_LINE_PTR: usize = 0x0C8;
+    pub(crate) const EXT_CMD_LINE_PTR: usize = 0x0C8;
     /// `e820_entries` (u8).
-    pub const E820_ENTRIES: usize = 0x1E8;
+    pub(crate) const E820_ENTRIES: usize = 0x1E8;
     /// Start of the setup header.
-    pub const SETUP_HEADER: usize = 0x1F1;
+    pub(crate) const SETUP_HEADER: usize = 0x1F1;
     /// `vid_mode` (u16).
-    pub const VID_MODE: usize = 0x1FA;
+    pub(crate) const VID_MODE: usize = 0x1FA;
     /// `type_of_loader` (u8).
-    pub const TYPE_OF_LOADER: usize = 0x210;
+    pub(crate) const TYPE_OF_LOADER: usize = 0x210;
     /// `loadflags` (u8).
-    pub const LOADFLAGS: usize = 0x211;
+    pub(crate) const LOADFLAGS: usize = 0x211;
     /// `code32_start` (u32).
-    pub const CODE32_START: usize = 0x214;
+    pub(crate) const CODE32_START: usize = 0x214;
     /// `ramdisk_image` (u32).
-    pub const RAMDISK_IMAGE: usize = 0x218;
+    pub(crate) const RAMDISK_IMAGE: usize = 0x218;
     /// `ramdisk_size` (u32).
-    pub const RAMDISK_SIZE: usize = 0x21C;
+    pub(crate) const RAMDISK_SIZE: usize = 0x21C;
     /// `heap_end_ptr` (u16).
-    pub const HEAP_END_PTR: usize = 0x224;
+    pub(crate) const HEAP_END_PTR: usize = 0x224;
     /// `cmd_line_ptr` (u32).
-    pub const CMD_LINE_PTR: usize = 0x228;
+    pub(crate) const CMD_LINE_PTR: usize = 0x228;
     /// `boot_flag` (u16; written for ELF kernels only).
-    pub const BOOT_FLAG: usize = 0x1FE;
+    pub(crate) const BOOT_FLAG: usize = 0x1FE;
     /// `header` (u32, `"HdrS"`; written for ELF kernels only).
-    pub const HEADER: usize = 0x202;
+    pub(crate) const HEADER: usize = 0x202;
     /// `cmdline_size` (u32; written for ELF kernels only).
-    pub const CMDLINE_SIZE: usize = 0x238;
+    pub(crate) const CMDLINE_SIZE: usize = 0x238;
     /// End of the setup-header area (`edd_mbr_sig_buffer`).
-    pub const SETUP_HEADER_AREA_END: usize = 0x290;
+    pub(crate) const SETUP_HEADER_AREA_END: usize = 0x290;
     /// `e820_table` (128 × 20 bytes).
-    pub const E820_TABLE: usize = 0x2D0;
+    pub(crate) const E820_TABLE: usize = 0x2D0;
 }
 
 /// What the loader hands the kernel besides the image.

@@ -7,11 +7,11 @@ use core::ffi::c_int;
 use core::fmt;
 use core::mem::{MaybeUninit, align_of, size_of};
 
+use rvf_boot::authenticate;
 use rvf_boot::error::ErrorClass;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::StoredFormat;
-use rvf_boot::policy::authenticate;
 use rvf_boot::{Container, Error, Policy};
 
 /// The library's state for one inflate, placed in the caller's memory.

@@ -120,7 +120,7 @@ fn check_kernel(c: &Container<'_>, req: &Request<'_>) -> Result<KernelPins, rvf_
     if !req.flags.pins_kernel() {
         return Ok((None, None));
     }
-    let k = c.selected_kernel_unverified()?;
+    let k = c.selected_kernel_deferred()?;
     let x = image::verify(&k)?;
     Ok((x.kernel_pin, req.policy.check_cmdline(k.cmdline())?))
 }

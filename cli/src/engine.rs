@@ -10,9 +10,8 @@
 //! error is the same as without this engine (`host-tests/tests/engines.rs`
 //! runs the golden and negative files through both).
 
-use rvf_boot::gzip::{
-    Crc32Fn, Filler, InflateFailure, InflateState, Inflater, Join, Step, StepStatus,
-};
+use rvf_boot::gzip::{Crc32Fn, InflateFailure, InflateState, Inflater, Step, StepStatus};
+use rvf_boot::joined::{Filler, Join};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,7 +36,7 @@ pub enum Choice {
     /// The same with the hashes on a second thread ([`Threads`],
     /// `rvf_boot::image::extract_joined`): the image hashes, and the
     /// kernel's content hash when the container left it
-    /// (`Container::selected_kernel_unverified`), run beside the inflate.
+    /// (`Container::selected_kernel_deferred`), run beside the inflate.
     /// The default on two CPUs or more (`cargo bench -p host-tests --bench
     /// extract`, row (E")).
     ZlibRsTwoCpus,

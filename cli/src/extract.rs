@@ -78,7 +78,7 @@ fn extract(req: &Request<'_>) -> Result<Outcome, Failure> {
     // The content hash is checked by `image::verify` (beside the inflate),
     // the kernel pin on the verified image.
     let k = c
-        .selected_kernel_unverified()
+        .selected_kernel_deferred()
         .map_err(|e| Failure::lib(&file, &e))?;
     let x = image::verify(&k).map_err(|e| Failure::lib(&file, &e))?;
     // No extra arguments: the final command line is the RVF's (as verify).

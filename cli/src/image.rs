@@ -4,8 +4,9 @@
 use rvf_boot::Policy;
 use rvf_boot::boot;
 use rvf_boot::cmdline;
-use rvf_boot::gzip::{InflateState, Sequential};
+use rvf_boot::gzip::InflateState;
 use rvf_boot::image::{buffer_size, extract_joined, extract_with};
+use rvf_boot::joined::Sequential;
 use rvf_boot::kernel::KernelSegment;
 use rvf_boot::memory::PhysRange;
 use rvf_boot_cli::engine::{Choice, FastEngine, Threads};
@@ -48,7 +49,7 @@ pub fn alloc_buffer(bytes: u64) -> Result<Vec<u8>, rvf_boot::Error> {
 /// plugged into it is zlib-rs + crc32fast ([`FastEngine`]), by default with
 /// the hashes on a second thread ([`Threads`]) where there are two CPUs
 /// (`RVF_BOOT_ENGINE` chooses, see [`Choice`]); the checks and errors are the
-/// library's. A kernel from `Container::selected_kernel_unverified` has its
+/// library's. A kernel from `Container::selected_kernel_deferred` has its
 /// content hash checked here (beside the inflate on two threads).
 ///
 /// The library refuses an `image_size` that the stored bytes cannot produce

@@ -244,7 +244,7 @@ fuzz_target!(|data: &[u8]| {
     let want = Container::parse(&file, policy).and_then(|c| {
         let kernel = c.selected_kernel()?;
         let v = rvf_boot::image::extract(&kernel, &mut ref_out, &mut ref_state)?;
-        rvf_boot::policy::authenticate(&c, &v, kernel.cmdline())?;
+        rvf_boot::authenticate(&c, &v, kernel.cmdline())?;
         let at = v.bytes().as_ptr() as usize;
         let in_file = at
             .checked_sub(file.as_ptr() as usize)

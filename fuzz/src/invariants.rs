@@ -29,7 +29,7 @@ use rvf_boot::plan::{BootItem, BootPlan};
 use rvf_boot::root_page::{RootPage, SigAlgo};
 use rvf_boot::segment::{self, MAX_SEGMENTS, Segment, Walk, WalkEnd, seg_type};
 use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
-use rvf_boot::{Container, Error, Policy, gzip};
+use rvf_boot::{Container, Error, Policy, gzip, joined};
 use rvf_testkit::le::{u16_at, u32_at, u64_at};
 
 /// The largest output buffer the checks allocate for an extraction.
@@ -342,18 +342,18 @@ fn outcome(r: Result<image::VerifiedImage<'_>, Error>) -> Outcome {
     })
 }
 
-/// A one-CPU [`gzip::Join`] in which the side finishes first and fills
+/// A one-CPU [`joined::Join`] in which the side finishes first and fills
 /// (the content hash) until nothing is left, before `main` runs: with
-/// [`gzip::Sequential`] (which never fills), the two ends of what a second
+/// [`joined::Sequential`] (which never fills), the two ends of what a second
 /// CPU may do.
 struct FillsFirst;
 
-impl gzip::Join for FillsFirst {
+impl joined::Join for FillsFirst {
     fn join<S, M, W>(&self, side: S, main: M, fill: &mut W)
     where
         S: FnOnce() + Send,
         M: FnOnce(),
-        W: gzip::Filler + ?Sized,
+        W: joined::Filler + ?Sized,
     {
         side();
         while fill.piece() {}
@@ -361,14 +361,14 @@ impl gzip::Join for FillsFirst {
     }
 }
 
-/// The deferred path (the CLI's and the stub's: `kernel_at_unverified`, then
+/// The deferred path (the CLI's and the stub's: `kernel_at_deferred`, then
 /// `extract_joined`, which checks the content hash beside the inflate) gives
 /// exactly what `kernel_at` + `extract` gives, errors included, for the
 /// kernel listed at `offset` (skipped above [`MAX_EXTRACT`]), whether the
 /// content hash is filled in at once or left to the end.
 pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) {
-    let Ok(u) = c.kernel_at_unverified(offset) else {
-        let e = c.kernel_at_unverified(offset).err();
+    let Ok(u) = c.kernel_at_deferred(offset) else {
+        let e = c.kernel_at_deferred(offset).err();
         assert_eq!(
             c.kernel_at(offset).err(),
             e,
@@ -389,11 +389,11 @@ pub fn check_deferred(c: &Container<'_>, offset: u64, state: &mut InflateState) 
         &u,
         &mut out,
         state,
-        &gzip::Sequential,
+        &joined::Sequential,
     ));
     assert_eq!(
         deferred, verified,
-        "kernel_at_unverified + extract_joined == kernel_at + extract"
+        "kernel_at_deferred + extract_joined == kernel_at + extract"
     );
     let filled = outcome(image::extract_joined(&u, &mut out, state, &FillsFirst));
     assert_eq!(
@@ -733,7 +733,7 @@ pub fn check_kernel_payload(payload: &[u8]) {
 }
 
 /// `gzip::inflate` with a `chunk`-byte [`InflateState`] into a bounded buffer
-/// with a sentinel tail, and `gzip::inflate_joined` with the same engine,
+/// with a sentinel tail, and `joined::inflate_joined` with the same engine,
 /// which must agree exactly; returns the produced image on success.
 /// `declared` is the image size to demand.
 pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u8>> {
@@ -771,7 +771,7 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
     // (a prefix of them on error), in chunks of at most `chunk`.
     let mut out2 = vec![0xA5u8; cap + 64];
     let mut seen2 = Vec::new();
-    let r2 = gzip::inflate_joined(
+    let r2 = joined::inflate_joined(
         stored,
         &mut out2[..buf_len],
         declared,
@@ -783,7 +783,7 @@ pub fn check_inflate(stored: &[u8], declared: u64, chunk: usize) -> Option<Vec<u
             );
             seen2.extend_from_slice(c);
         },
-        &gzip::Sequential,
+        &joined::Sequential,
     );
     assert_eq!(r2, r, "inflate_joined == inflate");
     assert!(out2 == out, "inflate_joined writes what inflate writes");
@@ -1354,7 +1354,8 @@ static NO_IMAGE: [u8; 32] = [0; 32];
 /// integrity reading also accepts (same manifest, unless an unsigned tail is
 /// served past), says who signed, and never accepts an untrusted key.
 pub fn check_auth(file: &[u8]) {
-    use rvf_boot::policy::{AuthProblem, authenticate};
+    use rvf_boot::image::authenticate;
+    use rvf_boot::policy::AuthProblem;
     let signed = Policy::default().requiring_signature(&TRUSTED);
     let served = signed.serving_signed_prefix(true);
     match Container::parse(file, Policy::default().requiring_signature(&UNTRUSTED)) {
@@ -1459,7 +1460,8 @@ pub fn check_auth(file: &[u8]) {
 /// Pins on any dialect: a pin no image has is refused after extraction,
 /// naming the image's own digest; the cmdline pin likewise.
 fn check_pins(file: &[u8]) {
-    use rvf_boot::policy::{AuthProblem, authenticate};
+    use rvf_boot::image::authenticate;
+    use rvf_boot::policy::AuthProblem;
     let policy = Policy::allowing_unset_hash(true)
         .pinning_kernel_sha256(&NO_IMAGE)
         .pinning_cmdline_sha256(&NO_IMAGE);

@@ -18,7 +18,7 @@
 //!      engine (miniz_oxide + `crc`);
 //! (E') the same through `image::extract_with` and the CLI's plugged engine
 //!      (`rvf_boot_cli::engine::FastEngine`: zlib-rs + crc32fast);
-//! (E") the same with `Container::selected_kernel_unverified` and
+//! (E") the same with `Container::selected_kernel_deferred` and
 //!      `image::extract_joined` on two threads (`rvf_boot_cli::engine::
 //!      Threads`): the content hash of the stored bytes and the image hashes
 //!      run on the second thread beside the inflate (the CLI's default on
@@ -288,7 +288,7 @@ impl Ctx {
                 // the extraction, which runs it beside the inflate.
                 let Some(rvf) = &self.rvf else { return };
                 let c = rvf_boot::Container::parse(rvf, rvf_boot::Policy::default()).unwrap();
-                let k = c.selected_kernel_unverified().unwrap();
+                let k = c.selected_kernel_deferred().unwrap();
                 let img =
                     rvf_boot::image::extract_joined(&k, out, &mut self.fast, &Threads).unwrap();
                 black_box(img.bytes().len());

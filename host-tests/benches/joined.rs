@@ -25,7 +25,8 @@
 )]
 
 use host_tests::{median, ms};
-use rvf_boot::gzip::{self, InflateState, Inflater, Sequential, Step};
+use rvf_boot::gzip::{self, InflateState, Inflater, Step};
+use rvf_boot::joined::{self, Sequential};
 use rvf_boot_cli::engine::Threads;
 use sha2::{Digest as _, Sha256};
 use std::hint::black_box;
@@ -100,7 +101,8 @@ fn main() {
                 let chunk = [64 << 10, 256 << 10, 1 << 20][v - 1];
                 let mut e = Box::new(InflateState::with_chunk_size(chunk));
                 let sink = &mut |c: &[u8]| h.update(c);
-                gzip::inflate_joined(&stored, &mut out, n as u64, &mut *e, sink, &Threads).unwrap();
+                joined::inflate_joined(&stored, &mut out, n as u64, &mut *e, sink, &Threads)
+                    .unwrap();
             }
             4 => {
                 let mut e = NoCrc(Box::new(InflateState::with_chunk_size(256 << 10)));
@@ -109,7 +111,7 @@ fn main() {
                     crc = gzip::crc32_update(crc, c);
                     h.update(c);
                 };
-                let r = gzip::inflate_joined(&stored, &mut out, n as u64, &mut e, sink, &Threads);
+                let r = joined::inflate_joined(&stored, &mut out, n as u64, &mut e, sink, &Threads);
                 assert!(matches!(r, Err(rvf_boot::Error::GzipCrc { .. })));
                 assert_eq!(crc, gzip::crc32(&image));
             }
@@ -121,7 +123,7 @@ fn main() {
                 if v == 5 {
                     gzip::inflate_with(&stored, &mut out, n as u64, &mut *e, sink).unwrap();
                 } else {
-                    gzip::inflate_joined(&stored, &mut out, n as u64, &mut *e, sink, &Threads)
+                    joined::inflate_joined(&stored, &mut out, n as u64, &mut *e, sink, &Threads)
                         .unwrap();
                 }
                 let d = t.elapsed();
@@ -130,7 +132,7 @@ fn main() {
             }
             7 => {
                 let mut e = NoCrc(Box::new(InflateState::new()));
-                let r = gzip::inflate_joined(
+                let r = joined::inflate_joined(
                     &stored,
                     &mut out,
                     n as u64,

@@ -6,8 +6,9 @@
 use host_tests::measure::high_water;
 use rvf_boot::checksum::shake256;
 use rvf_boot::gzip::InflateState;
+use rvf_boot::image::authenticate;
 use rvf_boot::image::extract;
-use rvf_boot::policy::{AuthProblem, Signed, WriterField, authenticate};
+use rvf_boot::policy::{AuthProblem, Signed, WriterField};
 use rvf_boot::root_page::{CRC32C, PageField, SignatureProblem};
 use rvf_boot::{Container, Error, Policy};
 use sha2::Digest;

@@ -8,7 +8,8 @@ use rvf_boot::boot::{
     self, BootImage, Handover, Initrd, InitrdSlot, Machine, Phase, Platform, Request, Reservations,
 };
 use rvf_boot::bzimage::BzImage;
-use rvf_boot::gzip::{InflateState, Sequential};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::joined::Sequential;
 use rvf_boot::measure::{self, BootInputs, MeasureError};
 use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
 use rvf_boot::{Container, Error, Policy, cmdline, image};

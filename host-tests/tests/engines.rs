@@ -13,8 +13,9 @@
 )]
 
 use flate2::{Compression, write::GzEncoder};
-use rvf_boot::gzip::{self, GzipInfo, InflateState, Inflater, Join, Sequential, Step};
+use rvf_boot::gzip::{self, GzipInfo, InflateState, Inflater, Step};
 use rvf_boot::image::{self, VerifiedImage};
+use rvf_boot::joined::{self, Join, Sequential};
 use rvf_boot::{Container, Error, Policy};
 use rvf_boot_cli::engine::{FastEngine, Threads};
 use rvf_testkit::build::{noise, text};
@@ -60,7 +61,7 @@ fn inflate_joined<'a, E: Inflater + ?Sized, J: Join>(
     let mut out = vec![0xEEu8; buf];
     let mut joined = Vec::new();
     let chunk = e.chunk_size();
-    let r = gzip::inflate_joined(
+    let r = joined::inflate_joined(
         stored,
         &mut out,
         image_size,
@@ -620,7 +621,7 @@ fn joined_work_is_counted() {
         WATCHED_CRC_BYTES.store(0, SeqCst);
         let mut out = vec![0u8; n];
         let (mut sunk, mut calls) = (0, 0);
-        let info = gzip::inflate_joined(
+        let info = joined::inflate_joined(
             &m,
             &mut out,
             n as u64,

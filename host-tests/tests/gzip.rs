@@ -119,10 +119,8 @@ fn header_fields_from_gzbuilder() {
     e.write_all(&data).unwrap();
     let z = e.finish().unwrap();
     let h = gzip::parse_header(&z).unwrap();
-    assert_eq!(
-        h.flags,
-        gzip::flg::FEXTRA | gzip::flg::FNAME | gzip::flg::FCOMMENT
-    );
+    // RFC 1952 §2.3.1: FEXTRA 0x04, FNAME 0x08, FCOMMENT 0x10.
+    assert_eq!(h.flags, 0x04 | 0x08 | 0x10);
     assert_eq!(h.mtime, 0x6543_2100);
     assert_eq!(h.os, 3);
     assert_eq!(h.extra, Some(&[b'R', b'V', 2, 0, 0xAB, 0xCD][..]));
@@ -456,7 +454,7 @@ fn debian_kernel_roundtrip_if_cached() {
 /// separate, looser bound so `cargo test` still guards against regressions.
 const STACK_BOUND_RELEASE: usize = 4096;
 const STACK_BOUND_DEBUG: usize = 32 * 1024;
-/// The joined path (`selected_kernel_unverified` + `extract_joined`, the
+/// The joined path (`selected_kernel_deferred` + `extract_joined`, the
 /// stub's) holds the content hash's incremental state (448 bytes) beside the
 /// image hashes' (552) while it inflates: 1 KiB over [`STACK_BOUND_RELEASE`].
 const STACK_BOUND_JOINED_RELEASE: usize = 5 * 1024;
@@ -519,13 +517,14 @@ fn verify_and_extract_joined_path() {
     let mut g = BUFS.lock().unwrap();
     let (state, out) = g.as_mut().unwrap();
     let c = rvf_boot::Container::parse(file, rvf_boot::Policy::default()).unwrap();
-    let k = c.selected_kernel_unverified().unwrap();
+    let k = c.selected_kernel_deferred().unwrap();
     assert_eq!(
         k.content_hash(),
         None,
         "the content hash must be left to the extraction"
     );
-    let v = rvf_boot::image::extract_joined(&k, out, state.as_mut(), &gzip::Sequential).unwrap();
+    let v = rvf_boot::image::extract_joined(&k, out, state.as_mut(), &rvf_boot::joined::Sequential)
+        .unwrap();
     std::hint::black_box(v.bytes().len());
 }
 

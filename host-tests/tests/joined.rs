@@ -1,5 +1,5 @@
 //! The content hash on the second CPU (issue 13): `Container::
-//! selected_kernel_unverified` + `image::extract_joined` (the payload hashed
+//! selected_kernel_deferred` + `image::extract_joined` (the payload hashed
 //! in the sink, beside the inflate) gives exactly what `selected_kernel` +
 //! `image::extract` gives — the same image bytes, the same `VerifiedImage`
 //! facts, the same `Error` value — on every golden file (all four writers'
@@ -16,9 +16,10 @@
 )]
 
 use rvf_boot::checksum::{ContentHash, HashCheck};
-use rvf_boot::gzip::{self, Filler, InflateState, Inflater, Join, Sequential};
+use rvf_boot::gzip::{self, InflateState, Inflater};
 use rvf_boot::image::{self, VerifiedImage};
 use rvf_boot::image_hash::ImageHashCheck;
+use rvf_boot::joined::{self, Filler, Join, Sequential};
 use rvf_boot::kernel::StoredFormat;
 use rvf_boot::{Container, Error, Policy};
 use rvf_boot_cli::engine::{FastEngine, Threads};
@@ -139,7 +140,7 @@ fn run_err(e: Error, hashed: u64) -> Run {
     }
 }
 
-/// `selected_kernel_unverified` + `extract_joined_counting` with `engine`
+/// `selected_kernel_deferred` + `extract_joined_counting` with `engine`
 /// and `join`.
 fn joined<E: Inflater + ?Sized, J: Join>(
     rvf: &[u8],
@@ -153,7 +154,7 @@ fn joined<E: Inflater + ?Sized, J: Join>(
         Err(e) => return run_err(e, 0),
     };
     let before = c.work().hashed;
-    let k = match c.selected_kernel_unverified() {
+    let k = match c.selected_kernel_deferred() {
         Ok(k) => k,
         Err(e) => return run_err(e, c.work().hashed - before),
     };
@@ -168,11 +169,11 @@ fn joined<E: Inflater + ?Sized, J: Join>(
     }
 }
 
-/// `selected_kernel_unverified` + the one-thread `extract` (the content
+/// `selected_kernel_deferred` + the one-thread `extract` (the content
 /// hash checked first, under the file's convention).
 fn unverified_sequential(rvf: &[u8], policy: Policy, short: bool) -> Outcome {
     let c = Container::parse(rvf, policy)?;
-    let k = c.selected_kernel_unverified()?;
+    let k = c.selected_kernel_deferred()?;
     let mut out = buffer(&k, short);
     image::extract(&k, &mut out, &mut InflateState::new()).map(|v| facts(&v))
 }
@@ -181,7 +182,7 @@ fn unverified_sequential(rvf: &[u8], policy: Policy, short: bool) -> Outcome {
 /// left to extraction (not checked by the container already).
 fn kernel_facts(rvf: &[u8], policy: Policy) -> Option<(u64, bool)> {
     let c = Container::parse(rvf, policy).ok()?;
-    let k = c.selected_kernel_unverified().ok()?;
+    let k = c.selected_kernel_deferred().ok()?;
     Some((k.segment().payload_length(), k.content_hash().is_none()))
 }
 
@@ -327,7 +328,7 @@ struct At {
 
 fn locate(rvf: &[u8]) -> Option<At> {
     let c = Container::parse(rvf, Policy::allowing_unset_hash(true)).ok()?;
-    let k = c.selected_kernel_unverified().ok()?;
+    let k = c.selected_kernel_deferred().ok()?;
     let base = rvf.as_ptr() as usize;
     Some(At {
         header: k.segment_offset() as usize,
@@ -578,7 +579,7 @@ fn the_joined_path_hashes_the_payload_once() {
         let rvf = gzip_file(style, false);
         let c = Container::parse(&rvf, Policy::default()).unwrap();
         let before = c.work().hashed;
-        let k = c.selected_kernel_unverified().unwrap();
+        let k = c.selected_kernel_deferred().unwrap();
         assert_eq!(k.content_hash(), None);
         assert_eq!(c.work().hashed, before, "{style:?}: nothing hashed yet");
         let mut out = vec![0u8; image::buffer_size(&k) as usize];
@@ -599,11 +600,11 @@ fn the_joined_path_hashes_the_payload_once() {
     }
 }
 
-/// `kernel_at_unverified` is `kernel_at` with the content hash left to the
+/// `kernel_at_deferred` is `kernel_at` with the content hash left to the
 /// extraction: every listed kernel of the two-kernel files (and an offset
 /// that is no kernel) gives the same through both.
 #[test]
-fn kernel_at_unverified_extracts_every_listed_kernel_the_same() {
+fn kernel_at_deferred_extracts_every_listed_kernel_the_same() {
     let mut seen = 0;
     for (name, rvf) in host_tests::golden_files() {
         let c = Container::parse(&rvf, Policy::default()).unwrap();
@@ -614,7 +615,7 @@ fn kernel_at_unverified_extracts_every_listed_kernel_the_same() {
                 image::extract(&k, &mut out, &mut InflateState::new()).map(|v| facts(&v))
             });
             let c2 = Container::parse(&rvf, Policy::default()).unwrap();
-            let joined = c2.kernel_at_unverified(at).and_then(|k| {
+            let joined = c2.kernel_at_deferred(at).and_then(|k| {
                 let mut out = buffer(&k, false);
                 image::extract_joined(&k, &mut out, &mut FastEngine::new(), &Threads)
                     .map(|v| facts(&v))
@@ -626,7 +627,7 @@ fn kernel_at_unverified_extracts_every_listed_kernel_the_same() {
             assert_ne!(offsets[0], offsets[1]);
         }
         assert_eq!(
-            c.kernel_at_unverified(1).unwrap_err(),
+            c.kernel_at_deferred(1).unwrap_err(),
             Error::NoKernelAt { offset: 1 },
             "{name}"
         );
@@ -681,7 +682,7 @@ fn a_lagging_filler_moves_the_sink_to_the_engines_cpu() {
         let mut bytes = Vec::new();
         let mut out = vec![0u8; data.len()];
         let mut fill = Fixed { lags, pieces: 0 };
-        let info = gzip::inflate_joined_beside(
+        let info = joined::inflate_joined_beside(
             &gz,
             &mut out,
             data.len() as u64,

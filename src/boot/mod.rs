@@ -14,7 +14,7 @@
 //!
 //! 1. [`Container::parse`] under the policy (signature, directory, segments);
 //!    [`measure::manifest_digest`]; the selected kernel, whose content hash
-//!    is checked beside the inflate ([`Container::selected_kernel_unverified`]);
+//!    is checked beside the inflate ([`Container::selected_kernel_deferred`]);
 //! 2. refuse early: the kernel's header checks on the image's first 4 KiB,
 //!    inflated but not verified yet ([`BzImage::check_head`],
 //!    [`elf::check_head`] for an ELF vmlinux): a
@@ -25,7 +25,7 @@
 //! 3. the image buffer: [`image::buffer_size`] bytes, placed by the core on a
 //!    [`Machine::Placing`] machine (`place`), else the platform's;
 //! 4. [`image::extract_joined`]: every hash, CRC-32 and size checked, on two
-//!    CPUs when the platform's [`Join`] has a second one ([`crate::gzip::Sequential`]
+//!    CPUs when the platform's [`Join`] has a second one ([`crate::joined::Sequential`]
 //!    is the one-CPU case of the same call); then the policy's kernel pin;
 //! 5. the kernel's format and headers ([`parse_kernel`]: [`BzImage::parse`],
 //!    or [`Vmlinux::parse`] for an ELF vmlinux); on a placing machine the
@@ -59,16 +59,18 @@ use core::marker::PhantomData;
 
 use crate::bzimage::BzImage;
 use crate::cmdline;
-use crate::container::{Container, Policy};
+use crate::container::Container;
 use crate::elf::{self, ElfPlan, KernelFormat, Vmlinux};
 use crate::error::{Error, Result};
-use crate::gzip::{Inflater, Join};
+use crate::gzip::Inflater;
 use crate::image::{self, VerifiedImage};
+use crate::joined::Join;
 use crate::kernel::KernelSegment;
 use crate::measure::{self, BootInputs, Digest, EventLog, MeasureError};
 use crate::memory::{FOUR_GIB, MemoryRegion, PhysRange};
 use crate::plan::BootPlan;
 use crate::policy::Authenticated;
+use crate::policy::Policy;
 use crate::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 
 use place::address_of;
@@ -424,7 +426,7 @@ where
     // The content hash is left to extract_joined, which computes it beside
     // the inflate and accepts the image only when it and every other check
     // passed.
-    let kernel = container.selected_kernel_unverified()?;
+    let kernel = container.selected_kernel_deferred()?;
     platform.phase(Phase::Opened {
         container: &container,
         kernel: &kernel,

@@ -5,12 +5,12 @@
 
 #![allow(dead_code)] // each user takes what it needs
 
+use rvf_boot::authenticate;
 use rvf_boot::checksum::{HashCheck, check_content_hash};
 use rvf_boot::error::Error;
 use rvf_boot::gzip::InflateState;
 use rvf_boot::image;
 use rvf_boot::kernel::StoredFormat;
-use rvf_boot::policy::authenticate;
 use rvf_boot::{Container, Policy};
 use sha2::Digest as _;
 use std::path::PathBuf;
@@ -141,7 +141,7 @@ struct KernelSpots {
 
 fn spots(file: &[u8]) -> Option<KernelSpots> {
     let c = Container::parse(file, Policy::default()).ok()?;
-    let k = c.selected_kernel_unverified().ok()?;
+    let k = c.selected_kernel_deferred().ok()?;
     let at = |s: &[u8]| s.as_ptr() as usize - file.as_ptr() as usize;
     let seg = c.segment_at(k.segment_offset())?;
     let rehash = match check_content_hash(&seg) {

@@ -40,7 +40,7 @@ use core::hint::spin_loop;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, fence};
 
-use rvf_boot::gzip::{Filler, Join};
+use rvf_boot::joined::{Filler, Join};
 use rvf_boot::memory::{self, MemoryRegion, PhysRange};
 
 use crate::failure::Failure;

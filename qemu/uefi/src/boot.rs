@@ -10,7 +10,8 @@ use core::fmt::Write;
 
 use r_efi::efi::Status;
 use rvf_boot::boot::{self, Initrd, InitrdSlot, Machine, Platform, Prepared, Request};
-use rvf_boot::gzip::{InflateState, Sequential};
+use rvf_boot::gzip::InflateState;
+use rvf_boot::joined::Sequential;
 use rvf_boot::memory::PhysRange;
 use rvf_boot::segment::SEGMENT_HEADER_SIZE;
 use rvf_boot::{Container, cmdline as kernel_cmdline};
