@@ -127,120 +127,168 @@ pub const MAX_PROGRAM_HEADERS: u16 = 64;
 /// The most `PT_LOAD` segments a [`Vmlinux`] holds (a Linux x86-64 vmlinux has 4).
 pub const MAX_LOADS: usize = 16;
 
-/// `"\x7fELF"`, `e_ident[EI_MAG0..=EI_MAG3]`.
-pub const ELF_MAGIC: [u8; 4] = [0x7F, b'E', b'L', b'F'];
-/// `e_ident[EI_CLASS]` for 64-bit objects.
-pub const ELFCLASS64: u8 = 2;
-/// `e_ident[EI_DATA]` for little-endian objects.
-pub const ELFDATA2LSB: u8 = 1;
-/// `EV_CURRENT`, in `e_ident[EI_VERSION]` and `e_version`.
-pub const EV_CURRENT: u8 = 1;
-/// `e_ident[EI_OSABI]`: System V (what Linux's vmlinux carries).
-pub const ELFOSABI_SYSV: u8 = 0;
-/// `e_ident[EI_OSABI]`: GNU/Linux (accepted as well).
-pub const ELFOSABI_GNU: u8 = 3;
-/// `e_type` of an executable.
-pub const ET_EXEC: u16 = 2;
-/// `e_machine` of x86-64.
-pub const EM_X86_64: u16 = 62;
-/// Size of the ELF64 file header (`e_ehsize`).
-pub const EHDR_SIZE: u16 = 64;
-/// Size of an ELF64 program header (`e_phentsize`).
-pub const PHDR_SIZE: u16 = 56;
-
-/// `p_type`: unused entry (skipped).
-pub const PT_NULL: u32 = 0;
-/// `p_type`: loadable segment.
-pub const PT_LOAD: u32 = 1;
-/// `p_type`: notes.
-pub const PT_NOTE: u32 = 4;
-/// `p_type`: GNU stack flags (ignored).
-pub const PT_GNU_STACK: u32 = 0x6474_E551;
-/// `p_type`: GNU property notes (ignored).
-pub const PT_GNU_PROPERTY: u32 = 0x6474_E553;
-
-/// `p_flags`: executable.
-pub const PF_X: u32 = 1;
-/// `p_flags`: writable.
-pub const PF_W: u32 = 2;
-/// `p_flags`: readable.
-pub const PF_R: u32 = 4;
-
-/// The note type of the PVH entry point (Xen's `XEN_ELFNOTE_PHYS32_ENTRY`),
-/// in a note named `"Xen"`.
-pub const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
-/// The name of Xen's notes, with its NUL (`namesz` 4).
-pub const XEN_NOTE_NAME: [u8; 4] = *b"Xen\0";
-/// Size of a note header (`n_namesz`, `n_descsz`, `n_type`).
-pub const NOTE_HEADER_SIZE: u64 = 12;
-
-/// The ELF64 file header (`Elf64_Ehdr`), at file offset 0.
-#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
-#[repr(C)]
-pub struct FileHeader {
-    /// 0x00: identification: magic (0..4), `EI_CLASS` (4), `EI_DATA` (5),
-    /// `EI_VERSION` (6), `EI_OSABI` (7), `EI_ABIVERSION` (8), padding (9..16).
-    pub e_ident: [u8; 16],
-    /// 0x10: object file type.
-    pub e_type: U16,
-    /// 0x12: architecture.
-    pub e_machine: U16,
-    /// 0x14: object file version.
-    pub e_version: U32,
-    /// 0x18: entry point (physical for an x86-64 vmlinux).
-    pub e_entry: U64,
-    /// 0x20: file offset of the program-header table.
-    pub e_phoff: U64,
-    /// 0x28: file offset of the section-header table (not read).
-    pub e_shoff: U64,
-    /// 0x30: processor-specific flags (0 on x86-64).
-    pub e_flags: U32,
-    /// 0x34: size of this header (64).
-    pub e_ehsize: U16,
-    /// 0x36: size of a program header (56).
-    pub e_phentsize: U16,
-    /// 0x38: number of program headers.
-    pub e_phnum: U16,
-    /// 0x3A: size of a section header (not read).
-    pub e_shentsize: U16,
-    /// 0x3C: number of section headers (not read).
-    pub e_shnum: U16,
-    /// 0x3E: section-name string table index (not read).
-    pub e_shstrndx: U16,
+testing_pub! {
+    /// `"\x7fELF"`, `e_ident[EI_MAG0..=EI_MAG3]`.
+    pub const ELF_MAGIC: [u8; 4] = [0x7F, b'E', b'L', b'F'];
+}
+testing_pub! {
+    /// `e_ident[EI_CLASS]` for 64-bit objects.
+    pub const ELFCLASS64: u8 = 2;
+}
+testing_pub! {
+    /// `e_ident[EI_DATA]` for little-endian objects.
+    pub const ELFDATA2LSB: u8 = 1;
+}
+testing_pub! {
+    /// `EV_CURRENT`, in `e_ident[EI_VERSION]` and `e_version`.
+    pub const EV_CURRENT: u8 = 1;
+}
+testing_pub! {
+    /// `e_ident[EI_OSABI]`: System V (what Linux's vmlinux carries).
+    pub const ELFOSABI_SYSV: u8 = 0;
+}
+testing_pub! {
+    /// `e_ident[EI_OSABI]`: GNU/Linux (accepted as well).
+    pub const ELFOSABI_GNU: u8 = 3;
+}
+testing_pub! {
+    /// `e_type` of an executable.
+    pub const ET_EXEC: u16 = 2;
+}
+testing_pub! {
+    /// `e_machine` of x86-64.
+    pub const EM_X86_64: u16 = 62;
+}
+testing_pub! {
+    /// Size of the ELF64 file header (`e_ehsize`).
+    pub const EHDR_SIZE: u16 = 64;
+}
+testing_pub! {
+    /// Size of an ELF64 program header (`e_phentsize`).
+    pub const PHDR_SIZE: u16 = 56;
 }
 
-/// An ELF64 program header (`Elf64_Phdr`); offsets from its start.
-#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
-#[repr(C)]
-pub struct ProgramHeader {
-    /// 0x00: segment type.
-    pub p_type: U32,
-    /// 0x04: segment flags (`PF_X`, `PF_W`, `PF_R`).
-    pub p_flags: U32,
-    /// 0x08: file offset of the segment's bytes.
-    pub p_offset: U64,
-    /// 0x10: virtual address.
-    pub p_vaddr: U64,
-    /// 0x18: physical address (where a loader puts it).
-    pub p_paddr: U64,
-    /// 0x20: bytes in the file.
-    pub p_filesz: U64,
-    /// 0x28: bytes in memory (the rest zeroed).
-    pub p_memsz: U64,
-    /// 0x30: alignment (0 or 1: none; else a power of two).
-    pub p_align: U64,
+testing_pub! {
+    /// `p_type`: unused entry (skipped).
+    pub const PT_NULL: u32 = 0;
+}
+testing_pub! {
+    /// `p_type`: loadable segment.
+    pub const PT_LOAD: u32 = 1;
+}
+testing_pub! {
+    /// `p_type`: notes.
+    pub const PT_NOTE: u32 = 4;
+}
+testing_pub! {
+    /// `p_type`: GNU stack flags (ignored).
+    pub const PT_GNU_STACK: u32 = 0x6474_E551;
+}
+testing_pub! {
+    /// `p_type`: GNU property notes (ignored).
+    pub const PT_GNU_PROPERTY: u32 = 0x6474_E553;
 }
 
-/// An ELF note header (`Elf64_Nhdr`, the same three 32-bit words as ELF32's).
-#[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
-#[repr(C)]
-pub struct NoteHeader {
-    /// 0x00: length of the name, with its NUL.
-    pub n_namesz: U32,
-    /// 0x04: length of the descriptor.
-    pub n_descsz: U32,
-    /// 0x08: note type (its meaning depends on the name).
-    pub n_type: U32,
+testing_pub! {
+    /// `p_flags`: executable.
+    pub const PF_X: u32 = 1;
+}
+testing_pub! {
+    /// `p_flags`: writable.
+    pub const PF_W: u32 = 2;
+}
+testing_pub! {
+    /// `p_flags`: readable.
+    pub const PF_R: u32 = 4;
+}
+
+testing_pub! {
+    /// The note type of the PVH entry point (Xen's `XEN_ELFNOTE_PHYS32_ENTRY`),
+    /// in a note named `"Xen"`.
+    pub const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
+}
+testing_pub! {
+    /// The name of Xen's notes, with its NUL (`namesz` 4).
+    pub const XEN_NOTE_NAME: [u8; 4] = *b"Xen\0";
+}
+testing_pub! {
+    /// Size of a note header (`n_namesz`, `n_descsz`, `n_type`).
+    pub const NOTE_HEADER_SIZE: u64 = 12;
+}
+
+testing_pub! {
+    /// The ELF64 file header (`Elf64_Ehdr`), at file offset 0.
+    #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+    #[repr(C)]
+    pub struct FileHeader {
+        /// 0x00: identification: magic (0..4), `EI_CLASS` (4), `EI_DATA` (5),
+        /// `EI_VERSION` (6), `EI_OSABI` (7), `EI_ABIVERSION` (8), padding (9..16).
+        pub e_ident: [u8; 16],
+        /// 0x10: object file type.
+        pub e_type: U16,
+        /// 0x12: architecture.
+        pub e_machine: U16,
+        /// 0x14: object file version.
+        pub e_version: U32,
+        /// 0x18: entry point (physical for an x86-64 vmlinux).
+        pub e_entry: U64,
+        /// 0x20: file offset of the program-header table.
+        pub e_phoff: U64,
+        /// 0x28: file offset of the section-header table (not read).
+        pub e_shoff: U64,
+        /// 0x30: processor-specific flags (0 on x86-64).
+        pub e_flags: U32,
+        /// 0x34: size of this header (64).
+        pub e_ehsize: U16,
+        /// 0x36: size of a program header (56).
+        pub e_phentsize: U16,
+        /// 0x38: number of program headers.
+        pub e_phnum: U16,
+        /// 0x3A: size of a section header (not read).
+        pub e_shentsize: U16,
+        /// 0x3C: number of section headers (not read).
+        pub e_shnum: U16,
+        /// 0x3E: section-name string table index (not read).
+        pub e_shstrndx: U16,
+    }
+}
+
+testing_pub! {
+    /// An ELF64 program header (`Elf64_Phdr`); offsets from its start.
+    #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+    #[repr(C)]
+    pub struct ProgramHeader {
+        /// 0x00: segment type.
+        pub p_type: U32,
+        /// 0x04: segment flags (`PF_X`, `PF_W`, `PF_R`).
+        pub p_flags: U32,
+        /// 0x08: file offset of the segment's bytes.
+        pub p_offset: U64,
+        /// 0x10: virtual address.
+        pub p_vaddr: U64,
+        /// 0x18: physical address (where a loader puts it).
+        pub p_paddr: U64,
+        /// 0x20: bytes in the file.
+        pub p_filesz: U64,
+        /// 0x28: bytes in memory (the rest zeroed).
+        pub p_memsz: U64,
+        /// 0x30: alignment (0 or 1: none; else a power of two).
+        pub p_align: U64,
+    }
+}
+
+testing_pub! {
+    /// An ELF note header (`Elf64_Nhdr`, the same three 32-bit words as ELF32's).
+    #[derive(FromBytes, KnownLayout, Immutable, Unaligned, Debug)]
+    #[repr(C)]
+    pub struct NoteHeader {
+        /// 0x00: length of the name, with its NUL.
+        pub n_namesz: U32,
+        /// 0x04: length of the descriptor.
+        pub n_descsz: U32,
+        /// 0x08: note type (its meaning depends on the name).
+        pub n_type: U32,
+    }
 }
 
 // Compile-time size checks.
@@ -525,7 +573,7 @@ impl fmt::Display for LoadTarget {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PlacementProblem {
-    /// It starts below 1 MiB ([`MIN_LOAD_ADDRESS`]).
+    /// It starts below 1 MiB (the lowest address a kernel may load at).
     BelowOneMib,
     /// [`crate::memory::check_range`] refused it (empty, wraps, above 4 GiB, not
     /// usable RAM, overlaps a kept range).
@@ -583,7 +631,7 @@ display_by_name!(KernelFormat);
 
 /// Whether `image` starts with the ELF magic `7f 45 4c 46`.
 #[must_use]
-pub fn is_elf(image: &[u8]) -> bool {
+pub(crate) fn is_elf(image: &[u8]) -> bool {
     image.get(..4) == Some(&ELF_MAGIC[..])
 }
 
@@ -625,16 +673,18 @@ impl Load {
     }
 }
 
-/// The work [`Vmlinux::parse`] did, counted (the bound in the module
-/// documentation, tested by counting).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct ElfWork {
-    /// Program headers read (`e_phnum`, at most [`MAX_PROGRAM_HEADERS`]).
-    pub program_headers: u64,
-    /// `PT_LOAD`s compared for overlap (at most `MAX_LOADS` per `PT_LOAD`).
-    pub overlap_checks: u64,
-    /// Notes stepped over in `PT_NOTE`s (at most `p_filesz / 12 + 1` each).
-    pub note_steps: u64,
+testing_pub! {
+    /// The work [`Vmlinux::parse`] did, counted (the bound in the module
+    /// documentation, tested by counting).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct ElfWork {
+        /// Program headers read (`e_phnum`, at most [`MAX_PROGRAM_HEADERS`]).
+        pub program_headers: u64,
+        /// `PT_LOAD`s compared for overlap (at most `MAX_LOADS` per `PT_LOAD`).
+        pub overlap_checks: u64,
+        /// Notes stepped over in `PT_NOTE`s (at most `p_filesz / 12 + 1` each).
+        pub note_steps: u64,
+    }
 }
 
 /// An ELF vmlinux whose headers passed every check of the module table.
@@ -850,7 +900,8 @@ impl<'a> Vmlinux<'a> {
         Ok(())
     }
 
-    /// The work the parse did.
+    /// The work the parse did. The `testing` feature.
+    #[cfg(feature = "testing")]
     #[must_use]
     pub const fn work(&self) -> ElfWork {
         self.work

@@ -7,7 +7,7 @@
 //! beside the code that reports it), so returning it costs nothing and needs no
 //! heap, and callers match on types, not strings.
 
-use crate::boot::efi_stub::EfiStubProblem;
+use crate::boot::EfiStubProblem;
 use crate::bundle::{BytecodeHash, EntryField, PathProblem};
 use crate::bzimage::BzCheck;
 use crate::checksum::ContentHash;

@@ -89,7 +89,7 @@ pub struct Pins {
     pub cmdline_sha256: Option<&'static [u8; 32]>,
     /// SHA-256 of the runtime bundle's bytes (the WASM_SEG body: a RuvBot
     /// Node bundle, whose WASM header's `bytecode_hash` carries it, or a WASM
-    /// module), checked by [`crate::bundle::VerifiedBundle::from_container`].
+    /// module), checked by `VerifiedBundle::from_container` (feature `ruvbot`).
     pub bundle_sha256: Option<&'static [u8; 32]>,
 }
 

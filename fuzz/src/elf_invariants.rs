@@ -36,7 +36,10 @@ pub fn check_elf_chain(image: &[u8]) {
             return;
         }
     };
-    assert!(elf::is_elf(image));
+    assert_eq!(
+        elf::KernelFormat::detect(image),
+        Some(elf::KernelFormat::Elf)
+    );
     assert_eq!(KernelFormat::detect(image), Some(KernelFormat::Elf));
     let loads = v.loads();
     assert!(!loads.is_empty() && loads.len() <= MAX_LOADS);

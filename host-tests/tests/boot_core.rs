@@ -200,7 +200,7 @@ fn an_efi_stub_machine_refuses_a_kernel_without_one() {
     assert_eq!(
         got,
         Err(Failed::Lib(Error::NoEfiStub {
-            problem: boot::efi_stub::EfiStubProblem::NoMz
+            problem: boot::EfiStubProblem::NoMz
         }))
     );
     assert_eq!(

@@ -56,7 +56,7 @@ display_by_name!(EfiStubProblem);
 ///
 /// # Errors
 /// [`Error::NoEfiStub`] naming the first check that failed.
-pub fn check(image: &[u8], setup_size: u64) -> Result<()> {
+pub(super) fn check(image: &[u8], setup_size: u64) -> Result<()> {
     let refuse = |problem| Error::NoEfiStub { problem };
     if image.get(..2) != Some(b"MZ".as_slice()) {
         return Err(refuse(EfiStubProblem::NoMz));

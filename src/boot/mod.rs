@@ -31,7 +31,7 @@
 //!    or [`Vmlinux::parse`] for an ELF vmlinux); on a placing machine the
 //!    kernel window ([`crate::plan::BootPlan`]) or the ELF segments' places
 //!    ([`elf::plan`]); on an EFI-stub machine the stub's PE header
-//!    ([`efi_stub::check`]; an ELF vmlinux has none and is refused);
+//!    (`efi_stub::check`; an ELF vmlinux has none and is refused);
 //! 6. the initramfs (the platform's, placed by the core on a placing machine);
 //! 7. [`cmdline::write`] and the policy's command-line pin on exactly the line
 //!    the kernel gets;
@@ -49,8 +49,10 @@
 //! own documentation states); the core itself keeps a fixed
 //! [`Reservations`] table ([`MAX_RESERVATIONS`] ranges) and nothing else.
 
-pub mod efi_stub;
+mod efi_stub;
 pub mod module;
+
+pub use efi_stub::EfiStubProblem;
 mod place;
 
 pub use place::{MAX_RESERVATIONS, Reservations};
@@ -499,7 +501,7 @@ where
         }
         (Machine::EfiStub, BootImage::Elf(_)) => {
             return Err(Error::NoEfiStub {
-                problem: efi_stub::EfiStubProblem::ElfVmlinux,
+                problem: EfiStubProblem::ElfVmlinux,
             }
             .into());
         }

@@ -37,7 +37,7 @@ use core::fmt;
 use crate::segment::{ROOT_PAGE_MAGIC, ROOT_PAGE_SIZE, SEGMENT_MAGIC, Walk, WalkEnd};
 
 /// Alignment of the initramfs inside the module.
-pub const INITRD_ALIGN: u64 = 4096;
+pub(crate) const INITRD_ALIGN: u64 = 4096;
 
 /// A module cut into the RVF and the initramfs that follows it.
 #[derive(Clone, Copy, Debug)]
