@@ -12,7 +12,8 @@
 # non-zero if any case failed.
 #
 #   qemu/test-bundle.sh [CASE...]   cases: bundle bundle-many bundle-hostile
-#                                   bundle-signed bundle-forged bundle-pinned (default: all)
+#                                   bundle-signed bundle-forged bundle-pinned
+#                                   bundle-microvm (default: all)
 #
 # bundle          the test kit's RuvBot package (3 files) around the Debian kernel
 # bundle-many     a package directory of several hundred files (rvf-testkit --package)
@@ -23,6 +24,9 @@
 #                 entry, manifest hash and page commitment re-done: refused under
 #                 the key (the signature does not verify), /app never created
 # bundle-pinned   the RuvBot file under --expect-bundle-sha256 of its bundle
+# bundle-microvm  the bundle case on QEMU -M microvm with the RVF as a
+#                 virtio-blk-device (virtio-mmio, found through ACPI), the layout
+#                 rvf-launch uses
 set -uo pipefail
 # shellcheck source=qemu/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -30,11 +34,12 @@ set -uo pipefail
 . "$QEMU_DIR/testlib.sh"
 
 TIMEOUT=90
-ALL_CASES=(bundle bundle-many bundle-hostile bundle-signed bundle-forged bundle-pinned)
+ALL_CASES=(bundle bundle-many bundle-hostile bundle-signed bundle-forged bundle-pinned bundle-microvm)
 SEED=9   # the signing key of bundle-signed: Ed25519 secret [9; 32]
 SIGNED_CMDLINE="console=ttyS0 rvf.bundle=1"
-# Load order (each module's `depends=`): virtio_blk needs virtio and virtio_ring.
-MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk)
+# Load order (each module's `depends=`): virtio_blk needs virtio and virtio_ring;
+# virtio_mmio is the transport on microvm (the pc cases' virtio_pci finds nothing there).
+MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio virtio_blk)
 
 require_tools qemu-system-x86_64:qemu-system-x86 timeout:coreutils busybox-static:busybox-static \
     cpio:cpio gzip:gzip sha256sum:coreutils
@@ -142,8 +147,13 @@ boot_with_disk() {
     [ -z "$POLICY_PIN" ] || append="${append:+$append }rvfpin=$POLICY_PIN"
     local extra=()
     [ -z "$append" ] || extra=(--append "$append")
-    RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" \
-        boot "$name" --initrd "$initramfs" "${extra[@]}" "$rvf"
+    if [ "${MACHINE:-pc}" = microvm ]; then
+        RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=none,id=rvf,format=raw,readonly=on -device virtio-blk-device,drive=rvf" \
+            boot "$name" --machine microvm --initrd "$initramfs" "${extra[@]}" "$rvf"
+    else
+        RVF_BOOT_QEMU_ARGS="-drive file=$rvf,if=virtio,format=raw,readonly=on" \
+            boot "$name" --initrd "$initramfs" "${extra[@]}" "$rvf"
+    fi
 }
 
 # host_marker RVF — what the guest's marker must say, from the host's
@@ -234,6 +244,12 @@ run_case() {
         expect_extraction bundle-pinned "$work/pinned.rvf" 3
         grep -q "^RVF-BUNDLE-OUT authenticated: bundle sha256 $POLICY_PIN (pinned)" "$work/bundle-pinned.log" ||
             fail bundle-pinned-auth "no 'authenticated: bundle sha256' line from the guest" "$work/bundle-pinned.log"
+        ;;
+    bundle-microvm)
+        setup bundle-microvm || return
+        testkit ruvbot --kernel "$kernel" --output "$work/bundle.rvf" >/dev/null ||
+            { fail bundle-microvm "rvf-testkit ruvbot failed"; return; }
+        MACHINE=microvm expect_extraction bundle-microvm "$work/bundle.rvf" 3
         ;;
     bundle)
         setup bundle || return

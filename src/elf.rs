@@ -20,7 +20,7 @@
 //! | `PT_LOAD`: `[p_offset, p_offset + p_filesz)` inside the image; `p_flags` only `PF_X`/`PF_W`/`PF_R`; `p_filesz <= p_memsz`; `p_align` 0 or a power of two, with `p_offset ≡ p_vaddr (mod p_align)` (the gABI's rule); `p_paddr + p_memsz` and `p_vaddr + p_memsz` do not wrap; physical ranges of two `PT_LOAD`s never overlap; at most [`MAX_LOADS`] of them, at least one | [`Error::ElfSegment`] ([`SegmentProblem`]), [`Error::ElfHeader`] ([`ElfField::Loads`]) |
 //! | `e_entry` inside the file-backed part `[p_paddr, p_paddr + p_filesz)` of a `PT_LOAD` | [`Error::ElfHeader`] ([`ElfField::Entry`]) |
 //! | `PT_NOTE`: file range inside the image, `p_align` 0, 1, 4 or 8; each note's header, name and descriptor inside the segment | [`Error::ElfSegment`], [`Error::ElfNote`] ([`NoteProblem`]) |
-//! | the PVH note (`"Xen"`, type [`XEN_ELFNOTE_PHYS32_ENTRY`] = 18): at most one, a 4- or 8-byte descriptor below 4 GiB, inside a `PT_LOAD`'s file-backed part | [`Error::ElfNote`] |
+//! | the PVH note (`"Xen"`, type `XEN_ELFNOTE_PHYS32_ENTRY` = 18): at most one, a 4- or 8-byte descriptor below 4 GiB, inside a `PT_LOAD`'s file-backed part | [`Error::ElfNote`] |
 //!
 //! Section headers are not read (a loader needs none). `e_entry` and the PVH
 //! entry are **physical** addresses: an x86-64 vmlinux is linked with
@@ -97,7 +97,7 @@
 //! # Kernel format
 //!
 //! [`KernelFormat::detect`] tells a bzImage from an ELF vmlinux by their
-//! first bytes ([`is_elf`]: `7f 45 4c 46`; a bzImage: `boot_flag` 0xAA55 at
+//! first bytes ([`KernelFormat::detect`]: `7f 45 4c 46`; a bzImage: `boot_flag` 0xAA55 at
 //! 0x1FE and `"HdrS"` at 0x202), so a boot core picks the parser.
 //!
 //! # Bounds
@@ -109,8 +109,8 @@
 //! `PT_NOTE` (every note takes at least its 12-byte header), so at most
 //! `64 × (image size / 12 + 1)` note steps; [`plan`] does [`MAX_LOADS`] + 1
 //! range checks (`O(n²)` each for a memory map of `n` entries,
-//! [`crate::memory::check_range`]). [`Vmlinux::work`] counts what a parse
-//! did ([`ElfWork`]), so the bound is tested by counting.
+//! [`crate::memory::check_range`]). `Vmlinux::work` (feature `testing`) counts what a parse
+//! did (`ElfWork`), so the bound is tested by counting.
 
 use crate::bytes::{le_u16, le_u32, range, u64_from, view};
 use crate::error::{Error, Result, Structure};
@@ -601,7 +601,7 @@ pub enum KernelFormat {
 
 impl KernelFormat {
     /// The format of `image` from its first bytes (nothing else is checked):
-    /// [`Self::Elf`] when it starts with [`ELF_MAGIC`], [`Self::BzImage`]
+    /// [`Self::Elf`] when it starts with `\x7fELF`, [`Self::BzImage`]
     /// when `boot_flag` (0x1FE) is 0xAA55 and `header` (0x202) is `"HdrS"`,
     /// `None` otherwise. The parsers check everything else.
     #[must_use]
