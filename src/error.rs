@@ -562,7 +562,7 @@ pub enum Error {
         problem: AddressProblem,
     },
 
-    // ---- ELF vmlinux kernels (elf.rs) ----
+    // ---- ELF vmlinux kernels (elf/) ----
     /// An ELF vmlinux's file header fails a check.
     ElfHeader {
         /// The field (its requirement is [`ElfField::requirement`]).
