@@ -145,7 +145,7 @@ pub(crate) struct Extracted<'a> {
 /// The whole verified extraction: parse under the policy, the selected
 /// kernel (content hash, signature coverage), `image::extract` (gzip CRC and
 /// ISIZE, exact size, image hash), then the policy's pins on the image and
-/// on the RVF's own command line (`policy::authenticate`).
+/// on the RVF's own command line (`image::authenticate`).
 pub(crate) fn extract<'a>(
     rvf: &'a [u8],
     rules: &Rules,
