@@ -46,6 +46,9 @@ ALL_CASES+=(exit-i8042 tpm-crb)
 # gzip, xz, lz4 or zstd apt's bzImage carries): on pc and on microvm, and the
 # unpacker's own round trip through every format.
 ALL_CASES+=(vmlinux vmlinux-microvm vmlinux-unpack)
+# A 250 MiB image that is no kernel, stored in about 250 KB: refused on its
+# first 4 KiB (refuse early, accept late), the image never inflated.
+ALL_CASES+=(huge-image)
 TSC_KHZ="$(host_tsc_khz)"
 MICROVM_EXTRA="${TSC_KHZ:+ tsc_early_khz=$TSC_KHZ}"
 SIGNED_CMDLINE="console=ttyS0 rvf.auth=1"   # qemu/test-auth.sh
@@ -126,6 +129,15 @@ run_case() {
         [ "$1" = vmlinux-microvm ] && machine=microvm extra="$MICROVM_EXTRA"
         NEED_LINE='^rvf-boot: verified sha256 image hash; ELF vmlinux, [0-9]+ segments at 0x[0-9a-f]+\.\.0x[0-9a-f]+, entry 0x[0-9a-f]+, cmdline ' \
             expect_marker "$1" "$RVF_CMDLINE$extra" --machine "$machine" --initrd "$initramfs" "$vmlinux_rvf"
+        ;;
+    huge-image)
+        need_debian || { fail huge-image "could not fetch the kernel"; return; }
+        truncate -s 250M "$work/zeros.bin"
+        testkit ruvbot --kernel "$work/zeros.bin" --output "$work/huge.rvf" >/dev/null ||
+            { rm -f "$work/zeros.bin"; fail huge-image "rvf-testkit ruvbot failed"; return; }
+        rm -f "$work/zeros.bin"
+        expect_refusal huge-image 7 "bzImage header: boot_flag is 0x0, must be 0xaa55" \
+            --initrd "$initramfs" "$work/huge.rvf"
         ;;
     vmlinux-unpack)
         # gzip, xz, lz4 and zstd payloads repacked the kernel build's way and

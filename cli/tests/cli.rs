@@ -1533,3 +1533,38 @@ fn a_full_or_read_only_disk_leaves_nothing_behind() {
         assert!(dir_names(mnt).is_empty());
     });
 }
+
+/// An ELF vmlinux in a RuvBot RVF (issue 20): `inspect` names the format
+/// and calls it bootable, `measure` predicts its events through the boot
+/// core and names the format too.
+#[test]
+fn an_elf_vmlinux_is_bootable_and_measured() {
+    use rvf_testkit::elf::ElfBuilder;
+    let text: Vec<u8> = (0..0x3000u32).map(|i| (i % 251) as u8).collect();
+    let raw = ElfBuilder::new(0x100_0040)
+        .load(0x100_0000, &text, 0x4000)
+        .build();
+    let pkg = rvf_testkit::ruvbot::Package::golden(false);
+    let rvf = rvf_testkit::ruvbot::write(&rvf_testkit::ruvbot::Inputs::new(&raw, &pkg));
+    let d = std::env::temp_dir().join(format!("rvf-boot-cli-elf-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join("vmlinux.rvf");
+    std::fs::write(&p, &rvf).unwrap();
+    let (v, code, _) = inspect_json(&p, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["kernels"][0]["boot"],
+        serde_json::json!({"bootable": true, "format": "elf", "error": null})
+    );
+    let table = String::from_utf8(run(&["inspect", p.to_str().unwrap()]).stdout).unwrap();
+    assert!(
+        table.contains("\n  kernel format: elf\n  bootable on x86_64: yes\n"),
+        "{table}"
+    );
+    let out = run(&["measure", p.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["kernel_format"], "elf");
+    assert_eq!(m["events"][1]["digest"], sha256_hex(&raw));
+    std::fs::remove_dir_all(&d).unwrap();
+}
