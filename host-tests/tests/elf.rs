@@ -1063,3 +1063,19 @@ fn ruvbot_rvf_around_a_vmlinux_verifies_extracts_and_plans() {
         k.cmdline().len()
     );
 }
+
+/// `testdata/vmlinux.elf`, which the `elf` module's doctest reads (shipped
+/// with the crate), is the test kit's vmlinux byte for byte
+/// (`RVF_BOOT_REGEN=1` rewrites it).
+#[test]
+fn the_doctest_vmlinux_is_the_test_kits() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/vmlinux.elf");
+    let want = vmlinux();
+    if std::env::var_os("RVF_BOOT_REGEN").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    assert!(
+        std::fs::read(path).unwrap() == want,
+        "{path} differs from rvf_testkit::elf::vmlinux()"
+    );
+}

@@ -67,16 +67,17 @@
 //! # Example
 //!
 //! What a boot core does with a verified image (here the test kit's small
-//! Linux-shaped vmlinux; on a loader, the buffer `image::extract` filled):
+//! Linux-shaped vmlinux, shipped as `testdata/vmlinux.elf`; on a loader, the
+//! buffer `image::extract` filled):
 //!
 //! ```rust
 //! use rvf_boot::elf::{self, KernelFormat, Vmlinux};
 //! use rvf_boot::memory::{E820Type, MemoryRegion, PhysRange};
 //! use rvf_boot::zero_page::{self, Handoff, ZERO_PAGE_SIZE};
 //!
-//! let image = rvf_testkit::elf::vmlinux();
-//! assert_eq!(KernelFormat::detect(&image), Some(KernelFormat::Elf));
-//! let vmlinux = Vmlinux::parse(&image)?; // headers, PT_LOADs, PVH note
+//! let image = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/vmlinux.elf"));
+//! assert_eq!(KernelFormat::detect(image), Some(KernelFormat::Elf));
+//! let vmlinux = Vmlinux::parse(image)?; // headers, PT_LOADs, PVH note
 //! let memory = [MemoryRegion { base: 0x10_0000, size: 255 << 20, kind: E820Type::Ram }];
 //! // Kept until the jump: the loader, the image buffer, the initrd, the zero page, ...
 //! let reserved = [PhysRange { base: 0x10_0000, size: 0x10_0000 }];
