@@ -129,7 +129,8 @@ impl EntryField {
 
 display_by_name!(EntryField);
 
-#[cfg(all(test, feature = "ruvbot"))]
+#[cfg(test)]
+#[cfg(feature = "ruvbot")]
 mod tests {
     use super::*;
     use crate::error::Error;

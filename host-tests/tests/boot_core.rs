@@ -291,6 +291,46 @@ unsafe extern "C" {
     fn libc_munmap(addr: *mut u8, len: usize) -> i32;
 }
 
+/// What a placing loader holds before the core runs: its own pages (the
+/// command line and the zero page, at the top of the RAM), reserved.
+struct Loader {
+    own: PhysRange,
+    reserved: Reservations,
+    cmdline_buf: &'static mut [u8],
+    zero_page: &'static mut [u8; 4096],
+}
+
+impl Ram {
+    /// The firmware's map: the mapping is all the RAM there is.
+    fn memory_map(&self) -> [MemoryRegion; 1] {
+        [MemoryRegion {
+            base: self.base as u64,
+            size: self.len as u64,
+            kind: E820Type::Ram,
+        }]
+    }
+
+    /// The loader's own pages at the top of the RAM, reserved.
+    fn loader(&self) -> Loader {
+        let own = PhysRange {
+            base: (self.base + self.len - 0x3000) as u64,
+            size: 0x3000,
+        };
+        let mut reserved = Reservations::new();
+        reserved.add(own).unwrap();
+        // SAFETY: reserved above: the core places nothing there.
+        let own_bytes = unsafe { self.slice(own) };
+        let (cmdline_buf, zero_page) = own_bytes.split_at_mut(0x2000);
+        let zero_page: &mut [u8; 4096] = (&mut zero_page[..4096]).try_into().unwrap();
+        Loader {
+            own,
+            reserved,
+            cmdline_buf,
+            zero_page,
+        }
+    }
+}
+
 /// The stub as a test: RAM slices over what the core placed, an initrd
 /// copied where the slot put it.
 struct Placing<'r> {
@@ -337,23 +377,13 @@ fn a_placing_machine_places_inflates_in_place_and_builds_the_zero_page() {
     .unwrap()
     .leak();
     let ram = Ram::map();
-    let memory = [MemoryRegion {
-        base: RAM_BASE as u64,
-        size: RAM_LEN as u64,
-        kind: E820Type::Ram,
-    }];
-    // The loader's own: the command line and the zero page, in the top page
-    // pair of the RAM, reserved before the core runs.
-    let own = PhysRange {
-        base: (RAM_BASE + RAM_LEN - 0x3000) as u64,
-        size: 0x3000,
-    };
-    let mut reserved = Reservations::new();
-    reserved.add(own).unwrap();
-    // SAFETY: reserved above: the core places nothing there.
-    let own_bytes = unsafe { ram.slice(own) };
-    let (cmdline_buf, zero_page) = own_bytes.split_at_mut(0x2000);
-    let zero_page: &mut [u8; 4096] = (&mut zero_page[..4096]).try_into().unwrap();
+    let memory = ram.memory_map();
+    let Loader {
+        own,
+        mut reserved,
+        cmdline_buf,
+        zero_page,
+    } = ram.loader();
     let cmdline_addr = cmdline_buf.as_ptr() as u64;
     let initrd = b"an initramfs of 32 bytes, exactly";
     let mut platform = Placing {
@@ -616,21 +646,13 @@ fn an_elf_vmlinux_goes_through_the_same_core() {
         .build();
     let file: &'static [u8] = hostile(&raw).leak();
     let ram = Ram::map();
-    let memory = [MemoryRegion {
-        base: RAM_BASE as u64,
-        size: RAM_LEN as u64,
-        kind: E820Type::Ram,
-    }];
-    let own = PhysRange {
-        base: (RAM_BASE + RAM_LEN - 0x3000) as u64,
-        size: 0x3000,
-    };
-    let mut reserved = Reservations::new();
-    reserved.add(own).unwrap();
-    // SAFETY: reserved above: the core places nothing there.
-    let own_bytes = unsafe { ram.slice(own) };
-    let (cmdline_buf, zero_page) = own_bytes.split_at_mut(0x2000);
-    let zero_page: &mut [u8; 4096] = (&mut zero_page[..4096]).try_into().unwrap();
+    let memory = ram.memory_map();
+    let Loader {
+        own,
+        mut reserved,
+        cmdline_buf,
+        zero_page,
+    } = ram.loader();
     let mut platform = Placing {
         ram: &ram,
         initrd: b"initramfs",
