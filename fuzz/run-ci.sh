@@ -67,7 +67,9 @@ for t in "${targets[@]}"; do
     for c in "${crashes[@]}"; do
       [ -e "$c" ] || continue
       echo "---- crashing input for $t: $(basename "$c") ($(stat -c %s "$c") bytes), hex:"
-      od -An -tx1 -v "$c" | head -200
+      # head stops reading early on a large input: od's SIGPIPE (141) must not
+      # end the script under pipefail before the reproduce line.
+      od -An -tx1 -v "$c" | head -200 || true
       mkdir -p "artifacts/$t"
       cp "$c" "artifacts/$t/"
       echo "---- reproduce: (cd fuzz && cargo +nightly fuzz run $t artifacts/$t/$(basename "$c"))"
