@@ -5,6 +5,7 @@
 
 #[path = "../../fuzz/src/elf_invariants.rs"]
 pub mod elf_invariants;
+pub mod forge;
 #[path = "../../fuzz/src/invariants.rs"]
 pub mod invariants;
 pub mod measure;

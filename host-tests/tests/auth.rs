@@ -3,6 +3,7 @@
 //! (`rvf-writer-05 signed-kernel`), and pins on RuvBot, legacy and wire files.
 //! Every refusal asserts its exact error.
 
+use host_tests::forge::{PAGE, fix_crc, manifest, page_at, rehash_manifest_and_page, rewrite_shdg};
 use host_tests::measure::high_water;
 use rvf_boot::checksum::shake256;
 use rvf_boot::gzip::InflateState;
@@ -19,7 +20,6 @@ use std::sync::OnceLock;
 const SEED: u8 = 9;
 const OTHER_SEED: u8 = 10;
 const CMDLINE: &str = "console=ttyS0 rvf.auth=1";
-const PAGE: usize = 4096;
 /// Header offsets in a `signed-kernel` file: manifest #1, the kernel, manifest #3.
 const KERNEL_AT: usize = 192;
 const KERNEL_ID: u64 = 2;
@@ -113,23 +113,6 @@ fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
-fn page_at(f: &[u8]) -> usize {
-    f.len() - PAGE
-}
-
-/// The manifest the page names: (header offset, payload length).
-fn manifest(f: &[u8]) -> (usize, usize) {
-    let p = page_at(f);
-    let at = le64(f, p + 0x08) as usize;
-    (at, le64(f, at + 0x10) as usize)
-}
-
-fn fix_crc(f: &mut [u8]) {
-    let p = page_at(f);
-    let crc = CRC32C.checksum(&f[p..p + 0xFFC]);
-    f[p + 0xFFC..p + PAGE].copy_from_slice(&crc.to_le_bytes());
-}
-
 /// Signs the page again with `[seed; 32]` (signature and CRC fields zeroed
 /// in the message, as rvf-runtime) and fixes its CRC.
 fn resign(f: &mut [u8], seed: u8) {
@@ -171,33 +154,6 @@ fn rehash_kernel_header(f: &mut [u8]) -> [u8; 16] {
     let h = shake256(&f[KERNEL_AT + 64..KERNEL_AT + 64 + len]);
     f[KERNEL_AT + 0x28..KERNEL_AT + 0x38].copy_from_slice(&h);
     h
-}
-
-/// Rewrites the SHDG entry of segment `id` in the signed manifest.
-fn rewrite_shdg(f: &mut [u8], id: u64, h: &[u8; 16]) {
-    let (m, len) = manifest(f);
-    let payload = &f[m + 64..m + 64 + len];
-    let tag = payload
-        .windows(4)
-        .rposition(|w| w == b"SHDG")
-        .expect("SHDG");
-    let count = u32::from_le_bytes(payload[tag + 4..tag + 8].try_into().unwrap()) as usize;
-    let entry = (0..count)
-        .map(|i| m + 64 + tag + 8 + 24 * i)
-        .find(|&at| le64(f, at) == id)
-        .expect("SHDG entry");
-    f[entry + 8..entry + 24].copy_from_slice(h);
-}
-
-/// Re-hashes the signed manifest (header and the page's commitment) and fixes
-/// the page CRC; the signature is left as it was.
-fn rehash_manifest_and_page(f: &mut [u8]) {
-    let (m, len) = manifest(f);
-    let h = shake256(&f[m + 64..m + 64 + len]);
-    f[m + 0x28..m + 0x38].copy_from_slice(&h);
-    let p = page_at(f);
-    f[p + 0xFD0..p + 0xFE0].copy_from_slice(&h);
-    fix_crc(f);
 }
 
 fn auth(e: Error) -> AuthProblem {

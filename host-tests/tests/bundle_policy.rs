@@ -5,11 +5,12 @@
 //! dialect. Signed stores are written at test time by the real rvf-runtime
 //! 0.5.0 (`rvf-writer-05 signed-app`). Every refusal asserts its exact error.
 
+use host_tests::forge::{self, PAGE};
 use rvf_boot::bundle::{BytecodeHash, METADATA_TYPES, VerifiedBundle, WasmBody};
 use rvf_boot::checksum::shake256;
 use rvf_boot::container::DirectoryField;
 use rvf_boot::policy::AuthProblem;
-use rvf_boot::root_page::{CRC32C, SignatureProblem};
+use rvf_boot::root_page::SignatureProblem;
 use rvf_boot::segment::seg_type;
 use rvf_boot::{Container, Error, Policy};
 use sha2::Digest;
@@ -22,7 +23,6 @@ const SEED: u8 = 9;
 /// kernel and manifest #3) and its segment id.
 const WASM_AT: usize = 40_768;
 const WASM_ID: u64 = 4;
-const PAGE: usize = 4096;
 /// The 8-byte empty WASM module the writers embed.
 const MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6D, 0x01, 0x00, 0x00, 0x00];
 
@@ -193,7 +193,8 @@ fn a_changed_runtime_is_refused_at_every_depth_of_forgery() {
     assert_eq!(bundle(&g, signed(SEED)), Err(e));
     // 3. The SHDG entry, the manifest's hash, the page's commitment and CRC
     //    re-done too: a hashes-only policy cannot tell, only the signature can.
-    rewrite_shdg_manifest_and_page(&mut g, WASM_ID, &h);
+    forge::rewrite_shdg(&mut g, WASM_ID, &h);
+    forge::rehash_manifest_and_page(&mut g);
     let forged = bundle(&g, Policy::default()).unwrap();
     assert_eq!(forged[0].1[6], 0x01, "the forgery passes the hashes");
     assert_eq!(
@@ -203,31 +204,6 @@ fn a_changed_runtime_is_refused_at_every_depth_of_forgery() {
             problem: SignatureProblem::DoesNotVerify
         }))
     );
-}
-
-/// Rewrites segment `id`'s SHDG entry in the signed manifest, then its
-/// content hash, the page's commitment to it and the page CRC.
-fn rewrite_shdg_manifest_and_page(f: &mut [u8], id: u64, h: &[u8; 16]) {
-    let le64 = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
-    let p = f.len() - PAGE;
-    let m = le64(f, p + 0x08) as usize;
-    let len = le64(f, m + 0x10) as usize;
-    let payload = &f[m + 64..m + 64 + len];
-    let tag = payload
-        .windows(4)
-        .rposition(|w| w == b"SHDG")
-        .expect("SHDG");
-    let count = u32::from_le_bytes(payload[tag + 4..tag + 8].try_into().unwrap()) as usize;
-    let entry = (0..count)
-        .map(|i| m + 64 + tag + 8 + 24 * i)
-        .find(|&at| le64(f, at) == id)
-        .expect("SHDG entry");
-    f[entry + 8..entry + 24].copy_from_slice(h);
-    let mh = shake256(&f[m + 64..m + 64 + len]);
-    f[m + 0x28..m + 0x38].copy_from_slice(&mh);
-    f[p + 0xFD0..p + 0xFE0].copy_from_slice(&mh);
-    let crc = CRC32C.checksum(&f[p..p + 0xFFC]);
-    f[p + 0xFFC..p + PAGE].copy_from_slice(&crc.to_le_bytes());
 }
 
 #[test]
