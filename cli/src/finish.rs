@@ -7,7 +7,6 @@
 //! `error_class` (what kind of failure: the library's error class, or
 //! `usage`, `input`, `output`) and `exit_code`.
 
-use rvf_boot::error::ErrorClass;
 use serde_json::{Value, json};
 use std::fmt::Display;
 use std::io::Write as _;
@@ -55,13 +54,13 @@ impl Failure {
 
     /// The library refused `what` (exit 1): the message names it.
     pub fn lib(what: &dyn Display, e: &rvf_boot::Error) -> Self {
-        Self::new(FAILED, class_name(e.class()), format!("{what}: {e}"))
+        Self::new(FAILED, e.class().key(), format!("{what}: {e}"))
     }
 
     /// The library refused the file (exit 1), in a report whose message does
     /// not name the file: stderr gets `context: message`.
     pub fn in_report(context: String, e: &rvf_boot::Error) -> Self {
-        let mut f = Self::new(FAILED, class_name(e.class()), e.to_string());
+        let mut f = Self::new(FAILED, e.class().key(), e.to_string());
         f.context = Some(context);
         f
     }
@@ -74,12 +73,6 @@ impl Failure {
             context: None,
         }
     }
-}
-
-/// The stable JSON name of a library error class (the library's
-/// [`ErrorClass::key`]).
-pub const fn class_name(c: ErrorClass) -> &'static str {
-    c.key()
 }
 
 /// A subcommand's JSON object.
