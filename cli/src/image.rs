@@ -186,10 +186,7 @@ impl<'m> boot::Platform<'m> for Cli<'m, '_> {
         Ok(out)
     }
 
-    fn initrd(
-        &mut self,
-        _: &mut boot::InitrdSlot<'_, 'm>,
-    ) -> Result<Option<boot::Initrd<'m>>, Stop> {
+    fn initrd(&mut self, _: &mut boot::InitrdSlot<'_>) -> Result<Option<boot::Initrd<'m>>, Stop> {
         let digest = self
             .initrd
             .map(crate::input::hash_initrd)

@@ -80,7 +80,7 @@ impl<'m> Platform<'m> for Host<'m> {
         Ok(out)
     }
 
-    fn initrd(&mut self, slot: &mut InitrdSlot<'_, 'm>) -> Result<Option<Initrd<'m>>, Failed> {
+    fn initrd(&mut self, slot: &mut InitrdSlot<'_>) -> Result<Option<Initrd<'m>>, Failed> {
         assert_eq!(slot.place(4096).unwrap(), None, "nothing is placed here");
         Ok(self.initrd.map(Initrd::Bytes))
     }
@@ -354,10 +354,7 @@ impl Platform<'static> for Placing<'_> {
         Ok(unsafe { self.ram.slice(at) })
     }
 
-    fn initrd(
-        &mut self,
-        slot: &mut InitrdSlot<'_, 'static>,
-    ) -> Result<Option<Initrd<'static>>, Failed> {
+    fn initrd(&mut self, slot: &mut InitrdSlot<'_>) -> Result<Option<Initrd<'static>>, Failed> {
         let at = slot.place(self.initrd.len() as u64)?.expect("placed");
         self.placed.push(at);
         // SAFETY: reserved by the core: no other slice overlaps it.
@@ -512,7 +509,7 @@ impl<'m> Platform<'m> for NoMemory {
         panic!("asked for a {size}-byte image buffer");
     }
 
-    fn initrd(&mut self, _: &mut InitrdSlot<'_, 'm>) -> Result<Option<Initrd<'m>>, Failed> {
+    fn initrd(&mut self, _: &mut InitrdSlot<'_>) -> Result<Option<Initrd<'m>>, Failed> {
         panic!("asked for an initrd");
     }
 }

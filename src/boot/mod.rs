@@ -57,8 +57,6 @@ mod place;
 
 pub use place::{MAX_RESERVATIONS, Reservations};
 
-use core::marker::PhantomData;
-
 use crate::bzimage::BzImage;
 use crate::cmdline;
 use crate::container::Container;
@@ -137,19 +135,15 @@ pub enum Initrd<'m> {
 
 /// Where a platform's initramfs may go ([`Platform::initrd`]).
 #[derive(Debug)]
-pub struct InitrdSlot<'s, 'm> {
+pub struct InitrdSlot<'s> {
     placer: Option<(u64, &'s [MemoryRegion], &'s mut Reservations)>,
-    _image: core::marker::PhantomData<&'m [u8]>,
 }
 
-impl InitrdSlot<'_, '_> {
+impl InitrdSlot<'_> {
     /// A slot that places nothing (a machine whose platform owns the
     /// initramfs's memory).
     const fn none() -> Self {
-        Self {
-            placer: None,
-            _image: PhantomData,
-        }
+        Self { placer: None }
     }
 
     /// On a [`Machine::Placing`] machine, one past the highest address the
@@ -226,7 +220,7 @@ pub trait Platform<'m> {
     /// The platform's, or the slot's.
     fn initrd(
         &mut self,
-        slot: &mut InitrdSlot<'_, 'm>,
+        slot: &mut InitrdSlot<'_>,
     ) -> core::result::Result<Option<Initrd<'m>>, Self::Error>;
 
     /// Told at each [`Phase`]; the default does nothing.
@@ -495,7 +489,6 @@ where
             };
             let mut slot = InitrdSlot {
                 placer: Some((limit, *memory, &mut **reserved)),
-                _image: PhantomData,
             };
             (handover, initrd(platform, &mut slot)?)
         }
@@ -575,7 +568,7 @@ where
 /// The platform's initramfs; an empty one is none (the library's rule).
 fn initrd<'m, P: Platform<'m>>(
     platform: &mut P,
-    slot: &mut InitrdSlot<'_, 'm>,
+    slot: &mut InitrdSlot<'_>,
 ) -> core::result::Result<Option<Initrd<'m>>, P::Error> {
     Ok(platform
         .initrd(slot)?

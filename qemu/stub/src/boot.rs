@@ -139,10 +139,7 @@ impl Platform<'static> for Shell<'_> {
         deliver::image_buffer(at)
     }
 
-    fn initrd(
-        &mut self,
-        slot: &mut InitrdSlot<'_, 'static>,
-    ) -> Result<Option<Initrd<'static>>, Failure> {
+    fn initrd(&mut self, slot: &mut InitrdSlot<'_>) -> Result<Option<Initrd<'static>>, Failure> {
         match self.packed_initrd {
             Some(initrd) => deliver::packed_initrd(slot, initrd),
             None => deliver::initrd_from_fw_cfg(self.fw, slot),

@@ -49,7 +49,7 @@ pub fn image_buffer(at: Option<PhysRange>) -> Result<&'static mut [u8], Failure>
 /// placed over it); otherwise copied to a range the boot core places below
 /// the limit (reserved). Measured as loaded.
 pub fn packed_initrd(
-    slot: &mut InitrdSlot<'_, 'static>,
+    slot: &mut InitrdSlot<'_>,
     initrd: &'static [u8],
 ) -> Result<Option<Initrd<'static>>, Failure> {
     let end = (initrd.as_ptr() as u64).checked_add(initrd.len() as u64);
@@ -77,7 +77,7 @@ pub fn packed_initrd(
 /// empty.
 pub fn initrd_from_fw_cfg(
     fw: &mut FwCfg,
-    slot: &mut InitrdSlot<'_, 'static>,
+    slot: &mut InitrdSlot<'_>,
 ) -> Result<Option<Initrd<'static>>, Failure> {
     let Some(file) = fw.find(INITRD_FW_CFG_NAME)?.filter(|f| f.size > 0) else {
         return Ok(None);

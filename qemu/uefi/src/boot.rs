@@ -181,7 +181,7 @@ impl<'m> Platform<'m> for Shell<'_, 'm> {
         Ok(slot.insert(pages).bytes_mut())
     }
 
-    fn initrd(&mut self, _slot: &mut InitrdSlot<'_, 'm>) -> Result<Option<Initrd<'m>>, Failure> {
+    fn initrd(&mut self, _slot: &mut InitrdSlot<'_>) -> Result<Option<Initrd<'m>>, Failure> {
         Ok(self.initrd.map(Initrd::Bytes))
     }
 }
